@@ -1,0 +1,206 @@
+/**
+ * Time as a dependency. Every component takes a `Clock`; nothing outside `src/core/` reads
+ * `Date.now()` or calls `setTimeout`, so the simulator can run the real code on virtual time.
+ */
+
+/** An opaque handle for a scheduled timer. */
+export interface TimerHandle {
+  readonly id: number
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch (system) or since the start of the run (virtual). */
+  nowMs(): number
+  /** Run `fn` once after `delayMs` (clamped to ≥ 0). */
+  setTimer(fn: () => void, delayMs: number): TimerHandle
+  /** Cancel a timer; cancelling a fired or unknown timer is a no-op. */
+  clearTimer(handle: TimerHandle | undefined): void
+}
+
+/** Resolve after `ms` on the given clock, or reject with the signal's reason when aborted. */
+export async function sleep (clock: Clock, ms: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = options
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clock.clearTimer(handle)
+      reject(signal?.reason)
+    }
+    const handle = clock.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** The real clock: wall time and Node timers. Timers are unref'd so they never keep a process alive alone. */
+export class SystemClock implements Clock {
+  private nextId = 1
+  private readonly timers = new Map<number, NodeJS.Timeout>()
+
+  nowMs (): number {
+    return Date.now()
+  }
+
+  setTimer (fn: () => void, delayMs: number): TimerHandle {
+    const id = this.nextId++
+    const t = setTimeout(() => {
+      this.timers.delete(id)
+      fn()
+    }, Math.max(0, delayMs))
+    t.unref()
+    this.timers.set(id, t)
+    return { id }
+  }
+
+  clearTimer (handle: TimerHandle | undefined): void {
+    if (handle === undefined) return
+    const t = this.timers.get(handle.id)
+    if (t !== undefined) {
+      clearTimeout(t)
+      this.timers.delete(handle.id)
+    }
+  }
+
+  /** Number of timers not yet fired or cleared (for leak checks in tests). */
+  get pendingTimers (): number {
+    return this.timers.size
+  }
+}
+
+interface VirtualTimer {
+  id: number
+  dueMs: number
+  seq: number
+  fn: () => void
+}
+
+/**
+ * Virtual time for tests and the simulator. Time moves only through `advance`/`runUntil`;
+ * due timers fire in (due time, insertion order), so one schedule always replays the same way.
+ */
+export class VirtualClock implements Clock {
+  private now: number
+  private seq = 0
+  private nextId = 1
+  /** Binary min-heap ordered by (dueMs, seq). */
+  private readonly heap: VirtualTimer[] = []
+  private readonly cancelled = new Set<number>()
+  private readonly live = new Set<number>()
+
+  constructor (startMs = 0) {
+    this.now = startMs
+  }
+
+  nowMs (): number {
+    return this.now
+  }
+
+  setTimer (fn: () => void, delayMs: number): TimerHandle {
+    const id = this.nextId++
+    this.live.add(id)
+    this.push({ id, dueMs: this.now + Math.max(0, delayMs), seq: this.seq++, fn })
+    return { id }
+  }
+
+  clearTimer (handle: TimerHandle | undefined): void {
+    if (handle === undefined) return
+    if (this.live.delete(handle.id)) this.cancelled.add(handle.id)
+  }
+
+  /** Timers scheduled and neither fired nor cleared. */
+  get pendingTimers (): number {
+    return this.live.size
+  }
+
+  /** Due time of the next live timer, or undefined when none is pending. */
+  nextDueMs (): number | undefined {
+    this.dropCancelledTop()
+    return this.heap[0]?.dueMs
+  }
+
+  /**
+   * Fire the single next timer (moving time to its due time). Returns false when none is pending.
+   */
+  step (): boolean {
+    this.dropCancelledTop()
+    const t = this.pop()
+    if (t === undefined) return false
+    this.live.delete(t.id)
+    this.now = Math.max(this.now, t.dueMs)
+    t.fn()
+    return true
+  }
+
+  /** Move time forward by `ms`, firing every timer that falls due on the way, in order. */
+  advance (ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`advance needs a non-negative duration, got ${ms}`)
+    this.runUntil(this.now + ms)
+  }
+
+  /** Fire timers due at or before `targetMs` (including ones they schedule), then set time to `targetMs`. */
+  runUntil (targetMs: number): void {
+    for (;;) {
+      const due = this.nextDueMs()
+      if (due === undefined || due > targetMs) break
+      this.step()
+    }
+    this.now = Math.max(this.now, targetMs)
+  }
+
+  /**
+   * Jump the clock without firing anything in between (a clock step on one node in the simulator).
+   * Timers keep their absolute due times.
+   */
+  jump (deltaMs: number): void {
+    this.now += deltaMs
+  }
+
+  private dropCancelledTop (): void {
+    while (this.heap.length > 0) {
+      const top = this.heap[0] as VirtualTimer
+      if (!this.cancelled.has(top.id)) return
+      this.cancelled.delete(top.id)
+      this.pop()
+    }
+  }
+
+  private less (a: VirtualTimer, b: VirtualTimer): boolean {
+    return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.seq < b.seq)
+  }
+
+  private push (t: VirtualTimer): void {
+    const h = this.heap
+    h.push(t)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.less(h[i] as VirtualTimer, h[p] as VirtualTimer)) break
+      ;[h[i], h[p]] = [h[p] as VirtualTimer, h[i] as VirtualTimer]
+      i = p
+    }
+  }
+
+  private pop (): VirtualTimer | undefined {
+    const h = this.heap
+    if (h.length === 0) return undefined
+    const top = h[0] as VirtualTimer
+    const last = h.pop() as VirtualTimer
+    if (h.length > 0) {
+      h[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < h.length && this.less(h[l] as VirtualTimer, h[m] as VirtualTimer)) m = l
+        if (r < h.length && this.less(h[r] as VirtualTimer, h[m] as VirtualTimer)) m = r
+        if (m === i) break
+        ;[h[i], h[m]] = [h[m] as VirtualTimer, h[i] as VirtualTimer]
+        i = m
+      }
+    }
+    return top
+  }
+}
