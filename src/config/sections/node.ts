@@ -1,0 +1,40 @@
+/** `node`: who this node is, where it keeps its data, how it is reached. */
+import { join } from 'node:path'
+import { z } from 'zod'
+import { LOG_LEVELS, type LogLevel } from '../../core/logger.js'
+import * as D from '../defaults.js'
+import * as V from '../../core/vocabulary.js'
+import { bool, field, int, list, nullable, num, oneOf, path, text } from '../fields.js'
+
+/** A multiaddr as text: starts with "/", no spaces or commas. */
+export const multiaddrSchema = z.string().min(2).max(512).regex(/^\/[^\s,]+$/)
+const logLevels = LOG_LEVELS as unknown as readonly [LogLevel, ...LogLevel[]]
+
+export const nodeFields = {
+  dataDir: field(path(), {
+    derivedText: `<homeDir>/${D.DEFAULT_DATA_DIR_NAME} (or <cwd>/${D.DEFAULT_DATA_DIR_NAME} without a home dir)`,
+    derive: ctx => join(ctx.homeDir ?? ctx.cwd, D.DEFAULT_DATA_DIR_NAME)
+  }, 'Directory for the store, job logs, models and game data. null means the default.'),
+  clusterName: field(
+    text(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of 1–64 letters, digits, ".", "_" or "-" starting with a letter or digit', 64),
+    D.DEFAULT_CLUSTER_NAME,
+    'Name of the cluster; nodes only mesh with nodes of the same cluster name.'),
+  listen: field(list(multiaddrSchema, 'multiaddrs starting with "/"', 32), D.DEFAULT_LISTEN_ADDRS,
+    'Multiaddrs this node listens on.'),
+  bootstrap: field(list(multiaddrSchema, 'multiaddrs starting with "/"', 256), D.DEFAULT_BOOTSTRAP_ADDRS,
+    'Multiaddrs of peers dialled at start to join the mesh.'),
+  swarmKeyFile: field(path(), {
+    derivedText: `<dataDir>/${D.DEFAULT_SWARM_KEY_FILE_NAME}`,
+    derive: ctx => join(String(ctx.get('node.dataDir')), D.DEFAULT_SWARM_KEY_FILE_NAME)
+  }, 'Pre-shared key file of the private swarm. null means <dataDir>/swarm.key.'),
+  logLevel: field(oneOf(logLevels), D.DEFAULT_LOG_LEVEL, 'Minimum level of log lines written.'),
+  metricsPort: field(int(0, 65_535, 'TCP port'), D.DEFAULT_METRICS_PORT,
+    'Port of the metrics endpoint; 0 turns it off.'),
+  capabilities: field(
+    nullable(list(z.enum(V.CAPABILITY_NAMES), `capabilities (${V.CAPABILITY_NAMES.join(', ')})`, V.CAPABILITY_NAMES.length), 'to derive them from the hardware'),
+    D.DEFAULT_CAPABILITIES,
+    'Work this node advertises; null derives it from the hardware (GPU node: selfplay, training, gauntlet, tournament, export; CPU node: selfplay, export, gauntlet).'),
+  leaderEligible: field(bool(), D.DEFAULT_LEADER_ELIGIBLE, 'Whether this node may become leader.'),
+  cpuPowerMultiplier: field(num(0, 100, 'multiplier', true), D.DEFAULT_CPU_POWER_MULTIPLIER,
+    'Multiplier of this node\'s CPU power score (cpuCount × multiplier).')
+}

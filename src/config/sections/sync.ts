@@ -1,0 +1,24 @@
+/** `sync`: manifests and file transfer between nodes. */
+import * as D from '../defaults.js'
+import { bytes, field, int, ms, percent } from '../fields.js'
+
+export const syncFields = {
+  manifestCacheAgeMs: field(ms(1), D.DEFAULT_MANIFEST_CACHE_AGE_MS,
+    'A collected cluster manifest is reused this long (SYNCED → IDLE after it).'),
+  manifestCollectionIntervalMs: field(ms(1), D.DEFAULT_MANIFEST_COLLECTION_INTERVAL_MS, 'How often manifests are collected.'),
+  manifestCollectionTimeoutMs: field(ms(1), D.DEFAULT_MANIFEST_COLLECTION_TIMEOUT_MS,
+    'A peer whose manifest does not arrive in this time is marked unhealthy.'),
+  maxFilesPerSyncJob: field(int(1, 10_000, 'files'), D.DEFAULT_MAX_FILES_PER_SYNC_JOB,
+    'Most files in one sync job (per source and target).'),
+  mtimeToleranceMs: field(ms(0), D.DEFAULT_MTIME_TOLERANCE_MS,
+    'A file is re-synced only when the source is newer than the target by more than this.'),
+  retryBackoffMinMs: field(ms(1), D.DEFAULT_SYNC_RETRY_BACKOFF_MIN_MS, 'First retry delay after a sync error (doubles each time).'),
+  retryBackoffMaxMs: field(ms(1), D.DEFAULT_SYNC_RETRY_BACKOFF_MAX_MS, 'Cap on the sync retry delay.'),
+  maxDiskPercent: field(percent(), D.DEFAULT_SYNC_MAX_DISK_PERCENT, 'A node refuses incoming syncs while its disk use is over this.'),
+  maxSyncJobsPerNode: field(int(1, 64, 'jobs'), D.DEFAULT_MAX_SYNC_JOBS_PER_NODE, 'Sync jobs a node runs at once.'),
+  maxConcurrentTransfers: field(int(1, 256, 'transfers'), D.DEFAULT_MAX_CONCURRENT_TRANSFERS,
+    'File pulls running at once within a sync job.'),
+  chunkBytes: field(bytes(1_024), D.DEFAULT_CHUNK_BYTES, 'Size of one file chunk on a transfer stream.'),
+  manifestMaxEntries: field(int(1, 1_000_000, 'files'), D.DEFAULT_MANIFEST_MAX_ENTRIES,
+    'Most files a node lists in the manifest it publishes; the full list is served by stream.')
+}
