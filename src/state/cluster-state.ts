@@ -1,0 +1,384 @@
+/**
+ * ClusterState: the typed view of the cluster documents and the only way to write them.
+ * Every read is validated (invalid entries are skipped and counted); every write goes to a key
+ * this node owns and replaces the whole value. Managers see one state; the split into documents
+ * (control, manifests, job buckets) is hidden here.
+ */
+import type * as Y from 'yjs'
+import { z } from 'zod'
+import type { Clock } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import type { Rng } from '../core/rng.js'
+import { OwnershipError } from '../core/errors.js'
+import { DEFAULT_BUCKET_MAX_AGE_MS, DEFAULT_BUCKET_MAX_JOBS, DEFAULT_JOB_RETENTION_MS } from '../config/defaults.js'
+import { DocSet, bucketDocName, bucketIdOfDoc, type DocName, type DocSetInit, type DocUpdate } from './docs.js'
+import { ValidatedMap, ValidationStats } from './validated-map.js'
+import {
+  bucketMetaSchema, candidacySchema, grantSchema, jobDispatchSchema, jobStatusSchema, jobVerdictSchema,
+  leaseSchema, manifestSchema, modelRegisterSchema, nodeInfoSchema, settingRegisterSchema,
+  type BucketMeta, type Candidacy, type ConfigKey, type Grant, type JobDispatch, type JobStatus,
+  type JobVerdict, type Lease, type Manifest, type ModelEntry, type NodeInfo, type Register, type SettingValue
+} from './schema.js'
+import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.js'
+import {
+  bucketOfJob, decideRetirableBuckets, deriveJobState, formatBucketId, formatJobId, isBucketSealed,
+  type BucketView, type JobView
+} from './jobs.js'
+
+export interface ClusterStateInit extends DocSetInit {
+  /** This node's id (its libp2p PeerId as a string). */
+  selfId: string
+  /** Dispatches per jobs bucket before the dispatcher seals it. @default 500 */
+  bucketMaxJobs?: number
+  /** Age after which a dispatcher seals its open bucket. @default 3_600_000 */
+  bucketMaxAgeMs?: number
+  /** How long a bucket whose jobs all ended stays before it is retired. @default 600_000 */
+  retentionMs?: number
+}
+
+
+export interface ClusterStateComponents {
+  clock: Clock
+  logger: Logger
+  rng: Rng
+}
+
+const electionEntrySchema = z.union([candidacySchema, grantSchema, leaseSchema])
+type ElectionEntry = z.infer<typeof electionEntrySchema>
+
+export type DispatchInput = Omit<JobDispatch, 'v' | 'jobId' | 'dispatchedBy' | 'createdAt'>
+
+interface BucketMaps {
+  meta: ValidatedMap<BucketMeta>
+  dispatch: ValidatedMap<JobDispatch>
+  status: ValidatedMap<JobStatus>
+  verdicts: ValidatedMap<JobVerdict>
+}
+
+function positiveInt (key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be an integer ≥ 1, got ${value}`)
+  return value
+}
+
+export class ClusterState {
+  readonly selfId: string
+  readonly docs: DocSet
+  readonly stats = new ValidationStats()
+  readonly bucketMaxJobs: number
+  readonly bucketMaxAgeMs: number
+  readonly retentionMs: number
+  private readonly clock: Clock
+  private readonly rng: Rng
+  private readonly log: Logger
+  private readonly nodesMap: ValidatedMap<NodeInfo>
+  private readonly manifestsMap: ValidatedMap<Manifest>
+  private readonly electionMap: ValidatedMap<ElectionEntry>
+  private readonly modelsMap: ValidatedMap<Register<ModelEntry>>
+  private readonly settingsMap: ValidatedMap<Register<SettingValue>>
+  private readonly buckets = new Map<string, BucketMaps>()
+  private readonly bucketChangedAt = new Map<string, number>()
+  private readonly bucketOpenedAt = new Map<string, number>()
+
+  constructor (components: ClusterStateComponents, init: ClusterStateInit) {
+    this.selfId = init.selfId
+    this.clock = components.clock
+    this.rng = components.rng
+    this.log = components.logger.child({ component: 'cluster-state' })
+    this.bucketMaxJobs = positiveInt('bucketMaxJobs', init.bucketMaxJobs ?? DEFAULT_BUCKET_MAX_JOBS)
+    this.bucketMaxAgeMs = positiveInt('bucketMaxAgeMs', init.bucketMaxAgeMs ?? DEFAULT_BUCKET_MAX_AGE_MS)
+    this.retentionMs = positiveInt('retentionMs', init.retentionMs ?? DEFAULT_JOB_RETENTION_MS)
+    this.docs = new DocSet(this.rng.fork('docs'), init)
+    const control = this.docs.ensure('control')
+    const vm = <T>(name: string, doc: Y.Doc, schema: z.ZodType<T>, check: (k: string, v: T) => string | null): ValidatedMap<T> =>
+      new ValidatedMap(name, doc.getMap(name), schema, check, this.stats, this.log)
+    this.nodesMap = vm('nodes', control, nodeInfoSchema, (k, v) => (k === v.nodeId ? null : 'key is not the node id'))
+    this.manifestsMap = vm('manifests', this.docs.ensure('manifests'), manifestSchema, (k, v) => (k === v.nodeId ? null : 'key is not the node id'))
+    this.electionMap = vm('election', control, electionEntrySchema, electionKeyCheck)
+    this.modelsMap = vm('models', control, modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (k, v) =>
+      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
+    this.settingsMap = vm('settings', control, settingRegisterSchema as z.ZodType<Register<SettingValue>>, (k, v) =>
+      k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>')
+    for (const name of this.docs.names()) this.attachBucket(name)
+    this.docs.onCreate(name => this.attachBucket(name))
+    this.docs.onUpdate(u => {
+      const b = bucketIdOfDoc(u.doc)
+      if (b !== undefined) this.bucketChangedAt.set(b, this.clock.nowMs())
+    })
+  }
+
+  onUpdate (listener: (u: DocUpdate) => void): () => void {
+    return this.docs.onUpdate(listener)
+  }
+
+  // ---- nodes -------------------------------------------------------------------------------
+
+  nodes (): NodeInfo[] {
+    return this.nodesMap.values()
+  }
+
+  node (nodeId: string): NodeInfo | undefined {
+    return this.nodesMap.get(nodeId)
+  }
+
+  setNodeInfo (info: NodeInfo): void {
+    this.assertSelf('nodes', info.nodeId)
+    this.write('control', 'nodes', info.nodeId, nodeInfoSchema.parse(info))
+  }
+
+  // ---- manifests ---------------------------------------------------------------------------
+
+  manifests (): Manifest[] {
+    return this.manifestsMap.values()
+  }
+
+  manifest (nodeId: string): Manifest | undefined {
+    return this.manifestsMap.get(nodeId)
+  }
+
+  setManifest (manifest: Manifest): void {
+    this.assertSelf('manifests', manifest.nodeId)
+    this.write('manifests', 'manifests', manifest.nodeId, manifestSchema.parse(manifest))
+  }
+
+  // ---- election ----------------------------------------------------------------------------
+
+  candidacies (): Candidacy[] {
+    return this.electionMap.entries().filter(([k]) => k.startsWith('cand/')).map(([, v]) => v as Candidacy)
+  }
+
+  grants (): Grant[] {
+    return this.electionMap.entries().filter(([k]) => k.startsWith('grant/')).map(([, v]) => v as Grant)
+  }
+
+  leases (): Lease[] {
+    return this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
+  }
+
+  /** The highest epoch any valid election entry names (0 when none). */
+  maxKnownEpoch (): number {
+    let max = 0
+    for (const e of this.electionMap.values()) if (e.epoch > max) max = e.epoch
+    return max
+  }
+
+  setCandidacy (c: Candidacy): void {
+    this.assertSelf('election', c.nodeId)
+    this.write('control', 'election', `cand/${c.nodeId}`, candidacySchema.parse(c))
+  }
+
+  setGrant (g: Grant): void {
+    this.assertSelf('election', g.voter)
+    this.write('control', 'election', `grant/${g.voter}`, grantSchema.parse(g))
+  }
+
+  setLease (l: Lease): void {
+    this.assertSelf('election', l.nodeId)
+    this.write('control', 'election', `lease/${l.nodeId}`, leaseSchema.parse(l))
+  }
+
+  clearLease (): void {
+    const doc = this.docs.ensure('control')
+    doc.transact(() => doc.getMap('election').delete(`lease/${this.selfId}`))
+  }
+
+  // ---- models and settings (LWW registers, one key per writer) -----------------------------
+
+  /** The current best model per config. */
+  models (): Map<ConfigKey, ModelEntry> {
+    const out = new Map<ConfigKey, ModelEntry>()
+    for (const [name, reg] of resolveRegisters(this.modelsMap.values())) out.set(name as ConfigKey, reg.value)
+    return out
+  }
+
+  model (config: ConfigKey): ModelEntry | undefined {
+    return this.models().get(config)
+  }
+
+  setModel (entry: ModelEntry): void {
+    const value = modelRegisterSchema.shape.value.parse(entry)
+    const version = nextRegisterVersion(this.modelsMap.values(), value.config)
+    this.write('control', 'models', registerKey(value.config, this.selfId),
+      { v: 1, name: value.config, writer: this.selfId, version, value })
+  }
+
+  settings (): Map<string, SettingValue> {
+    const out = new Map<string, SettingValue>()
+    for (const [name, reg] of resolveRegisters(this.settingsMap.values())) out.set(name, reg.value)
+    return out
+  }
+
+  setting (name: string): SettingValue | undefined {
+    return this.settings().get(name)
+  }
+
+  setSetting (name: string, value: SettingValue): void {
+    const checked = settingRegisterSchema.parse({ v: 1, name, writer: this.selfId, version: 0, value })
+    checked.version = nextRegisterVersion(this.settingsMap.values(), name)
+    this.write('control', 'settings', registerKey(name, this.selfId), checked)
+  }
+
+  // ---- jobs ------------------------------------------------------------------------------------
+
+  /**
+   * Write a new dispatch record into this node's open bucket for `dispatchEpoch` (opening one,
+   * and sealing the previous, when it is full or old). Returns the record written.
+   */
+  dispatchJob (input: DispatchInput): JobDispatch {
+    const bucketId = this.openBucketFor(input.dispatchEpoch)
+    const maps = this.buckets.get(bucketId) as BucketMaps
+    const meta = maps.meta.get('meta') as BucketMeta
+    const n = meta.jobCount + 1
+    const record = jobDispatchSchema.parse({
+      ...input, v: 1, jobId: formatJobId(bucketId, n), dispatchedBy: this.selfId, createdAt: this.clock.nowMs()
+    })
+    const doc = this.docs.ensure(bucketDocName(bucketId))
+    doc.transact(() => {
+      doc.getMap('dispatch').set(record.jobId, record)
+      // sealed in the same write that fills it, so a full bucket can retire without a next dispatch
+      doc.getMap('meta').set('meta', { ...meta, jobCount: n, sealed: n >= this.bucketMaxJobs })
+    })
+    return record
+  }
+
+  /** Write this node's status for a job assigned to it. */
+  setJobStatus (status: JobStatus): void {
+    this.assertSelf('status', status.node)
+    const bucketId = bucketOfJob(status.jobId)
+    if (bucketId === undefined) throw new OwnershipError(status.jobId, 'not a job id')
+    const dispatch = this.buckets.get(bucketId)?.dispatch.get(status.jobId)
+    if (dispatch !== undefined && dispatch.assignedNode !== this.selfId) {
+      throw new OwnershipError(status.jobId, `assigned to ${dispatch.assignedNode}, not this node`)
+    }
+    this.write(bucketDocName(bucketId), 'status', status.jobId, jobStatusSchema.parse(status))
+  }
+
+  /** Add this node's verdict on a job (expired, lost, cancelled, promoted, archived). */
+  addVerdict (verdict: Omit<JobVerdict, 'v' | 'writer' | 'at'>): void {
+    const bucketId = bucketOfJob(verdict.jobId)
+    if (bucketId === undefined) throw new OwnershipError(verdict.jobId, 'not a job id')
+    const record = jobVerdictSchema.parse({ ...verdict, v: 1, writer: this.selfId, at: this.clock.nowMs() })
+    this.write(bucketDocName(bucketId), 'verdicts', `${verdict.jobId}@${this.selfId}`, record)
+  }
+
+  job (jobId: string): JobView | undefined {
+    const bucketId = bucketOfJob(jobId)
+    if (bucketId === undefined) return undefined
+    const maps = this.buckets.get(bucketId)
+    const dispatch = maps?.dispatch.get(jobId)
+    if (maps === undefined || dispatch === undefined) return undefined
+    return this.jobView(bucketId, maps, dispatch)
+  }
+
+  /** Every job in the live buckets, in job id order. */
+  jobs (): JobView[] {
+    return this.bucketViews().flatMap(b => b.jobs)
+  }
+
+  bucketViews (): BucketView[] {
+    const out: BucketView[] = []
+    for (const [bucketId, maps] of [...this.buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      out.push({
+        bucketId,
+        meta: maps.meta.get('meta'),
+        jobs: maps.dispatch.values().map(d => this.jobView(bucketId, maps, d)),
+        lastChangeMs: this.bucketChangedAt.get(bucketId) ?? this.clock.nowMs()
+      })
+    }
+    return out
+  }
+
+  /** Seal this node's own bucket so no more dispatches go into it. */
+  sealBucket (bucketId: string): void {
+    const meta = this.buckets.get(bucketId)?.meta.get('meta')
+    if (meta === undefined) throw new OwnershipError(bucketId, 'unknown bucket')
+    this.assertSelf('meta', meta.dispatcher)
+    if (meta.sealed) return
+    this.write(bucketDocName(bucketId), 'meta', 'meta', { ...meta, sealed: true })
+  }
+
+  /** Buckets that may be retired now (pure decision over the current view). */
+  retirableBuckets (): string[] {
+    return decideRetirableBuckets(this.bucketViews(), this.maxKnownEpoch(), this.clock.nowMs(), this.retentionMs)
+  }
+
+  /** Remove a bucket document for good and return its jobs (for the job history). */
+  retireBucket (bucketId: string): JobView[] {
+    const view = this.bucketViews().find(b => b.bucketId === bucketId)
+    this.docs.retire(bucketDocName(bucketId))
+    this.buckets.delete(bucketId)
+    this.bucketChangedAt.delete(bucketId)
+    this.bucketOpenedAt.delete(bucketId)
+    return view?.jobs ?? []
+  }
+
+  /** Full JSON of every document (tests, REPL `doc()`). */
+  toJSON (): Record<string, unknown> {
+    return this.docs.toJSON()
+  }
+
+  destroy (): void {
+    this.docs.destroy()
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private jobView (bucketId: string, maps: BucketMaps, dispatch: JobDispatch): JobView {
+    const raw = maps.status.get(dispatch.jobId)
+    // Only the assigned node may speak for the job's run.
+    const status = raw !== undefined && raw.node === dispatch.assignedNode ? raw : undefined
+    const verdicts = maps.verdicts.values().filter(v => v.jobId === dispatch.jobId)
+    return { jobId: dispatch.jobId, bucketId, dispatch, status, verdicts, state: deriveJobState(status, verdicts) }
+  }
+
+  private openBucketFor (epoch: number): string {
+    const now = this.clock.nowMs()
+    const maxEpoch = this.maxKnownEpoch()
+    for (const [bucketId, maps] of this.buckets) {
+      const meta = maps.meta.get('meta')
+      if (meta === undefined || meta.dispatcher !== this.selfId || meta.epoch !== epoch) continue
+      if (isBucketSealed({ bucketId, meta }, maxEpoch)) continue
+      const openedAt = this.bucketOpenedAt.get(bucketId) ?? now
+      if (meta.jobCount < this.bucketMaxJobs && now - openedAt < this.bucketMaxAgeMs) return bucketId
+      this.sealBucket(bucketId)
+    }
+    const nonce = this.rng.uint32().toString(36)
+    const bucketId = formatBucketId(epoch, this.selfId.replace(/[^A-Za-z0-9]/g, ''), nonce)
+    const meta: BucketMeta = { v: 1, bucketId, dispatcher: this.selfId, epoch, sealed: false, jobCount: 0 }
+    this.write(bucketDocName(bucketId), 'meta', 'meta', bucketMetaSchema.parse(meta))
+    this.bucketOpenedAt.set(bucketId, now)
+    return bucketId
+  }
+
+  private attachBucket (name: DocName): void {
+    const bucketId = bucketIdOfDoc(name)
+    if (bucketId === undefined || this.buckets.has(bucketId)) return
+    const doc = this.docs.ensure(name)
+    const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null): ValidatedMap<T> =>
+      new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log)
+    const suffix = bucketId.split('-')[1] ?? ''
+    this.buckets.set(bucketId, {
+      meta: mk('meta', bucketMetaSchema, (k, v) =>
+        k === 'meta' && v.bucketId === bucketId && v.dispatcher.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'meta of another bucket'),
+      dispatch: mk('dispatch', jobDispatchSchema, (k, v) =>
+        k === v.jobId && bucketOfJob(k) === bucketId && v.dispatchedBy.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'dispatch not of this bucket'),
+      status: mk('status', jobStatusSchema, (k, v) => (k === v.jobId && bucketOfJob(k) === bucketId ? null : 'status not of this bucket')),
+      verdicts: mk('verdicts', jobVerdictSchema, (k, v) =>
+        k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === bucketId ? null : 'key is not <jobId>@<writer>')
+    })
+  }
+
+  private write (docName: DocName, map: string, key: string, value: unknown): void {
+    const doc = this.docs.ensure(docName)
+    doc.transact(() => doc.getMap(map).set(key, value))
+  }
+
+  private assertSelf (map: string, owner: string): void {
+    if (owner !== this.selfId) throw new OwnershipError(map, `entry owned by ${owner}, this node is ${this.selfId}`)
+  }
+}
+
+function electionKeyCheck (key: string, v: ElectionEntry): string | null {
+  if ('renounced' in v) return key === `cand/${v.nodeId}` ? null : 'candidacy key is not cand/<nodeId>'
+  if ('candidate' in v) return key === `grant/${v.voter}` ? null : 'grant key is not grant/<voterId>'
+  return key === `lease/${v.nodeId}` ? null : 'lease key is not lease/<nodeId>'
+}

@@ -1,0 +1,38 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { VirtualClock } from '../src/core/clock.js'
+import { silentLogger } from '../src/core/logger.js'
+import { SeededRng } from '../src/core/rng.js'
+import { ClusterState, type ClusterStateInit } from '../src/state/cluster-state.js'
+import type { NodeInfo } from '../src/state/schema.js'
+
+/** A peer-id-like node id (base58 alphabet) for node `n`. */
+export function nodeId (n: number): string {
+  return `12D3KooWTestNode${String(n).padStart(4, '0')}xyzABC`
+}
+
+export function makeState (n: number, seed = n, init: Partial<ClusterStateInit> = {}, clock = new VirtualClock(1_000_000)): ClusterState {
+  return new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(seed) }, { selfId: nodeId(n), ...init })
+}
+
+export function sampleNodeInfo (id: string, over: Partial<NodeInfo> = {}): NodeInfo {
+  return {
+    v: 1,
+    nodeId: id,
+    host: 'host-a',
+    addrs: ['/ip4/127.0.0.1/tcp/4100'],
+    version: '0.1.0',
+    startedAt: 1_000,
+    hardware: { cpuCount: 16, memoryGb: 64, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: true, gpuName: 'NVIDIA H100', gpuCount: 1, gpuMemoryGb: 80 },
+    capabilities: ['selfplay', 'training'],
+    flags: { voter: true, retired: false, leaderEligible: true },
+    ...over
+  }
+}
+
+/** A fresh temp dir, removed by the returned cleanup. */
+export async function tempDir (prefix = 'riftmesh-test-'): Promise<{ dir: string, cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  return { dir, cleanup: async () => await rm(dir, { recursive: true, force: true }) }
+}
