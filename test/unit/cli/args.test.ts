@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { CONFIG_FLAGS, configFlags, parseArgs } from '../../../src/cli/args.js'
+import { ConfigError } from '../../../src/core/errors.js'
+
+describe('CLI flags', () => {
+  it('maps dedicated flags and --set onto dotted config keys', () => {
+    const p = parseArgs(['node', '--data-dir', '/d', '--listen=/ip4/127.0.0.1/tcp/1', '--listen', '/ip4/127.0.0.1/tcp/2', '--set', 'health.deadAfterMs=8000'], CONFIG_FLAGS)
+    expect(p.command).toBe('node')
+    expect(configFlags(p)).toEqual({
+      'node.dataDir': '/d',
+      'node.listen': ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'],
+      'health.deadAfterMs': '8000'
+    })
+  })
+
+  it.each([
+    [['x', '--nope', '1'], '--nope'],
+    [['x', '--data-dir'], '--data-dir'],
+    [['x', '--data-dir', '--listen', 'a'], '--data-dir']
+  ])('rejects %j naming the flag', (argv, key) => {
+    expect(() => parseArgs(argv, CONFIG_FLAGS)).toThrow(ConfigError)
+    try { parseArgs(argv, CONFIG_FLAGS) } catch (err) { expect((err as ConfigError).key).toBe(key) }
+  })
+
+  it('rejects a --set without key=value', () => {
+    expect(() => configFlags(parseArgs(['x', '--set', 'oops'], CONFIG_FLAGS))).toThrow(/key=value/)
+  })
+})
