@@ -204,3 +204,24 @@ export class VirtualClock implements Clock {
     return top
   }
 }
+
+/**
+ * An AbortSignal that fires after `ms` on the given clock (a TimeoutError), or when `parent`
+ * aborts. Call `clear()` when the guarded work is done so no timer is left behind.
+ */
+export function timeoutSignal (clock: Clock, ms: number, parent?: AbortSignal): { signal: AbortSignal, clear: () => void } {
+  const controller = new AbortController()
+  const onParent = (): void => controller.abort(parent?.reason)
+  if (parent?.aborted === true) controller.abort(parent.reason)
+  else parent?.addEventListener('abort', onParent, { once: true })
+  const handle = clock.setTimer(() => {
+    controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError'))
+  }, ms)
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clock.clearTimer(handle)
+      parent?.removeEventListener('abort', onParent)
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The real Mesh: libp2p 3 with TCP (or the in-process memory transport for tests and
+ * benchmarks), Noise, Yamux, a private-network swarm key, identify, ping, bootstrap discovery
+ * and gossipsub with signed messages (StrictSign). libp2p keeps its own timers; they stay behind
+ * this class.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { memory } from '@libp2p/memory'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
+import { bootstrap } from '@libp2p/bootstrap'
+import { preSharedKey } from '@libp2p/pnet'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionGater, PrivateKey, Stream } from '@libp2p/interface'
+import type { Logger } from '../core/logger.js'
+import { RiftmeshError, errorMessage } from '../core/errors.js'
+import type { FrameStream, HandleOptions, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
+
+type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
+
+export interface Libp2pMeshInit {
+  privateKey: PrivateKey
+  /** Swarm key file contents; null runs a public network (tests of the key itself only). */
+  swarmKey: Uint8Array | null
+  listen: readonly string[]
+  bootstrap: readonly string[]
+  /** @default 'tcp' */
+  transport?: 'tcp' | 'memory'
+  connectionGater?: ConnectionGater
+  /** Largest gossip message accepted, in bytes. @default 1 MiB */
+  maxGossipMessageBytes?: number
+  /** Gossipsub heartbeat. @default 700 */
+  gossipHeartbeatMs?: number
+  /** Most open connections. @default 200 */
+  maxConnections?: number
+}
+
+export const DEFAULT_GOSSIP_HEARTBEAT_MS = 700
+
+export interface Libp2pMeshComponents {
+  logger: Logger
+}
+
+export class MeshError extends RiftmeshError {
+  readonly peer: string | undefined
+  constructor (message: string, peer?: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_MESH', options)
+    this.name = 'MeshError'
+    this.peer = peer
+  }
+}
+
+function wrapStream (stream: Stream, maxFrameBytes: number): FrameStream {
+  const lp = lpStream(stream, { maxDataLength: maxFrameBytes })
+  return {
+    async read (options = {}) {
+      try {
+        const list = await lp.read(options)
+        return list.subarray()
+      } catch (err) {
+        if ((err as Error).name === 'UnexpectedEOFError') return undefined
+        throw err
+      }
+    },
+    async write (frame, options = {}) {
+      await lp.write(frame, options)
+    },
+    async close (options = {}) {
+      await stream.close(options)
+    },
+    abort (err) {
+      stream.abort(err)
+    }
+  }
+}
+
+export class Libp2pMesh implements Mesh {
+  private node: Node | undefined
+  private readonly log: Logger
+  private readonly topicHandlers = new Map<string, Set<(m: MeshMessage) => void>>()
+  private readonly peerListeners = new Map<PeerEvent, Set<(p: string) => void>>([['connect', new Set()], ['disconnect', new Set()]])
+  private selfIdValue = ''
+
+  constructor (components: Libp2pMeshComponents, private readonly init: Libp2pMeshInit) {
+    this.log = components.logger.child({ component: 'mesh' })
+  }
+
+  get selfId (): string {
+    return this.selfIdValue
+  }
+
+  get started (): boolean {
+    return this.node !== undefined
+  }
+
+  /** The underlying libp2p node (metrics, tests). */
+  get libp2p (): Node {
+    if (this.node === undefined) throw new MeshError('mesh is not started')
+    return this.node
+  }
+
+  async start (): Promise<void> {
+    if (this.node !== undefined) return
+    const init = this.init
+    const transport = init.transport ?? 'tcp'
+    const maxBytes = init.maxGossipMessageBytes ?? 1024 * 1024
+    const node = await createLibp2p({
+      privateKey: init.privateKey,
+      addresses: { listen: [...init.listen] },
+      transports: [transport === 'tcp' ? tcp() : memory()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      ...(init.swarmKey !== null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+      ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
+      connectionManager: { maxConnections: init.maxConnections ?? 200 },
+      peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: [...init.bootstrap], timeout: 0 })] : [],
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: StrictSign,
+          emitSelf: false,
+          allowPublishToZeroTopicPeers: true,
+          floodPublish: true,
+          heartbeatInterval: init.gossipHeartbeatMs ?? DEFAULT_GOSSIP_HEARTBEAT_MS,
+          maxInboundDataLength: maxBytes + 64 * 1024,
+          maxOutboundBufferSize: 16 * maxBytes
+        })
+      },
+      start: false
+    }) as Node
+    node.services.pubsub.addEventListener('message', evt => {
+      const msg = evt.detail
+      if (msg.type !== 'signed') return // StrictSign: unsigned messages are rejected by gossipsub before this
+      const handlers = this.topicHandlers.get(msg.topic)
+      if (handlers === undefined) return
+      const m: MeshMessage = { topic: msg.topic, from: msg.from.toString(), data: msg.data }
+      for (const h of handlers) {
+        try {
+          h(m)
+        } catch (err) {
+          this.log.error({ err, topic: msg.topic }, 'topic handler threw')
+        }
+      }
+    })
+    node.addEventListener('peer:connect', evt => this.emitPeer('connect', evt.detail.toString()))
+    node.addEventListener('peer:disconnect', evt => this.emitPeer('disconnect', evt.detail.toString()))
+    try {
+      await node.start()
+    } catch (err) {
+      await Promise.resolve(node.stop()).catch((stopErr: unknown) => this.log.debug({ err: stopErr }, 'stop after failed start failed'))
+      throw new MeshError(`libp2p failed to start: ${errorMessage(err)}`, undefined, { cause: err })
+    }
+    this.node = node
+    this.selfIdValue = node.peerId.toString()
+    for (const topic of this.topicHandlers.keys()) node.services.pubsub.subscribe(topic)
+  }
+
+  async stop (): Promise<void> {
+    const node = this.node
+    if (node === undefined) return
+    this.node = undefined
+    await node.stop()
+  }
+
+  listenAddrs (): string[] {
+    return this.node?.getMultiaddrs().map(a => a.toString()) ?? []
+  }
+
+  subscribe (topic: string, handler: (msg: MeshMessage) => void): () => void {
+    let set = this.topicHandlers.get(topic)
+    if (set === undefined) {
+      set = new Set()
+      this.topicHandlers.set(topic, set)
+      this.node?.services.pubsub.subscribe(topic)
+    }
+    set.add(handler)
+    return () => {
+      set.delete(handler)
+      if (set.size === 0) {
+        this.topicHandlers.delete(topic)
+        this.node?.services.pubsub.unsubscribe(topic)
+      }
+    }
+  }
+
+  async publish (topic: string, data: Uint8Array): Promise<void> {
+    await this.libp2p.services.pubsub.publish(topic, data)
+  }
+
+  async handle (protocol: string, handler: StreamHandler, options: HandleOptions): Promise<void> {
+    await this.libp2p.handle(protocol, async (stream, connection) => {
+      const peer = connection.remotePeer.toString()
+      try {
+        await handler(wrapStream(stream, options.maxFrameBytes), peer)
+      } catch (err) {
+        this.log.debug({ err, peer, protocol }, 'stream handler failed')
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+      }
+    }, { maxInboundStreams: options.maxInboundStreams ?? 8, maxOutboundStreams: 64 })
+  }
+
+  async open (peer: string, protocol: string, options: OpenOptions): Promise<FrameStream> {
+    try {
+      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal })
+      return wrapStream(stream, options.maxFrameBytes)
+    } catch (err) {
+      throw new MeshError(`cannot open ${protocol} to ${peer}: ${errorMessage(err)}`, peer, { cause: err })
+    }
+  }
+
+  /** Dial a multiaddr (with /p2p/<id>); resolves with the remote peer id. */
+  async dial (addr: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+    try {
+      const conn = await this.libp2p.dial(multiaddr(addr), { signal: options.signal })
+      return conn.remotePeer.toString()
+    } catch (err) {
+      throw new MeshError(`cannot dial ${addr}: ${errorMessage(err)}`, undefined, { cause: err })
+    }
+  }
+
+  connectedPeers (): string[] {
+    if (this.node === undefined) return []
+    return [...new Set(this.node.getConnections().map(c => c.remotePeer.toString()))].sort()
+  }
+
+  /** Addresses of a connected peer as seen on its connections (for the peer cache). */
+  peerAddrs (peer: string): string[] {
+    if (this.node === undefined) return []
+    return this.node.getConnections(peerIdFromString(peer)).map(c => c.remoteAddr.toString())
+  }
+
+  /** Close every connection to `peer`. */
+  async hangUp (peer: string): Promise<void> {
+    await this.node?.hangUp(peerIdFromString(peer))
+  }
+
+  onPeer (event: PeerEvent, listener: (peer: string) => void): () => void {
+    const set = this.peerListeners.get(event) as Set<(p: string) => void>
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+
+  private emitPeer (event: PeerEvent, peer: string): void {
+    for (const l of this.peerListeners.get(event) ?? []) {
+      try {
+        l(peer)
+      } catch (err) {
+        this.log.error({ err, peer, event }, 'peer listener threw')
+      }
+    }
+  }
+}

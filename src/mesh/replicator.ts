@@ -1,0 +1,270 @@
+/**
+ * Replicator: keeps this node's documents converged with the mesh.
+ *  - Local updates, once durable (DocStore.onPersisted), are coalesced per document over a short
+ *    window (`Y.mergeUpdatesV2`) and published on the doc topic. One too large for gossip is
+ *    announced instead (`tooLarge`), and receivers fetch it by sync.
+ *  - Remote updates are validated and applied; bad ones are counted per peer.
+ *  - Anti-entropy (`/riftmesh/sync/1.0.0`) runs with every newly connected peer, periodically with
+ *    a random peer, and on request (a heartbeat digest that differs, a too-large notice).
+ */
+import * as Y from 'yjs'
+import { timeoutSignal, type Clock, type TimerHandle } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import type { Rng } from '../core/rng.js'
+import { errorMessage } from '../core/errors.js'
+import type { DocName, DocUpdate } from '../state/docs.js'
+import type { ClusterState } from '../state/cluster-state.js'
+import { DocUpdate as DocUpdateMsg } from './gen/riftmesh.js'
+import type { Mesh, MeshMessage } from './mesh.js'
+import type { DropCounters } from './drops.js'
+import { SYNC_PROTOCOL, applyRemote, runSyncInitiator, runSyncResponder, type SyncStats } from './sync-protocol.js'
+
+export const DOC_MESSAGE_VERSION = 1
+
+/** Where durable local updates come from (DocStore in a node). */
+export interface UpdateSource {
+  onPersisted(listener: (u: DocUpdate) => void): () => void
+}
+
+export interface ReplicatorInit {
+  /** Gossip topic of document updates, e.g. `riftmesh/<cluster>/doc/1`. */
+  topic: string
+  /** @default 30 */
+  coalesceWindowMs?: number
+  /** Longest a local update waits in the coalescing buffer. @default 200 */
+  maxCoalesceDelayMs?: number
+  /** @default 1 MiB */
+  maxGossipMessageBytes?: number
+  /** @default 64 MiB */
+  maxStreamMessageBytes?: number
+  /** @default 10_000 */
+  antiEntropyIntervalMs?: number
+  /** @default 10_000 */
+  syncTimeoutMs?: number
+  /** Shortest gap between two requested syncs with the same peer. @default 1_000 */
+  minSyncGapMs?: number
+  /**
+   * Test-only switch: no anti-entropy at all (no sync on connect, no periodic sync, no
+   * responder). Lets tests and the simulator show that convergence depends on it.
+   * @default true
+   */
+  antiEntropy?: boolean
+}
+
+export interface ReplicatorComponents {
+  mesh: Mesh
+  state: ClusterState
+  updates: UpdateSource
+  clock: Clock
+  rng: Rng
+  logger: Logger
+  drops: DropCounters
+}
+
+export interface ReplicatorCounters {
+  published: number
+  publishedBytes: number
+  publishFailures: number
+  received: number
+  applied: number
+  syncsStarted: number
+  syncsFailed: number
+  syncsServed: number
+  tooLargeNotices: number
+}
+
+export class Replicator {
+  private readonly mesh: Mesh
+  private readonly state: ClusterState
+  private readonly clock: Clock
+  private readonly rng: Rng
+  private readonly log: Logger
+  private readonly drops: DropCounters
+  private readonly updates: UpdateSource
+  private readonly topic: string
+  private readonly coalesceWindowMs: number
+  private readonly maxCoalesceDelayMs: number
+  private readonly maxGossipMessageBytes: number
+  private readonly maxStreamMessageBytes: number
+  private readonly antiEntropyIntervalMs: number
+  private readonly syncTimeoutMs: number
+  private readonly minSyncGapMs: number
+  private readonly antiEntropy: boolean
+  private pending = new Map<DocName, Uint8Array[]>()
+  private pendingSinceMs: number | undefined
+  private flushTimer: TimerHandle | undefined
+  private antiEntropyTimer: TimerHandle | undefined
+  private readonly syncing = new Set<string>()
+  private readonly lastSyncMs = new Map<string, number>()
+  private readonly cleanups: Array<() => void> = []
+  private controller: AbortController | undefined
+  readonly counters: ReplicatorCounters = {
+    published: 0, publishedBytes: 0, publishFailures: 0, received: 0, applied: 0, syncsStarted: 0, syncsFailed: 0, syncsServed: 0, tooLargeNotices: 0
+  }
+
+  constructor (components: ReplicatorComponents, init: ReplicatorInit) {
+    this.mesh = components.mesh
+    this.state = components.state
+    this.clock = components.clock
+    this.rng = components.rng
+    this.log = components.logger.child({ component: 'replicator' })
+    this.drops = components.drops
+    this.updates = components.updates
+    this.topic = init.topic
+    this.coalesceWindowMs = init.coalesceWindowMs ?? 30
+    this.maxCoalesceDelayMs = init.maxCoalesceDelayMs ?? 200
+    this.maxGossipMessageBytes = init.maxGossipMessageBytes ?? 1024 * 1024
+    this.maxStreamMessageBytes = init.maxStreamMessageBytes ?? 64 * 1024 * 1024
+    this.antiEntropyIntervalMs = init.antiEntropyIntervalMs ?? 10_000
+    this.syncTimeoutMs = init.syncTimeoutMs ?? 10_000
+    this.minSyncGapMs = init.minSyncGapMs ?? 1_000
+    this.antiEntropy = init.antiEntropy ?? true
+    if (!(this.coalesceWindowMs >= 0)) throw new RangeError(`replicator coalesceWindowMs must be ≥ 0, got ${this.coalesceWindowMs}`)
+    for (const [k, v] of Object.entries({ maxCoalesceDelayMs: this.maxCoalesceDelayMs, maxGossipMessageBytes: this.maxGossipMessageBytes, antiEntropyIntervalMs: this.antiEntropyIntervalMs, syncTimeoutMs: this.syncTimeoutMs })) {
+      if (!Number.isFinite(v) || v < 1) throw new RangeError(`replicator ${k} must be ≥ 1, got ${v}`)
+    }
+  }
+
+  async start (): Promise<void> {
+    if (this.controller !== undefined) return
+    this.controller = new AbortController()
+    this.cleanups.push(this.mesh.subscribe(this.topic, m => this.onMessage(m)))
+    this.cleanups.push(this.updates.onPersisted(u => { if (u.origin === 'local') this.enqueue(u) }))
+    if (this.antiEntropy) {
+      await this.mesh.handle(SYNC_PROTOCOL, async (stream, peer) => {
+        const t = timeoutSignal(this.clock, this.syncTimeoutMs, this.controller?.signal)
+        try {
+          await runSyncResponder(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+          this.counters.syncsServed++
+        } finally {
+          t.clear()
+        }
+      }, { maxFrameBytes: this.maxStreamMessageBytes, maxInboundStreams: 4 })
+      this.cleanups.push(this.mesh.onPeer('connect', peer => this.requestSync(peer, 'connect')))
+      this.scheduleAntiEntropy()
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.controller === undefined) return
+    this.clock.clearTimer(this.antiEntropyTimer)
+    this.clock.clearTimer(this.flushTimer)
+    await this.flush()
+    this.controller.abort(new Error('replicator stopped'))
+    this.controller = undefined
+    for (const c of this.cleanups.splice(0)) c()
+  }
+
+  /** Run a sync with `peer` now unless one is running or ran within `minSyncGapMs`. */
+  requestSync (peer: string, reason: string): void {
+    if (!this.antiEntropy || this.controller === undefined) return
+    const last = this.lastSyncMs.get(peer)
+    if (this.syncing.has(peer) || (last !== undefined && this.clock.nowMs() - last < this.minSyncGapMs)) return
+    this.syncWith(peer).catch((err: unknown) => this.log.debug({ err, peer, reason }, 'sync failed'))
+  }
+
+  /** One anti-entropy exchange with `peer`. */
+  async syncWith (peer: string): Promise<SyncStats> {
+    this.syncing.add(peer)
+    this.lastSyncMs.set(peer, this.clock.nowMs())
+    this.counters.syncsStarted++
+    const t = timeoutSignal(this.clock, this.syncTimeoutMs, this.controller?.signal)
+    try {
+      const stream = await this.mesh.open(peer, SYNC_PROTOCOL, { maxFrameBytes: this.maxStreamMessageBytes, signal: t.signal })
+      try {
+        return await runSyncInitiator(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+      } catch (err) {
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        throw err
+      }
+    } catch (err) {
+      this.counters.syncsFailed++
+      throw err
+    } finally {
+      t.clear()
+      this.syncing.delete(peer)
+      if (this.lastSyncMs.size > 4096) this.lastSyncMs.clear()
+    }
+  }
+
+  /** Publish everything buffered now. */
+  async flush (): Promise<void> {
+    this.clock.clearTimer(this.flushTimer)
+    this.flushTimer = undefined
+    const batch = this.pending
+    this.pending = new Map()
+    this.pendingSinceMs = undefined
+    for (const [doc, updates] of batch) {
+      const merged = updates.length === 1 ? updates[0] as Uint8Array : Y.mergeUpdatesV2(updates)
+      await this.publishUpdate(doc, merged)
+    }
+  }
+
+  private async publishUpdate (doc: DocName, update: Uint8Array): Promise<void> {
+    let bytes = DocUpdateMsg.encode({ version: DOC_MESSAGE_VERSION, doc, update: update as Uint8Array<ArrayBuffer>, tooLarge: false })
+    if (bytes.byteLength > this.maxGossipMessageBytes) {
+      bytes = DocUpdateMsg.encode({ version: DOC_MESSAGE_VERSION, doc, update: new Uint8Array(0), tooLarge: true })
+      this.counters.tooLargeNotices++
+    }
+    try {
+      await this.mesh.publish(this.topic, bytes)
+      this.counters.published++
+      this.counters.publishedBytes += bytes.byteLength
+    } catch (err) {
+      // anti-entropy will carry it; the update is durable locally
+      this.counters.publishFailures++
+      this.log.debug({ err: errorMessage(err), doc }, 'publish failed')
+    }
+  }
+
+  private enqueue (u: DocUpdate): void {
+    const list = this.pending.get(u.doc)
+    if (list === undefined) this.pending.set(u.doc, [u.update])
+    else list.push(u.update)
+    const now = this.clock.nowMs()
+    this.pendingSinceMs ??= now
+    const dueMs = Math.min(now + this.coalesceWindowMs, this.pendingSinceMs + this.maxCoalesceDelayMs)
+    this.clock.clearTimer(this.flushTimer)
+    this.flushTimer = this.clock.setTimer(() => {
+      this.flush().catch((err: unknown) => this.log.error({ err }, 'flush failed'))
+    }, dueMs - now)
+  }
+
+  private onMessage (m: MeshMessage): void {
+    this.counters.received++
+    if (m.data.byteLength > this.maxGossipMessageBytes) {
+      this.drops.record(m.from, 'oversized', `${m.data.byteLength} bytes`)
+      return
+    }
+    let msg: DocUpdateMsg
+    try {
+      msg = DocUpdateMsg.decode(m.data)
+    } catch {
+      this.drops.record(m.from, 'malformed', 'doc update')
+      return
+    }
+    if (msg.version !== DOC_MESSAGE_VERSION) {
+      this.drops.record(m.from, 'version', `doc update version ${msg.version}`)
+      return
+    }
+    if (msg.tooLarge) {
+      this.requestSync(m.from, 'too-large notice')
+      return
+    }
+    if (applyRemote(this.state.docs, msg.doc, msg.update, m.from, this.drops)) this.counters.applied++
+  }
+
+  private scheduleAntiEntropy (): void {
+    // jitter ±20 % so nodes do not sync in lockstep
+    const delay = this.antiEntropyIntervalMs * (0.8 + 0.4 * this.rng.next())
+    this.antiEntropyTimer = this.clock.setTimer(() => {
+      const peer = this.rng.pick(this.mesh.connectedPeers())
+      if (peer !== undefined) this.requestSync(peer, 'periodic')
+      if (this.controller !== undefined) this.scheduleAntiEntropy()
+    }, delay)
+  }
+
+  private syncLimits (): { maxFrameBytes: number, maxUpdates: number } {
+    return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: this.state.docs.maxDocs + 2 }
+  }
+}
