@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs'
 import { RiftmeshError } from '../core/errors.js'
 import { flagHelp, parseArgs, type FlagSpec, type ParsedArgs } from './args.js'
 import { configFlagsSpec, configHelp, runConfig } from './commands/config.js'
+import { nodeFlags, nodeHelp, runNode } from './commands/node.js'
+import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
+import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusHelp } from './commands/inspect.js'
 
 interface Command {
   summary: string
@@ -16,6 +19,11 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  node: { summary: 'run a node: join the mesh and replicate the cluster state', help: nodeHelp, flags: nodeFlags, run: runNode },
+  status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: inspectFlags, run: runStatus },
+  settings: { summary: 'read or change cluster-wide settings', help: settingsHelp, flags: inspectFlags, run: runSettings },
+  doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
+  keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
   config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig }
 }
 

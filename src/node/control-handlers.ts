@@ -1,0 +1,43 @@
+/**
+ * What a running node answers on its control socket. Each op returns plain JSON.
+ */
+import type { ControlHandler } from '../repl/control.js'
+import { ControlError } from '../repl/control.js'
+import { settingValueSchema } from '../state/schema.js'
+import type { Parts, RiftNode } from './node.js'
+
+function docBytes (p: Parts): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const name of p.state.docs.names()) out[name] = p.state.docs.diff(name).byteLength
+  return out
+}
+
+export function controlHandlers (node: RiftNode, p: Parts): Record<string, ControlHandler> {
+  return {
+    status: async () => ({
+      peerId: p.mesh.selfId,
+      listen: p.mesh.listenAddrs(),
+      connected: p.mesh.connectedPeers(),
+      peers: p.heartbeat.peers(),
+      nodes: p.state.nodes().map(n => ({ nodeId: n.nodeId, host: n.host, cpuCount: n.hardware.cpuCount, hasGpu: n.hardware.hasGpu, capabilities: n.capabilities })),
+      drops: { total: p.drops.total(), byReason: p.drops.byReason(), perPeer: p.drops.perPeer() },
+      replicator: { ...p.replicator.counters },
+      invalidEntries: p.state.stats.snapshot(),
+      docBytes: docBytes(p),
+      restore: p.restore,
+      cluster: node.config.node.clusterName
+    }),
+    doc: async () => p.state.toJSON(),
+    peers: async () => p.heartbeat.peers(),
+    settings: async () => Object.fromEntries(p.state.settings()),
+    setSetting: async args => {
+      const name = args.name
+      if (typeof name !== 'string' || name.length === 0 || name.length > 128) throw new ControlError('setSetting needs a name (1–128 characters)')
+      const value = settingValueSchema.safeParse(args.value)
+      if (!value.success) throw new ControlError(`setting ${name}: value must be a JSON scalar, a list of scalars or a flat record`)
+      p.state.setSetting(name, value.data)
+      await p.store.flush()
+      return { name, value: value.data }
+    }
+  }
+}

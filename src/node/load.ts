@@ -1,0 +1,57 @@
+/**
+ * Volatile load of this machine for heartbeats, from node:os: CPU use as the busy share of CPU
+ * time since the previous sample, memory use, disk use of the data dir. GPU figures stay 0 until
+ * hardware detection reports a GPU.
+ */
+import { cpus, freemem, totalmem } from 'node:os'
+import { statfsSync } from 'node:fs'
+import type { LoadSample, LoadSource } from '../mesh/heartbeat.js'
+
+interface CpuTimes { busy: number, total: number }
+
+function cpuTimes (): CpuTimes {
+  let busy = 0
+  let total = 0
+  for (const c of cpus()) {
+    const t = c.times
+    const all = t.user + t.nice + t.sys + t.idle + t.irq
+    total += all
+    busy += all - t.idle
+  }
+  return { busy, total }
+}
+
+const clampPercent = (v: number): number => Math.min(100, Math.max(0, Number.isFinite(v) ? v : 0))
+
+export class OsLoadSource implements LoadSource {
+  private last: CpuTimes = cpuTimes()
+
+  constructor (
+    private readonly dataDir: string,
+    private readonly jobs: () => { selfplay: number, training: number } = () => ({ selfplay: 0, training: 0 })
+  ) {}
+
+  sample (): LoadSample {
+    const now = cpuTimes()
+    const dTotal = now.total - this.last.total
+    const cpuPercent = dTotal > 0 ? (100 * (now.busy - this.last.busy)) / dTotal : 0
+    this.last = now
+    let diskPercent = 0
+    try {
+      const s = statfsSync(this.dataDir)
+      diskPercent = s.blocks > 0 ? 100 * (1 - s.bavail / s.blocks) : 0
+    } catch {
+      diskPercent = 0 // data dir not there (yet): report no disk pressure rather than fail a heartbeat
+    }
+    const jobs = this.jobs()
+    return {
+      cpuPercent: clampPercent(cpuPercent),
+      memoryPercent: clampPercent(100 * (1 - freemem() / totalmem())),
+      diskPercent: clampPercent(diskPercent),
+      gpuPercent: 0,
+      gpuMemoryPercent: 0,
+      selfplayJobs: jobs.selfplay,
+      trainingJobs: jobs.training
+    }
+  }
+}

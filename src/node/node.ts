@@ -1,0 +1,227 @@
+/**
+ * RiftNode: builds and wires everything one node runs — store, cluster state, mesh, replicator,
+ * heartbeats, peer manager, control socket — and starts and stops them in order. The one place
+ * that knows every component; a component missing here fails at start, never later.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { hostname } from 'node:os'
+import type { Clock } from '../core/clock.js'
+import { SystemClock } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import { systemRng, type Rng } from '../core/rng.js'
+import type { RiftmeshConfig } from '../config/index.js'
+import { DEFAULT_SWARM_KEY_FILE_NAME } from '../config/defaults.js'
+import { ClusterState } from '../state/cluster-state.js'
+import type { Capability, NodeInfo } from '../state/schema.js'
+import { DocStore, type RestoreReport } from '../store/doc-store.js'
+import { openLevel, type RootDb } from '../store/level.js'
+import { LocalTables } from '../store/tables.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
+import { IDENTITY_FILE_NAME, loadOrCreateIdentity, loadSwarmKey } from '../mesh/keys.js'
+import { DropCounters } from '../mesh/drops.js'
+import { Replicator } from '../mesh/replicator.js'
+import { HeartbeatService, type LoadSource } from '../mesh/heartbeat.js'
+import { ControlServer, assertPrivateDir, controlSocketPath } from '../repl/control.js'
+import { PeerManager } from './peer-manager.js'
+import { OsLoadSource } from './load.js'
+import { detectBasicHardware } from './hardware.js'
+import { controlHandlers } from './control-handlers.js'
+
+export const RIFTMESH_VERSION = '0.1.0'
+
+export interface RiftNodeInit {
+  config: RiftmeshConfig
+  logger: Logger
+  /** @default 'tcp' */
+  transport?: 'tcp' | 'memory'
+  clock?: Clock
+  rng?: Rng
+  load?: LoadSource
+  /** Serve the control socket. @default true */
+  control?: boolean
+}
+
+export function docTopic (cluster: string): string {
+  return `riftmesh/${cluster}/doc/1`
+}
+
+export function heartbeatTopic (cluster: string): string {
+  return `riftmesh/${cluster}/hb/1`
+}
+
+const GPU_CAPABILITIES: Capability[] = ['selfplay', 'training', 'gauntlet', 'tournament', 'export']
+const CPU_CAPABILITIES: Capability[] = ['selfplay', 'export', 'gauntlet']
+
+export interface Parts {
+  db: RootDb
+  state: ClusterState
+  store: DocStore
+  tables: LocalTables
+  mesh: Libp2pMesh
+  drops: DropCounters
+  replicator: Replicator
+  heartbeat: HeartbeatService
+  peers: PeerManager
+  control: ControlServer | undefined
+  restore: RestoreReport
+}
+
+export class RiftNode {
+  readonly config: RiftmeshConfig
+  private readonly log: Logger
+  private readonly clock: Clock
+  private readonly rng: Rng
+  private parts: Parts | undefined
+  private readonly stopSteps: Array<() => Promise<void> | void> = []
+  swarmKeyCreated = false
+
+  constructor (private readonly init: RiftNodeInit) {
+    this.config = init.config
+    this.log = init.logger
+    this.clock = init.clock ?? new SystemClock()
+    this.rng = init.rng ?? systemRng()
+  }
+
+  private get p (): Parts {
+    if (this.parts === undefined) throw new Error('node is not started')
+    return this.parts
+  }
+
+  get peerId (): string { return this.p.mesh.selfId }
+  get state (): ClusterState { return this.p.state }
+  get mesh (): Libp2pMesh { return this.p.mesh }
+  get replicator (): Replicator { return this.p.replicator }
+  get heartbeat (): HeartbeatService { return this.p.heartbeat }
+  get drops (): DropCounters { return this.p.drops }
+  get store (): DocStore { return this.p.store }
+  get tables (): LocalTables { return this.p.tables }
+  get started (): boolean { return this.parts !== undefined }
+
+  listenAddrs (): string[] {
+    return this.p.mesh.listenAddrs()
+  }
+
+  async start (): Promise<void> {
+    if (this.parts !== undefined) return
+    try {
+      this.parts = await this.startParts()
+    } catch (err) {
+      await this.runStopSteps()
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.parts === undefined) return
+    this.parts = undefined
+    await this.runStopSteps()
+  }
+
+  private async runStopSteps (): Promise<void> {
+    for (const step of this.stopSteps.splice(0).reverse()) {
+      try {
+        await step()
+      } catch (err) {
+        this.log.error({ err }, 'stop step failed')
+      }
+    }
+  }
+
+  private async startParts (): Promise<Parts> {
+    const cfg = this.config
+    const dataDir = cfg.node.dataDir
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    if (this.init.control !== false) await assertPrivateDir(dataDir)
+    const { key } = await loadOrCreateIdentity(join(dataDir, IDENTITY_FILE_NAME))
+    const defaultKeyPath = join(dataDir, DEFAULT_SWARM_KEY_FILE_NAME)
+    const swarm = await loadSwarmKey(cfg.node.swarmKeyFile, cfg.node.swarmKeyFile === defaultKeyPath)
+    this.swarmKeyCreated = swarm.created
+    if (swarm.created) this.log.warn({ path: cfg.node.swarmKeyFile }, 'created a new swarm key: this is a new private network; give this file to every node that should join it')
+
+    const db = await openLevel(join(dataDir, 'db'))
+    this.stopSteps.push(async () => await db.close())
+    const drops = new DropCounters(this.log.child({ component: 'drops' }))
+
+    const mesh = new Libp2pMesh({ logger: this.log }, {
+      privateKey: key,
+      swarmKey: swarm.key,
+      listen: cfg.node.listen,
+      bootstrap: cfg.node.bootstrap,
+      transport: this.init.transport ?? 'tcp',
+      maxGossipMessageBytes: cfg.mesh.maxGossipMessageBytes,
+      maxConnections: cfg.mesh.maxPeers
+    })
+    // the peer id is known from the key before the network starts; the state needs it
+    const selfId = peerIdFromPrivateKey(key).toString()
+    const state = new ClusterState({ clock: this.clock, logger: this.log, rng: this.rng.fork('state') }, {
+      selfId, bucketMaxJobs: cfg.jobs.bucketMaxJobs, bucketMaxAgeMs: cfg.jobs.bucketMaxAgeMs, retentionMs: cfg.jobs.retentionMs
+    })
+    const store = new DocStore({ db, state, logger: this.log }, { compactAfterBytes: cfg.store.compactAfterBytes, syncWrites: cfg.store.syncWrites })
+    const restore = await store.start()
+    this.stopSteps.push(async () => await store.stop())
+    this.log.info({ ...restore }, 'restored the cluster documents')
+    const tables = new LocalTables(db, this.log, { reputationAlpha: cfg.store.reputationAlpha, ttlMs: cfg.store.peerCacheTtlMs, maxEntries: cfg.store.peerCacheMax })
+
+    await mesh.start()
+    this.stopSteps.push(async () => await mesh.stop())
+    const replicator = new Replicator({ mesh, state, updates: store, clock: this.clock, rng: this.rng.fork('replicator'), logger: this.log, drops }, {
+      topic: docTopic(cfg.node.clusterName),
+      coalesceWindowMs: cfg.mesh.coalesceWindowMs,
+      maxCoalesceDelayMs: cfg.mesh.maxCoalesceDelayMs,
+      maxGossipMessageBytes: cfg.mesh.maxGossipMessageBytes,
+      maxStreamMessageBytes: cfg.mesh.maxStreamMessageBytes,
+      antiEntropyIntervalMs: cfg.mesh.antiEntropyIntervalMs,
+      syncTimeoutMs: cfg.mesh.syncTimeoutMs
+    })
+    await replicator.start()
+    this.stopSteps.push(async () => await replicator.stop())
+    const heartbeat = new HeartbeatService({ mesh, clock: this.clock, logger: this.log, drops, load: this.init.load ?? new OsLoadSource(dataDir), docs: state.docs }, {
+      topic: heartbeatTopic(cfg.node.clusterName),
+      heartbeatIntervalMs: cfg.health.heartbeatIntervalMs,
+      suspectAfterMs: cfg.health.suspectAfterMs,
+      deadAfterMs: cfg.health.deadAfterMs,
+      cpuHighPercent: cfg.health.cpuHighPercent,
+      cpuCriticalPercent: cfg.health.cpuCriticalPercent,
+      stretchHigh: cfg.health.cpuStretch80,
+      stretchCritical: cfg.health.cpuStretch95
+    })
+    heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest mismatch'))
+    heartbeat.start()
+    this.stopSteps.push(() => heartbeat.stop())
+    const peers = new PeerManager({ mesh, tables, clock: this.clock, rng: this.rng.fork('peers'), logger: this.log }, { bootstrap: cfg.node.bootstrap })
+    peers.start()
+    this.stopSteps.push(() => peers.stop())
+
+    await this.publishNodeInfo(state, mesh, selfId)
+
+    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, control: undefined, restore }
+    if (this.init.control !== false) {
+      const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts), this.log)
+      await control.start()
+      this.stopSteps.push(async () => await control.stop())
+      parts.control = control
+    }
+    return parts
+  }
+
+  /** Write this node's NodeInfo for this run (its start time and addresses change per start). */
+  private async publishNodeInfo (state: ClusterState, mesh: Libp2pMesh, selfId: string): Promise<void> {
+    const cfg = this.config
+    const hardware = await detectBasicHardware(cfg.node.dataDir)
+    const voters = cfg.election.voters
+    const info: NodeInfo = {
+      v: 1,
+      nodeId: selfId,
+      host: hostname().slice(0, 256),
+      addrs: mesh.listenAddrs().slice(0, 64),
+      version: RIFTMESH_VERSION,
+      startedAt: Math.floor(this.clock.nowMs()),
+      hardware,
+      capabilities: [...(cfg.node.capabilities ?? (hardware.hasGpu ? GPU_CAPABILITIES : CPU_CAPABILITIES))],
+      flags: { voter: voters.includes(selfId), retired: false, leaderEligible: cfg.node.leaderEligible }
+    }
+    state.setNodeInfo(info)
+  }
+}
