@@ -85,6 +85,7 @@ export class Libp2pMesh implements Mesh {
   private readonly log: Logger
   private readonly topicHandlers = new Map<string, Set<(m: MeshMessage) => void>>()
   private readonly peerListeners = new Map<PeerEvent, Set<(p: string) => void>>([['connect', new Set()], ['disconnect', new Set()]])
+  private readonly identifyListeners = new Set<(peer: string, listenAddrs: string[]) => void>()
   private selfIdValue = ''
 
   constructor (components: Libp2pMeshComponents, private readonly init: Libp2pMeshInit) {
@@ -151,6 +152,11 @@ export class Libp2pMesh implements Mesh {
     })
     node.addEventListener('peer:connect', evt => this.emitPeer('connect', evt.detail.toString()))
     node.addEventListener('peer:disconnect', evt => this.emitPeer('disconnect', evt.detail.toString()))
+    node.addEventListener('peer:identify', evt => {
+      const peer = evt.detail.peerId.toString()
+      const addrs = evt.detail.listenAddrs.map(a => a.toString())
+      for (const l of this.identifyListeners) l(peer, addrs)
+    })
     try {
       await node.start()
     } catch (err) {
@@ -230,15 +236,34 @@ export class Libp2pMesh implements Mesh {
     return [...new Set(this.node.getConnections().map(c => c.remotePeer.toString()))].sort()
   }
 
-  /** Addresses of a connected peer as seen on its connections (for the peer cache). */
-  peerAddrs (peer: string): string[] {
-    if (this.node === undefined) return []
-    return this.node.getConnections(peerIdFromString(peer)).map(c => c.remoteAddr.toString())
+  /**
+   * Dialable addresses of a peer (for the peer cache): what it announced through identify, and
+   * the addresses we dialled it on. The source address of an inbound connection is left out — it
+   * is an ephemeral port nobody listens on.
+   */
+  async peerAddrs (peer: string): Promise<string[]> {
+    const node = this.node
+    if (node === undefined) return []
+    const id = peerIdFromString(peer)
+    const out = new Set(node.getConnections(id).filter(c => c.direction === 'outbound').map(c => c.remoteAddr.toString()))
+    try {
+      const known = await node.peerStore.get(id)
+      for (const a of known.addresses) out.add(a.multiaddr.toString())
+    } catch (err) {
+      this.log.debug({ err, peer }, 'peer not in the peer store yet')
+    }
+    return [...out]
   }
 
   /** Close every connection to `peer`. */
   async hangUp (peer: string): Promise<void> {
     await this.node?.hangUp(peerIdFromString(peer))
+  }
+
+  /** Called when a peer has told us (identify) the addresses it listens on. */
+  onIdentify (listener: (peer: string, listenAddrs: string[]) => void): () => void {
+    this.identifyListeners.add(listener)
+    return () => this.identifyListeners.delete(listener)
   }
 
   onPeer (event: PeerEvent, listener: (peer: string) => void): () => void {

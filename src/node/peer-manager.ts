@@ -31,6 +31,7 @@ export interface PeerManagerComponents {
 export class PeerManager {
   private timer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
+  private unsubscribeIdentify: (() => void) | undefined
   private readonly controller = new AbortController()
   private dialing = false
   private readonly log: Logger
@@ -42,8 +43,11 @@ export class PeerManager {
   start (): void {
     if (this.unsubscribe !== undefined) return
     this.unsubscribe = this.c.mesh.onPeer('connect', peer => {
-      const addrs = this.c.mesh.peerAddrs(peer).map(a => (a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
-      this.c.tables.recordPeerOutcome(peer, addrs, true, this.c.clock.nowMs())
+      this.remember(peer).catch((err: unknown) => this.log.warn({ err, peer }, 'peer cache write failed'))
+    })
+    this.unsubscribeIdentify = this.c.mesh.onIdentify((peer, addrs) => {
+      const dialable = addrs.filter(a => !/\/ip[46]\/(0\.0\.0\.0|::)\//.test(a)).map(a => (a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+      this.c.tables.setPeerAddrs(peer, dialable, this.c.clock.nowMs())
         .catch((err: unknown) => this.log.warn({ err, peer }, 'peer cache write failed'))
     })
     this.round()
@@ -54,6 +58,14 @@ export class PeerManager {
     this.c.clock.clearTimer(this.timer)
     this.unsubscribe?.()
     this.unsubscribe = undefined
+    this.unsubscribeIdentify?.()
+    this.unsubscribeIdentify = undefined
+  }
+
+  /** Record a connection in the peer cache (its listen addresses follow from identify). */
+  private async remember (peer: string): Promise<void> {
+    const addrs = (await this.c.mesh.peerAddrs(peer)).map(a => (a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+    await this.c.tables.recordPeerOutcome(peer, addrs, true, this.c.clock.nowMs())
   }
 
   private round (): void {

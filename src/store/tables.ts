@@ -202,6 +202,15 @@ export class LocalTables {
     return entry
   }
 
+  /** Replace the addresses of a cached peer (from identify), keeping its reputation. */
+  async setPeerAddrs (peerId: string, addrs: string[], nowMs: number): Promise<void> {
+    if (addrs.length === 0) return
+    const cur = await this.peerCache.get(peerId)
+    await this.peerCache.put(peerId, {
+      peerId, addrs: addrs.slice(0, 64), lastSeenMs: nowMs, reputation: cur?.reputation ?? 0.5, successes: cur?.successes ?? 0, failures: cur?.failures ?? 0
+    })
+  }
+
   /** Drop expired and surplus peer cache entries; returns the dropped ids. */
   async prunePeerCache (nowMs: number): Promise<string[]> {
     const all = (await this.peerCache.entries()).map(([, v]) => v)
