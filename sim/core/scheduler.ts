@@ -1,0 +1,172 @@
+/**
+ * The simulator's discrete-event loop: one heap of events on virtual time, ties broken by
+ * insertion order, run single-threaded. After each event the microtask queue is drained (all
+ * async work in the simulated stack — memory-level, simulated streams — completes in
+ * microtasks), so one seed always gives one order of everything. A rolling hash of the trace
+ * lets a run be compared with a replay.
+ */
+import { createHash, type Hash } from 'node:crypto'
+
+export interface SimEvent {
+  t: number
+  seq: number
+  /** Owning node: a crashed node's events are dropped, a paused node's are deferred. */
+  node: number | undefined
+  label: string
+  run: () => void
+}
+
+export type NodeRunState = 'up' | 'crashed' | 'paused'
+
+export interface TraceSink {
+  (t: number, line: string): void
+}
+
+export class Scheduler {
+  nowMs = 0
+  private seq = 0
+  private readonly heap: SimEvent[] = []
+  private readonly hash: Hash = createHash('sha256')
+  private readonly nodeState = new Map<number, NodeRunState>()
+  private readonly deferred = new Map<number, SimEvent[]>()
+  /** Events run so far. */
+  events = 0
+  /** Keep this many recent trace lines for violation reports. */
+  readonly recent: string[] = []
+  private readonly recentMax: number
+
+  constructor (private readonly traceSink?: TraceSink, recentMax = 200) {
+    this.recentMax = recentMax
+  }
+
+  /** Schedule `run` at absolute virtual time `t` (never before now). */
+  at (t: number, label: string, run: () => void, node?: number): SimEvent {
+    const ev: SimEvent = { t: Math.max(t, this.nowMs), seq: this.seq++, node, label, run }
+    this.push(ev)
+    return ev
+  }
+
+  after (delayMs: number, label: string, run: () => void, node?: number): SimEvent {
+    return this.at(this.nowMs + Math.max(0, delayMs), label, run, node)
+  }
+
+  /** Mark an event cancelled; it is skipped when it comes up. */
+  cancel (ev: SimEvent): void {
+    ev.run = CANCELLED
+  }
+
+  setNodeState (node: number, state: NodeRunState): void {
+    this.nodeState.set(node, state)
+    if (state === 'up') {
+      // a resumed node's deferred timers fire now, in their original order
+      for (const ev of this.deferred.get(node) ?? []) this.at(this.nowMs, ev.label, ev.run, node)
+      this.deferred.delete(node)
+    } else if (state === 'crashed') {
+      this.deferred.delete(node)
+    }
+  }
+
+  nodeRunState (node: number): NodeRunState {
+    return this.nodeState.get(node) ?? 'up'
+  }
+
+  /** Add a line to the trace (hashed; kept in `recent`). */
+  trace (line: string): void {
+    const entry = `${this.nowMs.toFixed(3)} ${line}`
+    this.hash.update(entry)
+    this.hash.update('\n')
+    this.recent.push(entry)
+    if (this.recent.length > this.recentMax) this.recent.shift()
+    this.traceSink?.(this.nowMs, line)
+  }
+
+  traceHash (): string {
+    return this.hash.copy().digest('hex')
+  }
+
+  get pending (): number {
+    return this.heap.length
+  }
+
+  nextTime (): number | undefined {
+    return this.heap[0]?.t
+  }
+
+  /**
+   * Run every event due up to `tEnd` (and what they schedule), then set time to `tEnd`.
+   * `afterEvent` runs after each event once its async work has settled.
+   */
+  async runUntil (tEnd: number, afterEvent?: (ev: SimEvent) => void): Promise<void> {
+    for (;;) {
+      const top = this.heap[0]
+      if (top === undefined || top.t > tEnd) break
+      const ev = this.pop() as SimEvent
+      this.nowMs = ev.t
+      if (ev.run === CANCELLED) continue
+      if (ev.node !== undefined) {
+        const st = this.nodeRunState(ev.node)
+        if (st === 'crashed') continue
+        if (st === 'paused') {
+          const list = this.deferred.get(ev.node) ?? []
+          list.push(ev)
+          this.deferred.set(ev.node, list)
+          continue
+        }
+      }
+      this.events++
+      this.hash.update(`${ev.t}|${ev.node ?? '-'}|${ev.label}\n`)
+      ev.run()
+      await settle()
+      afterEvent?.(ev)
+    }
+    this.nowMs = Math.max(this.nowMs, tEnd)
+  }
+
+  private less (a: SimEvent, b: SimEvent): boolean {
+    return a.t < b.t || (a.t === b.t && a.seq < b.seq)
+  }
+
+  private push (ev: SimEvent): void {
+    const h = this.heap
+    h.push(ev)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.less(h[i] as SimEvent, h[p] as SimEvent)) break
+      ;[h[i], h[p]] = [h[p] as SimEvent, h[i] as SimEvent]
+      i = p
+    }
+  }
+
+  private pop (): SimEvent | undefined {
+    const h = this.heap
+    if (h.length === 0) return undefined
+    const top = h[0] as SimEvent
+    const last = h.pop() as SimEvent
+    if (h.length > 0) {
+      h[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < h.length && this.less(h[l] as SimEvent, h[m] as SimEvent)) m = l
+        if (r < h.length && this.less(h[r] as SimEvent, h[m] as SimEvent)) m = r
+        if (m === i) break
+        ;[h[i], h[m]] = [h[m] as SimEvent, h[i] as SimEvent]
+        i = m
+      }
+    }
+    return top
+  }
+}
+
+const CANCELLED = (): void => {}
+
+/**
+ * Let every microtask (and nextTick) queued by an event finish. Nothing in the simulated stack
+ * does real I/O, so one macrotask turn drains it all.
+ */
+export async function settle (): Promise<void> {
+  await new Promise<void>(resolve => setImmediate(resolve))
+}

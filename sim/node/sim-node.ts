@@ -1,0 +1,156 @@
+/**
+ * One simulated node: the real ClusterState, DocStore, LocalTables, Replicator and heartbeat
+ * service, on a SimClock, a seeded Rng, a SimDisk and a SimMesh. Crash and restart rebuild the
+ * node from its disk, as a real restart would.
+ */
+import type { Logger } from '../../src/core/logger.js'
+import type { Rng } from '../../src/core/rng.js'
+import { ClusterState } from '../../src/state/cluster-state.js'
+import { DocStore } from '../../src/store/doc-store.js'
+import { LocalTables } from '../../src/store/tables.js'
+import { DropCounters } from '../../src/mesh/drops.js'
+import { Replicator } from '../../src/mesh/replicator.js'
+import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
+import { docTopic, heartbeatTopic } from '../../src/node/node.js'
+import type { Scheduler } from '../core/scheduler.js'
+import { SimClock } from '../core/sim-clock.js'
+import { SimDisk } from '../disk/sim-disk.js'
+import type { SimNetwork } from '../net/sim-network.js'
+import type { SimMesh } from '../net/sim-mesh.js'
+
+export const SIM_CLUSTER = 'sim'
+
+export interface SimNodeConfig {
+  heartbeatIntervalMs: number
+  suspectAfterMs: number
+  deadAfterMs: number
+  antiEntropyIntervalMs: number
+  coalesceWindowMs: number
+  syncTimeoutMs: number
+  /** Test switch: run without anti-entropy (convergence then depends on gossip alone). */
+  antiEntropy: boolean
+}
+
+export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
+  heartbeatIntervalMs: 1000, suspectAfterMs: 3000, deadAfterMs: 5000, antiEntropyIntervalMs: 10_000, coalesceWindowMs: 30, syncTimeoutMs: 10_000, antiEntropy: true
+}
+
+const idleLoad: LoadSource = {
+  sample: () => ({ cpuPercent: 5, memoryPercent: 20, diskPercent: 20, gpuPercent: 0, gpuMemoryPercent: 0, selfplayJobs: 0, trainingJobs: 0 })
+}
+
+export function simNodeId (index: number): string {
+  return `simnode${String(index).padStart(5, '0')}`
+}
+
+interface Running {
+  state: ClusterState
+  store: DocStore
+  tables: LocalTables
+  replicator: Replicator
+  heartbeat: HeartbeatService
+  drops: DropCounters
+}
+
+export type NodeStatus = 'up' | 'crashed' | 'paused'
+
+export class SimNode {
+  readonly id: string
+  readonly clock: SimClock
+  readonly disk: SimDisk
+  readonly mesh: SimMesh
+  status: NodeStatus = 'crashed'
+  incarnation = 0
+  private running: Running | undefined
+  private readonly listeners: Array<(n: SimNode) => void> = []
+
+  constructor (
+    readonly index: number,
+    private readonly sched: Scheduler,
+    private readonly net: SimNetwork,
+    private readonly rng: Rng,
+    private readonly logger: Logger,
+    private readonly config: SimNodeConfig
+  ) {
+    this.id = simNodeId(index)
+    this.clock = new SimClock(sched, index)
+    this.disk = new SimDisk(sched, index)
+    this.mesh = net.attach(index, this.id)
+  }
+
+  get state (): ClusterState {
+    if (this.running === undefined) throw new Error(`node ${this.index} is not running`)
+    return this.running.state
+  }
+
+  get isUp (): boolean {
+    return this.status === 'up'
+  }
+
+  get parts (): Running | undefined {
+    return this.running
+  }
+
+  /** Called after every (re)start, e.g. to attach observers to the new state. */
+  onStart (listener: (n: SimNode) => void): void {
+    this.listeners.push(listener)
+  }
+
+  async start (): Promise<void> {
+    if (this.running !== undefined) return
+    this.incarnation++
+    const rng = this.rng.fork(`incarnation-${this.incarnation}`)
+    const logger = this.logger.child({ node: this.index })
+    const db = await this.disk.open()
+    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state') }, { selfId: this.id })
+    const store = new DocStore({ db, state, logger }, { syncWrites: true })
+    await store.start()
+    const tables = new LocalTables(db, logger)
+    const drops = new DropCounters(logger)
+    this.sched.setNodeState(this.index, 'up')
+    this.mesh.start()
+    const c = this.config
+    const replicator = new Replicator({ mesh: this.mesh, state, updates: store, clock: this.clock, rng: rng.fork('replicator'), logger, drops }, {
+      topic: docTopic(SIM_CLUSTER), coalesceWindowMs: c.coalesceWindowMs, antiEntropyIntervalMs: c.antiEntropyIntervalMs, syncTimeoutMs: c.syncTimeoutMs, antiEntropy: c.antiEntropy
+    })
+    await replicator.start()
+    const heartbeat = new HeartbeatService({ mesh: this.mesh, clock: this.clock, logger, drops, load: idleLoad, docs: state.docs }, {
+      topic: heartbeatTopic(SIM_CLUSTER), heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, deadAfterMs: c.deadAfterMs,
+      cpuHighPercent: 80, cpuCriticalPercent: 95, stretchHigh: 1.2, stretchCritical: 1.4
+    })
+    heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
+    heartbeat.start()
+    this.running = { state, store, tables, replicator, heartbeat, drops }
+    this.status = 'up'
+    this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)
+    for (const l of this.listeners) l(this)
+  }
+
+  /** Crash: nothing is flushed; `power` also loses the disk's unsynced writes. */
+  async crash (mode: 'process' | 'power'): Promise<void> {
+    if (this.running === undefined) return
+    this.sched.trace(`crash node ${this.index} (${mode})`)
+    this.running.heartbeat.stop()
+    this.clock.dropAll()
+    this.mesh.stop()
+    this.sched.setNodeState(this.index, 'crashed')
+    this.running.state.destroy()
+    this.running = undefined
+    this.status = 'crashed'
+    await this.disk.crash(mode)
+  }
+
+  pause (): void {
+    if (this.status !== 'up') return
+    this.sched.trace(`pause node ${this.index}`)
+    this.status = 'paused'
+    this.sched.setNodeState(this.index, 'paused')
+  }
+
+  resume (): void {
+    if (this.status !== 'paused') return
+    this.sched.trace(`resume node ${this.index}`)
+    this.status = 'up'
+    this.sched.setNodeState(this.index, 'up')
+  }
+}

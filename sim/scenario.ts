@@ -1,0 +1,107 @@
+/**
+ * Scenario files: YAML, validated. A scenario names the cluster, the network model, the
+ * workload, a timeline of faults at virtual times, the safety and liveness phases, and the
+ * checks. See sim/README.md for the format.
+ */
+import { readFile } from 'node:fs/promises'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { ValidationError, errorMessage } from '../src/core/errors.js'
+
+const node = z.number().int().nonnegative()
+const ms = z.number().nonnegative()
+
+const event = z.union([
+  z.strictObject({ at: ms, partition: z.array(z.array(node).min(1)).min(2) }),
+  z.strictObject({ at: ms, cut: z.strictObject({ from: node, to: node, oneWay: z.boolean().default(false) }) }),
+  z.strictObject({ at: ms, heal: z.union([z.literal('all'), z.strictObject({ a: node, b: node })]) }),
+  z.strictObject({ at: ms, hold: z.strictObject({ from: node, to: node }) }),
+  z.strictObject({ at: ms, release: z.strictObject({ from: node, to: node }) }),
+  z.strictObject({ at: ms, crash: z.strictObject({ node, mode: z.enum(['process', 'power']).default('process') }) }),
+  z.strictObject({ at: ms, restart: node }),
+  z.strictObject({ at: ms, pause: node }),
+  z.strictObject({ at: ms, resume: node }),
+  z.strictObject({ at: ms, clockJump: z.strictObject({ node, deltaMs: z.number() }) }),
+  z.strictObject({ at: ms, clockDrift: z.strictObject({ node, drift: z.number().min(-0.5).max(0.5) }) }),
+  z.strictObject({ at: ms, link: z.strictObject({ minLatencyMs: ms.optional(), meanExtraLatencyMs: ms.optional(), loss: z.number().min(0).max(1).optional(), duplicate: z.number().min(0).max(1).optional(), from: node.optional(), to: node.optional() }) }),
+  z.strictObject({ at: ms, setting: z.strictObject({ node, name: z.string().min(1).max(64), value: z.union([z.string(), z.number(), z.boolean()]) }) })
+])
+export type TimelineEvent = z.infer<typeof event>
+
+export const CHECKS = ['convergence', 'acked-writes', 'no-drops'] as const
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  description: z.string().max(2000).default(''),
+  nodes: z.number().int().min(1).max(5000),
+  seed: z.number().int().nonnegative().default(1),
+  /** Connection graph: every node dials `degree` random others (bootstrap-like), or a full mesh. */
+  topology: z.strictObject({ kind: z.enum(['random', 'full', 'line']).default('random'), degree: z.number().int().min(1).default(4) }).default({ kind: 'random', degree: 4 }),
+  network: z.strictObject({
+    minLatencyMs: ms.default(1), meanExtraLatencyMs: ms.default(4), loss: z.number().min(0).max(1).default(0), duplicate: z.number().min(0).max(1).default(0), bytesPerMs: ms.default(0)
+  }).default({ minLatencyMs: 1, meanExtraLatencyMs: 4, loss: 0, duplicate: 0, bytesPerMs: 0 }),
+  gossip: z.strictObject({ D: z.number().int().min(1).optional(), Dlo: z.number().int().min(1).optional(), Dhi: z.number().int().min(1).optional(), heartbeatMs: ms.optional() }).default({}),
+  node: z.strictObject({
+    heartbeatIntervalMs: ms.optional(), suspectAfterMs: ms.optional(), deadAfterMs: ms.optional(),
+    antiEntropyIntervalMs: ms.optional(), coalesceWindowMs: ms.optional(), syncTimeoutMs: ms.optional()
+  }).default({}),
+  /** Writes of unique settings at random live nodes, to measure propagation and check no acknowledged write is lost. */
+  workload: z.strictObject({ writesPerSecond: z.number().min(0).max(1000).default(2) }).default({ writesPerSecond: 2 }),
+  timeline: z.array(event).default([]),
+  phases: z.strictObject({
+    /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */
+    safetyUntilMs: ms,
+    /** Convergence must follow within this long after the liveness phase starts. */
+    livenessWithinMs: ms.default(30_000)
+  }),
+  /** Quiet points (virtual ms) at which convergence of all live nodes is also required. */
+  quietChecksAtMs: z.array(ms).default([]),
+  checks: z.array(z.enum(CHECKS)).default(['convergence', 'acked-writes'])
+})
+export type Scenario = z.infer<typeof scenarioSchema>
+
+export function parseScenario (text: string, label: string): Scenario {
+  let raw: unknown
+  try {
+    raw = YAML.parse(text)
+  } catch (err) {
+    throw new ValidationError(label, `not valid YAML: ${errorMessage(err)}`)
+  }
+  const r = scenarioSchema.safeParse(raw)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    throw new ValidationError(label, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`)
+  }
+  const s = r.data
+  for (const ev of s.timeline) {
+    for (const n of nodesOf(ev)) if (n >= s.nodes) throw new ValidationError(label, `timeline event at ${ev.at} ms names node ${n}, but there are ${s.nodes} nodes (0–${s.nodes - 1})`)
+  }
+  return s
+}
+
+export async function loadScenario (path: string): Promise<Scenario> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ValidationError(path, `cannot read scenario: ${errorMessage(err)}`)
+  }
+  return parseScenario(text, path)
+}
+
+function nodesOf (ev: TimelineEvent): number[] {
+  if ('partition' in ev) return ev.partition.flat()
+  if ('cut' in ev) return [ev.cut.from, ev.cut.to]
+  if ('hold' in ev) return [ev.hold.from, ev.hold.to]
+  if ('release' in ev) return [ev.release.from, ev.release.to]
+  if ('heal' in ev) return ev.heal === 'all' ? [] : [ev.heal.a, ev.heal.b]
+  if ('crash' in ev) return [ev.crash.node]
+  if ('restart' in ev) return [ev.restart]
+  if ('pause' in ev) return [ev.pause]
+  if ('resume' in ev) return [ev.resume]
+  if ('clockJump' in ev) return [ev.clockJump.node]
+  if ('clockDrift' in ev) return [ev.clockDrift.node]
+  if ('setting' in ev) return [ev.setting.node]
+  if ('link' in ev) return [ev.link.from, ev.link.to].filter((x): x is number => x !== undefined)
+  return []
+}

@@ -1,0 +1,231 @@
+/**
+ * Runs one scenario with one seed: builds the network and the nodes, plays the workload and the
+ * timeline on virtual time, then the liveness phase, and checks the invariants. Everything random
+ * derives from the seed, so a seed replays exactly (same trace hash).
+ */
+import type * as Y from 'yjs'
+import { silentLogger, type Logger } from '../src/core/logger.js'
+import { SeededRng } from '../src/core/rng.js'
+import { docTopic, heartbeatTopic } from '../src/node/node.js'
+import { Scheduler } from './core/scheduler.js'
+import { SimNetwork, type TrafficKind } from './net/sim-network.js'
+import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, type SimNodeConfig } from './node/sim-node.js'
+import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
+import type { Scenario, TimelineEvent } from './scenario.js'
+
+export interface SimOptions {
+  seed?: number
+  /** Test-only: run the nodes without anti-entropy. */
+  antiEntropy?: boolean
+  logger?: Logger
+  /** Check convergence this often during the liveness phase. @default 250 */
+  convergenceProbeMs?: number
+}
+
+export interface CheckResult { name: string, ok: boolean, detail: string | null }
+
+export interface SimReport {
+  scenario: string
+  seed: number
+  nodes: number
+  virtualMs: number
+  wallMs: number
+  events: number
+  eventsPerSecond: number
+  traceHash: string
+  writes: { issued: number, acked: number }
+  propagation: { measured: number, p50Ms: number | null, p99Ms: number | null, maxMs: number | null, neverEverywhere: number }
+  perUpdate: Record<TrafficKind | 'total', { msgs: number, bytes: number }>
+  traffic: Record<TrafficKind, { msgs: number, bytes: number, dropped: number }>
+  gossipDuplicates: number
+  convergence: Array<{ phase: string, atMs: number, convergedAfterMs: number | null }>
+  checks: CheckResult[]
+  violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
+  peakHeapMb: number
+}
+
+function quantile (sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+}
+
+export async function runSimulation (scenario: Scenario, options: SimOptions = {}): Promise<SimReport> {
+  const wallStart = performance.now()
+  const seed = options.seed ?? scenario.seed
+  const root = new SeededRng(seed)
+  const sched = new Scheduler()
+  const logger = options.logger ?? silentLogger()
+  const dataTopic = docTopic(SIM_CLUSTER)
+  const hbTopic = heartbeatTopic(SIM_CLUSTER)
+  const net = new SimNetwork(sched, root.fork('network'), {
+    link: scenario.network,
+    gossip: scenario.gossip,
+    kindOfTopic: t => (t === dataTopic ? 'data' : t === hbTopic ? 'heartbeat' : 'control')
+  })
+  const cfg: SimNodeConfig = { ...DEFAULT_SIM_NODE_CONFIG, ...scenario.node, antiEntropy: options.antiEntropy ?? true }
+  const nodes = Array.from({ length: scenario.nodes }, (_, i) => new SimNode(i, sched, net, root.fork(`node-${i}`), logger, cfg))
+
+  // propagation: when each workload write reached each node
+  const writtenAt = new Map<string, number>()
+  const reached = new Map<string, number>()
+  const reachedAll = new Map<string, number>()
+  for (const n of nodes) {
+    n.onStart(node => {
+      const settings = (node.state.docs.get('control') as Y.Doc).getMap('settings')
+      settings.observe(ev => {
+        for (const key of ev.keysChanged) {
+          const name = key.slice(0, key.indexOf('@'))
+          if (!writtenAt.has(name) || reachedAll.has(name)) continue
+          const count = (reached.get(name) ?? 0) + 1
+          reached.set(name, count)
+          if (count >= scenario.nodes) reachedAll.set(name, sched.nowMs - (writtenAt.get(name) as number))
+        }
+      })
+    })
+  }
+
+  const topo = root.fork('topology')
+  for (let i = 0; i < scenario.nodes; i++) {
+    if (scenario.topology.kind === 'full') {
+      for (let j = i + 1; j < scenario.nodes; j++) net.connect(i, j)
+    } else if (scenario.topology.kind === 'line') {
+      if (i > 0) net.connect(i - 1, i)
+    } else {
+      const others = topo.shuffle(Array.from({ length: scenario.nodes }, (_, j) => j).filter(j => j !== i))
+      for (const j of others.slice(0, scenario.topology.degree)) net.connect(i, j)
+    }
+  }
+  for (const n of nodes) await n.start()
+
+  const acked: AckedWrite[] = []
+  let issued = 0
+  const workRng = root.fork('workload')
+  const checks: CheckResult[] = []
+  let violation: SimReport['violation'] = null
+  const fail = (check: string, detail: string): void => {
+    checks.push({ name: check, ok: false, detail })
+    violation ??= { check, atMs: sched.nowMs, detail, traceBefore: sched.recent.slice(-40) }
+  }
+
+  // workload: unique settings written at random live nodes until the safety phase ends
+  const wps = scenario.workload.writesPerSecond
+  if (wps > 0) {
+    const write = (): void => {
+      const live = nodes.filter(n => n.isUp)
+      const n = workRng.pick(live)
+      if (n !== undefined) {
+        const value = ++issued
+        const name = `w-${n.index}-${value}`
+        writtenAt.set(name, sched.nowMs)
+        reached.set(name, 1)
+        sched.trace(`write ${name} at node ${n.index}`)
+        n.state.setSetting(name, value)
+        const atMs = sched.nowMs
+        n.parts?.store.flush().then(() => acked.push({ name, value, node: n.index, atMs }), () => undefined)
+      }
+      const next = sched.nowMs + (1000 / wps) * (0.5 + workRng.next())
+      if (next < scenario.phases.safetyUntilMs) sched.at(next, 'workload', write)
+    }
+    sched.at(1000 / wps, 'workload', write)
+  }
+
+  for (const ev of scenario.timeline) sched.at(ev.at, 'fault', () => { applyEvent(ev, nodes, net, sched).catch((err: unknown) => fail('simulator', String(err))) })
+
+  for (const t of scenario.quietChecksAtMs) {
+    sched.at(t, 'quiet-check', () => {
+      const bad = checkConvergence(nodes)
+      if (bad !== null) fail('convergence', `at quiet point ${t} ms: ${bad}`)
+    })
+  }
+
+  const convergence: SimReport['convergence'] = []
+  const probeMs = options.convergenceProbeMs ?? 250
+  await sched.runUntil(scenario.phases.safetyUntilMs)
+
+  // liveness phase: heal everything, stop faults, bring every node back, require convergence
+  const livenessStart = sched.nowMs
+  sched.trace('liveness phase: heal all, resume and restart every node')
+  net.healAll()
+  net.setDefaultLinkModel({ loss: 0, duplicate: 0 })
+  for (const n of nodes) {
+    if (n.status === 'paused') n.resume()
+    if (n.status === 'crashed') await n.start()
+  }
+  let convergedAt: number | null = null
+  while (sched.nowMs - livenessStart <= scenario.phases.livenessWithinMs) {
+    await sched.runUntil(sched.nowMs + probeMs)
+    if (checkConvergence(nodes) === null && (!scenario.checks.includes('acked-writes') || checkAckedWrites(nodes, acked) === null)) {
+      convergedAt = sched.nowMs
+      break
+    }
+  }
+  convergence.push({ phase: 'liveness', atMs: livenessStart, convergedAfterMs: convergedAt === null ? null : convergedAt - livenessStart })
+
+  if (scenario.checks.includes('convergence')) {
+    const bad = checkConvergence(nodes)
+    if (bad !== null) fail('convergence', `${scenario.phases.livenessWithinMs} ms into the liveness phase: ${bad}`)
+    else if (!checks.some(c => c.name === 'convergence')) checks.push({ name: 'convergence', ok: true, detail: null })
+  }
+  if (scenario.checks.includes('acked-writes')) {
+    const bad = checkAckedWrites(nodes, acked)
+    if (bad !== null) fail('acked-writes', bad)
+    else checks.push({ name: 'acked-writes', ok: true, detail: null })
+  }
+  if (scenario.checks.includes('no-drops')) {
+    const drops = nodes.reduce((s, n) => s + (n.parts?.drops.total() ?? 0), 0)
+    if (drops > 0) fail('no-drops', `${drops} messages dropped as invalid between honest nodes`)
+    else checks.push({ name: 'no-drops', ok: true, detail: null })
+  }
+
+  const lat = [...reachedAll.values()].sort((a, b) => a - b)
+  const updates = Math.max(1, issued)
+  const t = net.counters
+  const per = (k: TrafficKind): { msgs: number, bytes: number } => ({ msgs: t[k].msgs / updates, bytes: t[k].bytes / updates })
+  const wallMs = performance.now() - wallStart
+  return {
+    scenario: scenario.name,
+    seed,
+    nodes: scenario.nodes,
+    virtualMs: sched.nowMs,
+    wallMs,
+    events: sched.events,
+    eventsPerSecond: sched.events / Math.max(0.001, wallMs / 1000),
+    traceHash: sched.traceHash(),
+    writes: { issued, acked: acked.length },
+    propagation: { measured: lat.length, p50Ms: quantile(lat, 0.5), p99Ms: quantile(lat, 0.99), maxMs: lat.at(-1) ?? null, neverEverywhere: issued - lat.length },
+    perUpdate: {
+      data: per('data'), control: per('control'), antiEntropy: per('antiEntropy'), heartbeat: per('heartbeat'),
+      total: { msgs: (t.data.msgs + t.control.msgs + t.antiEntropy.msgs) / updates, bytes: (t.data.bytes + t.control.bytes + t.antiEntropy.bytes) / updates }
+    },
+    traffic: { data: { ...t.data }, control: { ...t.control }, antiEntropy: { ...t.antiEntropy }, heartbeat: { ...t.heartbeat } },
+    gossipDuplicates: net.gossip.duplicates,
+    convergence,
+    checks,
+    violation,
+    peakHeapMb: process.memoryUsage().heapUsed / 2 ** 20
+  }
+}
+
+async function applyEvent (ev: TimelineEvent, nodes: SimNode[], net: SimNetwork, sched: Scheduler): Promise<void> {
+  sched.trace(`fault ${JSON.stringify(ev)}`)
+  if ('partition' in ev) net.partition(ev.partition)
+  else if ('cut' in ev) net.cut(ev.cut.from, ev.cut.to, ev.cut.oneWay)
+  else if ('heal' in ev) { if (ev.heal === 'all') net.healAll(); else net.heal(ev.heal.a, ev.heal.b) }
+  else if ('hold' in ev) net.hold(ev.hold.from, ev.hold.to)
+  else if ('release' in ev) net.release(ev.release.from, ev.release.to)
+  else if ('crash' in ev) await nodes[ev.crash.node]?.crash(ev.crash.mode)
+  else if ('restart' in ev) await nodes[ev.restart]?.start()
+  else if ('pause' in ev) nodes[ev.pause]?.pause()
+  else if ('resume' in ev) nodes[ev.resume]?.resume()
+  else if ('clockJump' in ev) nodes[ev.clockJump.node]?.clock.jump(ev.clockJump.deltaMs)
+  else if ('clockDrift' in ev) nodes[ev.clockDrift.node]?.clock.setDrift(ev.clockDrift.drift)
+  else if ('link' in ev) {
+    const { from, to, ...model } = ev.link
+    const clean = Object.fromEntries(Object.entries(model).filter(([, v]) => v !== undefined))
+    if (from !== undefined && to !== undefined) net.setLinkModel(from, to, clean)
+    else net.setDefaultLinkModel(clean)
+  } else if ('setting' in ev) {
+    const n = nodes[ev.setting.node]
+    if (n?.isUp === true) n.state.setSetting(ev.setting.name, ev.setting.value)
+  }
+}
