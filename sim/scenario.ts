@@ -36,7 +36,14 @@ export const scenarioSchema = z.strictObject({
   nodes: z.number().int().min(1).max(5000),
   seed: z.number().int().nonnegative().default(1),
   /** Connection graph: every node dials `degree` random others (bootstrap-like), or a full mesh. */
-  topology: z.strictObject({ kind: z.enum(['random', 'full', 'line']).default('random'), degree: z.number().int().min(1).default(4) }).default({ kind: 'random', degree: 4 }),
+  topology: z.strictObject({
+    kind: z.enum(['random', 'full', 'line', 'explicit']).default('random'),
+    degree: z.number().int().min(1).default(4),
+    /** For `explicit`: the connections (each pair dials the other, like bootstrap lists). */
+    edges: z.array(z.tuple([node, node])).default([])
+  }).default({ kind: 'random', degree: 4, edges: [] }),
+  /** Nodes start at random times within this window (a cold start); 0 = all at once. */
+  startSpreadMs: ms.default(0),
   network: z.strictObject({
     minLatencyMs: ms.default(1), meanExtraLatencyMs: ms.default(4), loss: z.number().min(0).max(1).default(0), duplicate: z.number().min(0).max(1).default(0), bytesPerMs: ms.default(0)
   }).default({ minLatencyMs: 1, meanExtraLatencyMs: 4, loss: 0, duplicate: 0, bytesPerMs: 0 }),
@@ -54,8 +61,12 @@ export const scenarioSchema = z.strictObject({
     /** Convergence must follow within this long after the liveness phase starts. */
     livenessWithinMs: ms.default(30_000)
   }),
-  /** Quiet points (virtual ms) at which convergence of all live nodes is also required. */
+  /**
+   * Quiet points (virtual ms) at which convergence of all live nodes is also required. The
+   * workload pauses for `quietWindowMs` before each, so what was written has time to spread.
+   */
   quietChecksAtMs: z.array(ms).default([]),
+  quietWindowMs: ms.default(5000),
   checks: z.array(z.enum(CHECKS)).default(['convergence', 'acked-writes'])
 })
 export type Scenario = z.infer<typeof scenarioSchema>
@@ -73,6 +84,7 @@ export function parseScenario (text: string, label: string): Scenario {
     throw new ValidationError(label, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`)
   }
   const s = r.data
+  for (const [a, b] of s.topology.edges) if (a >= s.nodes || b >= s.nodes) throw new ValidationError(label, `topology edge [${a}, ${b}] names a node past ${s.nodes - 1}`)
   for (const ev of s.timeline) {
     for (const n of nodesOf(ev)) if (n >= s.nodes) throw new ValidationError(label, `timeline event at ${ev.at} ms names node ${n}, but there are ${s.nodes} nodes (0–${s.nodes - 1})`)
   }

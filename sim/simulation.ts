@@ -67,7 +67,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
 
   // propagation: when each workload write reached each node
   const writtenAt = new Map<string, number>()
-  const reached = new Map<string, number>()
+  const reached = new Map<string, Set<number>>()
   const reachedAll = new Map<string, number>()
   for (const n of nodes) {
     n.onStart(node => {
@@ -75,27 +75,14 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       settings.observe(ev => {
         for (const key of ev.keysChanged) {
           const name = key.slice(0, key.indexOf('@'))
-          if (!writtenAt.has(name) || reachedAll.has(name)) continue
-          const count = (reached.get(name) ?? 0) + 1
-          reached.set(name, count)
-          if (count >= scenario.nodes) reachedAll.set(name, sched.nowMs - (writtenAt.get(name) as number))
+          const holders = reached.get(name)
+          if (holders === undefined || reachedAll.has(name)) continue
+          holders.add(node.index)
+          if (holders.size >= scenario.nodes) reachedAll.set(name, sched.nowMs - (writtenAt.get(name) as number))
         }
       })
     })
   }
-
-  const topo = root.fork('topology')
-  for (let i = 0; i < scenario.nodes; i++) {
-    if (scenario.topology.kind === 'full') {
-      for (let j = i + 1; j < scenario.nodes; j++) net.connect(i, j)
-    } else if (scenario.topology.kind === 'line') {
-      if (i > 0) net.connect(i - 1, i)
-    } else {
-      const others = topo.shuffle(Array.from({ length: scenario.nodes }, (_, j) => j).filter(j => j !== i))
-      for (const j of others.slice(0, scenario.topology.degree)) net.connect(i, j)
-    }
-  }
-  for (const n of nodes) await n.start()
 
   const acked: AckedWrite[] = []
   let issued = 0
@@ -107,17 +94,40 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     violation ??= { check, atMs: sched.nowMs, detail, traceBefore: sched.recent.slice(-40) }
   }
 
+  const topo = root.fork('topology')
+  for (let i = 0; i < scenario.nodes; i++) {
+    if (scenario.topology.kind === 'full') {
+      for (let j = i + 1; j < scenario.nodes; j++) net.connect(i, j)
+    } else if (scenario.topology.kind === 'line') {
+      if (i > 0) net.connect(i - 1, i)
+    } else if (scenario.topology.kind === 'explicit') {
+      for (const [a, b] of scenario.topology.edges) if (a === i) net.connect(a, b)
+    } else {
+      const others = topo.shuffle(Array.from({ length: scenario.nodes }, (_, j) => j).filter(j => j !== i))
+      for (const j of others.slice(0, scenario.topology.degree)) net.connect(i, j)
+    }
+  }
+  if (scenario.startSpreadMs === 0) {
+    for (const n of nodes) await n.start()
+  } else {
+    const startRng = root.fork('start')
+    for (const n of nodes) {
+      sched.at(startRng.next() * scenario.startSpreadMs, 'start', () => { n.start().catch((err: unknown) => fail('simulator', String(err))) })
+    }
+  }
+
   // workload: unique settings written at random live nodes until the safety phase ends
   const wps = scenario.workload.writesPerSecond
   if (wps > 0) {
+    const quiet = (t: number): boolean => scenario.quietChecksAtMs.some(q => t >= q - scenario.quietWindowMs && t <= q)
     const write = (): void => {
       const live = nodes.filter(n => n.isUp)
-      const n = workRng.pick(live)
+      const n = quiet(sched.nowMs) ? undefined : workRng.pick(live)
       if (n !== undefined) {
         const value = ++issued
         const name = `w-${n.index}-${value}`
         writtenAt.set(name, sched.nowMs)
-        reached.set(name, 1)
+        reached.set(name, new Set([n.index]))
         sched.trace(`write ${name} at node ${n.index}`)
         n.state.setSetting(name, value)
         const atMs = sched.nowMs

@@ -1,0 +1,22 @@
+/** The simulator's human-readable report. */
+import type { SimReport } from './simulation.js'
+
+const ms = (v: number | null): string => (v === null ? '—' : `${v.toFixed(0)} ms`)
+
+export function formatReport (r: SimReport): string {
+  const lines: string[] = []
+  lines.push(`scenario=${r.scenario} seed=${r.seed} nodes=${r.nodes} virtual=${(r.virtualMs / 1000).toFixed(1)}s wall=${(r.wallMs / 1000).toFixed(2)}s events=${r.events} (${Math.round(r.eventsPerSecond)}/s) trace=${r.traceHash.slice(0, 16)}`)
+  lines.push(`writes: ${r.writes.issued} issued, ${r.writes.acked} acknowledged`)
+  const p = r.propagation
+  lines.push(`propagation to all nodes: p50=${ms(p.p50Ms)} p99=${ms(p.p99Ms)} max=${ms(p.maxMs)} (measured ${p.measured}, never reached all ${p.neverEverywhere})`)
+  const u = r.perUpdate
+  lines.push(`per update: ${u.total.msgs.toFixed(1)} msgs, ${(u.total.bytes / 1024).toFixed(1)} KiB (data ${u.data.msgs.toFixed(1)}, control ${u.control.msgs.toFixed(1)}, anti-entropy ${u.antiEntropy.msgs.toFixed(1)}); heartbeats ${u.heartbeat.msgs.toFixed(1)} msgs; gossip duplicates ${r.gossipDuplicates}`)
+  for (const c of r.convergence) lines.push(`convergence (${c.phase} from ${(c.atMs / 1000).toFixed(1)}s): ${c.convergedAfterMs === null ? 'NOT converged' : `after ${ms(c.convergedAfterMs)}`}`)
+  for (const c of r.checks) lines.push(`check ${c.name}: ${c.ok ? 'pass' : `FAIL — ${c.detail ?? ''}`}`)
+  if (r.violation !== null) {
+    lines.push(`first violation: ${r.violation.check} at ${(r.violation.atMs / 1000).toFixed(3)}s: ${r.violation.detail}`)
+    lines.push('trace before it:')
+    for (const t of r.violation.traceBefore) lines.push(`  ${t}`)
+  }
+  return lines.join('\n')
+}
