@@ -57,7 +57,8 @@ export class MeshError extends RiftmeshError {
 }
 
 function wrapStream (stream: Stream, maxFrameBytes: number): FrameStream {
-  const lp = lpStream(stream, { maxDataLength: maxFrameBytes })
+  // the read buffer must hold a whole frame plus its length prefix (the library default is 4 MiB)
+  const lp = lpStream(stream, { maxDataLength: maxFrameBytes, maxBufferSize: maxFrameBytes + 16 })
   return {
     async read (options = {}) {
       try {

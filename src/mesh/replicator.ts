@@ -29,6 +29,11 @@ export interface UpdateSource {
 export interface ReplicatorInit {
   /** Gossip topic of document updates, e.g. `riftmesh/<cluster>/doc/1`. */
   topic: string
+  /**
+   * Cluster name checked in every sync exchange (peers of another cluster are refused).
+   * @default the `<cluster>` part of `topic`
+   */
+  cluster?: string
   /** @default 30 */
   coalesceWindowMs?: number
   /** Longest a local update waits in the coalescing buffer. @default 200 */
@@ -82,6 +87,7 @@ export class Replicator {
   private readonly drops: DropCounters
   private readonly updates: UpdateSource
   private readonly topic: string
+  private readonly cluster: string
   private readonly coalesceWindowMs: number
   private readonly maxCoalesceDelayMs: number
   private readonly maxGossipMessageBytes: number
@@ -111,6 +117,7 @@ export class Replicator {
     this.drops = components.drops
     this.updates = components.updates
     this.topic = init.topic
+    this.cluster = init.cluster ?? /^riftmesh\/([^/]+)\/doc\/\d+$/.exec(init.topic)?.[1] ?? init.topic
     this.coalesceWindowMs = init.coalesceWindowMs ?? 30
     this.maxCoalesceDelayMs = init.maxCoalesceDelayMs ?? 200
     this.maxGossipMessageBytes = init.maxGossipMessageBytes ?? 1024 * 1024
@@ -134,7 +141,8 @@ export class Replicator {
       await this.mesh.handle(SYNC_PROTOCOL, async (stream, peer) => {
         const t = timeoutSignal(this.clock, this.syncTimeoutMs, this.controller?.signal)
         try {
-          await runSyncResponder(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+          const stats = await runSyncResponder(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+          if (stats.skippedTooLarge > 0) this.log.warn({ peer, docs: stats.skippedTooLarge }, 'documents too large for one sync frame were not sent')
           this.counters.syncsServed++
         } finally {
           t.clear()
@@ -172,7 +180,9 @@ export class Replicator {
     try {
       const stream = await this.mesh.open(peer, SYNC_PROTOCOL, { maxFrameBytes: this.maxStreamMessageBytes, signal: t.signal })
       try {
-        return await runSyncInitiator(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+        const stats = await runSyncInitiator(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
+        if (stats.skippedTooLarge > 0) this.log.warn({ peer, docs: stats.skippedTooLarge }, 'documents too large for one sync frame were not sent')
+        return stats
       } catch (err) {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
         throw err
@@ -264,7 +274,7 @@ export class Replicator {
     }, delay)
   }
 
-  private syncLimits (): { maxFrameBytes: number, maxUpdates: number } {
-    return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: this.state.docs.maxDocs + 2 }
+  private syncLimits (): { maxFrameBytes: number, maxUpdates: number, cluster: string } {
+    return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: this.state.docs.maxDocs + 2, cluster: this.cluster }
   }
 }

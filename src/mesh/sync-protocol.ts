@@ -13,6 +13,7 @@
  * vector; a diff against an equal vector is only the delete set. Every frame is validated; a bad
  * one is counted against the peer and ends the exchange.
  */
+import * as Y from 'yjs'
 import { SyncFrame } from './gen/riftmesh.js'
 import type { FrameStream } from './mesh.js'
 import type { DropCounters } from './drops.js'
@@ -27,6 +28,8 @@ export interface SyncLimits {
   maxFrameBytes: number
   /** Most UPDATE frames accepted in one exchange. */
   maxUpdates: number
+  /** This node's cluster name; a peer of another cluster is refused. Omitted: not checked. */
+  cluster?: string
 }
 
 export interface SyncStats {
@@ -34,7 +37,11 @@ export interface SyncStats {
   receivedUpdates: number
   appliedBytes: number
   rejected: number
+  /** Documents too large for one frame, not sent. */
+  skippedTooLarge: number
 }
+
+const newStats = (): SyncStats => ({ sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0, skippedTooLarge: 0 })
 
 export class SyncProtocolError extends ValidationError {
   constructor (peer: string, message: string) {
@@ -63,31 +70,63 @@ async function readFrame (stream: FrameStream, peer: string, drops: DropCounters
   return frame
 }
 
-/** Send everything the other side lacks according to its vectors, then DONE. */
-async function sendMissing (stream: FrameStream, docs: DocSet, theirs: SyncFrame['vectors'], limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
-  const sv = new Map(theirs.map(v => [v.doc, v.stateVector]))
-  for (const doc of docs.names()) {
-    const update = docs.diff(doc, sv.get(doc))
-    const frame = SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.UPDATE, vectors: [], doc, update: update as Uint8Array<ArrayBuffer> })
-    if (frame.byteLength > limits.maxFrameBytes) continue // cannot travel; counted by the caller's logs
+const step1Frame = (docs: DocSet, cluster: string): Uint8Array =>
+  SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.STEP1, vectors: vectorsOf(docs), doc: '', update: new Uint8Array(0), cluster })
+
+const doneFrame = (): Uint8Array =>
+  SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.DONE, vectors: [], doc: '', update: new Uint8Array(0), cluster: '' })
+
+/** Check a received STEP1: the right kind, our cluster, state vectors that decode. */
+function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits: SyncLimits): Map<string, Uint8Array> {
+  if (step1.kind !== SyncFrame.Kind.STEP1) {
+    drops.record(peer, 'protocol', 'expected STEP1')
+    throw new SyncProtocolError(peer, 'expected STEP1')
+  }
+  if (limits.cluster !== undefined && step1.cluster !== limits.cluster) {
+    drops.record(peer, 'protocol', `cluster ${step1.cluster.slice(0, 64)}`)
+    throw new SyncProtocolError(peer, `peer is in cluster ${JSON.stringify(step1.cluster.slice(0, 64))}, not ${JSON.stringify(limits.cluster)}`)
+  }
+  const sv = new Map<string, Uint8Array>()
+  for (const v of step1.vectors) {
+    try {
+      Y.decodeStateVector(v.stateVector)
+    } catch {
+      drops.record(peer, 'malformed', 'state vector')
+      throw new SyncProtocolError(peer, `state vector of ${v.doc.slice(0, 64)} does not decode`)
+    }
+    sv.set(v.doc, v.stateVector)
+  }
+  return sv
+}
+
+/** Send what the other side lacks of `names` according to its vectors, then DONE. */
+async function sendMissing (stream: FrameStream, docs: DocSet, names: readonly DocName[], theirs: Map<string, Uint8Array>, limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
+  for (const doc of names) {
+    if (docs.get(doc) === undefined) continue // retired meanwhile
+    const update = docs.diff(doc, theirs.get(doc))
+    const frame = SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.UPDATE, vectors: [], doc, update: update as Uint8Array<ArrayBuffer>, cluster: '' })
+    if (frame.byteLength > limits.maxFrameBytes) {
+      stats.skippedTooLarge++ // the caller logs it; the document must be split before it can travel
+      continue
+    }
     await stream.write(frame, { signal })
     stats.sentUpdates++
   }
-  await stream.write(SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.DONE, vectors: [], doc: '', update: new Uint8Array(0) }), { signal })
+  await stream.write(doneFrame(), { signal })
 }
 
 /** Apply UPDATE frames until DONE. */
 async function receiveUpdates (stream: FrameStream, docs: DocSet, peer: string, drops: DropCounters, limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
-  for (let n = 0; ; n++) {
-    if (n > limits.maxUpdates) {
-      drops.record(peer, 'protocol', 'too many sync updates')
-      throw new SyncProtocolError(peer, 'too many updates')
-    }
+  for (let updates = 0; ;) {
     const frame = await readFrame(stream, peer, drops, signal)
     if (frame.kind === SyncFrame.Kind.DONE) return
     if (frame.kind !== SyncFrame.Kind.UPDATE) {
       drops.record(peer, 'protocol', `unexpected ${frame.kind}`)
       throw new SyncProtocolError(peer, `unexpected ${frame.kind} frame`)
+    }
+    if (++updates > limits.maxUpdates) {
+      drops.record(peer, 'protocol', 'too many sync updates')
+      throw new SyncProtocolError(peer, 'too many updates')
     }
     stats.receivedUpdates++
     applyRemote(docs, frame.doc, frame.update, peer, drops, stats)
@@ -118,28 +157,23 @@ export function applyRemote (docs: DocSet, doc: string, update: Uint8Array, peer
 }
 
 export async function runSyncInitiator (stream: FrameStream, docs: DocSet, peer: string, drops: DropCounters, limits: SyncLimits, signal: AbortSignal): Promise<SyncStats> {
-  const stats: SyncStats = { sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0 }
-  await stream.write(SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.STEP1, vectors: vectorsOf(docs), doc: '', update: new Uint8Array(0) }), { signal })
-  const step1 = await readFrame(stream, peer, drops, signal)
-  if (step1.kind !== SyncFrame.Kind.STEP1) {
-    drops.record(peer, 'protocol', 'expected STEP1')
-    throw new SyncProtocolError(peer, 'expected STEP1')
-  }
+  const stats = newStats()
+  // what we send back is what we held before this exchange: documents we are about to receive
+  // from the responder it already has
+  const held = docs.names()
+  await stream.write(step1Frame(docs, limits.cluster ?? ''), { signal })
+  const theirs = checkStep1(await readFrame(stream, peer, drops, signal), peer, drops, limits)
   await receiveUpdates(stream, docs, peer, drops, limits, stats, signal)
-  await sendMissing(stream, docs, step1.vectors, limits, stats, signal)
+  await sendMissing(stream, docs, held, theirs, limits, stats, signal)
   await stream.close({ signal })
   return stats
 }
 
 export async function runSyncResponder (stream: FrameStream, docs: DocSet, peer: string, drops: DropCounters, limits: SyncLimits, signal: AbortSignal): Promise<SyncStats> {
-  const stats: SyncStats = { sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0 }
-  const step1 = await readFrame(stream, peer, drops, signal)
-  if (step1.kind !== SyncFrame.Kind.STEP1) {
-    drops.record(peer, 'protocol', 'expected STEP1')
-    throw new SyncProtocolError(peer, 'expected STEP1')
-  }
-  await stream.write(SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.STEP1, vectors: vectorsOf(docs), doc: '', update: new Uint8Array(0) }), { signal })
-  await sendMissing(stream, docs, step1.vectors, limits, stats, signal)
+  const stats = newStats()
+  const theirs = checkStep1(await readFrame(stream, peer, drops, signal), peer, drops, limits)
+  await stream.write(step1Frame(docs, limits.cluster ?? ''), { signal })
+  await sendMissing(stream, docs, docs.names(), theirs, limits, stats, signal)
   await receiveUpdates(stream, docs, peer, drops, limits, stats, signal)
   await stream.close({ signal })
   return stats

@@ -621,6 +621,7 @@ export interface SyncFrame {
   vectors: DocVector[]
   doc: string
   update: Uint8Array<ArrayBuffer>
+  cluster: string
 }
 
 export namespace SyncFrame {
@@ -678,6 +679,11 @@ export namespace SyncFrame {
           w.bytes(obj.update)
         }
 
+        if ((obj.cluster != null && obj.cluster !== '')) {
+          w.uint32(50)
+          w.string(obj.cluster)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -687,7 +693,8 @@ export namespace SyncFrame {
           kind: Kind.STEP1,
           vectors: [],
           doc: '',
-          update: uint8ArrayAlloc(0)
+          update: uint8ArrayAlloc(0),
+          cluster: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -720,6 +727,10 @@ export namespace SyncFrame {
             }
             case 5: {
               obj.update = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.cluster = reader.string()
               break
             }
             default: {
@@ -787,6 +798,13 @@ export namespace SyncFrame {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.cluster`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -831,6 +849,11 @@ export namespace SyncFrame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SyncFrameClusterFieldEvent {
+    field: '$.cluster'
+    value: string
+  }
+
   export function encode (obj: Partial<SyncFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncFrame.codec())
   }
@@ -839,7 +862,7 @@ export namespace SyncFrame {
     return decodeMessage(buf, SyncFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncFrame>): Generator<SyncFrameVersionFieldEvent | SyncFrameKindFieldEvent | SyncFrameVectorsDocFieldEvent | SyncFrameVectorsStateVectorFieldEvent | SyncFrameDocFieldEvent | SyncFrameUpdateFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncFrame>): Generator<SyncFrameVersionFieldEvent | SyncFrameKindFieldEvent | SyncFrameVectorsDocFieldEvent | SyncFrameVectorsStateVectorFieldEvent | SyncFrameDocFieldEvent | SyncFrameUpdateFieldEvent | SyncFrameClusterFieldEvent> {
     return streamMessage(buf, SyncFrame.codec(), opts)
   }
 }
