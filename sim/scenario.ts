@@ -50,7 +50,9 @@ export const scenarioSchema = z.strictObject({
   gossip: z.strictObject({ D: z.number().int().min(1).optional(), Dlo: z.number().int().min(1).optional(), Dhi: z.number().int().min(1).optional(), heartbeatMs: ms.optional() }).default({}),
   node: z.strictObject({
     heartbeatIntervalMs: ms.optional(), suspectAfterMs: ms.optional(), deadAfterMs: ms.optional(),
-    antiEntropyIntervalMs: ms.optional(), coalesceWindowMs: ms.optional(), syncTimeoutMs: ms.optional()
+    antiEntropyIntervalMs: ms.optional(), coalesceWindowMs: ms.optional(), syncTimeoutMs: ms.optional(),
+    /** Run the heartbeat service (all-to-all gossip: O(N²) messages; large runs may turn it off). */
+    heartbeats: z.boolean().optional()
   }).default({}),
   /** Writes of unique settings at random live nodes, to measure propagation and check no acknowledged write is lost. */
   workload: z.strictObject({ writesPerSecond: z.number().min(0).max(1000).default(2) }).default({ writesPerSecond: 2 }),

@@ -13,7 +13,8 @@ export interface SimEvent {
   /** Owning node: a crashed node's events are dropped, a paused node's are deferred. */
   node: number | undefined
   label: string
-  run: () => void
+  /** Returns false when it started no async work (the loop then skips settling). */
+  run: () => void | boolean
 }
 
 export type NodeRunState = 'up' | 'crashed' | 'paused'
@@ -40,13 +41,13 @@ export class Scheduler {
   }
 
   /** Schedule `run` at absolute virtual time `t` (never before now). */
-  at (t: number, label: string, run: () => void, node?: number): SimEvent {
+  at (t: number, label: string, run: () => void | boolean, node?: number): SimEvent {
     const ev: SimEvent = { t: Math.max(t, this.nowMs), seq: this.seq++, node, label, run }
     this.push(ev)
     return ev
   }
 
-  after (delayMs: number, label: string, run: () => void, node?: number): SimEvent {
+  after (delayMs: number, label: string, run: () => void | boolean, node?: number): SimEvent {
     return this.at(this.nowMs + Math.max(0, delayMs), label, run, node)
   }
 
@@ -81,7 +82,29 @@ export class Scheduler {
   }
 
   traceHash (): string {
-    return this.hash.copy().digest('hex')
+    const h = this.hash.copy()
+    h.update(`${this.laneA.toString(16)}:${this.laneB.toString(16)}`)
+    return h.digest('hex')
+  }
+
+  // Every event is mixed into two 32-bit FNV-1a lanes (cheap: no strings, no crypto per event);
+  // trace lines go through sha256; traceHash() combines both.
+  private laneA = 0x811c9dc5
+  private laneB = 0x01000193
+  private readonly labelCodes = new Map<string, number>()
+
+  private mixEvent (ev: SimEvent): void {
+    let code = this.labelCodes.get(ev.label)
+    if (code === undefined) {
+      code = 0x811c9dc5
+      for (let i = 0; i < ev.label.length; i++) code = Math.imul(code ^ ev.label.charCodeAt(i), 0x01000193) >>> 0
+      this.labelCodes.set(ev.label, code)
+    }
+    const t = Math.round(ev.t * 1000)
+    for (const v of [t >>> 0, Math.floor(t / 0x1_0000_0000), ev.node ?? 0xffff, code]) {
+      this.laneA = Math.imul(this.laneA ^ v, 0x01000193) >>> 0
+      this.laneB = Math.imul(this.laneB ^ (v + 0x9e3779b9), 0x85ebca6b) >>> 0
+    }
   }
 
   get pending (): number {
@@ -114,9 +137,8 @@ export class Scheduler {
         }
       }
       this.events++
-      this.hash.update(`${ev.t}|${ev.node ?? '-'}|${ev.label}\n`)
-      ev.run()
-      await settle()
+      this.mixEvent(ev)
+      if (ev.run() !== false) await settle()
       afterEvent?.(ev)
     }
     this.nowMs = Math.max(this.nowMs, tEnd)
@@ -161,7 +183,7 @@ export class Scheduler {
   }
 }
 
-const CANCELLED = (): void => {}
+const CANCELLED = (): boolean => false
 
 /**
  * Let every microtask (and nextTick) queued by an event finish. Nothing in the simulated stack

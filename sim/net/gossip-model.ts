@@ -129,26 +129,28 @@ export class GossipModel {
     return this.net.send(a, b, kind, msg.data.byteLength + this.params.messageOverheadBytes, () => this.receive(b, a, msg))
   }
 
-  private receive (b: number, from: number, msg: Msg): void {
+  /** Returns false when nothing but the model itself ran (a duplicate): no async work to settle. */
+  private receive (b: number, from: number, msg: Msg): boolean {
     const s = this.state(b)
     if (s.seen.has(msg.id)) {
       this.duplicates++
-      return
+      return false
     }
     this.remember(b, msg)
     const mesh = this.net.mesh(b)
     const origin = this.net.mesh(msg.origin)
-    if (mesh === undefined || origin === undefined) return
-    if (mesh.isSubscribed(msg.topic)) mesh.deliverTopic(msg.topic, origin.selfId, msg.data)
+    if (mesh === undefined || origin === undefined) return false
     let forwardTo = s.mesh.get(msg.topic)
     if (forwardTo === undefined || forwardTo.size === 0) {
       forwardTo = new Set(this.rng.shuffle(this.subscribedPeers(b, msg.topic)).slice(0, this.params.D))
     }
     for (const x of forwardTo) if (x !== from && x !== msg.origin) this.sendMsg(b, x, msg)
+    if (mesh.isSubscribed(msg.topic)) mesh.deliverTopic(msg.topic, origin.selfId, msg.data)
+    return true
   }
 
   private control (a: number, b: number, ids: number): void {
-    this.net.send(a, b, 'control', this.params.controlOverheadBytes + ids * this.params.idBytes, () => {})
+    this.net.send(a, b, 'control', this.params.controlOverheadBytes + ids * this.params.idBytes, () => false)
   }
 
   private ihave (a: number, b: number, ids: string[]): void {
@@ -156,14 +158,16 @@ export class GossipModel {
     this.net.send(a, b, 'control', bytes, () => {
       const sb = this.state(b)
       const want = ids.filter(id => !sb.seen.has(id))
-      if (want.length === 0) return
+      if (want.length === 0) return false
       this.net.send(b, a, 'control', this.params.controlOverheadBytes + want.length * this.params.idBytes, () => {
         const sa = this.state(a)
         for (const id of want) {
           const msg = sa.windows.map(w => w.get(id)).find(m => m !== undefined)
           if (msg !== undefined) this.sendMsg(a, b, msg)
         }
+        return false
       })
+      return false
     })
   }
 }

@@ -19,9 +19,10 @@ export class SimMesh implements Mesh {
   /** The node came up: join the network and run gossip heartbeats. */
   start (): void {
     this.net.setUp(this.index, true)
-    const beat = (): void => {
+    const beat = (): boolean => {
       this.net.gossip.heartbeat(this.index)
       this.heartbeat = this.net.sched.after(this.net.gossip.params.heartbeatMs, 'gossip-heartbeat', beat, this.index)
+      return false
     }
     this.heartbeat = this.net.sched.after(this.net.gossip.params.heartbeatMs * (0.5 + 0.5 * (this.index % 7) / 7), 'gossip-heartbeat', beat, this.index)
   }

@@ -171,7 +171,7 @@ export class SimNetwork {
    * Send one message a→b. `deliver` runs at b after the link's latency unless the message is
    * lost, the link is cut (at send or delivery) or b is down. Returns false if dropped at once.
    */
-  send (a: number, b: number, kind: TrafficKind, bytes: number, deliver: () => void, reliable = false): boolean {
+  send (a: number, b: number, kind: TrafficKind, bytes: number, deliver: () => void | boolean, reliable = false): boolean {
     const c = this.counters[kind]
     if (!this.up.has(a) || !this.linkUp(a, b)) { c.dropped++; return false }
     const model = this.modelOf(a, b)
@@ -181,9 +181,9 @@ export class SimNetwork {
     const copies = !reliable && model.duplicate > 0 && this.rng.next() < model.duplicate ? 2 : 1
     for (let i = 0; i < copies; i++) {
       const schedule = (): void => {
-        this.sched.after(drawLatencyMs(model, this.rng, bytes), `deliver ${kind} ${a}>${b}`, () => {
-          if (!this.linkUp(a, b) || !this.up.has(b)) { c.dropped++; return }
-          deliver()
+        this.sched.after(drawLatencyMs(model, this.rng, bytes), kind, () => {
+          if (!this.linkUp(a, b) || !this.up.has(b)) { c.dropped++; return false }
+          return deliver()
         }, b)
       }
       const held = this.holds.get(dirKey(a, b))

@@ -29,10 +29,12 @@ export interface SimNodeConfig {
   syncTimeoutMs: number
   /** Test switch: run without anti-entropy (convergence then depends on gossip alone). */
   antiEntropy: boolean
+  /** Run the heartbeat service. */
+  heartbeats: boolean
 }
 
 export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
-  heartbeatIntervalMs: 1000, suspectAfterMs: 3000, deadAfterMs: 5000, antiEntropyIntervalMs: 10_000, coalesceWindowMs: 30, syncTimeoutMs: 10_000, antiEntropy: true
+  heartbeatIntervalMs: 1000, suspectAfterMs: 3000, deadAfterMs: 5000, antiEntropyIntervalMs: 10_000, coalesceWindowMs: 30, syncTimeoutMs: 10_000, antiEntropy: true, heartbeats: true
 }
 
 const idleLoad: LoadSource = {
@@ -119,7 +121,7 @@ export class SimNode {
       cpuHighPercent: 80, cpuCriticalPercent: 95, stretchHigh: 1.2, stretchCritical: 1.4
     })
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
-    heartbeat.start()
+    if (c.heartbeats) heartbeat.start()
     this.running = { state, store, tables, replicator, heartbeat, drops }
     this.status = 'up'
     this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)

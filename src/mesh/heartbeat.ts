@@ -86,6 +86,9 @@ export class HeartbeatService {
   private seq = 0n
   private timer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
+  /** Our digest, recomputed only after a document changed. */
+  private digestCache: Uint8Array | undefined
+  private unsubscribeDocs: (() => void) | undefined
   /** Consecutive heartbeats per peer whose digest differed from ours. */
   private readonly mismatches = new Map<string, number>()
   sent = 0
@@ -106,6 +109,7 @@ export class HeartbeatService {
   start (): void {
     if (this.unsubscribe !== undefined) return
     this.unsubscribe = this.mesh.subscribe(this.init.topic, m => this.onMessage(m))
+    this.unsubscribeDocs = this.docs.onUpdate(() => { this.digestCache = undefined })
     this.tick()
   }
 
@@ -114,6 +118,14 @@ export class HeartbeatService {
     this.timer = undefined
     this.unsubscribe?.()
     this.unsubscribe = undefined
+    this.unsubscribeDocs?.()
+    this.unsubscribeDocs = undefined
+  }
+
+  /** Our state digest (cached until a document changes). */
+  private digest (): Uint8Array {
+    this.digestCache ??= stateDigest(this.docs)
+    return this.digestCache
   }
 
   /** Called with a peer whose documents seem to differ from ours for two heartbeats in a row. */
@@ -154,7 +166,7 @@ export class HeartbeatService {
       seq: this.seq,
       sentAtMs: BigInt(Math.max(0, Math.floor(this.clock.nowMs()))),
       ...load,
-      stateDigest: stateDigest(this.docs) as Uint8Array<ArrayBuffer>
+      stateDigest: this.digest() as Uint8Array<ArrayBuffer>
     })
     await this.mesh.publish(this.init.topic, bytes)
     this.sent++
@@ -199,7 +211,7 @@ export class HeartbeatService {
   }
 
   private checkDigest (peer: string, digest: Uint8Array): void {
-    if (sameBytes(digest, stateDigest(this.docs))) {
+    if (sameBytes(digest, this.digest())) {
       this.mismatches.delete(peer)
       return
     }
