@@ -41,6 +41,8 @@ export class SimNetwork {
   private readonly indexOfId = new Map<string, number>()
   private readonly edges = new Map<number, Set<number>>()
   private readonly cuts = new Set<string>()
+  /** Partition groups: links between nodes of different groups are down (plus individual cuts). */
+  private groupOf: Map<number, number> | undefined
   private readonly holds = new Map<string, Array<() => void>>()
   private readonly linkOverrides = new Map<string, Partial<LinkModel>>()
   private readonly up = new Set<number>()
@@ -108,7 +110,8 @@ export class SimNetwork {
 
   /** Directed link state: messages a→b flow. */
   linkUp (a: number, b: number): boolean {
-    return !this.cuts.has(dirKey(a, b))
+    if (this.groupOf !== undefined && this.groupOf.get(a) !== this.groupOf.get(b)) return false
+    return this.cuts.size === 0 || !this.cuts.has(dirKey(a, b))
   }
 
   /** Cut a→b (and b→a unless oneWay). */
@@ -118,21 +121,20 @@ export class SimNetwork {
     this.refresh(a, b, 0)
   }
 
-  /** Cut every link between different groups; nodes in no group are cut from all grouped ones. */
+  /** Cut every link between different groups (nodes in no group form one more group); replaces an earlier partition. */
   partition (groups: number[][]): void {
     const groupOf = new Map<number, number>()
     groups.forEach((g, i) => { for (const n of g) groupOf.set(n, i) })
-    for (const a of this.nodeIndexes()) {
-      for (const b of this.nodeIndexes()) {
-        if (a !== b && groupOf.get(a) !== groupOf.get(b)) this.cuts.add(dirKey(a, b))
-      }
-    }
+    // nodes named in no group form a group of their own
+    for (const n of this.nodeIndexes()) if (!groupOf.has(n)) groupOf.set(n, -1)
+    this.groupOf = groupOf
     for (const a of this.nodeIndexes()) for (const b of this.edges.get(a) ?? []) if (a < b) this.refresh(a, b, 0)
   }
 
   /** Remove every cut and release every held link. */
   healAll (): void {
     this.cuts.clear()
+    this.groupOf = undefined
     for (const key of [...this.holds.keys()]) this.releaseKey(key)
     for (const a of this.nodeIndexes()) for (const b of this.edges.get(a) ?? []) if (a < b) this.refresh(a, b, this.rng.next() * this.maxRedialMs)
   }
