@@ -98,6 +98,8 @@ export class Replicator {
   private readonly antiEntropy: boolean
   private pending = new Map<DocName, Uint8Array[]>()
   private pendingSinceMs: number | undefined
+  /** When the last coalesced batch went out (leading-edge publishing). */
+  private lastFlushMs = Number.NEGATIVE_INFINITY
   private flushTimer: TimerHandle | undefined
   private antiEntropyTimer: TimerHandle | undefined
   private readonly syncing = new Set<string>()
@@ -227,15 +229,26 @@ export class Replicator {
     }
   }
 
+  /**
+   * Buffer a durable local update. Leading edge: an update after a quiet window goes out at
+   * once (no added latency for an isolated change); updates that follow within the window are
+   * merged and sent together when it closes (bounded by maxCoalesceDelayMs).
+   */
   private enqueue (u: DocUpdate): void {
     const list = this.pending.get(u.doc)
     if (list === undefined) this.pending.set(u.doc, [u.update])
     else list.push(u.update)
     const now = this.clock.nowMs()
+    if (this.pendingSinceMs === undefined && now - this.lastFlushMs >= this.coalesceWindowMs) {
+      this.lastFlushMs = now
+      this.flush().catch((err: unknown) => this.log.error({ err }, 'flush failed'))
+      return
+    }
     this.pendingSinceMs ??= now
     const dueMs = Math.min(now + this.coalesceWindowMs, this.pendingSinceMs + this.maxCoalesceDelayMs)
     this.clock.clearTimer(this.flushTimer)
     this.flushTimer = this.clock.setTimer(() => {
+      this.lastFlushMs = this.clock.nowMs()
       this.flush().catch((err: unknown) => this.log.error({ err }, 'flush failed'))
     }, dueMs - now)
   }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { startMemoryPeer, testSwarmKey, type MemoryPeer } from '../support/memory-peer.js'
+import { TEST_CLUSTER, startMemoryPeer, testSwarmKey, type MemoryPeer } from '../support/memory-peer.js'
+import { docTopic } from '../../src/node/node.js'
 
 const peers: MemoryPeer[] = []
 afterEach(async () => { await Promise.all(peers.splice(0).map(async p => await p.stop())) })
@@ -41,11 +42,14 @@ describe('replication over libp2p (memory transport)', () => {
 
   it('without anti-entropy a late peer stays behind (the switch the simulator uses)', async () => {
     const ps = await cluster(2, { replicator: { antiEntropy: false } })
+    // without anti-entropy a write is only gossiped: wait until the peer's subscription is known
+    await expect.poll(() => ps[0]!.mesh.libp2p.services.pubsub.getSubscribers(docTopic(TEST_CLUSTER)).length, { timeout: 10_000 }).toBe(1)
     ps[0]!.state.setSetting('early', 1)
     await expect.poll(() => ps[1]!.state.setting('early'), { timeout: 10_000 }).toBe(1)
     const late = await startMemoryPeer({ swarmKey, replicator: { antiEntropy: false } })
     peers.push(late)
     await late.mesh.dial(ps[1]!.addr, { signal: AbortSignal.timeout(5_000) })
+    await expect.poll(() => ps[1]!.mesh.libp2p.services.pubsub.getSubscribers(docTopic(TEST_CLUSTER)).length, { timeout: 10_000 }).toBe(2)
     ps[0]!.state.setSetting('after', 2)
     await expect.poll(() => ps[1]!.state.setting('after'), { timeout: 10_000 }).toBe(2)
     await expect.poll(() => late.replicator.counters.received, { timeout: 10_000 }).toBeGreaterThan(0)
