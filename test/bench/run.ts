@@ -4,9 +4,11 @@
  * subset: `npm run bench -- state`.
  */
 import { jobsChurn, nodeInfoDay, type SizeResult } from './state-size.js'
+import { propagation } from './propagation.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
-  state: async () => [await nodeInfoDay(), await jobsChurn()]
+  state: async () => [await nodeInfoDay(), await jobsChurn()],
+  propagation
 }
 
 function print (r: SizeResult): void {
