@@ -9,9 +9,10 @@
  *   UPDATE(doc, diff)…             ─> (everything the responder lacks)
  *   DONE                           ─>
  *
- * Diffs are always sent for documents both hold, because a Yjs delete does not move the state
- * vector; a diff against an equal vector is only the delete set. Every frame is validated; a bad
- * one is counted against the peer and ends the exchange.
+ * STEP1 lists each document's state vector and a digest of its snapshot (state vector + delete
+ * set). A document whose digests are equal on both sides is not sent; otherwise the diff is sent
+ * even when the state vectors are equal, because a Yjs delete does not move the state vector.
+ * Every frame is validated; a bad one is counted against the peer and ends the exchange.
  */
 import * as Y from 'yjs'
 import { SyncFrame } from './gen/riftmesh.js'
@@ -39,9 +40,11 @@ export interface SyncStats {
   rejected: number
   /** Documents too large for one frame, not sent. */
   skippedTooLarge: number
+  /** Documents not sent because both sides' snapshot digests were equal. */
+  skippedEqual: number
 }
 
-const newStats = (): SyncStats => ({ sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0, skippedTooLarge: 0 })
+const newStats = (): SyncStats => ({ sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0, skippedTooLarge: 0, skippedEqual: 0 })
 
 export class SyncProtocolError extends ValidationError {
   constructor (peer: string, message: string) {
@@ -51,7 +54,12 @@ export class SyncProtocolError extends ValidationError {
 }
 
 const vectorsOf = (docs: DocSet): SyncFrame['vectors'] =>
-  docs.names().map(doc => ({ doc, stateVector: docs.stateVector(doc) as Uint8Array<ArrayBuffer> }))
+  docs.names().map(doc => ({ doc, stateVector: docs.stateVector(doc) as Uint8Array<ArrayBuffer>, digest: docs.digest(doc) as Uint8Array<ArrayBuffer> }))
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
+
+/** What the other side listed for each document: its state vector and snapshot digest. */
+interface Theirs { sv: Uint8Array, digest: Uint8Array }
 
 async function readFrame (stream: FrameStream, peer: string, drops: DropCounters, signal: AbortSignal): Promise<SyncFrame> {
   const bytes = await stream.read({ signal })
@@ -77,7 +85,7 @@ const doneFrame = (): Uint8Array =>
   SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.DONE, vectors: [], doc: '', update: new Uint8Array(0), cluster: '' })
 
 /** Check a received STEP1: the right kind, our cluster, state vectors that decode. */
-function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits: SyncLimits): Map<string, Uint8Array> {
+function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits: SyncLimits): Map<string, Theirs> {
   if (step1.kind !== SyncFrame.Kind.STEP1) {
     drops.record(peer, 'protocol', 'expected STEP1')
     throw new SyncProtocolError(peer, 'expected STEP1')
@@ -86,7 +94,7 @@ function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits
     drops.record(peer, 'protocol', `cluster ${step1.cluster.slice(0, 64)}`)
     throw new SyncProtocolError(peer, `peer is in cluster ${JSON.stringify(step1.cluster.slice(0, 64))}, not ${JSON.stringify(limits.cluster)}`)
   }
-  const sv = new Map<string, Uint8Array>()
+  const sv = new Map<string, Theirs>()
   for (const v of step1.vectors) {
     try {
       Y.decodeStateVector(v.stateVector)
@@ -94,16 +102,21 @@ function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits
       drops.record(peer, 'malformed', 'state vector')
       throw new SyncProtocolError(peer, `state vector of ${v.doc.slice(0, 64)} does not decode`)
     }
-    sv.set(v.doc, v.stateVector)
+    sv.set(v.doc, { sv: v.stateVector, digest: v.digest })
   }
   return sv
 }
 
 /** Send what the other side lacks of `names` according to its vectors, then DONE. */
-async function sendMissing (stream: FrameStream, docs: DocSet, names: readonly DocName[], theirs: Map<string, Uint8Array>, limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
+async function sendMissing (stream: FrameStream, docs: DocSet, names: readonly DocName[], theirs: Map<string, Theirs>, limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
   for (const doc of names) {
     if (docs.get(doc) === undefined) continue // retired meanwhile
-    const update = docs.diff(doc, theirs.get(doc))
+    const t = theirs.get(doc)
+    if (t !== undefined && t.digest.byteLength > 0 && sameBytes(t.digest, docs.digest(doc))) {
+      stats.skippedEqual++
+      continue // the same document on both sides
+    }
+    const update = docs.diff(doc, t?.sv)
     const frame = SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.UPDATE, vectors: [], doc, update: update as Uint8Array<ArrayBuffer>, cluster: '' })
     if (frame.byteLength > limits.maxFrameBytes) {
       stats.skippedTooLarge++ // the caller logs it; the document must be split before it can travel

@@ -3,6 +3,7 @@
  * models, settings), `manifests`, and one `jobs/<bucketId>` document per jobs bucket. Splitting
  * by concern bounds each document's size and sync cost and lets job buckets be retired whole.
  */
+import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
 import type { Rng } from '../core/rng.js'
 import { ValidationError } from '../core/errors.js'
@@ -67,6 +68,8 @@ export class DocSet {
   private readonly listeners = new Set<(u: DocUpdate) => void>()
   private readonly created = new Set<(name: DocName, doc: Y.Doc) => void>()
   private readonly retired = new Set<string>()
+  /** Snapshot digests, dropped when their document changes. */
+  private readonly digests = new Map<DocName, Uint8Array>()
   readonly maxDocs: number
 
   constructor (private readonly rng: Rng, init: DocSetInit = {}) {
@@ -103,6 +106,7 @@ export class DocSet {
     const doc = new Y.Doc({ gc: true })
     doc.clientID = this.rng.uint32()
     doc.on('updateV2', (update: Uint8Array, origin: unknown) => {
+      this.digests.delete(name)
       const event: DocUpdate = { doc: name, update, origin: originOf(origin) }
       for (const l of this.listeners) l(event)
     })
@@ -114,6 +118,7 @@ export class DocSet {
   /** Drop a document for good: later updates for it are refused. */
   retire (name: DocName): void {
     if (FIXED_DOCS.includes(name)) throw new RangeError(`${name} cannot be retired`)
+    this.digests.delete(name)
     const doc = this.docs.get(name)
     this.docs.delete(name)
     this.retired.add(name)
@@ -150,6 +155,21 @@ export class DocSet {
     } catch (err) {
       throw new ValidationError('doc', `update for ${name} does not decode`, { cause: err })
     }
+  }
+
+  /**
+   * First 16 bytes of sha256 over the document's snapshot (state vector and delete set):
+   * equal digests mean equal documents, which a state vector alone cannot tell (a delete does
+   * not move it). Cached until the document changes.
+   */
+  digest (name: DocName): Uint8Array {
+    let d = this.digests.get(name)
+    if (d === undefined) {
+      const snap = Y.encodeSnapshotV2(Y.snapshot(this.ensure(name)))
+      d = new Uint8Array(createHash('sha256').update(snap).digest().subarray(0, 16))
+      this.digests.set(name, d)
+    }
+    return d
   }
 
   stateVector (name: DocName): Uint8Array {

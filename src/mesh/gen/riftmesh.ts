@@ -506,6 +506,7 @@ export namespace Heartbeat {
 export interface DocVector {
   doc: string
   stateVector: Uint8Array<ArrayBuffer>
+  digest: Uint8Array<ArrayBuffer>
 }
 
 export namespace DocVector {
@@ -528,13 +529,19 @@ export namespace DocVector {
           w.bytes(obj.stateVector)
         }
 
+        if ((obj.digest != null && obj.digest.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.digest)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           doc: '',
-          stateVector: uint8ArrayAlloc(0)
+          stateVector: uint8ArrayAlloc(0),
+          digest: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -549,6 +556,10 @@ export namespace DocVector {
             }
             case 2: {
               obj.stateVector = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.digest = reader.bytes()
               break
             }
             default: {
@@ -580,6 +591,13 @@ export namespace DocVector {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.digest`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -602,6 +620,11 @@ export namespace DocVector {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface DocVectorDigestFieldEvent {
+    field: '$.digest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<DocVector>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DocVector.codec())
   }
@@ -610,7 +633,7 @@ export namespace DocVector {
     return decodeMessage(buf, DocVector.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DocVector>): Generator<DocVectorDocFieldEvent | DocVectorStateVectorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DocVector>): Generator<DocVectorDocFieldEvent | DocVectorStateVectorFieldEvent | DocVectorDigestFieldEvent> {
     return streamMessage(buf, DocVector.codec(), opts)
   }
 }
@@ -839,6 +862,12 @@ export namespace SyncFrame {
     index: number
   }
 
+  export interface SyncFrameVectorsDigestFieldEvent {
+    field: '$.vectors[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export interface SyncFrameDocFieldEvent {
     field: '$.doc'
     value: string
@@ -862,7 +891,7 @@ export namespace SyncFrame {
     return decodeMessage(buf, SyncFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncFrame>): Generator<SyncFrameVersionFieldEvent | SyncFrameKindFieldEvent | SyncFrameVectorsDocFieldEvent | SyncFrameVectorsStateVectorFieldEvent | SyncFrameDocFieldEvent | SyncFrameUpdateFieldEvent | SyncFrameClusterFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncFrame>): Generator<SyncFrameVersionFieldEvent | SyncFrameKindFieldEvent | SyncFrameVectorsDocFieldEvent | SyncFrameVectorsStateVectorFieldEvent | SyncFrameVectorsDigestFieldEvent | SyncFrameDocFieldEvent | SyncFrameUpdateFieldEvent | SyncFrameClusterFieldEvent> {
     return streamMessage(buf, SyncFrame.codec(), opts)
   }
 }

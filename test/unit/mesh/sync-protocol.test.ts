@@ -110,13 +110,15 @@ describe('sync exchange between two real ClusterStates', () => {
       expect(x.setting('only-y')).toBe('hello')
       expect(y.docs.names()).toEqual(x.docs.names())
       expect(dropsI.total() + dropsR.total()).toBe(0)
-      // one UPDATE per document the sender holds, even when the vectors are equal
+      // one UPDATE per document whose snapshot digests differ (even when the state vectors are
+      // equal: the delete); the empty manifests document is the same on both sides and not sent
       const [xStats, yStats] = deleterInitiates ? [initiator, responder] : [responder, initiator]
-      expect(xStats.sentUpdates).toBe(3) // control, manifests, the bucket
+      expect(xStats.sentUpdates).toBe(2) // control, the bucket
+      expect(xStats.skippedEqual).toBe(1)
       // y holds control and manifests; as initiator it does not echo the bucket it has just
       // been given (it answers only for the documents it held before the exchange)
-      expect(yStats.sentUpdates).toBe(2)
-      expect(yStats.receivedUpdates).toBe(3)
+      expect(yStats.sentUpdates).toBe(1) // control
+      expect(yStats.receivedUpdates).toBe(2)
       expect(xStats.rejected + yStats.rejected).toBe(0)
     })
   }
@@ -149,7 +151,7 @@ describe('sync exchange between two real ClusterStates', () => {
     expect(y.docs.names()).not.toContain(bucket)
     expect(y.docs.isRetired(bucket)).toBe(true)
     expect(responder.rejected).toBe(1)
-    expect(responder.receivedUpdates).toBe(3)
+    expect(responder.receivedUpdates).toBe(2) // control and the bucket; manifests are equal
     expect(initiator.rejected).toBe(0)
     expect(dropsI.total()).toBe(0)
     expect(dropsR.total()).toBe(0)
@@ -162,8 +164,9 @@ describe('sync exchange between two real ClusterStates', () => {
     for (let i = 0; i < 20; i++) x.setSetting(`big${i}`, 'x'.repeat(1_000))
     const small: SyncLimits = { maxFrameBytes: 4_096, maxUpdates: 64 }
     const { initiator, responder } = await exchange(x, y, small)
-    expect(initiator.sentUpdates).toBe(1) // manifests only: control does not fit
-    expect(responder.receivedUpdates).toBe(1)
+    expect(initiator.sentUpdates).toBe(0) // control does not fit; manifests are equal on both sides
+    expect(initiator.skippedTooLarge).toBe(1)
+    expect(responder.receivedUpdates).toBe(0)
     expect(y.setting('big0')).toBeUndefined()
   })
 })
@@ -260,7 +263,7 @@ describe('invalid frames end the exchange and are counted against the peer', () 
     const s = state(2)
     const d = drops()
     const p = pair(2)
-    scripted(p.a, [frame({ kind: SyncFrame.Kind.STEP1, vectors: [{ doc: 'control', stateVector: new Uint8Array([0xff]) }] })])
+    scripted(p.a, [frame({ kind: SyncFrame.Kind.STEP1, vectors: [{ doc: 'control', stateVector: new Uint8Array([0xff]), digest: new Uint8Array(0) }] })])
     const err = await runSyncResponder(p.b, s.docs, INITIATOR, d, LIMITS, AbortSignal.timeout(5_000)).catch((e: unknown) => e)
     p.b.abort(new Error('exchange failed'))
     expect(err).toBeInstanceOf(SyncProtocolError)
@@ -310,7 +313,7 @@ describe('how an exchange ends without a counted drop', () => {
     const d = drops()
     const p = framePair({ maxQueuedFrames: 2, aMaxFrameBytes: 64 })
     pairs.push(p)
-    scripted(p.b, [frame({ kind: SyncFrame.Kind.STEP1, vectors: [{ doc: 'control', stateVector: new Uint8Array(100) }] })])
+    scripted(p.b, [frame({ kind: SyncFrame.Kind.STEP1, vectors: [{ doc: 'control', stateVector: new Uint8Array(100), digest: new Uint8Array(0) }] })])
     await expect(runSyncInitiator(p.a, s.docs, RESPONDER, d, LIMITS, AbortSignal.timeout(5_000))).rejects.toBeInstanceOf(FrameTooLargeError)
     expect(d.total()).toBe(0)
   })
