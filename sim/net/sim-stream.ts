@@ -7,9 +7,9 @@
 import type { FrameStream } from '../../src/mesh/mesh.js'
 
 export class SimStreamError extends Error {
-  constructor (message: string) {
+  constructor (message: string, name = 'SimStreamError') {
     super(message)
-    this.name = 'SimStreamError'
+    this.name = name
   }
 }
 
@@ -68,7 +68,8 @@ export class SimStreamEnd implements FrameStream {
   private deliver (frame: Uint8Array): void {
     if (this.error !== undefined) return
     if (frame.byteLength > this.maxFrameBytes) {
-      this.fail(new SimStreamError(`frame of ${frame.byteLength} bytes over the limit of ${this.maxFrameBytes}`))
+      // named like libp2p's length-prefixed reader, so the protocol code counts it the same way
+      this.fail(new SimStreamError(`frame of ${frame.byteLength} bytes over the limit of ${this.maxFrameBytes}`, 'InvalidDataLengthError'))
       return
     }
     if (this.waiter !== undefined) {

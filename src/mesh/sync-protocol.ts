@@ -62,7 +62,15 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.
 interface Theirs { sv: Uint8Array, digest: Uint8Array }
 
 async function readFrame (stream: FrameStream, peer: string, drops: DropCounters, signal: AbortSignal): Promise<SyncFrame> {
-  const bytes = await stream.read({ signal })
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await stream.read({ signal })
+  } catch (err) {
+    // a length prefix over the limit: the reader refuses it before buffering the body
+    const name = (err as Error).name
+    if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') drops.record(peer, 'oversized', 'sync frame')
+    throw err
+  }
   if (bytes === undefined) throw new SyncProtocolError(peer, 'stream ended early')
   let frame: SyncFrame
   try {

@@ -149,11 +149,19 @@ export class DocSet {
 
   /** Apply a V2 update with the given origin. Throws ValidationError when the bytes do not decode. */
   apply (name: DocName, update: Uint8Array, origin: typeof REMOTE_ORIGIN | typeof RESTORE_ORIGIN): void {
+    // Decode the whole update before touching any document: Yjs integrates the structs of a
+    // truncated update and only then fails on its delete set, and `ensure` would leave an empty
+    // document behind for a name that arrived with garbage.
+    try {
+      Y.decodeUpdateV2(update)
+    } catch (err) {
+      throw new ValidationError('doc', `update for ${name} does not decode`, { cause: err })
+    }
     const doc = this.ensure(name)
     try {
       Y.applyUpdateV2(doc, update, origin)
     } catch (err) {
-      throw new ValidationError('doc', `update for ${name} does not decode`, { cause: err })
+      throw new ValidationError('doc', `update for ${name} does not apply`, { cause: err })
     }
   }
 
