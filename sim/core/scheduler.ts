@@ -6,6 +6,7 @@
  * lets a run be compared with a replay.
  */
 import { createHash, type Hash } from 'node:crypto'
+import { MinHeap } from '../../src/core/heap.js'
 
 export interface SimEvent {
   t: number
@@ -26,7 +27,7 @@ export interface TraceSink {
 export class Scheduler {
   nowMs = 0
   private seq = 0
-  private readonly heap: SimEvent[] = []
+  private readonly heap = new MinHeap<SimEvent>((a, b) => a.t < b.t || (a.t === b.t && a.seq < b.seq))
   private readonly hash: Hash = createHash('sha256')
   private readonly nodeState = new Map<number, NodeRunState>()
   private readonly deferred = new Map<number, SimEvent[]>()
@@ -43,7 +44,7 @@ export class Scheduler {
   /** Schedule `run` at absolute virtual time `t` (never before now). */
   at (t: number, label: string, run: () => void | boolean, node?: number): SimEvent {
     const ev: SimEvent = { t: Math.max(t, this.nowMs), seq: this.seq++, node, label, run }
-    this.push(ev)
+    this.heap.push(ev)
     return ev
   }
 
@@ -108,11 +109,11 @@ export class Scheduler {
   }
 
   get pending (): number {
-    return this.heap.length
+    return this.heap.size
   }
 
   nextTime (): number | undefined {
-    return this.heap[0]?.t
+    return this.heap.peek()?.t
   }
 
   /**
@@ -121,9 +122,9 @@ export class Scheduler {
    */
   async runUntil (tEnd: number, afterEvent?: (ev: SimEvent) => void): Promise<void> {
     for (;;) {
-      const top = this.heap[0]
+      const top = this.heap.peek()
       if (top === undefined || top.t > tEnd) break
-      const ev = this.pop() as SimEvent
+      const ev = this.heap.pop() as SimEvent
       this.nowMs = ev.t
       if (ev.run === CANCELLED) continue
       if (ev.node !== undefined) {
@@ -142,44 +143,6 @@ export class Scheduler {
       afterEvent?.(ev)
     }
     this.nowMs = Math.max(this.nowMs, tEnd)
-  }
-
-  private less (a: SimEvent, b: SimEvent): boolean {
-    return a.t < b.t || (a.t === b.t && a.seq < b.seq)
-  }
-
-  private push (ev: SimEvent): void {
-    const h = this.heap
-    h.push(ev)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!this.less(h[i] as SimEvent, h[p] as SimEvent)) break
-      ;[h[i], h[p]] = [h[p] as SimEvent, h[i] as SimEvent]
-      i = p
-    }
-  }
-
-  private pop (): SimEvent | undefined {
-    const h = this.heap
-    if (h.length === 0) return undefined
-    const top = h[0] as SimEvent
-    const last = h.pop() as SimEvent
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && this.less(h[l] as SimEvent, h[m] as SimEvent)) m = l
-        if (r < h.length && this.less(h[r] as SimEvent, h[m] as SimEvent)) m = r
-        if (m === i) break
-        ;[h[i], h[m]] = [h[m] as SimEvent, h[i] as SimEvent]
-        i = m
-      }
-    }
-    return top
   }
 }
 

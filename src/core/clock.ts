@@ -1,3 +1,5 @@
+import { MinHeap } from './heap.js'
+
 /**
  * Time as a dependency. Every component takes a `Clock`; nothing outside `src/core/` reads
  * `Date.now()` or calls `setTimeout`, so the simulator can run the real code on virtual time.
@@ -84,8 +86,8 @@ export class VirtualClock implements Clock {
   private now: number
   private seq = 0
   private nextId = 1
-  /** Binary min-heap ordered by (dueMs, seq). */
-  private readonly heap: VirtualTimer[] = []
+  /** Ordered by (dueMs, seq). */
+  private readonly heap = new MinHeap<VirtualTimer>((a, b) => a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.seq < b.seq))
   private readonly cancelled = new Set<number>()
   private readonly live = new Set<number>()
 
@@ -100,7 +102,7 @@ export class VirtualClock implements Clock {
   setTimer (fn: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++
     this.live.add(id)
-    this.push({ id, dueMs: this.now + Math.max(0, delayMs), seq: this.seq++, fn })
+    this.heap.push({ id, dueMs: this.now + Math.max(0, delayMs), seq: this.seq++, fn })
     return { id }
   }
 
@@ -117,7 +119,7 @@ export class VirtualClock implements Clock {
   /** Due time of the next live timer, or undefined when none is pending. */
   nextDueMs (): number | undefined {
     this.dropCancelledTop()
-    return this.heap[0]?.dueMs
+    return this.heap.peek()?.dueMs
   }
 
   /**
@@ -125,7 +127,7 @@ export class VirtualClock implements Clock {
    */
   step (): boolean {
     this.dropCancelledTop()
-    const t = this.pop()
+    const t = this.heap.pop()
     if (t === undefined) return false
     this.live.delete(t.id)
     this.now = Math.max(this.now, t.dueMs)
@@ -158,50 +160,10 @@ export class VirtualClock implements Clock {
   }
 
   private dropCancelledTop (): void {
-    while (this.heap.length > 0) {
-      const top = this.heap[0] as VirtualTimer
-      if (!this.cancelled.has(top.id)) return
+    for (let top = this.heap.peek(); top !== undefined && this.cancelled.has(top.id); top = this.heap.peek()) {
       this.cancelled.delete(top.id)
-      this.pop()
+      this.heap.pop()
     }
-  }
-
-  private less (a: VirtualTimer, b: VirtualTimer): boolean {
-    return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.seq < b.seq)
-  }
-
-  private push (t: VirtualTimer): void {
-    const h = this.heap
-    h.push(t)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!this.less(h[i] as VirtualTimer, h[p] as VirtualTimer)) break
-      ;[h[i], h[p]] = [h[p] as VirtualTimer, h[i] as VirtualTimer]
-      i = p
-    }
-  }
-
-  private pop (): VirtualTimer | undefined {
-    const h = this.heap
-    if (h.length === 0) return undefined
-    const top = h[0] as VirtualTimer
-    const last = h.pop() as VirtualTimer
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && this.less(h[l] as VirtualTimer, h[m] as VirtualTimer)) m = l
-        if (r < h.length && this.less(h[r] as VirtualTimer, h[m] as VirtualTimer)) m = r
-        if (m === i) break
-        ;[h[i], h[m]] = [h[m] as VirtualTimer, h[i] as VirtualTimer]
-        i = m
-      }
-    }
-    return top
   }
 }
 
