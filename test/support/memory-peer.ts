@@ -1,7 +1,8 @@
 /**
- * In-process peers for tests and benchmarks: the real Libp2pMesh on the memory transport, the
- * real ClusterState, DocStore (on memory-level), Replicator and HeartbeatService — everything a
- * node runs on the network path, without processes or disk.
+ * In-process peers for tests and benchmarks: the real Libp2pMesh (on the memory transport, or
+ * TCP on 127.0.0.1 to reach node processes), the real ClusterState, DocStore (on memory-level),
+ * Replicator and HeartbeatService — everything a node runs on the network path, without a
+ * process or a disk.
  */
 import { MemoryLevel } from 'memory-level'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -39,6 +40,12 @@ export interface MemoryPeer {
 
 export interface MemoryPeerOptions {
   swarmKey?: Uint8Array
+  /** @default 'memory' */
+  transport?: 'memory' | 'tcp'
+  /** Cluster name of the topics. @default TEST_CLUSTER */
+  cluster?: string
+  /** Gossip size limit of the mesh and the replicator (a node's mesh.maxGossipMessageBytes). @default 1 MiB */
+  maxGossipMessageBytes?: number
   seed?: number
   logger?: Logger
   replicator?: Partial<ReplicatorInit>
@@ -53,21 +60,30 @@ export function testSwarmKey (): Uint8Array {
   return newSwarmKey()
 }
 
+/** A bare libp2p mesh: the same stack as a node, no riftmesh logic (tests send raw bytes through `libp2p`). */
+export async function startBareMesh (opts: { swarmKey: Uint8Array | null, transport: 'memory' | 'tcp', listen: string, logger?: Logger, maxGossipMessageBytes?: number, connectionGater?: ConnectionGater }): Promise<Libp2pMesh> {
+  const mesh = new Libp2pMesh({ logger: opts.logger ?? silentLogger() }, {
+    privateKey: await generateKeyPair('Ed25519'),
+    swarmKey: opts.swarmKey,
+    listen: [opts.listen],
+    bootstrap: [],
+    transport: opts.transport,
+    gossipHeartbeatMs: 200,
+    ...(opts.maxGossipMessageBytes !== undefined ? { maxGossipMessageBytes: opts.maxGossipMessageBytes } : {}),
+    ...(opts.connectionGater !== undefined ? { connectionGater: opts.connectionGater } : {})
+  })
+  await mesh.start()
+  return mesh
+}
+
 export async function startMemoryPeer (opts: MemoryPeerOptions = {}): Promise<MemoryPeer> {
   const logger = opts.logger ?? silentLogger()
   const clock = new SystemClock()
   const rng = new SeededRng(opts.seed ?? nextAddr + 1)
-  const addr = `/memory/riftmesh-test-${process.pid}-${nextAddr++}`
-  const mesh = new Libp2pMesh({ logger }, {
-    privateKey: await generateKeyPair('Ed25519'),
-    swarmKey: opts.swarmKey ?? null,
-    listen: [addr],
-    bootstrap: [],
-    transport: 'memory',
-    gossipHeartbeatMs: 200,
-    ...(opts.connectionGater !== undefined ? { connectionGater: opts.connectionGater } : {})
-  })
-  await mesh.start()
+  const transport = opts.transport ?? 'memory'
+  const cluster = opts.cluster ?? TEST_CLUSTER
+  const addr = transport === 'memory' ? `/memory/riftmesh-test-${process.pid}-${nextAddr++}` : '/ip4/127.0.0.1/tcp/0'
+  const mesh = await startBareMesh({ swarmKey: opts.swarmKey ?? null, transport, listen: addr, logger, maxGossipMessageBytes: opts.maxGossipMessageBytes, connectionGater: opts.connectionGater })
   const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' }) as unknown as RootDb
   await db.open()
   const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
@@ -75,11 +91,16 @@ export async function startMemoryPeer (opts: MemoryPeerOptions = {}): Promise<Me
   await store.start()
   const drops = new DropCounters(logger)
   const replicator = new Replicator({ mesh, state, updates: store, clock, rng: rng.fork('repl'), logger, drops }, {
-    topic: docTopic(TEST_CLUSTER), coalesceWindowMs: 10, antiEntropyIntervalMs: 2_000, syncTimeoutMs: 5_000, ...opts.replicator
+    topic: docTopic(cluster),
+    coalesceWindowMs: 10,
+    antiEntropyIntervalMs: 2_000,
+    syncTimeoutMs: 5_000,
+    ...(opts.maxGossipMessageBytes !== undefined ? { maxGossipMessageBytes: opts.maxGossipMessageBytes } : {}),
+    ...opts.replicator
   })
   await replicator.start()
   const heartbeat = new HeartbeatService({ mesh, clock, logger, drops, load: idleLoad, docs: state.docs }, {
-    topic: heartbeatTopic(TEST_CLUSTER),
+    topic: heartbeatTopic(cluster),
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 250,
     suspectAfterMs: 1_000,
     deadAfterMs: 2_000,
@@ -90,7 +111,7 @@ export async function startMemoryPeer (opts: MemoryPeerOptions = {}): Promise<Me
   })
   heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
   if (opts.heartbeats !== false) heartbeat.start()
-  const full = `${addr}/p2p/${mesh.selfId}`
+  const full = transport === 'memory' ? `${addr}/p2p/${mesh.selfId}` : mesh.listenAddrs()[0] as string
   return {
     mesh, state, store, replicator, heartbeat, drops, addr: full,
     stop: async () => {
