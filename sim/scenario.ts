@@ -55,7 +55,11 @@ export const scenarioSchema = z.strictObject({
     heartbeats: z.boolean().optional()
   }).default({}),
   /** Writes of unique settings at random live nodes, to measure propagation and check no acknowledged write is lost. */
-  workload: z.strictObject({ writesPerSecond: z.number().min(0).max(1000).default(2) }).default({ writesPerSecond: 2 }),
+  workload: z.strictObject({
+    writesPerSecond: z.number().min(0).max(1000).default(2),
+    /** Only nodes 0..writers-1 write (e.g. a leader and a few admins); 0 = every node. */
+    writers: z.number().int().min(0).default(0)
+  }).default({ writesPerSecond: 2, writers: 0 }),
   timeline: z.array(event).default([]),
   phases: z.strictObject({
     /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */

@@ -121,7 +121,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   if (wps > 0) {
     const quiet = (t: number): boolean => scenario.quietChecksAtMs.some(q => t >= q - scenario.quietWindowMs && t <= q)
     const write = (): void => {
-      const live = nodes.filter(n => n.isUp)
+      const writers = scenario.workload.writers
+      const live = nodes.filter(n => n.isUp && (writers === 0 || n.index < writers))
       const n = quiet(sched.nowMs) ? undefined : workRng.pick(live)
       if (n !== undefined) {
         const value = ++issued
