@@ -5,10 +5,12 @@
  */
 import { jobsChurn, nodeInfoDay, type SizeResult } from './state-size.js'
 import { propagation } from './propagation.js'
+import { simScale } from './sim-scale.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
-  propagation
+  propagation,
+  sim: simScale
 }
 
 function print (r: SizeResult): void {
