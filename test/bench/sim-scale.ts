@@ -26,7 +26,7 @@ export function scaleScenario (nodes: number, virtualMs = 600_000): Scenario {
       { at: at(0.5), partition: cut(0.5) },
       { at: at(0.7), heal: 'all' }
     ],
-    phases: { safetyUntilMs: at(0.95), livenessWithinMs: at(0.05) },
+    phases: { safetyUntilMs: virtualMs, livenessWithinMs: 30_000 },
     checks: ['convergence', 'acked-writes']
   })
 }
