@@ -32,7 +32,7 @@ describe('simulator determinism', () => {
 describe('shipped scenarios', async () => {
   const files = (await readdir(scenarioDir)).filter(f => f.endsWith('.yaml')).sort()
   it('ship the scenarios the simulator promises', () => {
-    expect(files).toEqual(expect.arrayContaining(['partition-heal.yaml', 'minority-isolated.yaml', 'asymmetric.yaml', 'bridge.yaml', 'flapping.yaml', 'rolling-restart.yaml', 'power-loss.yaml', 'skewed-clocks.yaml', 'cold-start.yaml']))
+    expect(files).toEqual(expect.arrayContaining(['partition-heal.yaml', 'leader-isolated.yaml', 'asymmetric-leader.yaml', 'bridge.yaml', 'flapping.yaml', 'rolling-restart.yaml', 'power-loss.yaml', 'skewed-clocks.yaml', 'cold-start.yaml']))
   })
   it.each(files)('%s passes every check', async file => {
     const r = await runSimulation(await loadScenario(join(scenarioDir, file)))
