@@ -1,6 +1,7 @@
 /**
  * Random fault schedules: one seed → one scenario (partitions, one-way cuts, held links, crashes
- * with either mode and restarts, pauses, clock jumps and drift, loss), then the usual liveness
+ * with either mode and restarts, pauses, clock jumps and drift, loss, job dispatch records),
+ * then the usual liveness
  * phase and checks. A failing seed replays with the same command and that seed.
  */
 import { SeededRng } from '../src/core/rng.js'
@@ -34,7 +35,7 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
     const at = Math.floor(1000 + rng.next() * (safetyMs - 2000))
     const node = rng.int(n)
     const other = (node + 1 + rng.int(Math.max(1, n - 1))) % n
-    switch (rng.int(9)) {
+    switch (rng.int(10)) {
       case 0: if (n > 1) timeline.push({ at, partition: groups(rng, n) }); break
       case 1: if (n > 1) timeline.push({ at, cut: { from: node, to: other, oneWay: rng.next() < 0.5 } }); break
       case 2: timeline.push({ at, heal: 'all' }); break
@@ -54,6 +55,7 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
       case 5: timeline.push({ at, clockJump: { node, deltaMs: Math.round((rng.next() - 0.5) * 20_000) } }); break
       case 6: timeline.push({ at, clockDrift: { node, drift: (rng.next() - 0.5) * 0.02 } }); break
       case 7: timeline.push({ at, link: { loss: rng.next() * 0.2, duplicate: rng.next() * 0.05 } }); break
+      case 8: timeline.push({ at, dispatch: { node, assignedNode: other, type: 'selfplay', epoch: 1 + rng.int(3) } }); break
       default: if (n > 1) timeline.push({ at, hold: { from: node, to: other } }, { at: Math.min(safetyMs - 1, at + rng.int(3000)), release: { from: node, to: other } })
     }
   }

@@ -24,7 +24,9 @@ const event = z.union([
   z.strictObject({ at: ms, clockJump: z.strictObject({ node, deltaMs: z.number() }) }),
   z.strictObject({ at: ms, clockDrift: z.strictObject({ node, drift: z.number().min(-0.5).max(0.5) }) }),
   z.strictObject({ at: ms, link: z.strictObject({ minLatencyMs: ms.optional(), meanExtraLatencyMs: ms.optional(), loss: z.number().min(0).max(1).optional(), duplicate: z.number().min(0).max(1).optional(), from: node.optional(), to: node.optional() }) }),
-  z.strictObject({ at: ms, setting: z.strictObject({ node, name: z.string().min(1).max(64), value: z.union([z.string(), z.number(), z.boolean()]) }) })
+  z.strictObject({ at: ms, setting: z.strictObject({ node, name: z.string().min(1).max(64), value: z.union([z.string(), z.number(), z.boolean()]) }) }),
+  /** Write a job dispatch record (a jobs bucket document) at `node` for `assignedNode`. */
+  z.strictObject({ at: ms, dispatch: z.strictObject({ node, assignedNode: node, type: z.enum(['selfplay', 'training', 'export', 'gauntlet', 'tournament', 'sync']).default('selfplay'), epoch: z.number().int().nonnegative().default(1) }) })
 ])
 export type TimelineEvent = z.infer<typeof event>
 
@@ -120,6 +122,7 @@ function nodesOf (ev: TimelineEvent): number[] {
   if ('clockJump' in ev) return [ev.clockJump.node]
   if ('clockDrift' in ev) return [ev.clockDrift.node]
   if ('setting' in ev) return [ev.setting.node]
+  if ('dispatch' in ev) return [ev.dispatch.node, ev.dispatch.assignedNode]
   if ('link' in ev) return [ev.link.from, ev.link.to].filter((x): x is number => x !== undefined)
   return []
 }

@@ -238,5 +238,11 @@ async function applyEvent (ev: TimelineEvent, nodes: SimNode[], net: SimNetwork,
   } else if ('setting' in ev) {
     const n = nodes[ev.setting.node]
     if (n?.isUp === true) n.state.setSetting(ev.setting.name, ev.setting.value)
+  } else if ('dispatch' in ev) {
+    const n = nodes[ev.dispatch.node]
+    const to = nodes[ev.dispatch.assignedNode]
+    if (n?.isUp === true && to !== undefined) {
+      n.state.dispatchJob({ type: ev.dispatch.type, config: null, engineMode: null, spec: {}, assignedNode: to.id, dispatchEpoch: ev.dispatch.epoch, attempt: 0, previousJobId: null })
+    }
   }
 }

@@ -187,3 +187,8 @@ export function timeoutSignal (clock: Clock, ms: number, parent?: AbortSignal): 
     }
   }
 }
+
+/** The clock's reading as a record timestamp: whole milliseconds, never negative (clocks can be stepped back). */
+export function timestampMs (clock: Clock): number {
+  return Math.max(0, Math.floor(clock.nowMs()))
+}

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import type { Clock } from '../core/clock.js'
-import { SystemClock } from '../core/clock.js'
+import { SystemClock, timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { systemRng, type Rng } from '../core/rng.js'
 import type { RiftmeshConfig } from '../config/index.js'
@@ -217,7 +217,7 @@ export class RiftNode {
       host: hostname().slice(0, 256),
       addrs: mesh.listenAddrs().slice(0, 64),
       version: RIFTMESH_VERSION,
-      startedAt: Math.floor(this.clock.nowMs()),
+      startedAt: timestampMs(this.clock),
       hardware,
       capabilities: [...(cfg.node.capabilities ?? (hardware.hasGpu ? GPU_CAPABILITIES : CPU_CAPABILITIES))],
       flags: { voter: voters.includes(selfId), retired: false, leaderEligible: cfg.node.leaderEligible }

@@ -6,7 +6,7 @@
  */
 import type * as Y from 'yjs'
 import { z } from 'zod'
-import type { Clock } from '../core/clock.js'
+import { timestampMs, type Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { Rng } from '../core/rng.js'
 import { OwnershipError } from '../core/errors.js'
@@ -229,7 +229,7 @@ export class ClusterState {
     const meta = maps.meta.get('meta') as BucketMeta
     const n = meta.jobCount + 1
     const record = jobDispatchSchema.parse({
-      ...input, v: 1, jobId: formatJobId(bucketId, n), dispatchedBy: this.selfId, createdAt: this.clock.nowMs()
+      ...input, v: 1, jobId: formatJobId(bucketId, n), dispatchedBy: this.selfId, createdAt: timestampMs(this.clock)
     })
     const doc = this.docs.ensure(bucketDocName(bucketId))
     doc.transact(() => {
@@ -256,7 +256,7 @@ export class ClusterState {
   addVerdict (verdict: Omit<JobVerdict, 'v' | 'writer' | 'at'>): void {
     const bucketId = bucketOfJob(verdict.jobId)
     if (bucketId === undefined) throw new OwnershipError(verdict.jobId, 'not a job id')
-    const record = jobVerdictSchema.parse({ ...verdict, v: 1, writer: this.selfId, at: this.clock.nowMs() })
+    const record = jobVerdictSchema.parse({ ...verdict, v: 1, writer: this.selfId, at: timestampMs(this.clock) })
     this.write(bucketDocName(bucketId), 'verdicts', `${verdict.jobId}@${this.selfId}`, record)
   }
 

@@ -128,6 +128,16 @@ describe('ClusterState', () => {
     expect(s.retirableBuckets()).toHaveLength(1)
   })
 
+  it('stamps records in whole, non-negative milliseconds even on a fractional or stepped-back clock', () => {
+    const clock = new VirtualClock(1_000.75)
+    const s = makeState(1, 1, {}, clock)
+    const d = s.dispatchJob({ type: 'export', config: null, engineMode: null, spec: {}, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 0, previousJobId: null })
+    expect(d.createdAt).toBe(1_000)
+    clock.jump(-5_000)
+    s.addVerdict({ jobId: d.jobId, verdict: 'CANCELLED', epoch: 1, reason: null })
+    expect(s.job(d.jobId)?.verdicts[0]?.at).toBe(0)
+  })
+
   it('reports local and remote updates with their origin', () => {
     const a = makeState(1); const b = makeState(2)
     const seen: DocUpdate[] = []
