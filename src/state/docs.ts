@@ -100,9 +100,7 @@ export class DocSet {
   ensure (name: DocName): Y.Doc {
     const existing = this.docs.get(name)
     if (existing !== undefined) return existing
-    if (!isDocName(name)) throw new ValidationError('doc', `invalid document name ${JSON.stringify(String(name).slice(0, 80))}`)
-    if (this.retired.has(name)) throw new ValidationError('doc', `document ${name} is retired`)
-    if (this.docs.size >= this.maxDocs) throw new ValidationError('doc', `document limit ${this.maxDocs} reached`)
+    this.assertCanCreate(name)
     const doc = new Y.Doc({ gc: true })
     doc.clientID = this.rng.uint32()
     doc.on('updateV2', (update: Uint8Array, origin: unknown) => {
@@ -113,6 +111,13 @@ export class DocSet {
     this.docs.set(name, doc)
     for (const c of this.created) c(name, doc)
     return doc
+  }
+
+  /** Throws ValidationError when `name` cannot be created: a bad name, retired, or past the limit. */
+  private assertCanCreate (name: DocName): void {
+    if (!isDocName(name)) throw new ValidationError('doc', `invalid document name ${JSON.stringify(String(name).slice(0, 80))}`)
+    if (this.retired.has(name)) throw new ValidationError('doc', `document ${name} is retired`)
+    if (this.docs.size >= this.maxDocs) throw new ValidationError('doc', `document limit ${this.maxDocs} reached`)
   }
 
   /** Drop a document for good: later updates for it are refused. */
@@ -152,6 +157,7 @@ export class DocSet {
     // Decode the whole update before touching any document: Yjs integrates the structs of a
     // truncated update and only then fails on its delete set, and `ensure` would leave an empty
     // document behind for a name that arrived with garbage.
+    if (!this.docs.has(name)) this.assertCanCreate(name)
     try {
       Y.decodeUpdateV2(update)
     } catch (err) {
