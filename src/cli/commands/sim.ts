@@ -2,6 +2,8 @@ import { loadScenario } from '../../../sim/scenario.js'
 import { runSimulation, type SimReport } from '../../../sim/simulation.js'
 import { formatReport } from '../../../sim/report.js'
 import { fuzzScenario } from '../../../sim/fuzz.js'
+import { runRealScenario } from '../../../sim/real/real-run.js'
+import { formatRealReport } from '../../../sim/real/real-report.js'
 import { ConfigError } from '../../core/errors.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 
@@ -9,18 +11,21 @@ export const simFlags: readonly FlagSpec[] = [
   { name: 'seed', key: null, help: 'root seed (run: overrides the scenario\'s; fuzz: first seed)' },
   { name: 'json', key: null, boolean: true, help: 'print the report as JSON' },
   { name: 'check-determinism', key: null, boolean: true, help: 'run each seed twice and compare trace hashes' },
+  { name: 'real', key: null, boolean: true, help: 'run: play the scenario on real libp2p nodes (memory transport, wall clock; sim/real/README.md)' },
+  { name: 'time-scale', key: null, help: 'run --real: wall ms per scenario ms, e.g. 0.25 runs 4x faster (default 1)' },
   { name: 'no-anti-entropy', key: null, boolean: true, help: 'test switch: nodes run without anti-entropy' },
   { name: 'runs', key: null, help: 'fuzz: how many seeds (default 20)' },
   { name: 'nodes', key: null, help: 'fuzz: nodes per run (default 9)' },
   { name: 'scenario', key: null, help: 'fuzz: base the runs on this scenario file, with random seeds' }
 ]
 
-export const simHelp = `riftmesh sim run <scenario.yaml> [--seed N] [--json] [--check-determinism]
+export const simHelp = `riftmesh sim run <scenario.yaml> [--seed N] [--json] [--check-determinism] [--real [--time-scale 0.25]]
 riftmesh sim fuzz [--scenario S] [--runs N] [--nodes N] [--seed S] [--check-determinism]
 
 Run the real node logic on a simulated network and virtual time. 'run' plays one scenario
 (exit 1 when an invariant is violated); 'fuzz' plays random fault schedules, one per seed, and
-prints every failing seed with the command that replays it. Scenario format: sim/README.md.`
+prints every failing seed with the command that replays it. Scenario format: sim/README.md.
+'run --real' plays the same scenario on real libp2p nodes in this process, on the wall clock.`
 
 function intFlag (args: ParsedArgs, name: string, fallback: number, min: number): number {
   const v = args.values.get(name)
@@ -41,6 +46,13 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     if (file === undefined) throw new ConfigError('sim run', 'a scenario file', 'missing')
     const scenario = await loadScenario(file)
     const seed = intFlag(args, 'seed', scenario.seed, 0)
+    if (args.values.get('real') === true) {
+      if (determinism) throw new ConfigError('--check-determinism', 'no --real', 'a wall-clock run has no trace hash')
+      const timeScale = Number(args.values.get('time-scale') ?? 1)
+      const r = await runRealScenario(scenario, { seed, antiEntropy, timeScale })
+      out(json ? JSON.stringify(r, null, 2) : formatRealReport(r))
+      return failed(r) ? 1 : 0
+    }
     const r = await runSimulation(scenario, { seed, antiEntropy })
     out(json ? JSON.stringify(r, null, 2) : formatReport(r))
     if (determinism) {

@@ -1,0 +1,183 @@
+/**
+ * One node of a real-mode run: the real Libp2pMesh on the memory transport (swarm key, noise,
+ * yamux, gossipsub, a connection gater), ClusterState, DocStore on memory-level, Replicator and
+ * HeartbeatService — the network path of a node, as in test/support/memory-peer.ts. The
+ * private key, the listen address and the database outlive a crash, so a restart keeps the
+ * peer id and restores the documents from the same db.
+ */
+import { MemoryLevel } from 'memory-level'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
+import type { Clock } from '../../src/core/clock.js'
+import type { Logger } from '../../src/core/logger.js'
+import type { Rng } from '../../src/core/rng.js'
+import { ClusterState } from '../../src/state/cluster-state.js'
+import { DocStore } from '../../src/store/doc-store.js'
+import type { RootDb } from '../../src/store/level.js'
+import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
+import { DropCounters } from '../../src/mesh/drops.js'
+import { Replicator } from '../../src/mesh/replicator.js'
+import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
+import { docTopic, heartbeatTopic } from '../../src/node/node.js'
+
+/** Node timings, already scaled to wall-clock ms. */
+export interface RealNodeConfig {
+  cluster: string
+  heartbeatIntervalMs: number
+  suspectAfterMs: number
+  deadAfterMs: number
+  antiEntropyIntervalMs: number
+  coalesceWindowMs: number
+  maxCoalesceDelayMs: number
+  syncTimeoutMs: number
+  minSyncGapMs: number
+  gossipHeartbeatMs: number
+  antiEntropy: boolean
+  heartbeats: boolean
+}
+
+export interface RealNodeComponents {
+  clock: Clock
+  logger: Logger
+  rng: Rng
+  privateKey: PrivateKey
+  swarmKey: Uint8Array
+  gater: ConnectionGater
+}
+
+/** What a node's components counted, summed over its incarnations. */
+export interface RealNodeTotals { received: number, published: number, publishedBytes: number, syncsStarted: number, heartbeatsSent: number, drops: number }
+
+interface Running {
+  mesh: Libp2pMesh
+  state: ClusterState
+  store: DocStore
+  replicator: Replicator
+  heartbeat: HeartbeatService
+  drops: DropCounters
+}
+
+export type RealNodeStatus = 'up' | 'crashed' | 'paused'
+
+const idleLoad: LoadSource = {
+  sample: () => ({ cpuPercent: 5, memoryPercent: 20, diskPercent: 20, gpuPercent: 0, gpuMemoryPercent: 0, selfplayJobs: 0, trainingJobs: 0 })
+}
+
+export class RealNode {
+  readonly peerId: string
+  /** `/memory/<name>/p2p/<peer id>`: what other nodes dial. */
+  readonly dialAddr: string
+  status: RealNodeStatus = 'crashed'
+  incarnation = 0
+  readonly totals: RealNodeTotals = { received: 0, published: 0, publishedBytes: 0, syncsStarted: 0, heartbeatsSent: 0, drops: 0 }
+  private running: Running | undefined
+  private readonly db: RootDb
+  private dbOpen = false
+  private readonly listeners: Array<(n: RealNode) => void> = []
+
+  constructor (readonly index: number, private readonly listenAddr: string, private readonly components: RealNodeComponents, private readonly config: RealNodeConfig) {
+    this.peerId = peerIdFromPrivateKey(components.privateKey).toString()
+    this.dialAddr = `${listenAddr}/p2p/${this.peerId}`
+    this.db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as RootDb
+  }
+
+  get state (): ClusterState {
+    if (this.running === undefined) throw new Error(`real node ${this.index} is not running`)
+    return this.running.state
+  }
+
+  get isUp (): boolean {
+    return this.status === 'up'
+  }
+
+  get parts (): Running | undefined {
+    return this.running
+  }
+
+  /** A paused node keeps running; the runner cuts it off the network (see sim/real/README.md). */
+  pause (): void {
+    if (this.status === 'up') this.status = 'paused'
+  }
+
+  resume (): void {
+    if (this.status === 'paused') this.status = 'up'
+  }
+
+  /** Called after every (re)start, e.g. to attach observers to the new state. */
+  onStart (listener: (n: RealNode) => void): void {
+    this.listeners.push(listener)
+  }
+
+  /** Start (or restart from the same db, key and address). Idempotent; a failed start stops what it started. */
+  async start (): Promise<void> {
+    if (this.running !== undefined) return
+    this.incarnation++
+    const c = this.config
+    const { clock } = this.components
+    const rng = this.components.rng.fork(`incarnation-${this.incarnation}`)
+    const logger = this.components.logger.child({ node: this.index })
+    const started: Array<() => Promise<void> | void> = []
+    try {
+      if (!this.dbOpen) { await this.db.open(); this.dbOpen = true }
+      const mesh = new Libp2pMesh({ logger }, {
+        privateKey: this.components.privateKey, swarmKey: this.components.swarmKey, listen: [this.listenAddr], bootstrap: [],
+        transport: 'memory', gossipHeartbeatMs: c.gossipHeartbeatMs, connectionGater: this.components.gater
+      })
+      await mesh.start()
+      started.push(async () => await mesh.stop())
+      const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
+      started.push(() => state.destroy())
+      const store = new DocStore({ db: this.db, state, logger }, { syncWrites: true })
+      await store.start()
+      started.push(async () => await store.stop())
+      const drops = new DropCounters(logger)
+      const replicator = new Replicator({ mesh, state, updates: store, clock, rng: rng.fork('replicator'), logger, drops }, {
+        topic: docTopic(c.cluster), coalesceWindowMs: c.coalesceWindowMs, maxCoalesceDelayMs: c.maxCoalesceDelayMs, antiEntropyIntervalMs: c.antiEntropyIntervalMs,
+        syncTimeoutMs: c.syncTimeoutMs, minSyncGapMs: c.minSyncGapMs, antiEntropy: c.antiEntropy
+      })
+      await replicator.start()
+      const heartbeat = new HeartbeatService({ mesh, clock, logger, drops, load: idleLoad, docs: state.docs }, {
+        topic: heartbeatTopic(c.cluster), heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, deadAfterMs: c.deadAfterMs,
+        cpuHighPercent: 80, cpuCriticalPercent: 95, stretchHigh: 1.2, stretchCritical: 1.4
+      })
+      heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
+      if (c.heartbeats) heartbeat.start()
+      this.running = { mesh, state, store, replicator, heartbeat, drops }
+    } catch (err) {
+      for (const stop of started.reverse()) await stop()
+      throw err
+    }
+    this.status = 'up'
+    for (const l of this.listeners) l(this)
+  }
+
+  /**
+   * Crash: the mesh goes first (peers see the connections close at once, and nothing queued is
+   * published), then the node's components stop. The db, key and address are kept. Writes still
+   * queued in the DocStore reach the db (a real crash would lose them; none was acknowledged).
+   */
+  async crash (): Promise<void> {
+    const r = this.running
+    if (r === undefined) return
+    this.running = undefined
+    this.status = 'crashed'
+    r.heartbeat.stop()
+    await r.mesh.stop()
+    await r.replicator.stop()
+    await r.store.stop()
+    const t = this.totals
+    t.received += r.replicator.counters.received
+    t.published += r.replicator.counters.published
+    t.publishedBytes += r.replicator.counters.publishedBytes
+    t.syncsStarted += r.replicator.counters.syncsStarted
+    t.heartbeatsSent += r.heartbeat.sent
+    t.drops += r.drops.total()
+    r.state.destroy()
+  }
+
+  /** Final stop: crash, then close the db. */
+  async stop (): Promise<void> {
+    await this.crash()
+    if (this.dbOpen) { this.dbOpen = false; await this.db.close() }
+  }
+}
