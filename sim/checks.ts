@@ -1,15 +1,23 @@
 /**
- * Invariant checks over the simulated nodes. Pure functions of what the omniscient observer
- * sees; each returns null when it holds, or a description of the first violation.
+ * Invariant checks over the nodes of a run — simulated (SimNode) or real-mode ones alike. Pure
+ * functions of what the omniscient observer sees; each returns null when it holds, or a
+ * description of the first violation.
  */
 import * as Y from 'yjs'
-import type { SimNode } from './node/sim-node.js'
+import type { ClusterState } from '../src/state/cluster-state.js'
+
+/** What a check needs of a node: its index, whether it is up, and its state. */
+export interface CheckedNode {
+  readonly index: number
+  readonly isUp: boolean
+  readonly state: ClusterState
+}
 
 /** Every live node holds the same documents, with equal snapshots and equal JSON. */
-export function checkConvergence (nodes: readonly SimNode[]): string | null {
+export function checkConvergence (nodes: readonly CheckedNode[]): string | null {
   const live = nodes.filter(n => n.isUp)
   if (live.length < 2) return null
-  const ref = live[0] as SimNode
+  const ref = live[0] as CheckedNode
   const refNames = ref.state.docs.names().join(',')
   const refJson = JSON.stringify(ref.state.toJSON())
   for (const n of live.slice(1)) {
@@ -28,7 +36,7 @@ export function checkConvergence (nodes: readonly SimNode[]): string | null {
 export interface AckedWrite { name: string, value: number, node: number, atMs: number }
 
 /** Every write a node acknowledged (durable) is in every live node's state. */
-export function checkAckedWrites (nodes: readonly SimNode[], acked: readonly AckedWrite[]): string | null {
+export function checkAckedWrites (nodes: readonly CheckedNode[], acked: readonly AckedWrite[]): string | null {
   for (const n of nodes.filter(x => x.isUp)) {
     const settings = n.state.settings()
     for (const w of acked) {

@@ -17,7 +17,7 @@ import type { Scenario, TimelineEvent } from '../scenario.js'
 import type { CheckResult, SimReport } from '../simulation.js'
 import { LinkPolicy, policyGater } from './partitions.js'
 import { checkTimeScale, inQuietWindow, scaledNodeConfig, topologyEdges, writeTimes } from './plan.js'
-import { checkAckedWritesOf, checkConvergenceOf } from './real-checks.js'
+import { checkAckedWrites, checkConvergence } from '../checks.js'
 import { RealNode } from './real-node.js'
 import { realTraffic, type RealReport } from './real-report.js'
 import { holdProcessOpen, within } from './wall.js'
@@ -193,7 +193,7 @@ class RealRun {
         atMs: t,
         label: `quiet check at ${t} ms`,
         run: () => {
-          const bad = checkConvergenceOf(this.nodes)
+          const bad = checkConvergence(this.nodes)
           if (bad !== null) this.fail('convergence', `at quiet point ${t} ms: ${bad}`)
         }
       })
@@ -354,7 +354,7 @@ class RealRun {
     const probeMs = this.options.convergenceProbeMs ?? DEFAULT_CONVERGENCE_PROBE_MS
     let convergedAt: number | null = null
     for (;;) {
-      if (checkConvergenceOf(this.nodes) === null && (!s.checks.includes('acked-writes') || checkAckedWritesOf(this.nodes, this.acked) === null)) {
+      if (checkConvergence(this.nodes) === null && (!s.checks.includes('acked-writes') || checkAckedWrites(this.nodes, this.acked) === null)) {
         convergedAt = this.now()
         break
       }
@@ -367,12 +367,12 @@ class RealRun {
   finalChecks (): void {
     const s = this.scenario
     if (s.checks.includes('convergence')) {
-      const bad = checkConvergenceOf(this.nodes)
+      const bad = checkConvergence(this.nodes)
       if (bad !== null) this.fail('convergence', `${s.phases.livenessWithinMs} ms into the liveness phase: ${bad}`)
       else if (!this.checks.some(c => c.name === 'convergence')) this.checks.push({ name: 'convergence', ok: true, detail: null })
     }
     if (s.checks.includes('acked-writes')) {
-      const bad = checkAckedWritesOf(this.nodes, this.acked)
+      const bad = checkAckedWrites(this.nodes, this.acked)
       if (bad !== null) this.fail('acked-writes', bad)
       else this.checks.push({ name: 'acked-writes', ok: true, detail: null })
     }
