@@ -9,6 +9,8 @@ import { scenarioSchema, type Scenario, type TimelineEvent } from './scenario.js
 
 export interface FuzzShape {
   nodes: number
+  /** Run the election with the first `voters` nodes voting. @default 0 (no election) */
+  voters?: number
   /** Length of the fault (safety) phase. @default 20_000 */
   safetyMs?: number
   /** @default 20_000 */
@@ -35,7 +37,7 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
     const at = Math.floor(1000 + rng.next() * (safetyMs - 2000))
     const node = rng.int(n)
     const other = (node + 1 + rng.int(Math.max(1, n - 1))) % n
-    switch (rng.int(10)) {
+    switch (rng.int(11)) {
       case 0: if (n > 1) timeline.push({ at, partition: groups(rng, n) }); break
       case 1: if (n > 1) timeline.push({ at, cut: { from: node, to: other, oneWay: rng.next() < 0.5 } }); break
       case 2: timeline.push({ at, heal: 'all' }); break
@@ -55,6 +57,15 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
       case 5: timeline.push({ at, clockJump: { node, deltaMs: Math.round((rng.next() - 0.5) * 20_000) } }); break
       case 6: timeline.push({ at, clockDrift: { node, drift: (rng.next() - 0.5) * 0.02 } }); break
       case 7: timeline.push({ at, link: { loss: rng.next() * 0.2, duplicate: rng.next() * 0.05 } }); break
+      case 9: {
+        // bridge: A and C cannot reach each other, both reach B
+        const order = rng.shuffle(Array.from({ length: n }, (_, i) => i))
+        const third = Math.max(1, Math.floor(n / 3))
+        const a = order.slice(0, third)
+        const c = order.slice(third, 2 * third)
+        for (const x of a) for (const y of c) timeline.push({ at, cut: { from: x, to: y, oneWay: false } })
+        break
+      }
       case 8: timeline.push({ at, dispatch: { node, assignedNode: other, type: 'selfplay', epoch: 1 + rng.int(3) } }); break
       default: if (n > 1) timeline.push({ at, hold: { from: node, to: other } }, { at: Math.min(safetyMs - 1, at + rng.int(3000)), release: { from: node, to: other } })
     }
@@ -65,12 +76,13 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
     description: 'random fault schedule',
     nodes: n,
     seed,
+    voters: Math.min(shape.voters ?? 0, n),
     topology: { kind: 'random', degree: Math.min(3, Math.max(1, n - 1)) },
     network: { minLatencyMs: 1, meanExtraLatencyMs: 1 + rng.int(20), loss: rng.next() < 0.5 ? 0 : rng.next() * 0.05 },
     node: { antiEntropyIntervalMs: 2000 },
     workload: { writesPerSecond: 2 + rng.int(6) },
     timeline,
     phases: { safetyUntilMs: safetyMs, livenessWithinMs: shape.livenessMs ?? 20_000 },
-    checks: ['convergence', 'acked-writes', 'no-drops']
+    checks: (shape.voters ?? 0) > 0 ? ['convergence', 'acked-writes', 'no-drops', 'leader-liveness'] : ['convergence', 'acked-writes', 'no-drops']
   })
 }

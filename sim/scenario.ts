@@ -30,7 +30,7 @@ const event = z.union([
 ])
 export type TimelineEvent = z.infer<typeof event>
 
-export const CHECKS = ['convergence', 'acked-writes', 'no-drops'] as const
+export const CHECKS = ['convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'epoch-monotonic', 'leader-liveness'] as const
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).max(64),
@@ -56,6 +56,15 @@ export const scenarioSchema = z.strictObject({
     /** Run the heartbeat service (all-to-all gossip: O(N²) messages; large runs may turn it off). */
     heartbeats: z.boolean().optional()
   }).default({}),
+  /** The first `voters` nodes vote; 0 runs no election (replication-only scenarios). */
+  voters: z.number().int().min(0).default(0),
+  election: z.strictObject({
+    mode: z.enum(['majority', 'epoch']).default('majority'),
+    leaseMs: ms.default(4000), renewIntervalMs: ms.default(1000), driftMarginMs: ms.default(400),
+    backoffMinMs: ms.default(200), backoffMaxMs: ms.default(1500),
+    /** Node index of the preferred leader (eligibility "preferred"). */
+    preferredLeader: node.optional()
+  }).default({ mode: 'majority', leaseMs: 4000, renewIntervalMs: 1000, driftMarginMs: 400, backoffMinMs: 200, backoffMaxMs: 1500 }),
   /** Writes of unique settings at random live nodes, to measure propagation and check no acknowledged write is lost. */
   workload: z.strictObject({
     writesPerSecond: z.number().min(0).max(1000).default(2),

@@ -9,7 +9,8 @@ import { SeededRng } from '../src/core/rng.js'
 import { docTopic, heartbeatTopic } from '../src/node/node.js'
 import { Scheduler } from './core/scheduler.js'
 import { SimNetwork, type TrafficKind } from './net/sim-network.js'
-import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, type SimNodeConfig } from './node/sim-node.js'
+import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, simNodeId, type SimNodeConfig } from './node/sim-node.js'
+import { ElectionMonitor } from './election-monitor.js'
 import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
 import type { Scenario, TimelineEvent } from './scenario.js'
 
@@ -39,6 +40,7 @@ export interface SimReport {
   traffic: Record<TrafficKind, { msgs: number, bytes: number, dropped: number }>
   gossipDuplicates: number
   convergence: Array<{ phase: string, atMs: number, convergedAfterMs: number | null }>
+  leadership: { changes: number, epochs: number, leaderlessMs: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
   checks: CheckResult[]
   violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
   peakHeapMb: number
@@ -62,7 +64,16 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     gossip: scenario.gossip,
     kindOfTopic: t => (t === dataTopic ? 'data' : t === hbTopic ? 'heartbeat' : 'control')
   })
-  const cfg: SimNodeConfig = { ...DEFAULT_SIM_NODE_CONFIG, ...scenario.node, antiEntropy: options.antiEntropy ?? true }
+  const e = scenario.election
+  const voterIds = Array.from({ length: Math.min(scenario.voters, scenario.nodes) }, (_, i) => simNodeId(i))
+  const cfg: SimNodeConfig = {
+    ...DEFAULT_SIM_NODE_CONFIG,
+    ...scenario.node,
+    antiEntropy: options.antiEntropy ?? true,
+    election: scenario.voters === 0
+      ? undefined
+      : { voters: voterIds, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs, backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, preferredLeader: e.preferredLeader === undefined ? null : simNodeId(e.preferredLeader) }
+  }
   const nodes = Array.from({ length: scenario.nodes }, (_, i) => new SimNode(i, sched, net, root.fork(`node-${i}`), logger, cfg))
 
   // propagation: when each workload write reached each node
@@ -94,6 +105,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     violation ??= { check, atMs: sched.nowMs, detail, traceBefore: sched.recent.slice(-40) }
   }
 
+  const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
   const topo = root.fork('topology')
   for (let i = 0; i < scenario.nodes; i++) {
     if (scenario.topology.kind === 'full') {
@@ -151,7 +163,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
 
   const convergence: SimReport['convergence'] = []
   const probeMs = options.convergenceProbeMs ?? 250
-  await sched.runUntil(scenario.phases.safetyUntilMs)
+  const afterEvent = monitor === undefined ? undefined : (): void => monitor.afterEvent()
+  await sched.runUntil(scenario.phases.safetyUntilMs, afterEvent)
 
   // liveness phase: heal everything, stop faults, bring every node back, require convergence
   const livenessStart = sched.nowMs
@@ -164,8 +177,9 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   }
   let convergedAt: number | null = null
   while (sched.nowMs - livenessStart <= scenario.phases.livenessWithinMs) {
-    await sched.runUntil(sched.nowMs + probeMs)
-    if (checkConvergence(nodes) === null && (!scenario.checks.includes('acked-writes') || checkAckedWrites(nodes, acked) === null)) {
+    await sched.runUntil(sched.nowMs + probeMs, afterEvent)
+    if (checkConvergence(nodes) === null && (!scenario.checks.includes('acked-writes') || checkAckedWrites(nodes, acked) === null) &&
+        (monitor === undefined || monitor.agreedLeader() !== undefined)) {
       convergedAt = sched.nowMs
       break
     }
@@ -181,6 +195,15 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     const bad = checkAckedWrites(nodes, acked)
     if (bad !== null) fail('acked-writes', bad)
     else checks.push({ name: 'acked-writes', ok: true, detail: null })
+  }
+  if (monitor !== undefined) {
+    // violations were reported (with their trace) when they happened
+    for (const c of monitor.results()) if (c.ok) checks.push(c)
+    if (scenario.checks.includes('leader-liveness')) {
+      const agreed = monitor.agreedLeader()
+      if (agreed === undefined) fail('leader-liveness', `${scenario.phases.livenessWithinMs} ms into the liveness phase the live nodes do not agree on one leader: ${monitor.describeLeaders()}`)
+      else checks.push({ name: 'leader-liveness', ok: true, detail: `${agreed} after ${convergedAt === null ? '—' : convergedAt - livenessStart} ms` })
+    }
   }
   if (scenario.checks.includes('no-drops')) {
     const drops = nodes.reduce((s, n) => s + (n.parts?.drops.total() ?? 0), 0)
@@ -211,6 +234,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     traffic: { data: { ...t.data }, control: { ...t.control }, antiEntropy: { ...t.antiEntropy }, heartbeat: { ...t.heartbeat } },
     gossipDuplicates: net.gossip.duplicates,
     convergence,
+    leadership: monitor?.summary() ?? null,
     checks,
     violation,
     peakHeapMb: process.memoryUsage().heapUsed / 2 ** 20

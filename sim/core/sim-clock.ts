@@ -20,6 +20,14 @@ export class SimClock implements Clock {
     return this.sched.nowMs * (1 + this.drift) + this.offsetMs
   }
 
+  /** Monotonic: drifts with the clock's rate, ignores jumps. */
+  monoMs (): number {
+    return this.sched.nowMs * (1 + this.drift) + this.rateOffsetMs
+  }
+
+  /** Offset that keeps the monotonic reading continuous across drift changes (not jumps). */
+  private rateOffsetMs = 0
+
   setTimer (fn: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++
     const trueDelay = Math.max(0, delayMs) / (1 + this.drift)
@@ -48,6 +56,7 @@ export class SimClock implements Clock {
   /** Change the rate error from now on, keeping the reading continuous. */
   setDrift (drift: number): void {
     this.offsetMs += this.sched.nowMs * (this.drift - drift)
+    this.rateOffsetMs += this.sched.nowMs * (this.drift - drift)
     this.drift = drift
   }
 

@@ -12,6 +12,7 @@ import { DropCounters } from '../../src/mesh/drops.js'
 import { Replicator } from '../../src/mesh/replicator.js'
 import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
 import { docTopic, heartbeatTopic } from '../../src/node/node.js'
+import { ElectionService } from '../../src/election/election.js'
 import type { Scheduler } from '../core/scheduler.js'
 import { SimClock } from '../core/sim-clock.js'
 import { SimDisk } from '../disk/sim-disk.js'
@@ -31,6 +32,17 @@ export interface SimNodeConfig {
   antiEntropy: boolean
   /** Run the heartbeat service. */
   heartbeats: boolean
+  /** Run the election with these voters and timings; undefined: no election. */
+  election?: {
+    voters: string[]
+    mode: 'majority' | 'epoch'
+    leaseMs: number
+    renewIntervalMs: number
+    driftMarginMs: number
+    backoffMinMs: number
+    backoffMaxMs: number
+    preferredLeader: string | null
+  }
 }
 
 export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
@@ -52,6 +64,7 @@ interface Running {
   replicator: Replicator
   heartbeat: HeartbeatService
   drops: DropCounters
+  election: ElectionService | undefined
 }
 
 export type NodeStatus = 'up' | 'crashed' | 'paused'
@@ -122,7 +135,17 @@ export class SimNode {
     })
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
     if (c.heartbeats) heartbeat.start()
-    this.running = { state, store, tables, replicator, heartbeat, drops }
+    let election: ElectionService | undefined
+    if (c.election !== undefined) {
+      const e = c.election
+      election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
+        voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
+        backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs,
+        eligibility: e.preferredLeader !== null ? 'preferred' : 'all', preferredLeader: e.preferredLeader
+      })
+      await election.start()
+    }
+    this.running = { state, store, tables, replicator, heartbeat, drops, election }
     this.status = 'up'
     this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)
     for (const l of this.listeners) l(this)
@@ -133,6 +156,7 @@ export class SimNode {
     if (this.running === undefined) return
     this.sched.trace(`crash node ${this.index} (${mode})`)
     this.running.heartbeat.stop()
+    this.running.election?.stop()
     this.clock.dropAll()
     this.mesh.stop()
     this.sched.setNodeState(this.index, 'crashed')

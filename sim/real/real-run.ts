@@ -400,6 +400,7 @@ class RealRun {
     const { traffic, perUpdate } = realTraffic(this.nodes.map(n => n.totals), this.issued)
     return {
       mode: 'real',
+      leadership: null, // real mode runs no election yet
       timeScale: this.timeScale,
       scenario: this.scenario.name,
       seed: this.seed,

@@ -13,6 +13,11 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the Unix epoch (system) or since the start of the run (virtual). */
   nowMs(): number
+  /**
+   * A monotonic reading for measuring durations (leases, timeouts): never steps when the wall
+   * clock is set or jumps; only its rate may drift. Unrelated to `nowMs`' origin.
+   */
+  monoMs(): number
   /** Run `fn` once after `delayMs` (clamped to ≥ 0). */
   setTimer(fn: () => void, delayMs: number): TimerHandle
   /** Cancel a timer; cancelling a fired or unknown timer is a no-op. */
@@ -43,6 +48,10 @@ export class SystemClock implements Clock {
 
   nowMs (): number {
     return Date.now()
+  }
+
+  monoMs (): number {
+    return performance.now()
   }
 
   setTimer (fn: () => void, delayMs: number): TimerHandle {
@@ -84,6 +93,8 @@ interface VirtualTimer {
  */
 export class VirtualClock implements Clock {
   private now: number
+  /** Sum of `jump`s: the monotonic reading ignores them. */
+  private jumped = 0
   private seq = 0
   private nextId = 1
   /** Ordered by (dueMs, seq). */
@@ -97,6 +108,10 @@ export class VirtualClock implements Clock {
 
   nowMs (): number {
     return this.now
+  }
+
+  monoMs (): number {
+    return this.now - this.jumped
   }
 
   setTimer (fn: () => void, delayMs: number): TimerHandle {
@@ -157,6 +172,7 @@ export class VirtualClock implements Clock {
    */
   jump (deltaMs: number): void {
     this.now += deltaMs
+    this.jumped += deltaMs
   }
 
   private dropCancelledTop (): void {

@@ -16,6 +16,7 @@ export const simFlags: readonly FlagSpec[] = [
   { name: 'no-anti-entropy', key: null, boolean: true, help: 'test switch: nodes run without anti-entropy' },
   { name: 'runs', key: null, help: 'fuzz: how many seeds (default 20)' },
   { name: 'nodes', key: null, help: 'fuzz: nodes per run (default 9)' },
+  { name: 'voters', key: null, help: 'fuzz: run the election with this many voters (default 0: none)' },
   { name: 'scenario', key: null, help: 'fuzz: base the runs on this scenario file, with random seeds' }
 ]
 
@@ -67,11 +68,12 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     const runs = intFlag(args, 'runs', 20, 1)
     const nodes = intFlag(args, 'nodes', 9, 1)
     const first = intFlag(args, 'seed', 1, 0)
+    const voters = intFlag(args, 'voters', 0, 0)
     const base = typeof args.values.get('scenario') === 'string' ? await loadScenario(args.values.get('scenario') as string) : undefined
     let failures = 0
     const t0 = performance.now()
     for (let seed = first; seed < first + runs; seed++) {
-      const scenario = base ?? fuzzScenario(seed, { nodes })
+      const scenario = base ?? fuzzScenario(seed, { nodes, voters })
       const r = await runSimulation(scenario, { seed, antiEntropy })
       let bad = failed(r)
       let why = r.violation?.detail ?? ''
@@ -81,12 +83,12 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
       }
       if (bad) {
         failures++
-        const replay = base !== undefined ? `riftmesh sim run ${args.values.get('scenario') as string} --seed ${seed}` : `riftmesh sim fuzz --nodes ${nodes} --seed ${seed} --runs 1`
+        const replay = base !== undefined ? `riftmesh sim run ${args.values.get('scenario') as string} --seed ${seed}` : `riftmesh sim fuzz --nodes ${nodes}${voters > 0 ? ` --voters ${voters}` : ''} --seed ${seed} --runs 1`
         out(`FAIL seed=${seed}: ${why}\n  replay: ${replay}`)
         if (json) out(JSON.stringify(r))
       }
     }
-    out(`fuzz: ${runs} runs, ${nodes} nodes, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    out(`fuzz: ${runs} runs, ${nodes} nodes${voters > 0 ? `, ${voters} voters` : ''}, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     return failures > 0 ? 1 : 0
   }
   throw new ConfigError('sim', 'run or fuzz', `got ${JSON.stringify(verb ?? '')}`)
