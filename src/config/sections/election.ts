@@ -8,7 +8,7 @@ const peerId = text(/^[A-Za-z0-9]{1,128}$/, 'a peer id (1–128 letters and digi
 
 export const electionFields = {
   voters: field(list(peerId.schema, 'peer ids', 64), D.DEFAULT_VOTERS,
-    'Peer ids of the voters; a leader needs a strict majority of them. Empty: every leader-eligible node votes.'),
+    'Peer ids of the voters (the cluster setting `voters` overrides it); a leader needs a strict majority of them. Fewer than 3: epoch mode.'),
   mode: field(oneOf(V.ELECTION_MODES), D.DEFAULT_ELECTION_MODE,
     'majority: leases granted by a majority of voters; epoch: leadership by the highest cluster epoch.'),
   leaseMs: field(ms(1), D.DEFAULT_LEASE_MS, 'Length of a leader lease.'),
