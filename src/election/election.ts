@@ -236,13 +236,19 @@ export class ElectionService {
 
   private async maybeStand (view: ElectionView, now: number): Promise<void> {
     if (!this.eligible(this.s.selfId) || this.currentLeader() !== undefined) return
-    if (this.othersCampaigning(view, now)) return // let their vote finish instead of splitting it
+    if (this.othersCampaigning(view, now)) {
+      this.log.debug('not standing: another candidate is campaigning')
+      return // let their vote finish instead of splitting it
+    }
     if (this.mode() === 'majority') {
       // pre-vote: a node that cannot see a majority of voters alive cannot win, and each try
       // would raise the epoch and unseat a healthy leader when the partition heals
       const voters = this.voters()
       const reachable = voters.filter(v => v === this.s.selfId || this.isAlive(v)).length
-      if (reachable < majority(voters.length)) return
+      if (reachable < majority(voters.length)) {
+        this.log.debug({ reachable, voters: voters.length }, 'not standing: no majority of voters alive')
+        return
+      }
     }
     const preferred = (this.init.eligibility ?? 'all') === 'preferred' ? (this.init.preferredLeader ?? null) : null
     const nextEpoch = Math.max(this.highestEpoch, maxEpochOf(view)) + 1

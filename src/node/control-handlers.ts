@@ -25,8 +25,17 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       invalidEntries: p.state.stats.snapshot(),
       docBytes: docBytes(p),
       restore: p.restore,
-      cluster: node.config.node.clusterName
+      cluster: node.config.node.clusterName,
+      election: {
+        role: p.election.role,
+        leader: p.election.currentLeader() ?? null,
+        isLeader: p.election.isLeader(),
+        highestEpoch: p.election.highestEpoch,
+        mode: p.election.mode(),
+        voters: p.election.voters()
+      }
     }),
+    leader: async () => p.election.currentLeader() ?? null,
     doc: async () => p.state.toJSON(),
     peers: async () => p.heartbeat.peers(),
     settings: async () => Object.fromEntries(p.state.settings()),

@@ -28,6 +28,7 @@ import { PeerManager } from './peer-manager.js'
 import { OsLoadSource } from './load.js'
 import { detectBasicHardware } from './hardware.js'
 import { controlHandlers } from './control-handlers.js'
+import { ElectionService } from '../election/election.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -64,6 +65,7 @@ export interface Parts {
   replicator: Replicator
   heartbeat: HeartbeatService
   peers: PeerManager
+  election: ElectionService
   control: ControlServer | undefined
   restore: RestoreReport
 }
@@ -95,6 +97,7 @@ export class RiftNode {
   get replicator (): Replicator { return this.p.replicator }
   get heartbeat (): HeartbeatService { return this.p.heartbeat }
   get drops (): DropCounters { return this.p.drops }
+  get election (): ElectionService { return this.p.election }
   get store (): DocStore { return this.p.store }
   get tables (): LocalTables { return this.p.tables }
   get started (): boolean { return this.parts !== undefined }
@@ -190,13 +193,22 @@ export class RiftNode {
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest mismatch'))
     heartbeat.start()
     this.stopSteps.push(() => heartbeat.stop())
-    const peers = new PeerManager({ mesh, tables, clock: this.clock, rng: this.rng.fork('peers'), logger: this.log }, { bootstrap: cfg.node.bootstrap })
+    const peers = new PeerManager({ mesh, tables, state, clock: this.clock, rng: this.rng.fork('peers'), logger: this.log }, { bootstrap: cfg.node.bootstrap, targetPeers: Math.min(8, cfg.mesh.maxPeers) })
     peers.start()
     this.stopSteps.push(() => peers.stop())
 
     await this.publishNodeInfo(state, mesh, selfId)
 
-    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, control: undefined, restore }
+    const e = cfg.election
+    const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
+      voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
+      backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, eligibility: e.eligibility, preferredLeader: e.preferredLeader,
+      selfEligible: cfg.node.leaderEligible
+    })
+    await election.start()
+    this.stopSteps.push(() => election.stop())
+
+    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, control: undefined, restore }
     if (this.init.control !== false) {
       const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts), this.log)
       await control.start()

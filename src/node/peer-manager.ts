@@ -1,7 +1,9 @@
 /**
  * Keeps this node connected: remembers every peer it connects to in the peer cache (with
- * reputation), and dials the bootstrap list and the cached peers at start and whenever it has
- * no connection — so a restarted node rejoins even without a bootstrap list.
+ * reputation), dials the bootstrap list and the cached peers at start and whenever it has no
+ * connection — so a restarted node rejoins even without a bootstrap list — and dials nodes it
+ * learns of from the cluster document (their NodeInfo addresses) while it has fewer than
+ * `targetPeers` connections, so the mesh does not hang on the bootstrap node alone.
  */
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
@@ -9,6 +11,7 @@ import type { Rng } from '../core/rng.js'
 import { timeoutSignal } from '../core/clock.js'
 import type { LocalTables } from '../store/tables.js'
 import type { Libp2pMesh } from '../mesh/libp2p-mesh.js'
+import type { ClusterState } from '../state/cluster-state.js'
 
 export interface PeerManagerInit {
   bootstrap: readonly string[]
@@ -18,10 +21,14 @@ export interface PeerManagerInit {
   dialTimeoutMs?: number
   /** Most cached peers dialled per round. @default 8 */
   maxDialsPerRound?: number
+  /** Connections to keep by dialling nodes from the document. @default 8 */
+  targetPeers?: number
 }
 
 export interface PeerManagerComponents {
   mesh: Libp2pMesh
+  /** The cluster document: other nodes' NodeInfo addresses. */
+  state?: ClusterState
   tables: LocalTables
   clock: Clock
   rng: Rng
@@ -70,13 +77,38 @@ export class PeerManager {
 
   private round (): void {
     if (this.controller.signal.aborted) return
-    if (this.c.mesh.connectedPeers().length === 0 && !this.dialing) {
+    const connected = this.c.mesh.connectedPeers()
+    if (!this.dialing && (connected.length === 0 || connected.length < (this.init.targetPeers ?? 8))) {
       this.dialing = true
-      this.dialKnown()
+      const work = connected.length === 0
+        ? Promise.all([this.dialKnown(), this.dialMembers(connected)])
+        : this.dialMembers(connected)
+      work
         .catch((err: unknown) => this.log.debug({ err }, 'redial round failed'))
         .finally(() => { this.dialing = false })
     }
     this.timer = this.c.clock.setTimer(() => this.round(), this.init.redialIntervalMs ?? 5_000)
+  }
+
+  /** Dial a few nodes of the document this node is not connected to. */
+  private async dialMembers (connected: readonly string[]): Promise<void> {
+    const state = this.c.state
+    if (state === undefined) return
+    const have = new Set(connected)
+    const missing = this.c.rng.shuffle(state.nodes().filter(n => n.nodeId !== this.c.mesh.selfId && !have.has(n.nodeId)))
+      .slice(0, Math.max(0, (this.init.targetPeers ?? 8) - connected.length))
+    await Promise.all(missing.map(async n => {
+      const addr = n.addrs.find(a => a.endsWith(`/p2p/${n.nodeId}`)) ?? (n.addrs[0] !== undefined ? `${n.addrs[0]}/p2p/${n.nodeId}` : undefined)
+      if (addr === undefined) return
+      const t = timeoutSignal(this.c.clock, this.init.dialTimeoutMs ?? 5_000, this.controller.signal)
+      try {
+        await this.c.mesh.dial(addr, { signal: t.signal })
+      } catch (err) {
+        this.log.debug({ err, peer: n.nodeId }, 'dial of a member failed')
+      } finally {
+        t.clear()
+      }
+    }))
   }
 
   /** Dial the bootstrap list and the best cached peers, in parallel, each with a timeout. */

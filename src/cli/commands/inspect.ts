@@ -34,6 +34,7 @@ interface StatusReply {
   nodes: Array<{ nodeId: string, host: string, cpuCount: number, hasGpu: boolean }>
   drops: { total: number }
   docBytes: Record<string, number>
+  election: { role: string, leader: { nodeId: string, epoch: number } | null, mode: string, voters: string[], highestEpoch: number }
 }
 
 export async function runStatus (args: ParsedArgs, out: (s: string) => void): Promise<number> {
@@ -44,6 +45,8 @@ export async function runStatus (args: ParsedArgs, out: (s: string) => void): Pr
   }
   out(`node ${s.peerId} (cluster ${s.cluster})`)
   out(`connected to ${s.connected.length} peer(s); ${s.drops.total} dropped message(s)`)
+  const e = s.election
+  out(`leader: ${e.leader === null ? 'none known' : `${e.leader.nodeId === s.peerId ? 'this node' : e.leader.nodeId} (epoch ${e.leader.epoch})`}; this node is ${e.role}; ${e.mode} mode, ${e.voters.length} voter(s)`)
   const health = new Map(s.peers.map(p => [p.peer, p]))
   out('')
   out(`${'NODE'.padEnd(54)} ${'HOST'.padEnd(20)} ${'CPUS'.padStart(4)} GPU  ${'HEALTH'.padEnd(8)} ${'CPU%'.padStart(5)}`)
