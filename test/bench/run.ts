@@ -6,11 +6,13 @@
 import { jobsChurn, nodeInfoDay, type SizeResult } from './state-size.js'
 import { propagation } from './propagation.js'
 import { simScale } from './sim-scale.js'
+import { failover } from './failover.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
   propagation,
-  sim: simScale
+  sim: simScale,
+  failover: async () => await failover()
 }
 
 function print (r: SizeResult): void {
