@@ -3,6 +3,8 @@
  *  - one leader per epoch (majority mode): every "became leader" names one node per epoch;
  *  - lease non-overlap in true time (majority mode): never two nodes that both hold a valid
  *    lease by their own clocks at the same true instant;
+ *  - no double grant (majority mode): a voter never grants two candidates in one epoch, across
+ *    restarts and power loss too;
  *  - epoch monotonicity: a node's persisted highest epoch never decreases, across restarts too.
  * Plus liveness: whether every live node agrees on one leader.
  */
@@ -13,6 +15,8 @@ import type { CheckResult } from './simulation.js'
 export class ElectionMonitor {
   private readonly leaderOfEpoch = new Map<number, number>()
   private readonly highest = new Map<number, number>()
+  /** `voter/epoch` → the candidate it granted: a voter never grants two candidates in one epoch. */
+  private readonly granted = new Map<string, string>()
   private readonly leaders: Array<{ epoch: number, node: number, atMs: number }> = []
   private readonly violations = new Map<string, string>()
   private leaderlessSinceMs: number | undefined = 0
@@ -48,6 +52,13 @@ export class ElectionMonitor {
       const e = n.isUp ? n.parts?.election : undefined
       if (e === undefined) continue
       if (e.isLeader()) leading.push(n.index)
+      for (const g of n.state.grants()) {
+        if (g.voter !== n.id) continue
+        const key = `${g.voter}/${g.epoch}`
+        const prev = this.granted.get(key)
+        if (prev === undefined) this.granted.set(key, g.candidate)
+        else if (prev !== g.candidate && this.safety) this.violate('no-double-grant', `voter ${n.index} granted ${prev} and ${g.candidate} in epoch ${g.epoch}`)
+      }
       const before = this.highest.get(n.index) ?? 0
       if (e.highestEpoch < before) this.violate('epoch-monotonic', `node ${n.index}'s epoch went from ${before} back to ${e.highestEpoch}`)
       this.highest.set(n.index, Math.max(before, e.highestEpoch))
@@ -82,7 +93,7 @@ export class ElectionMonitor {
   }
 
   results (): CheckResult[] {
-    const names = this.safety ? ['one-leader-per-epoch', 'lease-overlap', 'epoch-monotonic'] : ['epoch-monotonic']
+    const names = this.safety ? ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic'] : ['epoch-monotonic']
     return names.map(name => ({ name, ok: !this.violations.has(name), detail: this.violations.get(name) ?? null }))
   }
 

@@ -30,7 +30,7 @@ const event = z.union([
 ])
 export type TimelineEvent = z.infer<typeof event>
 
-export const CHECKS = ['convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'epoch-monotonic', 'leader-liveness'] as const
+export const CHECKS = ['convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness'] as const
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).max(64),

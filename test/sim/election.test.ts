@@ -6,7 +6,7 @@ import { runSimulation } from '../../sim/simulation.js'
 import { fuzzScenario } from '../../sim/fuzz.js'
 
 const dir = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url))
-const ELECTION_CHECKS = ['one-leader-per-epoch', 'lease-overlap', 'epoch-monotonic', 'leader-liveness']
+const ELECTION_CHECKS = ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness']
 
 describe('election in the simulator (5 voters of 7)', () => {
   it.each(['leader-crash', 'leader-isolated', 'asymmetric-leader', 'voter-restart', 'leader-clock-jump'])('%s: every safety and liveness check passes', async name => {
