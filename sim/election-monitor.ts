@@ -5,7 +5,9 @@
  *    lease by their own clocks at the same true instant;
  *  - no double grant (majority mode): a voter never grants two candidates in one epoch, across
  *    restarts and power loss too;
- *  - epoch monotonicity: a node's persisted highest epoch never decreases, across restarts too.
+ *  - epoch monotonicity: a node's persisted highest epoch never decreases, across restarts too;
+ *  - fencing: leaders dispatch under their epoch; a worker accepts a dispatch only through its
+ *    EpochFence, never below an epoch it accepted, and only from that epoch's leader.
  * Plus liveness: whether every live node agrees on one leader.
  */
 import type { Scheduler } from './core/scheduler.js'
@@ -17,6 +19,10 @@ export class ElectionMonitor {
   private readonly highest = new Map<number, number>()
   /** `voter/epoch` → the candidate it granted: a voter never grants two candidates in one epoch. */
   private readonly granted = new Map<string, string>()
+  /** Highest dispatch epoch each worker accepted. */
+  private readonly accepted = new Map<number, number>()
+  dispatchesAccepted = 0
+  dispatchesRefused = 0
   private readonly leaders: Array<{ epoch: number, node: number, atMs: number }> = []
   private readonly violations = new Map<string, string>()
   private leaderlessSinceMs: number | undefined = 0
@@ -73,6 +79,23 @@ export class ElectionMonitor {
     }
   }
 
+  /**
+   * A worker accepted (fenced) a dispatch: its epoch must not be below one it accepted before,
+   * and (majority mode) its dispatcher must be the one leader of that epoch.
+   */
+  onDispatch (worker: number, epoch: number, dispatcher: number, accepted: boolean): void {
+    if (!accepted) {
+      this.dispatchesRefused++
+      return
+    }
+    this.dispatchesAccepted++
+    const before = this.accepted.get(worker) ?? 0
+    if (epoch < before) this.violate('fencing', `node ${worker} accepted a dispatch of epoch ${epoch} after one of epoch ${before}`)
+    this.accepted.set(worker, Math.max(before, epoch))
+    const leader = this.leaderOfEpoch.get(epoch)
+    if (this.safety && leader !== dispatcher) this.violate('fencing', `node ${worker} accepted a dispatch of epoch ${epoch} from node ${dispatcher}, but epoch ${epoch} was led by ${leader === undefined ? 'nobody' : `node ${leader}`}`)
+  }
+
   /** The leader every live node agrees on (`simnodeNNNNN@epoch`), or undefined. */
   agreedLeader (): string | undefined {
     const seen = new Set<string>()
@@ -93,12 +116,12 @@ export class ElectionMonitor {
   }
 
   results (): CheckResult[] {
-    const names = this.safety ? ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic'] : ['epoch-monotonic']
+    const names = this.safety ? ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'fencing'] : ['epoch-monotonic', 'fencing']
     return names.map(name => ({ name, ok: !this.violations.has(name), detail: this.violations.get(name) ?? null }))
   }
 
-  summary (): { changes: number, epochs: number, leaderlessMs: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } {
-    return { changes: this.leaders.length, epochs: this.leaderOfEpoch.size, leaderlessMs: Math.round(this.leaderlessMs), leaders: this.leaders.slice(-20) }
+  summary (): { changes: number, epochs: number, leaderlessMs: number, dispatchesAccepted: number, dispatchesRefused: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } {
+    return { changes: this.leaders.length, epochs: this.leaderOfEpoch.size, leaderlessMs: Math.round(this.leaderlessMs), dispatchesAccepted: this.dispatchesAccepted, dispatchesRefused: this.dispatchesRefused, leaders: this.leaders.slice(-20) }
   }
 
   private violate (check: string, detail: string): void {

@@ -11,6 +11,8 @@ import { Scheduler } from './core/scheduler.js'
 import { SimNetwork, type TrafficKind } from './net/sim-network.js'
 import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, simNodeId, type SimNodeConfig } from './node/sim-node.js'
 import { ElectionMonitor } from './election-monitor.js'
+import { EpochFence } from '../src/election/fence.js'
+import { holdsEpoch } from '../src/election/rules.js'
 import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
 import type { Scenario, TimelineEvent } from './scenario.js'
 
@@ -40,7 +42,7 @@ export interface SimReport {
   traffic: Record<TrafficKind, { msgs: number, bytes: number, dropped: number }>
   gossipDuplicates: number
   convergence: Array<{ phase: string, atMs: number, convergedAfterMs: number | null }>
-  leadership: { changes: number, epochs: number, leaderlessMs: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
+  leadership: { changes: number, epochs: number, leaderlessMs: number, dispatchesAccepted: number, dispatchesRefused: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
   checks: CheckResult[]
   violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
   peakHeapMb: number
@@ -106,6 +108,46 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   }
 
   const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
+  if (monitor !== undefined) {
+    // workers fence every dispatch assigned to them by its epoch
+    for (const n of nodes) {
+      n.onStart(node => {
+        const parts = node.parts
+        if (parts === undefined) return
+        const fence = new EpochFence(parts.tables)
+        const seen = new Set<string>()
+        parts.state.onUpdate(u => {
+          if (!u.doc.startsWith('jobs/')) return
+          for (const j of parts.state.jobs()) {
+            if (j.dispatch.assignedNode !== node.id || seen.has(j.jobId)) continue
+            seen.add(j.jobId)
+            const d = j.dispatch
+            // a worker runs a dispatch only from the node that holds its epoch, and never below
+            // an epoch it accepted (the fence)
+            const view = { candidacies: parts.state.candidacies(), grants: parts.state.grants(), leases: parts.state.leases() }
+            const holds = holdsEpoch(view, parts.election?.voters() ?? [], d.dispatchedBy, d.dispatchEpoch)
+            const admitted = holds ? fence.admit(d.dispatchEpoch) : Promise.resolve(false)
+            admitted.then(ok => {
+              sched.trace(`node ${node.index} ${ok ? 'accepts' : 'refuses'} ${d.jobId} of epoch ${d.dispatchEpoch}`)
+              monitor.onDispatch(node.index, d.dispatchEpoch, net.indexOf(d.dispatchedBy) ?? -1, ok)
+            }, () => undefined)
+          }
+        })
+      })
+    }
+    // the leader dispatches a job every 2 s under its epoch
+    const dispatchRng = root.fork('dispatch')
+    const dispatch = (): void => {
+      for (const n of nodes) {
+        const epoch = n.isUp ? n.parts?.election?.leaderEpoch() : undefined
+        if (epoch === undefined) continue
+        const to = dispatchRng.pick(nodes) as SimNode
+        n.state.dispatchJob({ type: 'selfplay', config: null, engineMode: null, spec: {}, assignedNode: to.id, dispatchEpoch: epoch, attempt: 0, previousJobId: null })
+      }
+      if (sched.nowMs + 2000 < scenario.phases.safetyUntilMs) sched.after(2000, 'leader-dispatch', dispatch)
+    }
+    sched.at(2000, 'leader-dispatch', dispatch)
+  }
   const topo = root.fork('topology')
   for (let i = 0; i < scenario.nodes; i++) {
     if (scenario.topology.kind === 'full') {

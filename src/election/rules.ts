@@ -113,3 +113,13 @@ export function visibleLease (view: ElectionView): Lease | undefined {
   const top = maxEpochOf(view)
   return view.leases.filter(l => l.epoch === top).sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))[0]
 }
+
+/**
+ * Whether `nodeId` holds epoch `epoch` as the document shows it: a strict majority of voters
+ * currently grant it (any round). Workers check this before they run a dispatch, besides the
+ * epoch fence; in epoch mode (fewer than 3 voters) there is no majority to check.
+ */
+export function holdsEpoch (view: ElectionView, voters: readonly string[], nodeId: string, epoch: number): boolean {
+  if (voters.length < 3) return true
+  return grantCount(view, voters, nodeId, epoch, 0) >= majority(voters.length)
+}

@@ -6,7 +6,7 @@ import { runSimulation } from '../../sim/simulation.js'
 import { fuzzScenario } from '../../sim/fuzz.js'
 
 const dir = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url))
-const ELECTION_CHECKS = ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness']
+const ELECTION_CHECKS = ['one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'fencing', 'leader-liveness']
 
 describe('election in the simulator (5 voters of 7)', () => {
   it.each(['leader-crash', 'leader-isolated', 'asymmetric-leader', 'voter-restart', 'leader-clock-jump'])('%s: every safety and liveness check passes', async name => {
@@ -24,6 +24,12 @@ describe('election in the simulator (5 voters of 7)', () => {
     expect(second!.epoch).toBeGreaterThan(first!.epoch)
     // crash at 20 s; lease 4 s, back-off ≤ 1.5 s, detection granularity
     expect(second!.atMs - 20_000).toBeLessThan(4_000 + 1_500 + 1_000)
+  })
+
+  it('fences dispatches: workers accept the current leader\'s and refuse a deposed leader\'s', async () => {
+    const r = await runSimulation(await loadScenario(join(dir, 'leader-isolated.yaml')))
+    expect(r.leadership?.dispatchesAccepted).toBeGreaterThan(0)
+    expect(r.checks.find(c => c.name === 'fencing')?.ok).toBe(true)
   })
 
   it('keeps a healthy leader after a minority that held the old leader heals (no epoch inflation)', async () => {
