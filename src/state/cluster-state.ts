@@ -15,9 +15,10 @@ import { DocSet, bucketDocName, bucketIdOfDoc, type DocName, type DocSetInit, ty
 import { ValidatedMap, ValidationStats } from './validated-map.js'
 import {
   bucketMetaSchema, candidacySchema, grantSchema, jobDispatchSchema, jobStatusSchema, jobVerdictSchema,
-  leaseSchema, manifestSchema, modelRegisterSchema, nodeInfoSchema, settingRegisterSchema,
+  leaseSchema, manifestSchema, modelRegisterSchema, nodeInfoSchema, settingRegisterSchema, trainingRegisterSchema,
   type BucketMeta, type Candidacy, type ConfigKey, type Grant, type JobDispatch, type JobStatus,
-  type JobVerdict, type Lease, type Manifest, type ModelEntry, type NodeInfo, type Register, type SettingValue
+  type JobVerdict, type Lease, type Manifest, type ModelEntry, type NodeInfo, type Register, type SettingValue,
+  type TrainingRecord
 } from './schema.js'
 import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.js'
 import {
@@ -75,6 +76,7 @@ export class ClusterState {
   private readonly electionMap: ValidatedMap<ElectionEntry>
   private readonly modelsMap: ValidatedMap<Register<ModelEntry>>
   private readonly settingsMap: ValidatedMap<Register<SettingValue>>
+  private readonly trainingMap: ValidatedMap<Register<TrainingRecord>>
   private readonly buckets = new Map<string, BucketMaps>()
   private readonly bucketChangedAt = new Map<string, number>()
   private readonly bucketOpenedAt = new Map<string, number>()
@@ -98,6 +100,8 @@ export class ClusterState {
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
     this.settingsMap = vm('settings', control, settingRegisterSchema as z.ZodType<Register<SettingValue>>, (k, v) =>
       k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>')
+    this.trainingMap = vm('training', control, trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (k, v) =>
+      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
     for (const name of this.docs.names()) this.attachBucket(name)
     this.docs.onCreate(name => this.attachBucket(name))
     this.docs.onUpdate(u => {
@@ -198,6 +202,20 @@ export class ClusterState {
     const value = modelRegisterSchema.shape.value.parse(entry)
     const version = nextRegisterVersion(this.modelsMap.values(), value.config)
     this.write('control', 'models', registerKey(value.config, this.selfId),
+      { v: 1, name: value.config, writer: this.selfId, version, value })
+  }
+
+  /** The latest training record per config (written by whichever leader dispatched last). */
+  trainingRecords (): Map<ConfigKey, TrainingRecord> {
+    const out = new Map<ConfigKey, TrainingRecord>()
+    for (const [name, reg] of resolveRegisters(this.trainingMap.values())) out.set(name as ConfigKey, reg.value)
+    return out
+  }
+
+  setTrainingRecord (record: TrainingRecord): void {
+    const value = trainingRegisterSchema.shape.value.parse(record)
+    const version = nextRegisterVersion(this.trainingMap.values(), value.config)
+    this.write('control', 'training', registerKey(value.config, this.selfId),
       { v: 1, name: value.config, writer: this.selfId, version, value })
   }
 

@@ -54,6 +54,8 @@ export const nodeInfoSchema = z.strictObject({
   startedAt: ms,
   hardware: hardwareSchema,
   capabilities: z.array(capabilitySchema).max(CAPABILITIES.length),
+  /** Multiplier of this node's CPU power score (config node.cpuPowerMultiplier); absent means 1. */
+  cpuPowerMultiplier: finite.positive().max(100).optional(),
   flags: z.strictObject({
     voter: z.boolean(),
     retired: z.boolean(),
@@ -175,6 +177,23 @@ export const modelSchema = z.strictObject({
 })
 export type ModelEntry = z.infer<typeof modelSchema>
 
+/** What the leader records of a config's trainings, so a new leader continues where the old one was. */
+export const trainingRecordSchema = z.strictObject({
+  v: z.literal(1),
+  config: configKeySchema,
+  /** Wall-clock ms of the last training dispatch of this config. */
+  lastDispatchAt: ms,
+  lastJobId: id.nullable(),
+  /** Cluster games of the config at the last dispatch. */
+  dispatchedGames: count,
+  /** Cluster games at the dispatch of the last training that completed; null if none did. */
+  trainedGames: count.nullable(),
+  /** Dedup fingerprints of the config's recent dispatches, newest last. */
+  fingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(32),
+  epoch: count
+})
+export type TrainingRecord = z.infer<typeof trainingRecordSchema>
+
 /** A setting value: JSON scalars, lists and one level of records, size-bounded. */
 const settingScalar = z.union([z.string().max(MAX_TEXT_CHARS), finite, z.boolean(), z.null()])
 export const settingValueSchema = z.union([
@@ -190,4 +209,5 @@ export function registerSchema<T extends z.ZodType> (value: T) {
 }
 export const settingRegisterSchema = registerSchema(settingValueSchema)
 export const modelRegisterSchema = registerSchema(modelSchema)
+export const trainingRegisterSchema = registerSchema(trainingRecordSchema)
 export type Register<T> = { v: 1, name: string, writer: string, version: number, value: T }

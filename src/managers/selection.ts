@@ -1,0 +1,117 @@
+/**
+ * Node rankings and selections of REFERENCE.md as pure functions over scored node views.
+ * Scores are computed once per view (`scoreNodes`), each ranking is a filter and one sort:
+ * O(n log n), with ties broken by node id so every node ranks the same way.
+ */
+import {
+  DEFAULT_GPU_SCORE_TABLE, DEFAULT_LOAD_WEIGHTS, DEFAULT_WORK_HEALTH_RULE, cpuPowerScore, gpuPowerScore,
+  healthyForWork, isAlive, loadScore, type GpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule
+} from './scores.js'
+import { isGpuOnly } from '../jobs/engine-modes.js'
+import type { Capability } from '../state/schema.js'
+
+export interface ScoreParams {
+  gpuTable: GpuScoreTable
+  loadWeights: LoadWeights
+  workRule: WorkHealthRule
+}
+
+export const DEFAULT_SCORE_PARAMS: ScoreParams = {
+  gpuTable: DEFAULT_GPU_SCORE_TABLE,
+  loadWeights: DEFAULT_LOAD_WEIGHTS,
+  workRule: DEFAULT_WORK_HEALTH_RULE
+}
+
+export interface ScoredNode {
+  view: NodeView
+  nodeId: string
+  gpuScore: number
+  cpuScore: number
+  load: number
+  alive: boolean
+  healthy: boolean
+  /** Training jobs it runs (heartbeat count, or known from the jobs view). */
+  trainingJobs: number
+}
+
+export function scoreNodes (views: readonly NodeView[], params: ScoreParams = DEFAULT_SCORE_PARAMS, trainingRunning?: ReadonlyMap<string, number>): ScoredNode[] {
+  return views.map(view => {
+    const hw = view.info.hardware
+    return {
+      view,
+      nodeId: view.info.nodeId,
+      gpuScore: gpuPowerScore(hw, params.gpuTable),
+      cpuScore: cpuPowerScore(view.info),
+      load: loadScore(view.load, hw.hasGpu, params.loadWeights),
+      alive: isAlive(view) && !view.info.flags.retired,
+      healthy: healthyForWork(view, params.workRule, params.loadWeights),
+      trainingJobs: Math.max(view.load?.trainingJobs ?? 0, trainingRunning?.get(view.info.nodeId) ?? 0)
+    }
+  })
+}
+
+const byId = (a: ScoredNode, b: ScoredNode): number => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0)
+/** (−gpuScore, load, id) */
+const byGpuThenLoad = (a: ScoredNode, b: ScoredNode): number => b.gpuScore - a.gpuScore || a.load - b.load || byId(a, b)
+/** (−cpuScore, load, id) */
+const byCpuThenLoad = (a: ScoredNode, b: ScoredNode): number => b.cpuScore - a.cpuScore || a.load - b.load || byId(a, b)
+const byLoad = (a: ScoredNode, b: ScoredNode): number => a.load - b.load || byId(a, b)
+
+const can = (n: ScoredNode, c: Capability): boolean => n.view.info.capabilities.includes(c)
+const hasGpu = (n: ScoredNode): boolean => n.view.info.hardware.hasGpu
+
+/** GPU nodes, alive, with the `training` capability, by GPU score (the nodes training should go to first). */
+export function trainingPrimaryNodes (nodes: readonly ScoredNode[], count: number): ScoredNode[] {
+  return nodes.filter(n => hasGpu(n) && n.alive && can(n, 'training')).sort(byGpuThenLoad).slice(0, count)
+}
+
+export interface TrainingPick {
+  /** Node ids not to choose (already tried). */
+  exclude?: ReadonlySet<string>
+  /** Least memory a node needs, GB. */
+  minMemoryGb?: number
+}
+
+/**
+ * The strongest healthy GPU training node, preferring nodes that run no training now (falling
+ * back to busy ones when that leaves none); sorted (−gpuScore, load). null when there is none.
+ */
+export function bestGpuNodeForTraining (nodes: readonly ScoredNode[], pick: TrainingPick = {}): ScoredNode | null {
+  const minMem = pick.minMemoryGb ?? 0
+  const candidates = nodes.filter(n =>
+    hasGpu(n) && n.alive && n.healthy && can(n, 'training') &&
+    n.view.info.hardware.memoryGb >= minMem && pick.exclude?.has(n.nodeId) !== true)
+  const idle = candidates.filter(n => n.trainingJobs === 0)
+  const pool = idle.length > 0 ? idle : candidates
+  return pool.sort(byGpuThenLoad)[0] ?? null
+}
+
+/** Healthy nodes by CPU power then load. */
+export function cpuPrimaryNodes (nodes: readonly ScoredNode[], count: number): ScoredNode[] {
+  return nodes.filter(n => n.alive && n.healthy).sort(byCpuThenLoad).slice(0, count)
+}
+
+function bestCpuNodeWith (nodes: readonly ScoredNode[], capability: Capability): ScoredNode | null {
+  return nodes.filter(n => n.alive && n.healthy && can(n, capability)).sort(byCpuThenLoad)[0] ?? null
+}
+
+export function bestCpuNodeForExport (nodes: readonly ScoredNode[]): ScoredNode | null {
+  return bestCpuNodeWith(nodes, 'export')
+}
+
+export function bestCpuNodeForGauntlet (nodes: readonly ScoredNode[]): ScoredNode | null {
+  return bestCpuNodeWith(nodes, 'gauntlet')
+}
+
+/** Healthy selfplay nodes that can run `mode` (GPU-only modes need a GPU), least loaded first. */
+export function nodesForEngineMode (nodes: readonly ScoredNode[], mode: string): ScoredNode[] {
+  const gpuOnly = isGpuOnly(mode)
+  return nodes.filter(n => n.alive && n.healthy && can(n, 'selfplay') && (!gpuOnly || hasGpu(n))).sort(byLoad)
+}
+
+/** GPU nodes that count for scaling the training thresholds: alive, with `training`. */
+export function countTrainingGpuNodes (nodes: readonly ScoredNode[]): number {
+  let n = 0
+  for (const x of nodes) if (hasGpu(x) && x.alive && can(x, 'training')) n++
+  return n
+}
