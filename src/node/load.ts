@@ -1,7 +1,8 @@
 /**
  * Volatile load of this machine for heartbeats, from node:os: CPU use as the busy share of CPU
- * time since the previous sample, memory use, disk use of the data dir. GPU figures stay 0 until
- * hardware detection reports a GPU.
+ * time since the previous sample, memory use, disk use of the data dir. GPU figures come from an
+ * optional getter (HardwareMonitor.gpuLoad: the last reading, since a heartbeat cannot wait for
+ * a probe); without one they stay 0.
  */
 import { cpus, freemem, totalmem } from 'node:os'
 import { statfsSync } from 'node:fs'
@@ -21,6 +22,10 @@ function cpuTimes (): CpuTimes {
   return { busy, total }
 }
 
+/** The GPU part of a load sample, 0..100 each. */
+export interface GpuLoadFigures { gpuPercent: number, gpuMemoryPercent: number }
+const NO_GPU = (): GpuLoadFigures => ({ gpuPercent: 0, gpuMemoryPercent: 0 })
+
 const clampPercent = (v: number): number => Math.min(100, Math.max(0, Number.isFinite(v) ? v : 0))
 
 export class OsLoadSource implements LoadSource {
@@ -28,7 +33,8 @@ export class OsLoadSource implements LoadSource {
 
   constructor (
     private readonly dataDir: string,
-    private readonly jobs: () => { selfplay: number, training: number } = () => ({ selfplay: 0, training: 0 })
+    private readonly jobs: () => { selfplay: number, training: number } = () => ({ selfplay: 0, training: 0 }),
+    private readonly gpu: () => GpuLoadFigures = NO_GPU
   ) {}
 
   sample (): LoadSample {
@@ -44,12 +50,13 @@ export class OsLoadSource implements LoadSource {
       diskPercent = 0 // data dir not there (yet): report no disk pressure rather than fail a heartbeat
     }
     const jobs = this.jobs()
+    const gpu = this.gpu()
     return {
       cpuPercent: clampPercent(cpuPercent),
       memoryPercent: clampPercent(100 * (1 - freemem() / totalmem())),
       diskPercent: clampPercent(diskPercent),
-      gpuPercent: 0,
-      gpuMemoryPercent: 0,
+      gpuPercent: clampPercent(gpu.gpuPercent),
+      gpuMemoryPercent: clampPercent(gpu.gpuMemoryPercent),
       selfplayJobs: jobs.selfplay,
       trainingJobs: jobs.training
     }

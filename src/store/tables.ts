@@ -13,6 +13,9 @@ import { padSeq, type RootDb } from './level.js'
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
+/** config-table key of the cluster epoch: the highest election epoch this node has seen (written by the election). */
+export const CLUSTER_EPOCH_KEY = 'highestEpoch'
+
 export function jobHistoryKey (atMs: number, jobId: string): string {
   return `${padSeq(atMs, 15)}/${jobId}`
 }
@@ -64,9 +67,16 @@ export class Table<T> {
     return out
   }
 
-  async keys (options: { limit?: number, reverse?: boolean } = {}): Promise<string[]> {
+  /** Keys in key order (within [gte, lt) when given), at most `limit`, optionally in reverse. */
+  async keys (options: { limit?: number, reverse?: boolean, gte?: string, lt?: string } = {}): Promise<string[]> {
     const out: string[] = []
-    for await (const k of this.db.keys({ gte: this.prefix, lt: this.prefix + '\uffff', reverse: options.reverse ?? false, limit: options.limit ?? -1 })) {
+    const range = {
+      gte: this.prefix + (options.gte ?? ''),
+      lt: options.lt !== undefined ? this.prefix + options.lt : this.prefix + '\uffff',
+      reverse: options.reverse ?? false,
+      limit: options.limit ?? -1
+    }
+    for await (const k of this.db.keys(range)) {
       out.push(k.slice(this.prefix.length))
     }
     return out
@@ -76,6 +86,12 @@ export class Table<T> {
     let n = 0
     for await (const _ of this.db.keys({ gte: this.prefix, lt: this.prefix + '\uffff' })) n++
     return n
+  }
+
+  /** Delete these keys in one batch (missing keys are fine). */
+  async delMany (keys: readonly string[], options: TableOptions = {}): Promise<void> {
+    if (keys.length === 0) return
+    await this.db.batch(keys.map(k => ({ type: 'del' as const, key: this.prefix + k })) as never, { sync: options.sync ?? false } as never)
   }
 
   /** Delete the oldest keys (in key order) until at most `max` remain; returns how many went. */
