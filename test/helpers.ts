@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import * as Y from 'yjs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VirtualClock } from '../src/core/clock.js'
 import { silentLogger } from '../src/core/logger.js'
 import { SeededRng } from '../src/core/rng.js'
 import { ClusterState, type ClusterStateInit } from '../src/state/cluster-state.js'
+import { REMOTE_ORIGIN } from '../src/state/docs.js'
 import type { NodeInfo } from '../src/state/schema.js'
 
 /** A peer-id-like node id (base58 alphabet) for node `n`. */
@@ -35,4 +37,17 @@ export function sampleNodeInfo (id: string, over: Partial<NodeInfo> = {}): NodeI
 export async function tempDir (prefix = 'riftmesh-test-'): Promise<{ dir: string, cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   return { dir, cleanup: async () => await rm(dir, { recursive: true, force: true }) }
+}
+
+/** Deliver every update of `from` to `to` (full state, as anti-entropy would). */
+export function syncInto (from: ClusterState, to: ClusterState): void {
+  for (const name of from.docs.names()) {
+    const doc = to.docs.get(name)
+    to.docs.apply(name, from.docs.diff(name, doc !== undefined ? Y.encodeStateVector(doc) : undefined), REMOTE_ORIGIN)
+  }
+}
+
+/** Sync every state with every other (both ways). */
+export function syncAll (states: readonly ClusterState[]): void {
+  for (const a of states) for (const b of states) if (a !== b) syncInto(a, b)
 }

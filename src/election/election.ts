@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import { timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { ClusterState } from '../state/cluster-state.js'
-import type { LocalTables } from '../store/tables.js'
+import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
   decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease,
   type ElectionTimings, type ElectionView, type VoterState
@@ -47,7 +47,7 @@ export interface LeaderInfo { nodeId: string, epoch: number }
 
 export type ElectionEvent = { type: 'leader', epoch: number } | { type: 'follower', epoch: number, reason: string }
 
-const HIGHEST_EPOCH_KEY = 'highestEpoch'
+const HIGHEST_EPOCH_KEY = CLUSTER_EPOCH_KEY
 
 export class ElectionService {
   private readonly s: ClusterState

@@ -33,7 +33,20 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
         highestEpoch: p.election.highestEpoch,
         mode: p.election.mode(),
         voters: p.election.voters()
+      },
+      managers: {
+        healthy: p.managers.loops.healthy(),
+        loops: p.managers.loops.health(),
+        training: p.managers.training.report() ?? null,
+        selfplayDiversity: p.managers.scheduler.diversity()
       }
+    }),
+    rankings: async () => ({
+      trainingPrimary: p.managers.selector.trainingPrimaryNodes().map(v => v.info.nodeId),
+      bestGpuForTraining: p.managers.selector.bestGpuNodeForTraining()?.info.nodeId ?? null,
+      cpuPrimary: p.managers.selector.cpuPrimaryNodes().map(v => v.info.nodeId),
+      bestCpuForGauntlet: p.managers.selector.bestCpuNodeForGauntlet()?.info.nodeId ?? null,
+      bestCpuForExport: p.managers.selector.bestCpuNodeForExport()?.info.nodeId ?? null
     }),
     leader: async () => p.election.currentLeader() ?? null,
     doc: async () => p.state.toJSON(),

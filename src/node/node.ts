@@ -13,7 +13,7 @@ import { systemRng, type Rng } from '../core/rng.js'
 import type { RiftmeshConfig } from '../config/index.js'
 import { DEFAULT_SWARM_KEY_FILE_NAME } from '../config/defaults.js'
 import { ClusterState } from '../state/cluster-state.js'
-import type { Capability, NodeInfo } from '../state/schema.js'
+import type { Hardware, NodeInfo } from '../state/schema.js'
 import { DocStore, type RestoreReport } from '../store/doc-store.js'
 import { openLevel, type RootDb } from '../store/level.js'
 import { LocalTables } from '../store/tables.js'
@@ -26,9 +26,11 @@ import { HeartbeatService, type LoadSource } from '../mesh/heartbeat.js'
 import { ControlServer, assertPrivateDir, controlSocketPath } from '../repl/control.js'
 import { PeerManager } from './peer-manager.js'
 import { OsLoadSource } from './load.js'
-import { detectBasicHardware } from './hardware.js'
+import { HardwareMonitor, defaultCapabilities } from '../managers/hardware.js'
+import { StateManager, type LoadReport } from '../managers/state-manager.js'
 import { controlHandlers } from './control-handlers.js'
 import { ElectionService } from '../election/election.js'
+import { SampledLoad, buildManagers, type NodeManagers } from './managers.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -52,9 +54,6 @@ export function heartbeatTopic (cluster: string): string {
   return `riftmesh/${cluster}/hb/1`
 }
 
-const GPU_CAPABILITIES: Capability[] = ['selfplay', 'training', 'gauntlet', 'tournament', 'export']
-const CPU_CAPABILITIES: Capability[] = ['selfplay', 'export', 'gauntlet']
-
 export interface Parts {
   db: RootDb
   state: ClusterState
@@ -66,6 +65,10 @@ export interface Parts {
   heartbeat: HeartbeatService
   peers: PeerManager
   election: ElectionService
+  managers: NodeManagers
+  hardware: HardwareMonitor
+  stateManager: StateManager
+  loadReport: LoadReport
   control: ControlServer | undefined
   restore: RestoreReport
 }
@@ -166,6 +169,13 @@ export class RiftNode {
     this.stopSteps.push(async () => await store.stop())
     this.log.info({ ...restore }, 'restored the cluster documents')
     const tables = new LocalTables(db, this.log, { reputationAlpha: cfg.store.reputationAlpha, ttlMs: cfg.store.peerCacheTtlMs, maxEntries: cfg.store.peerCacheMax })
+    const stateManager = new StateManager({ tables, clock: this.clock, logger: this.log }, {
+      staleJobAgeMs: cfg.store.staleJobAgeMs, stalePeerAgeMs: cfg.store.stalePeerAgeMs, jobHistoryMax: cfg.store.jobHistoryMax, metricsHistoryMax: cfg.store.metricsHistoryMax
+    })
+    const loadReport = await stateManager.load()
+    const hardware = new HardwareMonitor({ clock: this.clock, logger: this.log }, { dataDir })
+    await hardware.start()
+    this.stopSteps.push(() => hardware.stop())
 
     await mesh.start()
     this.stopSteps.push(async () => await mesh.stop())
@@ -180,7 +190,8 @@ export class RiftNode {
     })
     await replicator.start()
     this.stopSteps.push(async () => await replicator.stop())
-    const heartbeat = new HeartbeatService({ mesh, clock: this.clock, logger: this.log, drops, load: this.init.load ?? new OsLoadSource(dataDir), docs: state.docs }, {
+    const load = new SampledLoad(this.init.load ?? new OsLoadSource(dataDir, undefined, () => hardware.gpuLoad()))
+    const heartbeat = new HeartbeatService({ mesh, clock: this.clock, logger: this.log, drops, load, docs: state.docs }, {
       topic: heartbeatTopic(cfg.node.clusterName),
       heartbeatIntervalMs: cfg.health.heartbeatIntervalMs,
       suspectAfterMs: cfg.health.suspectAfterMs,
@@ -197,7 +208,13 @@ export class RiftNode {
     peers.start()
     this.stopSteps.push(() => peers.stop())
 
-    await this.publishNodeInfo(state, mesh, selfId)
+    const startedAt = timestampMs(this.clock)
+    this.publishNodeInfo(state, mesh, selfId, hardware.current(), startedAt)
+    const offHardware = hardware.onChange(hw => {
+      this.log.info({ hardware: hw }, 'hardware changed')
+      this.publishNodeInfo(state, mesh, selfId, hw, startedAt)
+    })
+    this.stopSteps.push(offHardware)
 
     const e = cfg.election
     const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
@@ -207,8 +224,16 @@ export class RiftNode {
     })
     await election.start()
     this.stopSteps.push(() => election.stop())
+    election.onChange(e => {
+      stateManager.setLocalState({ role: e.type, leader: election.currentLeader()?.nodeId ?? null })
+        .catch((err: unknown) => this.log.warn({ err }, 'local state write failed'))
+    })
 
-    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, control: undefined, restore }
+    const managers = buildManagers({ config: cfg, state, health: heartbeat, load, leadership: election, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log })
+    managers.loops.start()
+    this.stopSteps.push(() => managers.stop())
+
+    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, control: undefined, restore }
     if (this.init.control !== false) {
       const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts), this.log)
       await control.start()
@@ -219,9 +244,8 @@ export class RiftNode {
   }
 
   /** Write this node's NodeInfo for this run (its start time and addresses change per start). */
-  private async publishNodeInfo (state: ClusterState, mesh: Libp2pMesh, selfId: string): Promise<void> {
+  private publishNodeInfo (state: ClusterState, mesh: Libp2pMesh, selfId: string, hardware: Hardware, startedAt: number): void {
     const cfg = this.config
-    const hardware = await detectBasicHardware(cfg.node.dataDir)
     const voters = cfg.election.voters
     const info: NodeInfo = {
       v: 1,
@@ -229,11 +253,12 @@ export class RiftNode {
       host: hostname().slice(0, 256),
       addrs: mesh.listenAddrs().slice(0, 64),
       version: RIFTMESH_VERSION,
-      startedAt: timestampMs(this.clock),
+      startedAt,
       hardware,
-      capabilities: [...(cfg.node.capabilities ?? (hardware.hasGpu ? GPU_CAPABILITIES : CPU_CAPABILITIES))],
+      capabilities: [...(cfg.node.capabilities ?? defaultCapabilities(hardware, cfg.scheduler.largeBoardMinVramGb))],
       flags: { voter: voters.includes(selfId), retired: false, leaderEligible: cfg.node.leaderEligible }
     }
+    if (cfg.node.cpuPowerMultiplier !== 1) info.cpuPowerMultiplier = cfg.node.cpuPowerMultiplier
     state.setNodeInfo(info)
   }
 }

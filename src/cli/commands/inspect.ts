@@ -35,6 +35,11 @@ interface StatusReply {
   drops: { total: number }
   docBytes: Record<string, number>
   election: { role: string, leader: { nodeId: string, epoch: number } | null, mode: string, voters: string[], highestEpoch: number }
+  managers?: {
+    healthy: boolean
+    loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
+    training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number }> } | null
+  }
 }
 
 export async function runStatus (args: ParsedArgs, out: (s: string) => void): Promise<number> {
@@ -57,6 +62,14 @@ export async function runStatus (args: ParsedArgs, out: (s: string) => void): Pr
   }
   out('')
   out(`documents: ${Object.entries(s.docBytes).map(([d, b]) => `${d} ${b} B`).join(', ')}`)
+  const m = s.managers
+  if (m !== undefined) {
+    out(`loops: ${m.loops.map(l => `${l.name} ${l.state} (${l.runs} runs${l.failures > 0 ? `, ${l.failures} failed: ${l.lastError ?? ''}` : ''})`).join('; ')}`)
+    const t = m.training
+    if (t !== null && t.decisions.length > 0) {
+      out(`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${d.ready ? 'ready' : d.reason ?? ''}`).join('; ')}`)
+    }
+  }
   return 0
 }
 

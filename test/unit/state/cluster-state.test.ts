@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { VirtualClock } from '../../../src/core/clock.js'
 import { OwnershipError } from '../../../src/core/errors.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import { bucketOfJob } from '../../../src/state/jobs.js'
 import { REMOTE_ORIGIN, type DocUpdate } from '../../../src/state/docs.js'
-import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
-
-/** Deliver every update of `from` to `to` (full state, as anti-entropy would). */
-function syncInto (from: ClusterState, to: ClusterState): void {
-  for (const name of from.docs.names()) to.docs.apply(name, from.docs.diff(name, to.docs.get(name) !== undefined ? Y.encodeStateVector(to.docs.get(name)!) : undefined), REMOTE_ORIGIN)
-}
+import { makeState, nodeId, sampleNodeInfo, syncInto } from '../../helpers.js'
 
 const status = (jobId: string, node: string, state: 'RUNNING' | 'COMPLETE' | 'FAILED' | 'REFUSED') => ({
   v: 1 as const, jobId, node, state, pid: 42, startedAt: 1, heartbeatAt: 2, endedAt: state === 'RUNNING' ? null : 3,

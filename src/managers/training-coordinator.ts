@@ -1,0 +1,357 @@
+/**
+ * TrainingCoordinator: on the leader, starts training for each config whose data is ready
+ * (pure `checkTrainingReadiness`), on the strongest GPU node, retrying on up to
+ * `maxDispatchAttempts` distinct nodes; then runs the gauntlet and promotes or archives. Its
+ * memory lives in the document (training records, job records), so a new leader after a
+ * failover continues instead of re-triggering. Without a leader for the leaderless timeout, a
+ * GPU node may start one local training itself.
+ */
+import { timestampMs, type Clock } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import { ConfigError } from '../core/errors.js'
+import { DEFAULT_LEADERLESS_TRAINING_TIMEOUT_MS, DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE, DEFAULT_GAUNTLET_GAMES_PER_SEAT } from '../config/defaults.js'
+import type { ClusterState } from '../state/cluster-state.js'
+import type { JobView } from '../state/jobs.js'
+import { ALL_CONFIG_KEYS, type ConfigKey, type TrainingRecord } from '../state/schema.js'
+import { clusterDataByConfig, localGamesByConfig } from './cluster-data.js'
+import type { NodeSelector } from './node-selector.js'
+import {
+  DEFAULT_GAUNTLET_PARAMS, DEFAULT_TRAINING_PARAMS, FingerprintWindow, checkTrainingReadiness, gauntletVerdict,
+  leaderlessTrainingChoice, parseGameResults, scaledThresholds, trainingFingerprint,
+  type GameResult, type GauntletParams, type ReadinessDecision, type TrainingParams
+} from './training.js'
+
+/** Rating of a config's first model before its gauntlet. @default 1200 */
+export const DEFAULT_INITIAL_ELO = 1200
+/** Output line prefixes a training / gauntlet job reports in its status `outputs`. */
+export const MODEL_OUTPUT_PREFIX = 'model:'
+export const RESULTS_OUTPUT_PREFIX = 'results:'
+
+export interface Leadership {
+  /** Our epoch while we lead, else undefined. */
+  leaderEpoch(): number | undefined
+  /** The leader we know of (us or another node), if any. */
+  currentLeader(): { nodeId: string, epoch: number } | undefined
+}
+
+export interface TrainingCoordinatorComponents {
+  state: ClusterState
+  selector: NodeSelector
+  leadership: Leadership
+  clock: Clock
+  logger: Logger
+}
+
+export interface TrainingCoordinatorInit {
+  training?: Partial<TrainingParams>
+  gauntlet?: Partial<GauntletParams>
+  /** Gauntlet games as first player, and again as second. @default 16 */
+  gauntletGamesPerSeat?: number
+  /** @default 1200 */
+  initialElo?: number
+  /** No leader for this long lets a GPU node train locally. @default 180_000 */
+  leaderlessTrainingTimeoutMs?: number
+  /** Local trainings at once while leaderless; 0 turns it off. @default 1 */
+  maxLeaderlessJobsPerNode?: number
+}
+
+export interface TrainingTickReport {
+  role: 'leader' | 'follower' | 'leaderless'
+  decisions: ReadinessDecision[]
+  dispatched: Array<{ jobId: string, type: string, config: ConfigKey | null, node: string, attempt: number }>
+  promoted: ConfigKey[]
+  archived: ConfigKey[]
+  failed: Array<{ config: ConfigKey | null, reason: string }>
+}
+
+const ACTIVE = new Set(['PENDING', 'RUNNING'])
+/** Ended without running: another node may be tried. */
+const NOT_STARTED = new Set(['REFUSED', 'EXPIRED'])
+
+export class TrainingCoordinator {
+  private readonly log: Logger
+  private readonly tp: TrainingParams
+  private readonly gp: GauntletParams
+  private readonly gamesPerSeat: number
+  private readonly initialElo: number
+  private readonly leaderlessTimeoutMs: number
+  private readonly maxLeaderlessJobs: number
+  private readonly fingerprints: FingerprintWindow
+  private leaderSeenAtMs: number
+  private lastReport: TrainingTickReport | undefined
+
+  constructor (private readonly c: TrainingCoordinatorComponents, init: TrainingCoordinatorInit = {}) {
+    this.log = c.logger.child({ component: 'training-coordinator' })
+    this.tp = { ...DEFAULT_TRAINING_PARAMS, ...init.training }
+    this.gp = { ...DEFAULT_GAUNTLET_PARAMS, ...init.gauntlet }
+    this.gamesPerSeat = init.gauntletGamesPerSeat ?? DEFAULT_GAUNTLET_GAMES_PER_SEAT
+    this.initialElo = init.initialElo ?? DEFAULT_INITIAL_ELO
+    this.leaderlessTimeoutMs = init.leaderlessTrainingTimeoutMs ?? DEFAULT_LEADERLESS_TRAINING_TIMEOUT_MS
+    this.maxLeaderlessJobs = init.maxLeaderlessJobsPerNode ?? DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE
+    if (!Number.isInteger(this.tp.maxDispatchAttempts) || this.tp.maxDispatchAttempts < 1) throw new ConfigError('training.maxDispatchAttempts', 'an integer ≥ 1')
+    if (!Number.isInteger(this.gamesPerSeat) || this.gamesPerSeat < 1) throw new ConfigError('training.gauntletGamesPerSeat', 'an integer ≥ 1')
+    if (!(this.leaderlessTimeoutMs > 0)) throw new ConfigError('election.leaderlessTrainingTimeoutMs', 'a number > 0')
+    this.fingerprints = new FingerprintWindow(this.tp.dedupWindow)
+    // a node that just started has not yet had the chance to learn of a leader
+    this.leaderSeenAtMs = c.clock.monoMs()
+  }
+
+  /** The last tick's decisions (status, REPL). */
+  report (): TrainingTickReport | undefined {
+    return this.lastReport
+  }
+
+  /** One pass: leader work when leading, leaderless local training otherwise. */
+  tick (): TrainingTickReport {
+    const report: TrainingTickReport = { role: 'follower', decisions: [], dispatched: [], promoted: [], archived: [], failed: [] }
+    const epoch = this.c.leadership.leaderEpoch()
+    if (this.c.leadership.currentLeader() !== undefined) this.leaderSeenAtMs = this.c.clock.monoMs()
+    if (epoch !== undefined) {
+      report.role = 'leader'
+      const jobs = this.c.state.jobs()
+      this.advance(jobs, epoch, report)
+      this.readiness(this.c.state.jobs(), epoch, report)
+    } else if (this.c.leadership.currentLeader() === undefined) {
+      report.role = 'leaderless'
+      this.leaderless(report)
+    }
+    this.lastReport = report
+    return report
+  }
+
+  // ---- readiness and first dispatch ------------------------------------------------------------
+
+  private readiness (jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+    const records = this.c.state.trainingRecords()
+    for (const r of records.values()) for (const fp of r.fingerprints) this.fingerprints.add(fp)
+    const data = clusterDataByConfig(this.c.state.manifests())
+    const thresholds = scaledThresholds(this.c.selector.trainingGpuNodeCount(), this.tp)
+    const inFlight = new Set<ConfigKey>()
+    for (const j of jobs) {
+      if (j.dispatch.type !== 'training' || j.dispatch.config === null) continue
+      if (ACTIVE.has(j.state) || this.awaitingRetry(j, jobs) || this.awaitingGauntlet(j)) inFlight.add(j.dispatch.config)
+    }
+    const inputs = ALL_CONFIG_KEYS.flatMap(config => {
+      const d = data.get(config)
+      if (d === undefined) return []
+      const rec = records.get(config)
+      return [{
+        config,
+        games: d.games,
+        fingerprint: trainingFingerprint(config, d.games, thresholds.incrementalGames, d.digest),
+        history: rec === undefined ? undefined : { lastDispatchAt: rec.lastDispatchAt, trainedGames: rec.trainedGames },
+        inFlight: inFlight.has(config)
+      }]
+    })
+    report.decisions = checkTrainingReadiness(inputs, thresholds, this.fingerprints.view(), timestampMs(this.c.clock), this.tp)
+    for (const d of report.decisions) {
+      if (d.reason === 'duplicate') this.log.info({ config: d.config, games: d.games }, 'training skipped: same data as a recent dispatch')
+      if (!d.ready) continue
+      const node = this.c.selector.bestGpuNodeForTraining()
+      if (node === null) {
+        report.failed.push({ config: d.config, reason: 'no healthy GPU training node' })
+        continue
+      }
+      const rec = records.get(d.config)
+      const job = this.c.state.dispatchJob({
+        type: 'training', config: d.config, engineMode: null, assignedNode: node.info.nodeId, dispatchEpoch: epoch, attempt: 1, previousJobId: null,
+        spec: { games: d.games, fingerprint: d.fingerprint }
+      })
+      this.fingerprints.add(d.fingerprint)
+      this.c.selector.invalidate() // the node just chosen is busy now
+      this.c.state.setTrainingRecord({
+        v: 1, config: d.config, lastDispatchAt: job.createdAt, lastJobId: job.jobId, dispatchedGames: d.games,
+        trainedGames: rec?.trainedGames ?? null, fingerprints: [...(rec?.fingerprints ?? []), d.fingerprint].slice(-32), epoch
+      })
+      report.dispatched.push({ jobId: job.jobId, type: 'training', config: d.config, node: node.info.nodeId, attempt: 1 })
+      this.log.info({ config: d.config, games: d.games, node: node.info.nodeId, jobId: job.jobId, epoch }, 'training dispatched')
+    }
+  }
+
+  // ---- retries, gauntlets, promotion -----------------------------------------------------------
+
+  private advance (jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+    const successors = new Set<string>()
+    const gauntletsFor = new Map<string, JobView[]>()
+    for (const j of jobs) {
+      if (j.dispatch.previousJobId !== null) successors.add(j.dispatch.previousJobId)
+      const cand = j.dispatch.type === 'gauntlet' ? j.dispatch.spec.candidateJobId : undefined
+      if (typeof cand === 'string') gauntletsFor.set(cand, [...(gauntletsFor.get(cand) ?? []), j])
+    }
+    for (const j of jobs) {
+      if (successors.has(j.jobId)) continue
+      const t = j.dispatch.type
+      if ((t === 'training' || t === 'gauntlet') && NOT_STARTED.has(j.state)) this.retry(j, jobs, epoch, report)
+      if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) this.startGauntlet(j, epoch, report)
+      if (t === 'gauntlet' && j.state === 'COMPLETE') this.finishGauntlet(j, jobs, epoch, report)
+      if (t === 'gauntlet' && (j.state === 'FAILED' || j.state === 'LOST')) this.retry(j, jobs, epoch, report)
+    }
+  }
+
+  /** Jobs of the chain ending at `j` (j, its predecessor, …). */
+  private chain (j: JobView, jobs: JobView[]): JobView[] {
+    const byId = new Map(jobs.map(x => [x.jobId, x]))
+    const out: JobView[] = []
+    let cur: JobView | undefined = j
+    while (cur !== undefined && out.length <= this.tp.maxDispatchAttempts) {
+      out.push(cur)
+      cur = cur.dispatch.previousJobId === null ? undefined : byId.get(cur.dispatch.previousJobId)
+    }
+    return out
+  }
+
+  private awaitingRetry (j: JobView, jobs: JobView[]): boolean {
+    return NOT_STARTED.has(j.state) && j.dispatch.attempt < this.tp.maxDispatchAttempts && !jobs.some(x => x.dispatch.previousJobId === j.jobId)
+  }
+
+  /** A completed training whose gauntlet verdict (PROMOTED / ARCHIVED) is still to come. */
+  private awaitingGauntlet (j: JobView): boolean {
+    return j.state === 'COMPLETE'
+  }
+
+  private retry (j: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+    const d = j.dispatch
+    if (d.attempt >= this.tp.maxDispatchAttempts) {
+      if (d.type === 'gauntlet') this.archiveAfterGauntletFailure(j, jobs, epoch, report)
+      else report.failed.push({ config: d.config, reason: `${d.type} failed on ${d.attempt} nodes (last: ${j.state}${j.status?.error != null ? `: ${j.status.error}` : ''})` })
+      if (!this.reportedFailures.has(j.jobId)) {
+        this.reportedFailures.add(j.jobId)
+        this.log.error({ jobId: j.jobId, config: d.config, type: d.type, attempts: d.attempt, state: j.state }, 'giving up after the last dispatch attempt')
+      }
+      return
+    }
+    const tried = new Set(this.chain(j, jobs).map(x => x.dispatch.assignedNode))
+    const node = d.type === 'training' ? this.c.selector.bestGpuNodeForTraining(tried) : this.c.selector.bestCpuNodeForGauntlet()
+    if (node === null || (d.type === 'training' && tried.has(node.info.nodeId))) {
+      report.failed.push({ config: d.config, reason: `no other node for ${d.type} attempt ${d.attempt + 1}` })
+      return
+    }
+    const next = this.c.state.dispatchJob({
+      type: d.type, config: d.config, engineMode: d.engineMode, assignedNode: node.info.nodeId, dispatchEpoch: epoch,
+      attempt: d.attempt + 1, previousJobId: j.jobId, spec: d.spec
+    })
+    this.c.selector.invalidate()
+    report.dispatched.push({ jobId: next.jobId, type: d.type, config: d.config, node: node.info.nodeId, attempt: next.attempt })
+    this.log.warn({ jobId: next.jobId, previous: j.jobId, state: j.state, node: node.info.nodeId, attempt: next.attempt }, 're-dispatched on another node')
+  }
+
+  private readonly reportedFailures = new Set<string>()
+
+  private startGauntlet (training: JobView, epoch: number, report: TrainingTickReport): void {
+    const config = training.dispatch.config
+    const modelPath = outputValue(training, MODEL_OUTPUT_PREFIX)
+    if (config === null || modelPath === undefined) {
+      this.c.state.addVerdict({ jobId: training.jobId, verdict: 'ARCHIVED', epoch, reason: 'training reported no model output' })
+      report.archived.push(config as ConfigKey)
+      return
+    }
+    const node = this.c.selector.bestCpuNodeForGauntlet()
+    if (node === null) {
+      report.failed.push({ config, reason: 'no healthy gauntlet node' })
+      return
+    }
+    const champion = this.c.state.model(config)
+    const job = this.c.state.dispatchJob({
+      type: 'gauntlet', config, engineMode: null, assignedNode: node.info.nodeId, dispatchEpoch: epoch, attempt: 1, previousJobId: null,
+      spec: {
+        candidateJobId: training.jobId,
+        modelPath,
+        modelNode: training.dispatch.assignedNode,
+        championModelId: champion?.modelId ?? null,
+        championPath: champion?.path ?? null,
+        championNode: champion?.ownerNode ?? null,
+        gamesPerSeat: this.gamesPerSeat
+      }
+    })
+    report.dispatched.push({ jobId: job.jobId, type: 'gauntlet', config, node: node.info.nodeId, attempt: 1 })
+  }
+
+  private finishGauntlet (g: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+    const training = jobs.find(j => j.jobId === g.dispatch.spec.candidateJobId)
+    const config = g.dispatch.config
+    if (training === undefined || config === null || training.state !== 'COMPLETE') return
+    const raw = outputValue(g, RESULTS_OUTPUT_PREFIX)
+    let results: GameResult[]
+    try {
+      results = parseGameResults(raw ?? '')
+    } catch (err) {
+      this.log.warn({ err, jobId: g.jobId }, 'unreadable gauntlet results')
+      results = []
+    }
+    const champion = this.c.state.model(config) ?? null
+    const v = gauntletVerdict(results, champion, this.initialElo, this.gp)
+    const rec = this.c.state.trainingRecords().get(config)
+    const games = typeof training.dispatch.spec.games === 'number' ? training.dispatch.spec.games : rec?.dispatchedGames ?? 0
+    const now = timestampMs(this.c.clock)
+    if (v.pass) {
+      this.c.state.setModel({
+        v: 1, config, modelId: training.jobId, path: String(g.dispatch.spec.modelPath), ownerNode: training.dispatch.assignedNode,
+        elo: round2(v.candidateElo), promotedAt: now, epoch,
+        history: champion === null ? [] : [...champion.history, champion.modelId].slice(-64)
+      })
+      this.c.state.addVerdict({ jobId: training.jobId, verdict: 'PROMOTED', epoch, reason: `win rate ${v.winRate.toFixed(3)} ≥ ${v.required} over ${v.games} games` })
+      report.promoted.push(config)
+      this.log.info({ config, jobId: training.jobId, winRate: v.winRate, elo: v.candidateElo }, 'model promoted')
+    } else {
+      if (champion !== null && v.championElo !== null) this.c.state.setModel({ ...champion, elo: round2(v.championElo) })
+      this.c.state.addVerdict({ jobId: training.jobId, verdict: 'ARCHIVED', epoch, reason: `win rate ${v.winRate.toFixed(3)} < ${v.required} over ${v.games} games` })
+      report.archived.push(config)
+      this.log.info({ config, jobId: training.jobId, winRate: v.winRate }, 'model archived')
+    }
+    this.recordTrained(config, games, rec, epoch)
+  }
+
+  private archiveAfterGauntletFailure (g: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+    const training = jobs.find(j => j.jobId === g.dispatch.spec.candidateJobId)
+    if (training === undefined || training.state !== 'COMPLETE' || g.dispatch.config === null) return
+    this.c.state.addVerdict({ jobId: training.jobId, verdict: 'ARCHIVED', epoch, reason: `gauntlet could not run (${g.state})` })
+    report.archived.push(g.dispatch.config)
+  }
+
+  private recordTrained (config: ConfigKey, games: number, rec: TrainingRecord | undefined, epoch: number): void {
+    this.c.state.setTrainingRecord({
+      v: 1, config, lastDispatchAt: rec?.lastDispatchAt ?? timestampMs(this.c.clock), lastJobId: rec?.lastJobId ?? null,
+      dispatchedGames: rec?.dispatchedGames ?? games, trainedGames: games, fingerprints: rec?.fingerprints ?? [], epoch
+    })
+  }
+
+  // ---- leaderless ------------------------------------------------------------------------------
+
+  private leaderless (report: TrainingTickReport): void {
+    const self = this.c.state.node(this.c.state.selfId)
+    if (self === undefined || this.maxLeaderlessJobs === 0) return
+    const mine = this.c.state.jobs().filter(j => j.dispatch.dispatchedBy === self.nodeId && j.dispatch.assignedNode === self.nodeId &&
+      j.dispatch.type === 'training' && j.dispatch.spec.leaderless === true)
+    const trainedLocally = new Map<ConfigKey, number>()
+    for (const j of mine) {
+      const g = j.dispatch.spec.games
+      if (j.dispatch.config !== null && typeof g === 'number') trainedLocally.set(j.dispatch.config, Math.max(g, trainedLocally.get(j.dispatch.config) ?? 0))
+    }
+    const config = leaderlessTrainingChoice({
+      leaderlessForMs: this.c.clock.monoMs() - this.leaderSeenAtMs,
+      timeoutMs: this.leaderlessTimeoutMs,
+      hasGpu: self.hardware.hasGpu,
+      canTrain: self.capabilities.includes('training') && !self.flags.retired,
+      localJobsRunning: mine.filter(j => ACTIVE.has(j.state)).length,
+      maxLocalJobs: this.maxLeaderlessJobs,
+      localGames: localGamesByConfig(this.c.state.manifest(self.nodeId)),
+      minGames: this.tp.minGames,
+      trainedLocally
+    })
+    if (config === null) return
+    const games = localGamesByConfig(this.c.state.manifest(self.nodeId)).get(config) ?? 0
+    const job = this.c.state.dispatchJob({
+      type: 'training', config, engineMode: null, assignedNode: self.nodeId, dispatchEpoch: this.c.state.maxKnownEpoch(),
+      attempt: 1, previousJobId: null, spec: { games, leaderless: true }
+    })
+    report.dispatched.push({ jobId: job.jobId, type: 'training', config, node: self.nodeId, attempt: 1 })
+    this.log.warn({ config, games, jobId: job.jobId }, 'no leader for the leaderless timeout: training locally')
+  }
+}
+
+function outputValue (j: JobView, prefix: string): string | undefined {
+  const line = j.status?.outputs.find(o => o.startsWith(prefix))
+  return line?.slice(prefix.length)
+}
+
+const round2 = (v: number): number => Math.round(v * 100) / 100

@@ -1,0 +1,146 @@
+/**
+ * Builds one node's managers from its config and runs their periodic work on the LoopManager:
+ * NodeSelector, SelfplayScheduler and TrainingCoordinator over the merged view. The training
+ * loop runs every `training.readinessIntervalMs` and early when new data lands in a manifest.
+ */
+import type { Clock } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import type { Rng } from '../core/rng.js'
+import type { RiftmeshConfig } from '../config/index.js'
+import type { ClusterState } from '../state/cluster-state.js'
+import type { LoadSample, LoadSource } from '../mesh/heartbeat.js'
+import { ClusterViews, trainingJobsByNode, type PeerHealthSource } from '../managers/views.js'
+import { NodeSelector } from '../managers/node-selector.js'
+import { SelfplayScheduler } from '../managers/selfplay-scheduler.js'
+import { TrainingCoordinator, type Leadership } from '../managers/training-coordinator.js'
+import type { LoadWeights, WorkHealthRule } from '../managers/scores.js'
+import { LoopManager } from './loops.js'
+
+/** Shortest wait between two data-triggered readiness passes. @default 5_000 */
+export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
+
+/** A load source that remembers its last sample, so the views and the heartbeat agree. */
+export class SampledLoad implements LoadSource {
+  private lastSample: LoadSample | undefined
+  constructor (private readonly source: LoadSource) {}
+  sample (): LoadSample {
+    this.lastSample = this.source.sample()
+    return this.lastSample
+  }
+
+  last (): LoadSample {
+    return this.lastSample ?? this.sample()
+  }
+}
+
+export interface NodeManagers {
+  selector: NodeSelector
+  scheduler: SelfplayScheduler
+  training: TrainingCoordinator
+  loops: LoopManager
+  stop: () => void
+}
+
+export interface NodeManagersComponents {
+  config: RiftmeshConfig
+  state: ClusterState
+  health: PeerHealthSource
+  load: SampledLoad
+  leadership: Leadership
+  clock: Clock
+  rng: Rng
+  logger: Logger
+}
+
+export function loadWeights (cfg: RiftmeshConfig): LoadWeights {
+  const h = cfg.health
+  return { cpu: h.loadCpuWeight, memory: h.loadMemoryWeight, jobs: h.loadJobsWeight, percentPerJob: h.loadPercentPerJob, trainingJobFactor: h.loadTrainingJobFactor, gpu: h.loadGpuWeight }
+}
+
+export function workRule (cfg: RiftmeshConfig): WorkHealthRule {
+  const h = cfg.health
+  return { maxDiskPercent: h.maxDiskPercentForWork, maxMemoryPercent: h.maxMemoryPercentForWork, maxLoadScore: h.maxLoadScoreForWork }
+}
+
+export function buildManagers (c: NodeManagersComponents): NodeManagers {
+  const { config: cfg, state, clock, logger } = c
+  const views = new ClusterViews({ state, health: c.health, selfLoad: () => c.load.last() })
+  const selector = new NodeSelector({ views, clock, logger, trainingRunning: () => trainingJobsByNode(state) }, {
+    rankingCacheMs: cfg.selector.rankingCacheMs,
+    gpuScores: cfg.selector.gpuScores,
+    unknownGpuScore: cfg.selector.unknownGpuScore,
+    trainingPrimaryCount: cfg.selector.trainingPrimaryCount,
+    cpuPrimaryCount: cfg.selector.cpuPrimaryCount,
+    minMemoryGbForTasks: cfg.scheduler.minMemoryGbForTasks,
+    loadWeights: loadWeights(cfg),
+    workRule: workRule(cfg)
+  })
+  const s = cfg.scheduler
+  const scheduler = new SelfplayScheduler({ state, clock, rng: c.rng.fork('selfplay'), logger }, {
+    weightsCacheMs: s.weightsCacheMs,
+    diversityWindow: s.diversityWindow,
+    staticPriority: s.staticPriority,
+    priority: {
+      minEffectivePriority: s.minEffectivePriority,
+      eloBoostBaseElo: s.eloBoostBaseElo,
+      eloBoostStepElo: s.eloBoostStepElo,
+      eloBoostMax: s.eloBoostMax,
+      defaultCurriculumWeight: s.defaultCurriculumWeight,
+      curriculumBoostScale: s.curriculumBoostScale,
+      curriculumBoostMin: s.curriculumBoostMin,
+      curriculumBoostMax: s.curriculumBoostMax,
+      boardBoost: s.boardBoost,
+      largeBoardMinVramGb: s.largeBoardMinVramGb,
+      bootstrap: { enabled: s.bootstrapBoost, maxGames: 500, boost: 3 },
+      staleness: { enabled: s.stalenessBoost, boostPerHour: 1, maxBoost: 3 },
+      plateau: { enabled: s.plateauHalving, failedGauntlets: 3 }
+    },
+    target: {
+      minMemoryGbForTasks: s.minMemoryGbForTasks,
+      caps: s.selfplayJobCaps,
+      otherGpuCap: s.otherGpuJobCap,
+      cpuOnlyCap: s.cpuOnlyJobCap,
+      busyGpuPercent: s.busyGpuPercent,
+      busyGpuPenaltyJobs: s.busyGpuPenaltyJobs,
+      busyCpuPercent: s.busyCpuPercent,
+      busyCpuPenaltyJobs: s.busyCpuPenaltyJobs,
+      maxRampUpJobs: s.maxRampUpJobs,
+      maxDiskPercent: cfg.health.maxDiskPercentForWork,
+      diskPressureMaxJobs: s.diskPressureMaxJobs,
+      maxMemoryPercent: cfg.health.maxMemoryPercentForWork,
+      memoryPressureMaxJobs: s.memoryPressureMaxJobs,
+      minTargetJobs: s.minTargetJobs
+    }
+  })
+  const t = cfg.training
+  const training = new TrainingCoordinator({ state, selector, leadership: c.leadership, clock, logger }, {
+    training: {
+      minGames: t.minGames,
+      incrementalGames: t.incrementalGames,
+      cooldownMs: t.cooldownMs,
+      thresholdScale: t.thresholdScale,
+      thresholdScaleAbove: t.thresholdScaleAbove,
+      minGamesFloor: t.minGamesFloor,
+      incrementalGamesFloor: t.incrementalGamesFloor,
+      dedupWindow: t.dedupWindow,
+      maxDispatchAttempts: t.maxDispatchAttempts
+    },
+    gauntlet: { promoteWinRate: t.promoteWinRate, firstModelWinRate: t.firstModelWinRate, drawScore: t.gauntletDrawScore, eloK: t.eloK, eloScale: t.eloScale },
+    gauntletGamesPerSeat: t.gauntletGamesPerSeat,
+    leaderlessTrainingTimeoutMs: cfg.election.leaderlessTrainingTimeoutMs,
+    maxLeaderlessJobsPerNode: t.maxLeaderlessJobsPerNode
+  })
+  const loops = new LoopManager({ clock, logger })
+  loops.add({ name: 'training', intervalMs: t.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
+  // new data or a settings/model change: re-read soon instead of waiting for the next period
+  let lastTrigger = -Infinity
+  const offUpdate = state.onUpdate(u => {
+    if (u.doc === 'control') scheduler.invalidate()
+    if (u.doc !== 'manifests') return
+    const now = clock.monoMs()
+    if (now - lastTrigger < DEFAULT_DATA_TRIGGER_MIN_MS) return
+    lastTrigger = now
+    loops.trigger('training')
+  })
+  return { selector, scheduler, training, loops, stop: () => { offUpdate(); loops.stop() } }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { VirtualClock } from '../../../src/core/clock.js'
+import { silentLogger } from '../../../src/core/logger.js'
+import { SeededRng } from '../../../src/core/rng.js'
+import { SelfplayScheduler } from '../../../src/managers/selfplay-scheduler.js'
+import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
+import { cpuHw, gpuHw } from './fixtures.js'
+
+describe('SelfplayScheduler', () => {
+  function setup (): { clock: VirtualClock, state: ReturnType<typeof makeState>, sched: SelfplayScheduler } {
+    const clock = new VirtualClock(1_000_000)
+    const state = makeState(0, 1, {}, clock)
+    const sched = new SelfplayScheduler({ state, clock, rng: new SeededRng(7), logger: silentLogger() })
+    return { clock, state, sched }
+  }
+
+  it('reads priorities from the document and applies a changed setting after the 60 s cache', () => {
+    const { clock, state, sched } = setup()
+    const node = sampleNodeInfo(nodeId(1), { hardware: gpuHw('NVIDIA H100') })
+    const w = (config: string): number | undefined => {
+      const t = sched.weightsFor(node.hardware)
+      return t.weights[t.candidates.findIndex(c => c.config === config)]
+    }
+    expect(w('hex8_2p')).toBe(8)
+    expect(w('square8_2p')).toBe(5)
+    state.setSetting('boardOverrides', { hex8: 'critical', square8_2p: 2 })
+    state.setSetting('curriculumWeights', { square8_2p: 1.5 })
+    state.setModel({ v: 1, config: 'square8_2p', modelId: 'm', path: 'p', ownerNode: nodeId(1), elo: 1450, promotedAt: 1, epoch: 1, history: [] })
+    expect(w('hex8_2p')).toBe(8) // cached
+    clock.advance(60_000)
+    expect(w('hex8_2p')).toBe(14)
+    expect(w('hex8_3p')).toBe(14) // a board override covers every player count
+    expect(w('hexagonal_2p')).toBe(8) // hexagonal is another board
+    expect(w('square8_2p')).toBe(5 + 2 + 2 + 2)
+  })
+
+  it('ignores a setting of the wrong shape and keeps the defaults', () => {
+    const { state, sched } = setup()
+    state.setSetting('staticPriority', { hex8_2p: 'lots' })
+    const t = sched.weightsFor(cpuHw())
+    expect(t.weights[t.candidates.findIndex(c => c.config === 'hex8_2p')]).toBe(8)
+  })
+
+  it('adds engine-mix rows from settings, never a GPU-only mix to a CPU node', () => {
+    const { state, sched } = setup()
+    state.setSetting('engineMixes', { 'square8_2p:mcts': 4, 'square8_2p:brs': 3 })
+    const cpu = sched.weightsFor(cpuHw()).candidates.filter(c => c.config === 'square8_2p').map(c => c.engineMode)
+    const gpu = sched.weightsFor(gpuHw('NVIDIA H100')).candidates.filter(c => c.config === 'square8_2p').map(c => c.engineMode)
+    expect(cpu).toEqual(['heuristic', 'brs'])
+    expect(gpu).toEqual(['gumbel-mcts', 'brs', 'mcts'])
+  })
+
+  it('records each pick in the diversity metrics', () => {
+    const { sched } = setup()
+    const node = sampleNodeInfo(nodeId(1), { hardware: cpuHw() })
+    for (let i = 0; i < 50; i++) expect(sched.pickWeightedConfig(node)).not.toBeNull()
+    const m = sched.diversity()
+    expect(m.selections).toBe(50)
+    expect(m.byEngineMode).toEqual({ heuristic: 50 })
+    expect(Object.values(m.byConfig).reduce((a, b) => a + b, 0)).toBe(50)
+  })
+})

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest'
+import { VirtualClock } from '../../../src/core/clock.js'
+import { silentLogger } from '../../../src/core/logger.js'
+import { NodeSelector } from '../../../src/managers/node-selector.js'
+import { TrainingCoordinator, type Leadership } from '../../../src/managers/training-coordinator.js'
+import type { NodeView } from '../../../src/managers/scores.js'
+import type { ClusterState } from '../../../src/state/cluster-state.js'
+import type { ConfigKey, Hardware, JobStatus, Manifest } from '../../../src/state/schema.js'
+import { makeState, nodeId, sampleNodeInfo, syncAll } from '../../helpers.js'
+import { CPU_CAPS, GPU_CAPS, IDLE, cpuHw, gpuHw } from './fixtures.js'
+
+const sha = (n: number): string => n.toString(16).padStart(64, '0')
+
+function publishData (s: ClusterState, games: Partial<Record<ConfigKey, number>>, salt: number): void {
+  const files: Manifest['files'] = {}
+  let i = 0
+  for (const [config, g] of Object.entries(games)) {
+    files[`selfplay/${config}/${salt}.jsonl`] = { size: 10, mtimeMs: 1, sha256: sha(salt * 1000 + i++), kind: 'selfplay', config: config as ConfigKey, gameCount: g ?? 0 }
+  }
+  s.setManifest({ v: 1, nodeId: s.selfId, generatedAt: 1, totalFiles: i, totalBytes: 10 * i, summary: {}, files, truncated: false })
+}
+
+class World {
+  readonly clock = new VirtualClock(1_700_000_000_000)
+  readonly states: ClusterState[]
+  constructor (hws: Hardware[]) {
+    this.states = hws.map((hw, i) => {
+      const s = makeState(i, i + 1, {}, this.clock)
+      s.setNodeInfo(sampleNodeInfo(nodeId(i), { hardware: hw, capabilities: hw.hasGpu ? GPU_CAPS : CPU_CAPS }))
+      return s
+    })
+  }
+
+  coordinator (at: number, epoch: number | undefined): TrainingCoordinator {
+    const state = this.states[at] as ClusterState
+    const views = { nodeViews: (): NodeView[] => state.nodes().map(info => ({ info, health: 'ALIVE' as const, load: IDLE })) }
+    const selector = new NodeSelector({ views, clock: this.clock, logger: silentLogger() }, { rankingCacheMs: 0 })
+    const leadership: Leadership = {
+      leaderEpoch: () => epoch,
+      currentLeader: () => (epoch === undefined ? undefined : { nodeId: state.selfId, epoch })
+    }
+    return new TrainingCoordinator({ state, selector, leadership, clock: this.clock, logger: silentLogger() })
+  }
+
+  sync (): void { syncAll(this.states) }
+
+  finish (at: number, jobId: string, state: JobStatus['state'], outputs: string[] = []): void {
+    const s = this.states[at] as ClusterState
+    s.setJobStatus({ v: 1, jobId, node: s.selfId, state, pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: state === 'RUNNING' ? null : 2, exitCode: state === 'COMPLETE' ? 0 : null, error: state === 'REFUSED' ? 'no capacity' : null, outputs, engineMode: null })
+    this.sync()
+  }
+}
+
+describe('TrainingCoordinator', () => {
+  // 0: leader (CPU), 1: H100, 2: A100, 3: CPU 64 cores (gauntlet), 2 GPU nodes → thresholds ×0.7: 1400 / 700
+  const hws = [cpuHw({ cpuCount: 8 }), gpuHw('NVIDIA H100', { cpuCount: 32 }), gpuHw('NVIDIA A100', { cpuCount: 32 }), cpuHw({ cpuCount: 64 })]
+
+  it('trains exactly the configs over the threshold, on the strongest GPU node, once', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 900, hexagonal_2p: 1000, square8_2p: 100 }, 1)
+    publishData(w.states[2] as ClusterState, { hex8_2p: 600, square19_2p: 1300 }, 2)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    const r = c.tick()
+    expect(r.role).toBe('leader')
+    expect(r.dispatched.map(d => [d.config, d.node])).toEqual([['hex8_2p', nodeId(1)]])
+    expect(r.decisions.filter(d => !d.ready).map(d => [d.config, d.reason])).toEqual([
+      ['square8_2p', 'too-few-games'], ['square19_2p', 'too-few-games'], ['hexagonal_2p', 'too-few-games']
+    ])
+    // nothing new: in flight, not dispatched again
+    expect(c.tick().dispatched).toEqual([])
+    expect(w.states[0]?.jobs().filter(j => j.dispatch.type === 'training')).toHaveLength(1)
+  })
+
+  it('retries a refused dispatch on other nodes, at most 3 attempts', () => {
+    const w = new World([...hws, gpuHw('NVIDIA L40S', { cpuCount: 32 })])
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    const first = c.tick().dispatched[0]
+    expect(first?.node).toBe(nodeId(1))
+    w.finish(1, first?.jobId as string, 'REFUSED')
+    const second = c.tick().dispatched[0]
+    expect(second).toMatchObject({ node: nodeId(2), attempt: 2 })
+    w.finish(2, second?.jobId as string, 'REFUSED')
+    const third = c.tick().dispatched[0]
+    expect(third).toMatchObject({ node: nodeId(4), attempt: 3 })
+    w.finish(4, third?.jobId as string, 'REFUSED')
+    const r = c.tick()
+    expect(r.dispatched).toEqual([])
+    expect(r.failed[0]?.reason).toMatch(/training failed on 3 nodes \(last: REFUSED: no capacity\)/)
+    expect(w.states[0]?.jobs().find(j => j.jobId === third?.jobId)?.dispatch.previousJobId).toBe(second?.jobId)
+  })
+
+  it('runs the gauntlet after training and promotes a winner with a game-by-game Elo', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    const t = c.tick().dispatched[0]
+    w.finish(1, t?.jobId as string, 'COMPLETE', ['model:models/hex8_2p/m1.bin'])
+    const g = c.tick().dispatched.find(d => d.type === 'gauntlet')
+    expect(g?.node).toBe(nodeId(3)) // strongest CPU
+    const gJob = w.states[0]?.job(g?.jobId as string)
+    expect(gJob?.dispatch.spec).toMatchObject({ candidateJobId: t?.jobId, modelPath: 'models/hex8_2p/m1.bin', championModelId: null, gamesPerSeat: 16 })
+    w.finish(3, g?.jobId as string, 'COMPLETE', ['results:' + 'WL'.repeat(15) + 'WW'])
+    const r = c.tick()
+    expect(r.promoted).toEqual(['hex8_2p'])
+    const model = w.states[0]?.model('hex8_2p')
+    expect(model).toMatchObject({ modelId: t?.jobId, path: 'models/hex8_2p/m1.bin', ownerNode: nodeId(1), epoch: 1 })
+    expect(model?.elo).toBeGreaterThan(1200)
+    expect(w.states[0]?.job(t?.jobId as string)?.state).toBe('PROMOTED')
+    expect(w.states[0]?.trainingRecords().get('hex8_2p')?.trainedGames).toBe(3000)
+    // next training needs 700 new games (2 GPU nodes) and the cooldown
+    publishData(w.states[2] as ClusterState, { hex8_2p: 600 }, 2)
+    w.sync()
+    w.clock.advance(600_000)
+    expect(c.tick().decisions.find(d => d.config === 'hex8_2p')?.reason).toBe('too-few-new-games')
+    publishData(w.states[2] as ClusterState, { hex8_2p: 800 }, 3)
+    w.sync()
+    expect(c.tick().dispatched.map(d => d.config)).toEqual(['hex8_2p'])
+  })
+
+  it('archives a loser against the champion and moves the champion\'s Elo', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    w.states[0]?.setModel({ v: 1, config: 'hex8_2p', modelId: 'champ', path: 'models/c.bin', ownerNode: nodeId(2), elo: 1500, promotedAt: 1, epoch: 1, history: [] })
+    const t = c.tick().dispatched[0]
+    w.finish(1, t?.jobId as string, 'COMPLETE', ['model:models/m2.bin'])
+    const g = c.tick().dispatched.find(d => d.type === 'gauntlet')
+    w.finish(3, g?.jobId as string, 'COMPLETE', ['results:' + 'WL'.repeat(15) + 'WW']) // 0.53 < 0.55
+    expect(c.tick().archived).toEqual(['hex8_2p'])
+    expect(w.states[0]?.job(t?.jobId as string)?.state).toBe('ARCHIVED')
+    expect(w.states[0]?.model('hex8_2p')?.modelId).toBe('champ')
+    expect(w.states[0]?.model('hex8_2p')?.elo).toBeLessThan(1500)
+  })
+
+  it('a new leader after failover does not re-trigger what the old one dispatched', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000, square8_2p: 2000 }, 1)
+    w.sync()
+    const old = w.coordinator(0, 1)
+    expect(old.tick().dispatched.map(d => d.config)).toEqual(['square8_2p', 'hex8_2p'])
+    w.sync()
+    const next = w.coordinator(3, 2)
+    const r = next.tick()
+    expect(r.dispatched).toEqual([])
+    expect(r.decisions.every(d => d.reason === 'in-flight')).toBe(true)
+    // even once the old trainings ended and left the document, the records stop a repeat on the same data
+    for (const j of w.states[3]?.jobs() ?? []) w.finish(1, j.jobId, 'FAILED')
+    w.clock.advance(600_000)
+    expect(next.tick().decisions.map(d => d.reason)).toEqual(['duplicate', 'duplicate'])
+  })
+
+  it('without a leader for the leaderless timeout a GPU node trains locally, once', () => {
+    const w = new World(hws)
+    const s1 = w.states[1] as ClusterState
+    s1.setManifest({ v: 1, nodeId: s1.selfId, generatedAt: 1, totalFiles: 1, totalBytes: 1, summary: { hex8_2p: { files: 1, bytes: 1, games: 2500 } }, files: {}, truncated: false })
+    const c = w.coordinator(1, undefined)
+    expect(c.tick()).toMatchObject({ role: 'leaderless', dispatched: [] })
+    w.clock.advance(180_000)
+    const r = c.tick()
+    expect(r.dispatched).toMatchObject([{ config: 'hex8_2p', node: nodeId(1) }])
+    expect(s1.job(r.dispatched[0]?.jobId as string)?.dispatch.spec).toMatchObject({ leaderless: true, games: 2500 })
+    expect(c.tick().dispatched).toEqual([])
+    // a CPU node never does
+    const cpu = w.coordinator(3, undefined)
+    w.clock.advance(400_000)
+    expect(cpu.tick().dispatched).toEqual([])
+  })
+})
