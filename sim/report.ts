@@ -12,6 +12,16 @@ export function formatReport (r: SimReport): string {
   const u = r.perUpdate
   lines.push(`per update: ${u.total.msgs.toFixed(1)} msgs, ${(u.total.bytes / 1024).toFixed(1)} KiB (data ${u.data.msgs.toFixed(1)}, control ${u.control.msgs.toFixed(1)}, anti-entropy ${u.antiEntropy.msgs.toFixed(1)}); heartbeats ${u.heartbeat.msgs.toFixed(1)} msgs; gossip duplicates ${r.gossipDuplicates}`)
   for (const c of r.convergence) lines.push(`convergence (${c.phase} from ${(c.atMs / 1000).toFixed(1)}s): ${c.convergedAfterMs === null ? 'NOT converged' : `after ${ms(c.convergedAfterMs)}`}`)
+  if (r.leadership !== null) {
+    const l = r.leadership
+    lines.push(`leadership: ${l.changes} changes over ${l.epochs} epochs, leaderless ${(l.leaderlessMs / 1000).toFixed(1)} s; dispatches accepted ${l.dispatchesAccepted}, refused ${l.dispatchesRefused}`)
+    lines.push(`leaders: ${l.leaders.map(x => `node ${x.node} epoch ${x.epoch} at ${(x.atMs / 1000).toFixed(2)}s`).join('; ')}`)
+  }
+  if (r.training !== null) {
+    const t = r.training
+    lines.push(`training: ${t.dispatches} dispatches (${t.firstTrainings} first trainings) of ${t.configsTrained.join(', ') || 'nothing'}; games ${Object.entries(t.gamesPerConfig).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    lines.push(`models: ${Object.entries(t.models).map(([k, m]) => `${k}=${m.modelId} (Elo ${m.elo})`).join('; ') || 'none'}`)
+  }
   for (const c of r.checks) lines.push(`check ${c.name}: ${c.ok ? 'pass' : `FAIL — ${c.detail ?? ''}`}`)
   if (r.violation !== null) {
     lines.push(`first violation: ${r.violation.check} at ${(r.violation.atMs / 1000).toFixed(3)}s: ${r.violation.detail}`)

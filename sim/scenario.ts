@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { ValidationError, errorMessage } from '../src/core/errors.js'
+import { configKeySchema } from '../src/state/schema.js'
 
 const node = z.number().int().nonnegative()
 const ms = z.number().nonnegative()
@@ -26,11 +27,25 @@ const event = z.union([
   z.strictObject({ at: ms, link: z.strictObject({ minLatencyMs: ms.optional(), meanExtraLatencyMs: ms.optional(), loss: z.number().min(0).max(1).optional(), duplicate: z.number().min(0).max(1).optional(), from: node.optional(), to: node.optional() }) }),
   z.strictObject({ at: ms, setting: z.strictObject({ node, name: z.string().min(1).max(64), value: z.union([z.string(), z.number(), z.boolean()]) }) }),
   /** Write a job dispatch record (a jobs bucket document) at `node` for `assignedNode`. */
-  z.strictObject({ at: ms, dispatch: z.strictObject({ node, assignedNode: node, type: z.enum(['selfplay', 'training', 'export', 'gauntlet', 'tournament', 'sync']).default('selfplay'), epoch: z.number().int().nonnegative().default(1) }) })
+  z.strictObject({ at: ms, dispatch: z.strictObject({ node, assignedNode: node, type: z.enum(['selfplay', 'training', 'export', 'gauntlet', 'tournament', 'sync']).default('selfplay'), epoch: z.number().int().nonnegative().default(1) }) }),
+  /** `node` produces `games` new self-play games of `config` (a new data file in its manifest). */
+  z.strictObject({ at: ms, data: z.strictObject({ node, config: configKeySchema, games: z.number().int().min(1) }) })
 ])
 export type TimelineEvent = z.infer<typeof event>
 
-export const CHECKS = ['convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness'] as const
+export const CHECKS = [
+  'convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness',
+  'training-threshold', 'training-strongest-gpu', 'training-once', 'training-started'
+] as const
+
+const gpuSpec = z.strictObject({
+  node,
+  gpuName: z.string().min(1).max(128),
+  gpuCount: z.number().int().min(1).max(64).default(1),
+  gpuMemoryGb: z.number().min(0).default(80),
+  cpuCount: z.number().int().min(1).default(32),
+  memoryGb: z.number().min(0).default(256)
+})
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).max(64),
@@ -72,6 +87,21 @@ export const scenarioSchema = z.strictObject({
     writers: z.number().int().min(0).default(0)
   }).default({ writesPerSecond: 2, writers: 0 }),
   timeline: z.array(event).default([]),
+  /** GPU nodes (every other node is a 16-core CPU box); nodes publish their NodeInfo when any is set or training runs. */
+  gpus: z.array(gpuSpec).default([]),
+  /** Run the TrainingCoordinator on every node; simulated workers run training and gauntlet jobs. */
+  training: z.strictObject({
+    minGames: z.number().int().min(1).default(2000),
+    incrementalGames: z.number().int().min(1).default(1000),
+    cooldownMs: ms.default(300_000),
+    readinessIntervalMs: ms.default(5000),
+    leaderlessTrainingTimeoutMs: ms.default(180_000),
+    /** How long a simulated training / gauntlet job runs. */
+    trainingDurationMs: ms.default(20_000),
+    gauntletDurationMs: ms.default(5000),
+    /** The gauntlet results every simulated gauntlet reports (W/L/D, candidate's view). */
+    gauntletResults: z.string().regex(/^[WLD]*$/).default('WLWWLWWDWLWWLWWLWLWWLWWDWLWWLWWL')
+  }).optional(),
   phases: z.strictObject({
     /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */
     safetyUntilMs: ms,
@@ -102,6 +132,8 @@ export function parseScenario (text: string, label: string): Scenario {
   }
   const s = r.data
   for (const [a, b] of s.topology.edges) if (a >= s.nodes || b >= s.nodes) throw new ValidationError(label, `topology edge [${a}, ${b}] names a node past ${s.nodes - 1}`)
+  for (const g of s.gpus) if (g.node >= s.nodes) throw new ValidationError(label, `gpus names node ${g.node}, but there are ${s.nodes} nodes`)
+  if (s.training !== undefined && s.voters === 0) throw new ValidationError(label, 'training needs an election: set voters')
   for (const ev of s.timeline) {
     for (const n of nodesOf(ev)) if (n >= s.nodes) throw new ValidationError(label, `timeline event at ${ev.at} ms names node ${n}, but there are ${s.nodes} nodes (0–${s.nodes - 1})`)
   }
@@ -132,6 +164,7 @@ function nodesOf (ev: TimelineEvent): number[] {
   if ('clockDrift' in ev) return [ev.clockDrift.node]
   if ('setting' in ev) return [ev.setting.node]
   if ('dispatch' in ev) return [ev.dispatch.node, ev.dispatch.assignedNode]
+  if ('data' in ev) return [ev.data.node]
   if ('link' in ev) return [ev.link.from, ev.link.to].filter((x): x is number => x !== undefined)
   return []
 }

@@ -15,6 +15,20 @@ import { EpochFence } from '../src/election/fence.js'
 import { holdsEpoch } from '../src/election/rules.js'
 import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
 import type { Scenario, TimelineEvent } from './scenario.js'
+import { TrainingMonitor } from './training-monitor.js'
+import { createHash } from 'node:crypto'
+import type { ConfigKey, Hardware, Manifest } from '../src/state/schema.js'
+import { MODEL_OUTPUT_PREFIX, RESULTS_OUTPUT_PREFIX } from '../src/managers/training-coordinator.js'
+import type { ClusterState } from '../src/state/cluster-state.js'
+
+const CPU_BOX: Hardware = { cpuCount: 16, memoryGb: 64, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: false, gpuName: '', gpuCount: 0, gpuMemoryGb: 0 }
+
+/** The hardware a scenario gives node `i`. */
+export function scenarioHardware (scenario: Scenario, i: number): Hardware {
+  const g = scenario.gpus.find(x => x.node === i)
+  if (g === undefined) return CPU_BOX
+  return { cpuCount: g.cpuCount, memoryGb: g.memoryGb, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: true, gpuName: g.gpuName, gpuCount: g.gpuCount, gpuMemoryGb: g.gpuMemoryGb }
+}
 
 export interface SimOptions {
   seed?: number
@@ -43,6 +57,7 @@ export interface SimReport {
   gossipDuplicates: number
   convergence: Array<{ phase: string, atMs: number, convergedAfterMs: number | null }>
   leadership: { changes: number, epochs: number, leaderlessMs: number, dispatchesAccepted: number, dispatchesRefused: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
+  training: ReturnType<TrainingMonitor['summary']> | null
   checks: CheckResult[]
   violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
   peakHeapMb: number
@@ -76,6 +91,12 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       ? undefined
       : { voters: voterIds, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs, backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, preferredLeader: e.preferredLeader === undefined ? null : simNodeId(e.preferredLeader) }
   }
+  const tr = scenario.training
+  const trainingParams = tr === undefined ? undefined : { minGames: tr.minGames, incrementalGames: tr.incrementalGames, cooldownMs: tr.cooldownMs }
+  if (tr !== undefined || scenario.gpus.length > 0) cfg.hardwareOf = i => scenarioHardware(scenario, i)
+  if (tr !== undefined && trainingParams !== undefined) {
+    cfg.training = { params: trainingParams, readinessIntervalMs: tr.readinessIntervalMs, leaderlessTrainingTimeoutMs: tr.leaderlessTrainingTimeoutMs }
+  }
   const nodes = Array.from({ length: scenario.nodes }, (_, i) => new SimNode(i, sched, net, root.fork(`node-${i}`), logger, cfg))
 
   // propagation: when each workload write reached each node
@@ -108,6 +129,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   }
 
   const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
+  const trainingMonitor = trainingParams === undefined ? undefined : new TrainingMonitor(nodes, sched, trainingParams, scenario.gpus.length, fail)
+  const dataFiles = new Map<number, Manifest['files']>()
   if (monitor !== undefined) {
     // workers fence every dispatch assigned to them by its epoch
     for (const n of nodes) {
@@ -130,6 +153,9 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
             admitted.then(ok => {
               sched.trace(`node ${node.index} ${ok ? 'accepts' : 'refuses'} ${d.jobId} of epoch ${d.dispatchEpoch}`)
               monitor.onDispatch(node.index, d.dispatchEpoch, net.indexOf(d.dispatchedBy) ?? -1, ok)
+              if (tr !== undefined && (d.type === 'training' || d.type === 'gauntlet') && node.parts?.state === parts.state) {
+                simulateWork(node, parts.state, d.jobId, d.type, ok, d.type === 'training' ? tr.trainingDurationMs : tr.gauntletDurationMs, tr.gauntletResults)
+              }
             }, () => undefined)
           }
         })
@@ -194,7 +220,30 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     sched.at(1000 / wps, 'workload', write)
   }
 
-  for (const ev of scenario.timeline) sched.at(ev.at, 'fault', () => { applyEvent(ev, nodes, net, sched).catch((err: unknown) => fail('simulator', String(err))) })
+  const onData = (ev: { node: number, config: ConfigKey, games: number }): void => {
+    const n = nodes[ev.node]
+    if (n?.isUp !== true) return
+    const files = dataFiles.get(ev.node) ?? {}
+    dataFiles.set(ev.node, files)
+    const path = `selfplay/${ev.config}/${Math.floor(sched.nowMs)}-${ev.node}.jsonl`
+    const sha256 = createHash('sha256').update(`${ev.node}:${path}:${ev.games}`).digest('hex')
+    files[path] = { size: ev.games * 100, mtimeMs: Math.floor(sched.nowMs), sha256, kind: 'selfplay', config: ev.config, gameCount: ev.games }
+    const summary: Manifest['summary'] = {}
+    for (const f of Object.values(files)) {
+      const k = f.config ?? 'other'
+      const cur = summary[k] ?? { files: 0, bytes: 0, games: 0 }
+      summary[k] = { files: cur.files + 1, bytes: cur.bytes + f.size, games: cur.games + f.gameCount }
+    }
+    n.state.setManifest({ v: 1, nodeId: n.id, generatedAt: Math.max(0, Math.floor(n.clock.nowMs())), totalFiles: Object.keys(files).length, totalBytes: 0, summary, files: { ...files }, truncated: false })
+    trainingMonitor?.onData(ev.config, ev.games)
+    sched.trace(`node ${ev.node} produced ${ev.games} games of ${ev.config}`)
+  }
+  for (const ev of scenario.timeline) {
+    sched.at(ev.at, 'fault', () => {
+      if ('data' in ev) onData(ev.data)
+      else applyEvent(ev, nodes, net, sched).catch((err: unknown) => fail('simulator', String(err)))
+    })
+  }
 
   for (const t of scenario.quietChecksAtMs) {
     sched.at(t, 'quiet-check', () => {
@@ -258,6 +307,11 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       else checks.push({ name: 'leader-liveness', ok: true, detail: `${agreed} after ${tookMs} ms (bound ${leaderBoundMs} ms)` })
     }
   }
+  if (trainingMonitor !== undefined && tr !== undefined) {
+    // a config that crossed the threshold one readiness pass (plus a lease, for a failover) before the end must have been trained
+    trainingMonitor.finish(scenario.phases.safetyUntilMs - tr.readinessIntervalMs - 2 * e.leaseMs - e.backoffMaxMs)
+    for (const c of trainingMonitor.results()) if (c.ok && scenario.checks.includes(c.name as typeof scenario.checks[number])) checks.push(c)
+  }
   if (scenario.checks.includes('no-drops')) {
     const drops = nodes.reduce((s, n) => s + (n.parts?.drops.total() ?? 0), 0)
     if (drops > 0) fail('no-drops', `${drops} messages dropped as invalid between honest nodes`)
@@ -288,6 +342,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     gossipDuplicates: net.gossip.duplicates,
     convergence,
     leadership: monitor?.summary() ?? null,
+    training: trainingMonitor?.summary() ?? null,
     checks,
     violation,
     peakHeapMb: process.memoryUsage().heapUsed / 2 ** 20
@@ -322,4 +377,25 @@ async function applyEvent (ev: TimelineEvent, nodes: SimNode[], net: SimNetwork,
       n.state.dispatchJob({ type: ev.dispatch.type, config: null, engineMode: null, spec: {}, assignedNode: to.id, dispatchEpoch: ev.dispatch.epoch, attempt: 0, previousJobId: null })
     }
   }
+}
+
+/**
+ * A simulated worker for training and gauntlet jobs: a refused dispatch gets a REFUSED status;
+ * an accepted one runs for `durationMs` of the node's time and completes with its outputs
+ * (a model path, or the gauntlet's results). A crash loses the timer, as a real crash would.
+ */
+function simulateWork (node: SimNode, state: ClusterState, jobId: string, type: 'training' | 'gauntlet', accepted: boolean, durationMs: number, results: string): void {
+  const base = { v: 1 as const, jobId, node: node.id, pid: 1, exitCode: null, error: null, outputs: [] as string[], engineMode: null }
+  const now = (): number => Math.max(0, Math.floor(node.clock.nowMs()))
+  if (!accepted) {
+    state.setJobStatus({ ...base, state: 'REFUSED', pid: null, startedAt: null, heartbeatAt: null, endedAt: now(), error: 'dispatch epoch fenced' })
+    return
+  }
+  const startedAt = now()
+  state.setJobStatus({ ...base, state: 'RUNNING', startedAt, heartbeatAt: startedAt, endedAt: null })
+  node.clock.setTimer(() => {
+    if (node.parts?.state !== state) return
+    const outputs = type === 'training' ? [`${MODEL_OUTPUT_PREFIX}models/${jobId}.bin`] : [`${RESULTS_OUTPUT_PREFIX}${results}`]
+    state.setJobStatus({ ...base, state: 'COMPLETE', startedAt, heartbeatAt: now(), endedAt: now(), exitCode: 0, outputs })
+  }, durationMs)
 }

@@ -13,6 +13,12 @@ import { Replicator } from '../../src/mesh/replicator.js'
 import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
 import { docTopic, heartbeatTopic } from '../../src/node/node.js'
 import { ElectionService } from '../../src/election/election.js'
+import type { Hardware } from '../../src/state/schema.js'
+import { ClusterViews, trainingJobsByNode } from '../../src/managers/views.js'
+import { NodeSelector } from '../../src/managers/node-selector.js'
+import { TrainingCoordinator } from '../../src/managers/training-coordinator.js'
+import type { TrainingParams } from '../../src/managers/training.js'
+import { LoopManager } from '../../src/node/loops.js'
 import type { Scheduler } from '../core/scheduler.js'
 import { SimClock } from '../core/sim-clock.js'
 import { SimDisk } from '../disk/sim-disk.js'
@@ -43,6 +49,14 @@ export interface SimNodeConfig {
     backoffMaxMs: number
     preferredLeader: string | null
   }
+  /** This node's hardware, published in its NodeInfo; undefined: no NodeInfo (replication-only runs). */
+  hardwareOf?: (index: number) => Hardware
+  /** Run the TrainingCoordinator (and the node selector it uses) on every node. */
+  training?: {
+    params: Partial<TrainingParams>
+    readinessIntervalMs: number
+    leaderlessTrainingTimeoutMs: number
+  }
 }
 
 export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
@@ -65,6 +79,8 @@ interface Running {
   heartbeat: HeartbeatService
   drops: DropCounters
   election: ElectionService | undefined
+  training: TrainingCoordinator | undefined
+  loops: LoopManager
 }
 
 export type NodeStatus = 'up' | 'crashed' | 'paused'
@@ -145,7 +161,27 @@ export class SimNode {
       })
       await election.start()
     }
-    this.running = { state, store, tables, replicator, heartbeat, drops, election }
+    if (c.hardwareOf !== undefined) {
+      const hardware = c.hardwareOf(this.index)
+      state.setNodeInfo({
+        v: 1, nodeId: this.id, host: `sim-${this.index}`, addrs: [], version: 'sim', startedAt: Math.max(0, Math.floor(this.clock.nowMs())), hardware,
+        capabilities: hardware.hasGpu ? ['selfplay', 'training', 'gauntlet', 'tournament', 'export'] : ['selfplay', 'export', 'gauntlet'],
+        flags: { voter: c.election?.voters.includes(this.id) ?? false, retired: false, leaderEligible: true }
+      })
+    }
+    const loops = new LoopManager({ clock: this.clock, logger })
+    let training: TrainingCoordinator | undefined
+    if (c.training !== undefined && election !== undefined) {
+      const views = new ClusterViews({ state, health: heartbeat, selfLoad: () => idleLoad.sample() })
+      const selector = new NodeSelector({ views, clock: this.clock, logger, trainingRunning: () => trainingJobsByNode(state) })
+      const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, {
+        training: c.training.params, leaderlessTrainingTimeoutMs: c.training.leaderlessTrainingTimeoutMs
+      })
+      training = coordinator
+      loops.add({ name: 'training', intervalMs: c.training.readinessIntervalMs, run: () => { coordinator.tick() } })
+    }
+    loops.start()
+    this.running = { state, store, tables, replicator, heartbeat, drops, election, training, loops }
     this.status = 'up'
     this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)
     for (const l of this.listeners) l(this)
@@ -157,6 +193,7 @@ export class SimNode {
     this.sched.trace(`crash node ${this.index} (${mode})`)
     this.running.heartbeat.stop()
     this.running.election?.stop()
+    this.running.loops.stop()
     this.clock.dropAll()
     this.mesh.stop()
     this.sched.setNodeState(this.index, 'crashed')

@@ -401,6 +401,7 @@ class RealRun {
     return {
       mode: 'real',
       leadership: null, // real mode runs no election yet
+      training: null, // nor the managers
       timeScale: this.timeScale,
       scenario: this.scenario.name,
       seed: this.seed,
