@@ -7,12 +7,14 @@ import { jobsChurn, nodeInfoDay, type SizeResult } from './state-size.js'
 import { propagation } from './propagation.js'
 import { simScale } from './sim-scale.js'
 import { failover } from './failover.js'
+import { managersBench } from './managers.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
   propagation,
   sim: simScale,
-  failover: async () => await failover()
+  failover: async () => await failover(),
+  managers: async () => await managersBench()
 }
 
 function print (r: SizeResult): void {
