@@ -22,6 +22,7 @@ export const CONFIG_RELATIONS: readonly ConfigRelation[] = [
   { a: 'mesh.maxGossipMessageBytes', op: '<=', b: 'mesh.maxStreamMessageBytes' },
   { a: 'jobs.reassignBackoffMs', op: '<=', b: 'jobs.reassignBackoffMaxMs' },
   { a: 'jobs.cleanupIntervalMs', op: '<=', b: 'jobs.jobHeartbeatTimeoutMs' },
+  { a: 'jobs.jobHeartbeatIntervalMs', op: '<', b: 'jobs.jobHeartbeatTimeoutMs' },
   { a: 'election.renewIntervalMs', op: '<', b: 'election.leaseMs' },
   { a: 'election.backoffMinMs', op: '<=', b: 'election.backoffMaxMs' },
   { a: 'scheduler.minTargetJobs', op: '<=', b: 'jobs.maxProcessesPerNode' },

@@ -155,6 +155,16 @@ export const DEFAULT_MAX_RUNTIME_MS: Readonly<Record<JobTypeName, number>> = {
 }
 /** jobs.killGraceMs. @default 10_000 */
 export const DEFAULT_KILL_GRACE_MS = 10 * SECOND_MS
+/** jobs.selfplayDispatchIntervalMs: how often the leader fills the nodes' selfplay targets. @default 10_000 */
+export const DEFAULT_SELFPLAY_DISPATCH_INTERVAL_MS = 10 * SECOND_MS
+/** jobs.selfplayGamesPerJob. @default 200 */
+export const DEFAULT_SELFPLAY_GAMES_PER_JOB = 200
+/** jobs.jobHeartbeatIntervalMs: how often a running job's heartbeat is written. @default 60_000 */
+export const DEFAULT_JOB_HEARTBEAT_INTERVAL_MS = 60 * SECOND_MS
+/** jobs.leaderlessSelfplayAfterMs: without a leader this long, a node runs selfplay of its own. @default 30_000 */
+export const DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS = 30 * SECOND_MS
+/** jobs.admissionWaitMs: a dispatch whose epoch holder is not visible yet waits this long before it is refused. @default 30_000 */
+export const DEFAULT_ADMISSION_WAIT_MS = 30 * SECOND_MS
 /** jobs.maxLogBytes. @default 10_485_760 (10 MiB) */
 export const DEFAULT_MAX_LOG_BYTES = 10 * MIB
 

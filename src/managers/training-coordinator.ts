@@ -65,8 +65,8 @@ export interface TrainingTickReport {
 }
 
 const ACTIVE = new Set(['PENDING', 'RUNNING'])
-/** Ended without running: another node may be tried. */
-const NOT_STARTED = new Set(['REFUSED', 'EXPIRED'])
+/** Ended without a result (refused, never started, lost with its node, or failed): another node may be tried. */
+const RETRYABLE = new Set(['REFUSED', 'EXPIRED', 'LOST', 'FAILED'])
 
 export class TrainingCoordinator {
   private readonly log: Logger
@@ -181,10 +181,9 @@ export class TrainingCoordinator {
     for (const j of jobs) {
       if (successors.has(j.jobId)) continue
       const t = j.dispatch.type
-      if ((t === 'training' || t === 'gauntlet') && NOT_STARTED.has(j.state)) this.retry(j, jobs, epoch, report)
+      if ((t === 'training' || t === 'gauntlet') && RETRYABLE.has(j.state)) this.retry(j, jobs, epoch, report)
       if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) this.startGauntlet(j, epoch, report)
       if (t === 'gauntlet' && j.state === 'COMPLETE') this.finishGauntlet(j, jobs, epoch, report)
-      if (t === 'gauntlet' && (j.state === 'FAILED' || j.state === 'LOST')) this.retry(j, jobs, epoch, report)
     }
   }
 
@@ -201,7 +200,7 @@ export class TrainingCoordinator {
   }
 
   private awaitingRetry (j: JobView, jobs: JobView[]): boolean {
-    return NOT_STARTED.has(j.state) && j.dispatch.attempt < this.tp.maxDispatchAttempts && !jobs.some(x => x.dispatch.previousJobId === j.jobId)
+    return RETRYABLE.has(j.state) && j.dispatch.attempt < this.tp.maxDispatchAttempts && !jobs.some(x => x.dispatch.previousJobId === j.jobId)
   }
 
   /** A completed training whose gauntlet verdict (PROMOTED / ARCHIVED) is still to come. */
@@ -258,9 +257,11 @@ export class TrainingCoordinator {
         modelPath,
         modelNode: training.dispatch.assignedNode,
         championModelId: champion?.modelId ?? null,
-        championPath: champion?.path ?? null,
+        // '' when there is no current best: the gauntlet then plays the baseline engine
+        baselineModelPath: champion?.path ?? '',
         championNode: champion?.ownerNode ?? null,
-        gamesPerSeat: this.gamesPerSeat
+        gamesPerSeat: this.gamesPerSeat,
+        games: 2 * this.gamesPerSeat
       }
     })
     report.dispatched.push({ jobId: job.jobId, type: 'gauntlet', config, node: node.info.nodeId, attempt: 1 })

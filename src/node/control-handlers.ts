@@ -60,6 +60,22 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       p.state.setSetting(name, value.data)
       await p.store.flush()
       return { name, value: value.data }
+    },
+    jobs: async () => p.state.jobs().map(j => ({
+      jobId: j.jobId, type: j.dispatch.type, config: j.dispatch.config, engineMode: j.status?.engineMode ?? j.dispatch.engineMode, node: j.dispatch.assignedNode,
+      state: j.state, attempt: j.dispatch.attempt, previousJobId: j.dispatch.previousJobId, epoch: j.dispatch.dispatchEpoch,
+      exitCode: j.status?.exitCode ?? null, error: j.status?.error ?? null, outputs: j.status?.outputs ?? [], pid: j.status?.pid ?? null,
+      createdAt: j.dispatch.createdAt, startedAt: j.status?.startedAt ?? null, endedAt: j.status?.endedAt ?? null
+    })),
+    cancelJob: async args => {
+      const jobId = args.jobId
+      if (typeof jobId !== 'string') throw new ControlError('cancelJob needs a jobId')
+      const j = p.state.job(jobId)
+      if (j === undefined) throw new ControlError(`no job ${jobId} in the document`)
+      const reason = typeof args.reason === 'string' ? args.reason.slice(0, 200) : `cancelled from ${p.mesh.selfId}`
+      p.state.addVerdict({ jobId, verdict: 'CANCELLED', epoch: p.state.maxKnownEpoch(), reason })
+      await p.store.flush()
+      return { jobId, state: p.state.job(jobId)?.state ?? null }
     }
   }
 }

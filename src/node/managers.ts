@@ -15,6 +15,13 @@ import { SelfplayScheduler } from '../managers/selfplay-scheduler.js'
 import { TrainingCoordinator, type Leadership } from '../managers/training-coordinator.js'
 import type { LoadWeights, WorkHealthRule } from '../managers/scores.js'
 import { LoopManager } from './loops.js'
+import type { LocalTables } from '../store/tables.js'
+import type { JobView } from '../state/jobs.js'
+import type { Capability } from '../state/schema.js'
+import type { Health } from '../mesh/health.js'
+import type { JobRunner } from '../jobs/runner.js'
+import { JobWorker } from '../managers/job-worker.js'
+import { JobLeader } from '../managers/job-leader.js'
 
 /** Shortest wait between two data-triggered readiness passes. @default 5_000 */
 export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
@@ -37,8 +44,12 @@ export interface NodeManagers {
   selector: NodeSelector
   scheduler: SelfplayScheduler
   training: TrainingCoordinator
+  worker: JobWorker
+  jobLeader: JobLeader
   loops: LoopManager
-  stop: () => void
+  /** Start what needs I/O first (re-adopting jobs), then the loops. */
+  start: () => Promise<void>
+  stop: () => Promise<void>
 }
 
 export interface NodeManagersComponents {
@@ -46,7 +57,14 @@ export interface NodeManagersComponents {
   state: ClusterState
   health: PeerHealthSource
   load: SampledLoad
-  leadership: Leadership
+  leadership: Leadership & { voters: () => string[] }
+  tables: LocalTables
+  runner: JobRunner
+  flush: () => Promise<void>
+  retireBucket: (bucketId: string) => Promise<JobView[]>
+  peerHealth: (nodeId: string) => Health | undefined
+  hasGpu: () => boolean
+  capabilities: () => readonly Capability[]
   clock: Clock
   rng: Rng
   logger: Logger
@@ -130,17 +148,53 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     leaderlessTrainingTimeoutMs: cfg.election.leaderlessTrainingTimeoutMs,
     maxLeaderlessJobsPerNode: t.maxLeaderlessJobsPerNode
   })
+  const j = cfg.jobs
+  const worker = new JobWorker({ state, flush: c.flush, tables: c.tables, runner: c.runner, voters: () => c.leadership.voters(), clock, logger }, {
+    dataDir: cfg.node.dataDir, hasGpu: c.hasGpu, capabilities: c.capabilities, maxProcesses: j.maxProcessesPerNode,
+    jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs
+  })
+  const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, clock, logger }, {
+    cleanup: {
+      dispatchTimeoutMs: j.dispatchTimeoutMs, jobHeartbeatTimeoutMs: j.jobHeartbeatTimeoutMs, reassignBackoffMs: j.reassignBackoffMs,
+      reassignBackoffFactor: j.reassignBackoffFactor, reassignBackoffMaxMs: j.reassignBackoffMaxMs, maxReassignments: j.maxReassignments
+    },
+    selfplayGamesPerJob: j.selfplayGamesPerJob,
+    leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs
+  })
   const loops = new LoopManager({ clock, logger })
   loops.add({ name: 'training', intervalMs: t.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
+  loops.add({ name: 'jobs-worker', intervalMs: 2_000, run: async () => { await worker.scan() } })
+  loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, initialDelayMs: j.jobHeartbeatIntervalMs, run: () => { worker.heartbeat() } })
+  loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { jobLeader.cleanup() } })
+  loops.add({ name: 'selfplay-dispatch', intervalMs: j.selfplayDispatchIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { jobLeader.dispatchSelfplay() } })
+  loops.add({ name: 'jobs-retire', intervalMs: 60_000, run: async () => { jobLeader.sealOld(); await jobLeader.retire() } })
   // new data or a settings/model change: re-read soon instead of waiting for the next period
   let lastTrigger = -Infinity
   const offUpdate = state.onUpdate(u => {
     if (u.doc === 'control') scheduler.invalidate()
+    if (u.doc.startsWith('jobs/')) loops.trigger('jobs-worker')
     if (u.doc !== 'manifests') return
     const now = clock.monoMs()
     if (now - lastTrigger < DEFAULT_DATA_TRIGGER_MIN_MS) return
     lastTrigger = now
     loops.trigger('training')
   })
-  return { selector, scheduler, training, loops, stop: () => { offUpdate(); loops.stop() } }
+  return {
+    selector,
+    scheduler,
+    training,
+    worker,
+    jobLeader,
+    loops,
+    start: async () => {
+      await worker.start()
+      loops.start()
+    },
+    stop: async () => {
+      offUpdate()
+      loops.stop()
+      await worker.stop()
+      await c.runner.stop() // jobs keep running; the next start re-adopts them
+    }
+  }
 }

@@ -31,6 +31,7 @@ import { StateManager, type LoadReport } from '../managers/state-manager.js'
 import { controlHandlers } from './control-handlers.js'
 import { ElectionService } from '../election/election.js'
 import { SampledLoad, buildManagers, type NodeManagers } from './managers.js'
+import { ProcessRunner } from '../jobs/runner.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -229,9 +230,20 @@ export class RiftNode {
         .catch((err: unknown) => this.log.warn({ err }, 'local state write failed'))
     })
 
-    const managers = buildManagers({ config: cfg, state, health: heartbeat, load, leadership: election, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log })
-    managers.loops.start()
-    this.stopSteps.push(() => managers.stop())
+    const runner = new ProcessRunner({ clock: this.clock, logger: this.log }, {
+      dataDir, maxRuntimeMs: cfg.jobs.maxRuntimeMs, killGraceMs: cfg.jobs.killGraceMs, spawnRatePerMinute: cfg.jobs.spawnRatePerMinute,
+      maxProcessesPerNode: cfg.jobs.maxProcessesPerNode, maxLogBytes: cfg.jobs.maxLogBytes
+    })
+    const managers = buildManagers({
+      config: cfg, state, health: heartbeat, load, leadership: election, tables, runner, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log,
+      flush: async () => await store.flush(),
+      retireBucket: async id => await store.retireBucket(id, timestampMs(this.clock)),
+      peerHealth: id => heartbeat.health(id),
+      hasGpu: () => hardware.current().hasGpu,
+      capabilities: () => state.node(selfId)?.capabilities ?? []
+    })
+    this.stopSteps.push(async () => await managers.stop())
+    await managers.start()
 
     const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, control: undefined, restore }
     if (this.init.control !== false) {

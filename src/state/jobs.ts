@@ -69,8 +69,11 @@ export function deriveJobState (status: JobStatus | undefined, verdicts: readonl
     if (has('ARCHIVED')) return 'ARCHIVED'
     return 'COMPLETE'
   }
-  if (run === 'FAILED' || run === 'REFUSED') return run
+  if (run === 'REFUSED') return run
+  // a cancelled job that its node then stopped ends CANCELLED, not FAILED
   if (has('CANCELLED')) return 'CANCELLED'
+  // the leader gave up on it (lost or expired too often)
+  if (run === 'FAILED' || has('FAILED')) return 'FAILED'
   if (run === 'RUNNING') return has('LOST') ? 'LOST' : 'RUNNING'
   if (has('EXPIRED')) return 'EXPIRED'
   if (has('LOST')) return 'LOST'

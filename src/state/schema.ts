@@ -135,7 +135,8 @@ export const jobStatusSchema = z.strictObject({
 export type JobStatus = z.infer<typeof jobStatusSchema>
 
 /** Verdicts a leader (or the dispatcher) adds; keyed `<jobId>@<writer>` so each writer owns its key. */
-export const VERDICTS = ['EXPIRED', 'LOST', 'CANCELLED', 'PROMOTED', 'ARCHIVED'] as const
+/** FAILED: the leader gave up on a job (reassigned too often, or it could not be placed). */
+export const VERDICTS = ['EXPIRED', 'LOST', 'CANCELLED', 'PROMOTED', 'ARCHIVED', 'FAILED'] as const
 export const jobVerdictSchema = z.strictObject({
   v: z.literal(1),
   jobId: id,

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url'
 import { controlRequest } from '../../src/cli/control-client.js'
 import { controlSocketPath } from '../../src/repl/control.js'
 
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
+// from test/support (vitest) the CLI is in dist/; from dist/test/support (benchmarks) it is a sibling tree
+export const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url))
 
 /** Short timings so failure detection and repair happen within a test's patience. */
 export const FAST_TIMINGS = [

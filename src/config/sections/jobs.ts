@@ -30,6 +30,14 @@ export const jobsFields = {
     'Longest a job of each type may run before it is cancelled.'),
   killGraceMs: field(ms(1), D.DEFAULT_KILL_GRACE_MS,
     'On cancel a job gets SIGTERM, then SIGKILL after this grace period.'),
+  selfplayDispatchIntervalMs: field(ms(1), D.DEFAULT_SELFPLAY_DISPATCH_INTERVAL_MS,
+    'How often the leader dispatches selfplay to fill each node\'s target.'),
+  selfplayGamesPerJob: field(int(1, 1_000_000, 'games'), D.DEFAULT_SELFPLAY_GAMES_PER_JOB, 'Games one selfplay job plays.'),
+  jobHeartbeatIntervalMs: field(ms(1), D.DEFAULT_JOB_HEARTBEAT_INTERVAL_MS, 'How often a running job\'s heartbeat is written into its record.'),
+  leaderlessSelfplayAfterMs: field(ms(1), D.DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS,
+    'Without a known leader for this long, a node dispatches selfplay to itself.'),
+  admissionWaitMs: field(ms(0), D.DEFAULT_ADMISSION_WAIT_MS,
+    'A dispatch whose epoch holder this node cannot see yet waits this long before it is refused.'),
   maxLogBytes: field(bytes(1_024), D.DEFAULT_MAX_LOG_BYTES,
     'Largest stdout/stderr log file of one job; output beyond it is dropped.')
 }

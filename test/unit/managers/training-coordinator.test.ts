@@ -72,6 +72,16 @@ describe('TrainingCoordinator', () => {
     expect(w.states[0]?.jobs().filter(j => j.dispatch.type === 'training')).toHaveLength(1)
   })
 
+  it('retries a failed training on another node', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    const first = c.tick().dispatched[0]
+    w.finish(1, first?.jobId as string, 'FAILED')
+    expect(c.tick().dispatched[0]).toMatchObject({ node: nodeId(2), attempt: 2, type: 'training' })
+  })
+
   it('retries a refused dispatch on other nodes, at most 3 attempts', () => {
     const w = new World([...hws, gpuHw('NVIDIA L40S', { cpuCount: 32 })])
     publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
@@ -150,6 +160,8 @@ describe('TrainingCoordinator', () => {
     expect(r.decisions.every(d => d.reason === 'in-flight')).toBe(true)
     // even once the old trainings ended and left the document, the records stop a repeat on the same data
     for (const j of w.states[3]?.jobs() ?? []) w.finish(1, j.jobId, 'FAILED')
+    for (const b of w.states[3]?.bucketViews() ?? []) w.states[3]?.retireBucket(b.bucketId)
+    expect(w.states[3]?.jobs()).toEqual([])
     w.clock.advance(600_000)
     expect(next.tick().decisions.map(d => d.reason)).toEqual(['duplicate', 'duplicate'])
   })

@@ -1,0 +1,201 @@
+/**
+ * The leader half of the JobManager: dispatches selfplay to fill every healthy node's target,
+ * cleans up stale jobs (EXPIRED, LOST, re-dispatch with back-off, FAILED after the last
+ * reassignment), and — on every node — retires finished job buckets into the local job history.
+ * Without a leader for a while a node keeps itself busy with leaderless selfplay of its own.
+ */
+import type { Clock } from '../core/clock.js'
+import { DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS, DEFAULT_SELFPLAY_GAMES_PER_JOB } from '../config/defaults.js'
+import type { Logger } from '../core/logger.js'
+import type { Health } from '../mesh/health.js'
+import type { ClusterState } from '../state/cluster-state.js'
+import type { JobView } from '../state/jobs.js'
+import {
+  DEFAULT_CLEANUP_PARAMS, activeSelfplayByNode, planCleanup, planSelfplay, type CleanupAction, type CleanupParams, type ObservedJob
+} from '../jobs/lifecycle.js'
+import type { NodeSelector } from './node-selector.js'
+import type { SelfplayScheduler } from './selfplay-scheduler.js'
+import type { Leadership } from './training-coordinator.js'
+
+/** Most selfplay jobs dispatched to one node per pass. @default 2 */
+export const DEFAULT_MAX_SELFPLAY_PER_NODE_PER_PASS = 2
+/** Most selfplay jobs dispatched per pass in all. @default 2_000 */
+export const DEFAULT_MAX_SELFPLAY_PER_PASS = 2_000
+/** Most jobs whose change times are tracked (the oldest forgotten first). */
+export const MAX_OBSERVED_JOBS = 100_000
+
+export interface JobLeaderComponents {
+  state: ClusterState
+  selector: NodeSelector
+  scheduler: SelfplayScheduler
+  leadership: Leadership
+  health: (nodeId: string) => Health | undefined
+  /** Retire one bucket durably into the job history. */
+  retireBucket: (bucketId: string) => Promise<JobView[]>
+  clock: Clock
+  logger: Logger
+}
+
+export interface JobLeaderInit {
+  cleanup?: Partial<CleanupParams>
+  selfplayGamesPerJob?: number
+  maxSelfplayPerNodePerPass?: number
+  maxSelfplayPerPass?: number
+  leaderlessSelfplayAfterMs?: number
+}
+
+export interface LeaderPassReport {
+  dispatched: number
+  expired: number
+  lost: number
+  redispatched: number
+  failed: number
+}
+
+export class JobLeader {
+  private readonly log: Logger
+  private readonly p: CleanupParams
+  private readonly gamesPerJob: number
+  private readonly perNode: number
+  private readonly perPass: number
+  private readonly leaderlessAfterMs: number
+  /** jobId → [change key, local mono ms it was first seen with that key] */
+  private readonly observed = new Map<string, [string, number]>()
+  private leaderSeenAtMs: number
+  totals: LeaderPassReport = { dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
+
+  constructor (private readonly c: JobLeaderComponents, init: JobLeaderInit = {}) {
+    this.log = c.logger.child({ component: 'job-leader' })
+    this.p = { ...DEFAULT_CLEANUP_PARAMS, ...init.cleanup }
+    this.gamesPerJob = init.selfplayGamesPerJob ?? DEFAULT_SELFPLAY_GAMES_PER_JOB
+    this.perNode = init.maxSelfplayPerNodePerPass ?? DEFAULT_MAX_SELFPLAY_PER_NODE_PER_PASS
+    this.perPass = init.maxSelfplayPerPass ?? DEFAULT_MAX_SELFPLAY_PER_PASS
+    this.leaderlessAfterMs = init.leaderlessSelfplayAfterMs ?? DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS
+    this.leaderSeenAtMs = c.clock.monoMs()
+  }
+
+  /** How long ago (local monotonic ms) each job last changed, as this node saw it. */
+  observe (jobs: readonly JobView[]): ObservedJob[] {
+    const now = this.c.clock.monoMs()
+    const out: ObservedJob[] = []
+    const live = new Set<string>()
+    for (const job of jobs) {
+      live.add(job.jobId)
+      const key = `${job.state}|${job.status?.heartbeatAt ?? ''}|${job.verdicts.length}`
+      const seen = this.observed.get(job.jobId)
+      if (seen === undefined || seen[0] !== key) this.observed.set(job.jobId, [key, now])
+      out.push({ job, quietMs: now - (this.observed.get(job.jobId) as [string, number])[1] })
+    }
+    for (const id of this.observed.keys()) if (!live.has(id)) this.observed.delete(id)
+    while (this.observed.size > MAX_OBSERVED_JOBS) this.observed.delete(this.observed.keys().next().value as string)
+    return out
+  }
+
+  /** The leader's cleanup pass (also observes jobs on followers, so a new leader knows how long they were quiet). */
+  cleanup (): CleanupAction[] {
+    const jobs = this.c.state.jobs()
+    const observed = this.observe(jobs)
+    const epoch = this.c.leadership.leaderEpoch()
+    if (epoch === undefined) return []
+    const successors = new Set<string>()
+    for (const j of jobs) if (j.dispatch.previousJobId !== null) successors.add(j.dispatch.previousJobId)
+    const actions = planCleanup(observed, id => this.c.health(id) === 'DEAD', successors, this.p)
+    for (const a of actions) this.apply(a, epoch)
+    return actions
+  }
+
+  private apply (a: CleanupAction, epoch: number): void {
+    switch (a.kind) {
+      case 'expire':
+        this.c.state.addVerdict({ jobId: a.jobId, verdict: 'EXPIRED', epoch, reason: a.reason })
+        this.totals.expired++
+        break
+      case 'lost':
+        this.c.state.addVerdict({ jobId: a.jobId, verdict: 'LOST', epoch, reason: a.reason })
+        this.totals.lost++
+        break
+      case 'give-up':
+        this.c.state.addVerdict({ jobId: a.jobId, verdict: 'FAILED', epoch, reason: a.reason })
+        this.totals.failed++
+        break
+      case 'redispatch': {
+        const d = a.job.dispatch
+        const to = this.placeAgain(a.job)
+        if (to === null) return
+        const next = this.c.state.dispatchJob({
+          type: d.type, config: d.config, engineMode: d.engineMode, spec: d.spec, assignedNode: to, dispatchEpoch: epoch, attempt: a.attempt, previousJobId: d.jobId
+        })
+        this.totals.redispatched++
+        this.log.warn({ jobId: next.jobId, previous: d.jobId, node: to, attempt: a.attempt }, 're-dispatched a stale job')
+        return
+      }
+    }
+    this.log.info({ action: a.kind, jobId: a.jobId, reason: a.reason }, 'job cleanup')
+  }
+
+  /** Another healthy node for a stale job: least loaded among those that can run its mode, not its last node. */
+  private placeAgain (j: JobView): string | null {
+    const d = j.dispatch
+    const nodes = d.type === 'selfplay'
+      ? this.c.selector.nodesForEngineMode(d.engineMode ?? 'heuristic')
+      : this.c.selector.cpuPrimaryNodes(1_000)
+    const other = nodes.find(n => n.info.nodeId !== d.assignedNode) ?? null
+    return other?.info.nodeId ?? null
+  }
+
+  /** Fill selfplay targets: the leader for every healthy node; a leaderless node for itself. */
+  dispatchSelfplay (): number {
+    const epoch = this.c.leadership.leaderEpoch()
+    if (this.c.leadership.currentLeader() !== undefined) this.leaderSeenAtMs = this.c.clock.monoMs()
+    const leaderless = epoch === undefined && this.c.leadership.currentLeader() === undefined &&
+      this.c.clock.monoMs() - this.leaderSeenAtMs >= this.leaderlessAfterMs
+    if (epoch === undefined && !leaderless) return 0
+    const jobs = this.c.state.jobs()
+    const active = activeSelfplayByNode(jobs)
+    const selfId = this.c.state.selfId
+    const views = this.c.selector.nodesForEngineMode('heuristic').filter(v => !leaderless || v.info.nodeId === selfId)
+    const byId = new Map(views.map(v => [v.info.nodeId, v]))
+    const nodes = views.map(v => ({
+      nodeId: v.info.nodeId,
+      active: active.get(v.info.nodeId) ?? 0,
+      target: this.c.scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0)
+    }))
+    const plan = planSelfplay(nodes, id => {
+      const v = byId.get(id)
+      return v === undefined ? null : this.c.scheduler.pickWeightedConfig(v.info)
+    }, this.perNode, this.perPass)
+    const dispatchEpoch = epoch ?? this.c.state.maxKnownEpoch()
+    for (const p of plan) {
+      this.c.state.dispatchJob({
+        type: 'selfplay', config: p.config as never, engineMode: p.engineMode, assignedNode: p.nodeId, dispatchEpoch, attempt: 1, previousJobId: null,
+        spec: leaderless ? { games: this.gamesPerJob, leaderless: true } : { games: this.gamesPerJob }
+      })
+    }
+    if (plan.length > 0) this.c.selector.invalidate()
+    this.totals.dispatched += plan.length
+    return plan.length
+  }
+
+  /** Retire every bucket that may leave the document (sealed, all ended, quiet for the retention). */
+  async retire (): Promise<number> {
+    let n = 0
+    for (const bucketId of this.c.state.retirableBuckets()) {
+      await this.c.retireBucket(bucketId)
+      n++
+    }
+    if (n > 0) this.log.info({ buckets: n }, 'retired finished job buckets into the job history')
+    return n
+  }
+
+  /** Seal this node's own open buckets once they are old (so they can retire). */
+  sealOld (): void {
+    const self = this.c.state.selfId
+    const now = this.c.clock.nowMs()
+    for (const b of this.c.state.bucketViews()) {
+      const m = b.meta
+      if (m === undefined || m.sealed || m.dispatcher !== self) continue
+      const oldest = Math.min(...b.jobs.map(j => j.dispatch.createdAt))
+      if (b.jobs.length > 0 && now - oldest >= this.c.state.bucketMaxAgeMs && b.jobs.every(j => j.state !== 'PENDING' && j.state !== 'RUNNING')) this.c.state.sealBucket(b.bucketId)
+    }
+  }
+}
