@@ -17,6 +17,8 @@ export interface FuzzShape {
   livenessMs?: number
   /** Most faults in one schedule. @default 8 */
   maxFaults?: number
+  /** Run the JobManager over simulated job processes and check the job ledger. @default false */
+  jobs?: boolean
 }
 
 function groups (rng: SeededRng, n: number): number[][] {
@@ -81,7 +83,8 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
     network: { minLatencyMs: 1, meanExtraLatencyMs: 1 + rng.int(20), loss: rng.next() < 0.5 ? 0 : rng.next() * 0.05 },
     node: { antiEntropyIntervalMs: 2000 },
     workload: { writesPerSecond: 2 + rng.int(6) },
-    timeline,
+    timeline: shape.jobs === true ? timeline.filter(e => !('dispatch' in e)) : timeline,
+    ...(shape.jobs === true ? { jobs: {} } : {}),
     phases: { safetyUntilMs: safetyMs, livenessWithinMs: shape.livenessMs ?? 20_000 },
     checks: (shape.voters ?? 0) > 0 ? ['convergence', 'acked-writes', 'no-drops', 'leader-liveness'] : ['convergence', 'acked-writes', 'no-drops']
   })

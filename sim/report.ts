@@ -22,6 +22,7 @@ export function formatReport (r: SimReport): string {
     lines.push(`training: ${t.dispatches} dispatches (${t.firstTrainings} first trainings) of ${t.configsTrained.join(', ') || 'nothing'}; games ${Object.entries(t.gamesPerConfig).map(([k, v]) => `${k}=${v}`).join(' ')}`)
     lines.push(`models: ${Object.entries(t.models).map(([k, m]) => `${k}=${m.modelId} (Elo ${m.elo})`).join('; ') || 'none'}`)
   }
+  if (r.jobs !== null) lines.push(`jobs: ${r.jobs.started} started, ${r.jobs.completed} completed, ${r.jobs.failed} failed or cancelled, ${r.jobs.running} still running`)
   for (const c of r.checks) lines.push(`check ${c.name}: ${c.ok ? 'pass' : `FAIL — ${c.detail ?? ''}`}`)
   if (r.violation !== null) {
     lines.push(`first violation: ${r.violation.check} at ${(r.violation.atMs / 1000).toFixed(3)}s: ${r.violation.detail}`)

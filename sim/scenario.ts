@@ -35,7 +35,7 @@ export type TimelineEvent = z.infer<typeof event>
 
 export const CHECKS = [
   'convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness',
-  'training-threshold', 'training-strongest-gpu', 'training-once', 'training-started'
+  'training-threshold', 'training-strongest-gpu', 'training-once', 'training-started', 'job-once', 'job-ledger'
 ] as const
 
 const gpuSpec = z.strictObject({
@@ -102,6 +102,21 @@ export const scenarioSchema = z.strictObject({
     /** The gauntlet results every simulated gauntlet reports (W/L/D, candidate's view). */
     gauntletResults: z.string().regex(/^[WLD]*$/).default('WLWWLWWDWLWWLWWLWLWWLWWDWLWWLWWL')
   }).optional(),
+  /** Run the real JobWorker / JobLeader on every node over simulated job processes (needs voters). */
+  jobs: z.strictObject({
+    durationMs: ms.default(3000),
+    maxProcesses: z.number().int().min(1).default(8),
+    dispatchTimeoutMs: ms.default(8000),
+    jobHeartbeatTimeoutMs: ms.default(8000),
+    jobHeartbeatIntervalMs: ms.default(2000),
+    reassignBackoffMs: ms.default(1000),
+    reassignBackoffMaxMs: ms.default(8000),
+    maxReassignments: z.number().int().min(0).default(3),
+    cleanupIntervalMs: ms.default(2000),
+    selfplayDispatchIntervalMs: ms.default(2000),
+    leaderlessSelfplayAfterMs: ms.default(10_000),
+    admissionWaitMs: ms.default(3000)
+  }).optional(),
   phases: z.strictObject({
     /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */
     safetyUntilMs: ms,
@@ -134,6 +149,7 @@ export function parseScenario (text: string, label: string): Scenario {
   for (const [a, b] of s.topology.edges) if (a >= s.nodes || b >= s.nodes) throw new ValidationError(label, `topology edge [${a}, ${b}] names a node past ${s.nodes - 1}`)
   for (const g of s.gpus) if (g.node >= s.nodes) throw new ValidationError(label, `gpus names node ${g.node}, but there are ${s.nodes} nodes`)
   if (s.training !== undefined && s.voters === 0) throw new ValidationError(label, 'training needs an election: set voters')
+  if (s.jobs !== undefined && s.voters === 0) throw new ValidationError(label, 'jobs need an election: set voters')
   for (const ev of s.timeline) {
     for (const n of nodesOf(ev)) if (n >= s.nodes) throw new ValidationError(label, `timeline event at ${ev.at} ms names node ${n}, but there are ${s.nodes} nodes (0–${s.nodes - 1})`)
   }

@@ -16,6 +16,8 @@ import { holdsEpoch } from '../src/election/rules.js'
 import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
 import type { Scenario, TimelineEvent } from './scenario.js'
 import { TrainingMonitor } from './training-monitor.js'
+import { JobMonitor } from './job-monitor.js'
+import { SimMachine } from './node/sim-jobs.js'
 import { createHash } from 'node:crypto'
 import type { ConfigKey, Hardware, Manifest } from '../src/state/schema.js'
 import { MODEL_OUTPUT_PREFIX, RESULTS_OUTPUT_PREFIX } from '../src/managers/training-coordinator.js'
@@ -58,6 +60,7 @@ export interface SimReport {
   convergence: Array<{ phase: string, atMs: number, convergedAfterMs: number | null }>
   leadership: { changes: number, epochs: number, leaderlessMs: number, dispatchesAccepted: number, dispatchesRefused: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
   training: ReturnType<TrainingMonitor['summary']> | null
+  jobs: ReturnType<JobMonitor['summary']> | null
   checks: CheckResult[]
   violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
   peakHeapMb: number
@@ -93,12 +96,40 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   }
   const tr = scenario.training
   const trainingParams = tr === undefined ? undefined : { minGames: tr.minGames, incrementalGames: tr.incrementalGames, cooldownMs: tr.cooldownMs }
-  if (tr !== undefined || scenario.gpus.length > 0) cfg.hardwareOf = i => scenarioHardware(scenario, i)
+  if (tr !== undefined || scenario.gpus.length > 0 || scenario.jobs !== undefined) cfg.hardwareOf = i => scenarioHardware(scenario, i)
+  const jb = scenario.jobs
+  const machines: SimMachine[] = []
+  let jobMonitor: JobMonitor | undefined
+  if (jb !== undefined) {
+    cfg.jobs = {
+      machineOf: i => machines[i] as SimMachine,
+      maxProcesses: jb.maxProcesses,
+      cleanup: {
+        dispatchTimeoutMs: jb.dispatchTimeoutMs, jobHeartbeatTimeoutMs: jb.jobHeartbeatTimeoutMs, reassignBackoffMs: jb.reassignBackoffMs,
+        reassignBackoffMaxMs: jb.reassignBackoffMaxMs, maxReassignments: jb.maxReassignments
+      },
+      cleanupIntervalMs: jb.cleanupIntervalMs,
+      selfplayDispatchIntervalMs: jb.selfplayDispatchIntervalMs,
+      jobHeartbeatIntervalMs: jb.jobHeartbeatIntervalMs,
+      leaderlessSelfplayAfterMs: jb.leaderlessSelfplayAfterMs,
+      admissionWaitMs: jb.admissionWaitMs
+    }
+  }
   if (tr !== undefined && trainingParams !== undefined) {
     cfg.training = { params: trainingParams, readinessIntervalMs: tr.readinessIntervalMs, leaderlessTrainingTimeoutMs: tr.leaderlessTrainingTimeoutMs }
   }
   const nodes = Array.from({ length: scenario.nodes }, (_, i) => new SimNode(i, sched, net, root.fork(`node-${i}`), logger, cfg))
-
+  if (jb !== undefined) {
+    const outputs = (jobId: string, type: string): string[] => type === 'training' ? [`model:models/${jobId}.bin`] : type === 'gauntlet' ? [`results:${tr?.gauntletResults ?? 'WWL'}`] : ['games:10']
+    for (let i = 0; i < scenario.nodes; i++) {
+      machines.push(new SimMachine(i, sched, { durationMs: { selfplay: jb.durationMs, training: tr?.trainingDurationMs ?? jb.durationMs, gauntlet: tr?.gauntletDurationMs ?? jb.durationMs }, outputs }, jobId => {
+        jobMonitor?.onStart(i, jobId)
+        // the fencing check sees every dispatch a worker really started
+        const d = nodes[i]?.parts?.state.job(jobId)?.dispatch
+        if (d !== undefined && d.spec.leaderless !== true) monitor?.onDispatch(i, d.dispatchEpoch, net.indexOf(d.dispatchedBy) ?? -1, true)
+      }))
+    }
+  }
   // propagation: when each workload write reached each node
   const writtenAt = new Map<string, number>()
   const reached = new Map<string, Set<number>>()
@@ -130,9 +161,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
 
   const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
   const trainingMonitor = trainingParams === undefined ? undefined : new TrainingMonitor(nodes, sched, trainingParams, scenario.gpus.length, fail)
+  if (jb !== undefined) jobMonitor = new JobMonitor(nodes, machines, sched, fail)
   const dataFiles = new Map<number, Manifest['files']>()
-  if (monitor !== undefined) {
-    // workers fence every dispatch assigned to them by its epoch
+  if (monitor !== undefined && jb === undefined) {
+    // workers fence every dispatch assigned to them by its epoch (with `jobs`, the real JobWorker does)
     for (const n of nodes) {
       n.onStart(node => {
         const parts = node.parts
@@ -307,6 +339,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       else checks.push({ name: 'leader-liveness', ok: true, detail: `${agreed} after ${tookMs} ms (bound ${leaderBoundMs} ms)` })
     }
   }
+  if (jobMonitor !== undefined) {
+    jobMonitor.finish()
+    for (const c of jobMonitor.results()) if (c.ok) checks.push(c)
+  }
   if (trainingMonitor !== undefined && tr !== undefined) {
     // a config that crossed the threshold one readiness pass (plus a lease, for a failover) before the end must have been trained
     trainingMonitor.finish(scenario.phases.safetyUntilMs - tr.readinessIntervalMs - 2 * e.leaseMs - e.backoffMaxMs)
@@ -343,6 +379,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     convergence,
     leadership: monitor?.summary() ?? null,
     training: trainingMonitor?.summary() ?? null,
+    jobs: jobMonitor?.summary() ?? null,
     checks,
     violation,
     peakHeapMb: process.memoryUsage().heapUsed / 2 ** 20

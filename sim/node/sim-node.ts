@@ -19,6 +19,11 @@ import { NodeSelector } from '../../src/managers/node-selector.js'
 import { TrainingCoordinator } from '../../src/managers/training-coordinator.js'
 import type { TrainingParams } from '../../src/managers/training.js'
 import { LoopManager } from '../../src/node/loops.js'
+import { SelfplayScheduler } from '../../src/managers/selfplay-scheduler.js'
+import { JobWorker } from '../../src/managers/job-worker.js'
+import { JobLeader } from '../../src/managers/job-leader.js'
+import type { CleanupParams } from '../../src/jobs/lifecycle.js'
+import { SimJobRunner, type SimMachine } from './sim-jobs.js'
 import type { Scheduler } from '../core/scheduler.js'
 import { SimClock } from '../core/sim-clock.js'
 import { SimDisk } from '../disk/sim-disk.js'
@@ -57,6 +62,17 @@ export interface SimNodeConfig {
     readinessIntervalMs: number
     leaderlessTrainingTimeoutMs: number
   }
+  /** Run the real JobWorker and JobLeader over a simulated machine per node. */
+  jobs?: {
+    machineOf: (index: number) => SimMachine
+    maxProcesses: number
+    cleanup: Partial<CleanupParams>
+    cleanupIntervalMs: number
+    selfplayDispatchIntervalMs: number
+    jobHeartbeatIntervalMs: number
+    leaderlessSelfplayAfterMs: number
+    admissionWaitMs: number
+  }
 }
 
 export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
@@ -80,6 +96,7 @@ interface Running {
   drops: DropCounters
   election: ElectionService | undefined
   training: TrainingCoordinator | undefined
+  worker: JobWorker | undefined
   loops: LoopManager
 }
 
@@ -171,17 +188,45 @@ export class SimNode {
     }
     const loops = new LoopManager({ clock: this.clock, logger })
     let training: TrainingCoordinator | undefined
-    if (c.training !== undefined && election !== undefined) {
+    let worker: JobWorker | undefined
+    if ((c.training !== undefined || c.jobs !== undefined) && election !== undefined) {
       const views = new ClusterViews({ state, health: heartbeat, selfLoad: () => idleLoad.sample() })
       const selector = new NodeSelector({ views, clock: this.clock, logger, trainingRunning: () => trainingJobsByNode(state) })
-      const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, {
-        training: c.training.params, leaderlessTrainingTimeoutMs: c.training.leaderlessTrainingTimeoutMs
-      })
-      training = coordinator
-      loops.add({ name: 'training', intervalMs: c.training.readinessIntervalMs, run: () => { coordinator.tick() } })
+      if (c.training !== undefined) {
+        const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, {
+          training: c.training.params, leaderlessTrainingTimeoutMs: c.training.leaderlessTrainingTimeoutMs
+        })
+        training = coordinator
+        loops.add({ name: 'training', intervalMs: c.training.readinessIntervalMs, run: () => { coordinator.tick() } })
+      }
+      const j = c.jobs
+      if (j !== undefined) {
+        const machine = j.machineOf(this.index)
+        const el = election
+        const w = new JobWorker({
+          state, flush: async () => await store.flush(), tables, runner: new SimJobRunner(machine, j.maxProcesses), voters: () => el.voters(), clock: this.clock, logger
+        }, {
+          dataDir: '/sim', hasGpu: () => state.node(this.id)?.hardware.hasGpu ?? false, capabilities: () => state.node(this.id)?.capabilities ?? [],
+          maxProcesses: j.maxProcesses, jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs,
+          readOutputs: async r => machine.outputsOf(r.jobId, r.type)
+        })
+        await w.start()
+        worker = w
+        const scheduler = new SelfplayScheduler({ state, clock: this.clock, rng: rng.fork('selfplay'), logger })
+        const leader = new JobLeader({
+          state, selector, scheduler, leadership: election, health: id => heartbeat.health(id), clock: this.clock, logger,
+          retireBucket: async id => await store.retireBucket(id, Math.max(0, Math.floor(this.clock.nowMs())))
+        }, { cleanup: j.cleanup, selfplayGamesPerJob: 10, leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs })
+        loops.add({ name: 'jobs-worker', intervalMs: 1000, run: async () => { await w.scan() } })
+        loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, run: () => { w.heartbeat() } })
+        loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { leader.cleanup() } })
+        loops.add({ name: 'selfplay-dispatch', intervalMs: j.selfplayDispatchIntervalMs, run: () => { leader.dispatchSelfplay() } })
+        loops.add({ name: 'jobs-retire', intervalMs: 10_000, run: async () => { leader.sealOld(); await leader.retire() } })
+        state.onUpdate(u => { if (u.doc.startsWith('jobs/')) loops.trigger('jobs-worker') })
+      }
     }
     loops.start()
-    this.running = { state, store, tables, replicator, heartbeat, drops, election, training, loops }
+    this.running = { state, store, tables, replicator, heartbeat, drops, election, training, worker, loops }
     this.status = 'up'
     this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)
     for (const l of this.listeners) l(this)
@@ -194,6 +239,8 @@ export class SimNode {
     this.running.heartbeat.stop()
     this.running.election?.stop()
     this.running.loops.stop()
+    void this.running.worker?.stop()
+    if (mode === 'power') this.config.jobs?.machineOf(this.index).powerLoss()
     this.clock.dropAll()
     this.mesh.stop()
     this.sched.setNodeState(this.index, 'crashed')

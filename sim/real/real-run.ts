@@ -402,6 +402,7 @@ class RealRun {
       mode: 'real',
       leadership: null, // real mode runs no election yet
       training: null, // nor the managers
+      jobs: null,
       timeScale: this.timeScale,
       scenario: this.scenario.name,
       seed: this.seed,

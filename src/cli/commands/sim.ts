@@ -17,11 +17,12 @@ export const simFlags: readonly FlagSpec[] = [
   { name: 'runs', key: null, help: 'fuzz: how many seeds (default 20)' },
   { name: 'nodes', key: null, help: 'fuzz: nodes per run (default 9)' },
   { name: 'voters', key: null, help: 'fuzz: run the election with this many voters (default 0: none)' },
-  { name: 'scenario', key: null, help: 'fuzz: base the runs on this scenario file, with random seeds' }
+  { name: 'scenario', key: null, help: 'fuzz: base the runs on this scenario file, with random seeds' },
+  { name: 'jobs', key: null, boolean: true, help: 'fuzz: run the JobManager over simulated job processes and check the job ledger (needs --voters)' }
 ]
 
 export const simHelp = `riftmesh sim run <scenario.yaml> [--seed N] [--json] [--check-determinism] [--real [--time-scale 0.25]]
-riftmesh sim fuzz [--scenario S] [--runs N] [--nodes N] [--seed S] [--check-determinism]
+riftmesh sim fuzz [--scenario S] [--runs N] [--nodes N] [--voters N [--jobs]] [--seed S] [--check-determinism]
 
 Run the real node logic on a simulated network and virtual time. 'run' plays one scenario
 (exit 1 when an invariant is violated); 'fuzz' plays random fault schedules, one per seed, and
@@ -69,11 +70,13 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     const nodes = intFlag(args, 'nodes', 9, 1)
     const first = intFlag(args, 'seed', 1, 0)
     const voters = intFlag(args, 'voters', 0, 0)
+    const jobs = args.values.get('jobs') === true
+    if (jobs && voters === 0) throw new ConfigError('jobs', 'used with --voters N (jobs are dispatched by a leader)')
     const base = typeof args.values.get('scenario') === 'string' ? await loadScenario(args.values.get('scenario') as string) : undefined
     let failures = 0
     const t0 = performance.now()
     for (let seed = first; seed < first + runs; seed++) {
-      const scenario = base ?? fuzzScenario(seed, { nodes, voters })
+      const scenario = base ?? fuzzScenario(seed, { nodes, voters, jobs })
       const r = await runSimulation(scenario, { seed, antiEntropy })
       let bad = failed(r)
       let why = r.violation?.detail ?? ''
@@ -83,12 +86,12 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
       }
       if (bad) {
         failures++
-        const replay = base !== undefined ? `riftmesh sim run ${args.values.get('scenario') as string} --seed ${seed}` : `riftmesh sim fuzz --nodes ${nodes}${voters > 0 ? ` --voters ${voters}` : ''} --seed ${seed} --runs 1`
+        const replay = base !== undefined ? `riftmesh sim run ${args.values.get('scenario') as string} --seed ${seed}` : `riftmesh sim fuzz --nodes ${nodes}${voters > 0 ? ` --voters ${voters}` : ''}${jobs ? ' --jobs' : ''} --seed ${seed} --runs 1`
         out(`FAIL seed=${seed}: ${why}\n  replay: ${replay}`)
         if (json) out(JSON.stringify(r))
       }
     }
-    out(`fuzz: ${runs} runs, ${nodes} nodes${voters > 0 ? `, ${voters} voters` : ''}, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    out(`fuzz: ${runs} runs, ${nodes} nodes${voters > 0 ? `, ${voters} voters` : ''}${jobs ? ', jobs' : ''}, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     return failures > 0 ? 1 : 0
   }
   throw new ConfigError('sim', 'run or fuzz', `got ${JSON.stringify(verb ?? '')}`)
