@@ -8,13 +8,15 @@ import { propagation } from './propagation.js'
 import { simScale } from './sim-scale.js'
 import { failover } from './failover.js'
 import { managersBench } from './managers.js'
+import { jobsBench } from './jobs.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
   propagation,
   sim: simScale,
   failover: async () => await failover(),
-  managers: async () => await managersBench()
+  managers: async () => await managersBench(),
+  jobs: jobsBench
 }
 
 function print (r: SizeResult): void {
