@@ -376,6 +376,8 @@ export const DEFAULT_THRESHOLD_SCALE_ABOVE = 0.35
 export const DEFAULT_MIN_GAMES_FLOOR = 500
 /** training.incrementalGamesFloor (REF floor 200). @default 200 */
 export const DEFAULT_INCREMENTAL_GAMES_FLOOR = 200
+/** training.allowCpuTraining: with no GPU training node, train on the strongest CPU node with the training capability (small clusters, laptops, the demo). @default false */
+export const DEFAULT_ALLOW_CPU_TRAINING = false
 /** training.maxLeaderlessJobsPerNode (REF: at most one local job while leaderless). @default 1 */
 export const DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE = 1
 

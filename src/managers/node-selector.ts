@@ -34,6 +34,8 @@ export interface NodeSelectorInit {
   loadWeights?: LoadWeights
   /** @default DEFAULT_WORK_HEALTH_RULE */
   workRule?: WorkHealthRule
+  /** With no GPU training node, train on the strongest CPU node with `training`. @default false */
+  allowCpuTraining?: boolean
 }
 
 export interface NodeSelectorComponents {
@@ -55,6 +57,7 @@ export class NodeSelector {
   private readonly trainingCount: number
   private readonly cpuCount: number
   private readonly minMemoryGb: number
+  private readonly allowCpuTraining: boolean
   private readonly cache = new Map<string, CacheEntry>()
   private readonly log: Logger
 
@@ -63,6 +66,7 @@ export class NodeSelector {
     this.cacheMs = nonNegative('selector.rankingCacheMs', init.rankingCacheMs ?? DEFAULT_RANKING_CACHE_MS)
     this.trainingCount = positiveInt('selector.trainingPrimaryCount', init.trainingPrimaryCount ?? DEFAULT_TRAINING_PRIMARY_COUNT)
     this.cpuCount = positiveInt('selector.cpuPrimaryCount', init.cpuPrimaryCount ?? DEFAULT_CPU_PRIMARY_COUNT)
+    this.allowCpuTraining = init.allowCpuTraining ?? false
     this.minMemoryGb = nonNegative('scheduler.minMemoryGbForTasks', init.minMemoryGbForTasks ?? DEFAULT_MIN_MEMORY_GB_FOR_TASKS)
     this.params = {
       gpuTable: gpuScoreTable({ ...DEFAULT_GPU_SCORES, ...init.gpuScores }, nonNegative('selector.unknownGpuScore', init.unknownGpuScore ?? DEFAULT_UNKNOWN_GPU_SCORE)),
@@ -88,7 +92,7 @@ export class NodeSelector {
   bestGpuNodeForTraining (exclude: Iterable<string> = []): NodeView | null {
     const ex = new Set(exclude)
     return this.cached(`bestGpu:${[...ex].sort().join(',')}`, () =>
-      this.warnIfNull('bestGpuNodeForTraining', bestGpuNodeForTraining(this.scored(), { exclude: ex, minMemoryGb: this.minMemoryGb })?.view ?? null))
+      this.warnIfNull('bestGpuNodeForTraining', bestGpuNodeForTraining(this.scored(), { exclude: ex, minMemoryGb: this.minMemoryGb, allowCpu: this.allowCpuTraining })?.view ?? null))
   }
 
   cpuPrimaryNodes (count = this.cpuCount): NodeView[] {

@@ -70,6 +70,8 @@ export interface TrainingPick {
   exclude?: ReadonlySet<string>
   /** Least memory a node needs, GB. */
   minMemoryGb?: number
+  /** With no GPU candidate, take the strongest CPU node with the training capability. */
+  allowCpu?: boolean
 }
 
 /**
@@ -83,7 +85,12 @@ export function bestGpuNodeForTraining (nodes: readonly ScoredNode[], pick: Trai
     n.view.info.hardware.memoryGb >= minMem && pick.exclude?.has(n.nodeId) !== true)
   const idle = candidates.filter(n => n.trainingJobs === 0)
   const pool = idle.length > 0 ? idle : candidates
-  return pool.sort(byGpuThenLoad)[0] ?? null
+  const gpu = pool.sort(byGpuThenLoad)[0] ?? null
+  if (gpu !== null || pick.allowCpu !== true) return gpu
+  const cpus = nodes.filter(n => !hasGpu(n) && n.alive && n.healthy && can(n, 'training') &&
+    n.view.info.hardware.memoryGb >= minMem && pick.exclude?.has(n.nodeId) !== true)
+  const idleCpus = cpus.filter(n => n.trainingJobs === 0)
+  return (idleCpus.length > 0 ? idleCpus : cpus).sort(byCpuThenLoad)[0] ?? null
 }
 
 /** Healthy nodes by CPU power then load. */

@@ -91,7 +91,8 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     cpuPrimaryCount: cfg.selector.cpuPrimaryCount,
     minMemoryGbForTasks: cfg.scheduler.minMemoryGbForTasks,
     loadWeights: loadWeights(cfg),
-    workRule: workRule(cfg)
+    workRule: workRule(cfg),
+    allowCpuTraining: cfg.training.allowCpuTraining
   })
   const s = cfg.scheduler
   const scheduler = new SelfplayScheduler({ state, clock, rng: c.rng.fork('selfplay'), logger }, {

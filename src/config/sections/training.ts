@@ -1,7 +1,7 @@
 /** `training`: readiness, dedup, dispatch, gauntlet and Elo. */
 import { z } from 'zod'
 import * as D from '../defaults.js'
-import { field, int, json, ms, num } from '../fields.js'
+import { bool, field, int, json, ms, num } from '../fields.js'
 
 const games = (min: number): ReturnType<typeof int> => int(min, 100_000_000, 'games')
 
@@ -33,6 +33,8 @@ export const trainingFields = {
     'Threshold factor with more GPU nodes than the last thresholdScale step.'),
   minGamesFloor: field(games(1), D.DEFAULT_MIN_GAMES_FLOOR, 'Scaled minGames never goes below this.'),
   incrementalGamesFloor: field(games(1), D.DEFAULT_INCREMENTAL_GAMES_FLOOR, 'Scaled incrementalGames never goes below this.'),
+  allowCpuTraining: field(bool(), D.DEFAULT_ALLOW_CPU_TRAINING,
+    'With no GPU training node available, train on the strongest CPU node that has the training capability.'),
   maxLeaderlessJobsPerNode: field(int(0, 100, 'jobs'), D.DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE,
     'Local training jobs a node may start on its own while leaderless; 0 disables it.')
 }

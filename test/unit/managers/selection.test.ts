@@ -51,6 +51,13 @@ describe('bestGpuNodeForTraining', () => {
     expect(idOf(bestGpuNodeForTraining(scoreNodes(views), { exclude: new Set(pick.exclude ?? []), minMemoryGb: pick.minMemoryGb }))).toBe(expected)
   })
 
+  it('with allowCpu and no GPU node, takes the strongest CPU node with the training capability', () => {
+    const views = [view('c16', { hw: cpuHw({ cpuCount: 16 }), caps: ['selfplay', 'training'] }), view('c64', { hw: cpuHw({ cpuCount: 64 }), caps: ['selfplay', 'training'] }), view('c128', { hw: cpuHw({ cpuCount: 128 }) })]
+    expect(bestGpuNodeForTraining(scoreNodes(views))).toBeNull()
+    expect(idOf(bestGpuNodeForTraining(scoreNodes(views), { allowCpu: true }))).toBe('c64')
+    expect(idOf(bestGpuNodeForTraining(scoreNodes([...views, view('g', { hw: gpuHw('NVIDIA RTX 3060') })]), { allowCpu: true }))).toBe('g')
+  })
+
   it('counts training known from the jobs view as busy too', () => {
     const views = [view('h100', { hw: gpuHw('NVIDIA H100') }), view('a100', { hw: gpuHw('NVIDIA A100') })]
     expect(idOf(bestGpuNodeForTraining(scoreNodes(views, undefined, new Map([['h100', 1]]))))).toBe('a100')
