@@ -208,7 +208,8 @@ export class SimNode {
         }, {
           dataDir: '/sim', hasGpu: () => state.node(this.id)?.hardware.hasGpu ?? false, capabilities: () => state.node(this.id)?.capabilities ?? [],
           maxProcesses: j.maxProcesses, jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs,
-          readOutputs: async r => machine.outputsOf(r.jobId, r.type)
+          readOutputs: async r => machine.outputsOf(r.jobId, r.type),
+          missingInputs: async () => [] // simulated machines hold every model
         })
         await w.start()
         worker = w

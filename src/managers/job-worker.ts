@@ -5,8 +5,8 @@
  * before the process starts, and at start-up every job left in the data dir is re-adopted (or
  * reported ended) before anything new runs. Cancel is a CANCELLED verdict from any node.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
 import { timestampMs, type Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { errorMessage } from '../core/errors.js'
@@ -53,6 +53,36 @@ export interface JobWorkerInit {
   admissionWaitMs?: number
   /** What a finished job reported. @default reads `<outputDir>/outputs.json` */
   readOutputs?: (result: JobResult) => Promise<string[]>
+  /** Which of these data-dir paths are missing here. @default checks the data dir */
+  missingInputs?: (paths: readonly string[]) => Promise<string[]>
+  /** How long a job waits for its input files (models) to arrive by sync before it is refused. @default 120_000 */
+  inputWaitMs?: number
+}
+
+/** How long a job waits for its input files by default. @default 120_000 */
+export const DEFAULT_INPUT_WAIT_MS = 120_000
+
+/** The data-dir files a job reads and the sync must bring first (models of gauntlets, tournaments, exports). */
+export function requiredInputs (spec: Readonly<Record<string, unknown>>): string[] {
+  return ['modelPath', 'baselineModelPath', 'modelAPath', 'modelBPath']
+    .map(k => spec[k])
+    .filter((v): v is string => typeof v === 'string' && v.length > 0)
+}
+
+/** Paths (relative to `dataDir`) that do not exist there; a path leaving the data dir counts as missing. */
+export async function missingInDataDir (dataDir: string, paths: readonly string[]): Promise<string[]> {
+  const root = resolve(dataDir)
+  const out: string[] = []
+  for (const p of paths) {
+    const abs = resolve(root, p)
+    if (!abs.startsWith(root + sep)) { out.push(p); continue }
+    try {
+      await stat(abs)
+    } catch {
+      out.push(p)
+    }
+  }
+  return out
 }
 
 /** What a workload reported: the `outputs` list of `<outputDir>/outputs.json`, bounded. */
@@ -92,6 +122,8 @@ export class JobWorker {
   private readonly handled = new Set<string>()
   private readonly firstSeen = new Map<string, number>()
   private readonly cancelled = new Set<string>()
+  /** Jobs waiting for input files, with what they still miss (the SyncPlanner pulls these). */
+  readonly waitingInputs = new Map<string, string[]>()
   private offEnd: (() => void) | undefined
   private started = false
   counters = { started: 0, refused: 0, completed: 0, failed: 0, adopted: 0, cancelled: 0 }
@@ -181,7 +213,23 @@ export class JobWorker {
       this.firstSeen.set(j.jobId, first)
       if (now - first < this.admissionWaitMs) return
     }
+    const missing = await (this.init.missingInputs ?? (async (ps: readonly string[]) => await missingInDataDir(this.init.dataDir, ps)))(requiredInputs(d.spec))
+    if (holds && missing.length > 0) {
+      // the sync brings the models a job needs; wait for them, then refuse
+      const first = this.firstSeen.get(j.jobId) ?? now
+      this.firstSeen.set(j.jobId, first)
+      if (now - first < (this.init.inputWaitMs ?? DEFAULT_INPUT_WAIT_MS)) {
+        this.waitingInputs.set(j.jobId, missing)
+        return
+      }
+    }
+    this.waitingInputs.delete(j.jobId)
     this.firstSeen.delete(j.jobId)
+    if (holds && missing.length > 0) {
+      this.handled.add(j.jobId)
+      this.refuse(j, `input files did not arrive: ${missing.join(', ').slice(0, 500)}`)
+      return
+    }
     const admission = decideAdmission(d, {
       selfId: this.c.state.selfId,
       fenceEpoch: this.fence.epoch,

@@ -112,6 +112,22 @@ describe('JobWorker with real processes', () => {
     expect(r.state.job(train)?.status?.error).toMatch(/no training capability/)
   })
 
+  it('a job waits for its input model to arrive (by sync) before it starts, and is refused if it never does', async () => {
+    const r = await rig()
+    const id = dispatch(r.state, { type: 'export', spec: { modelPath: 'models/hex8_2p/m1.json' } })
+    await r.worker.scan()
+    expect(r.state.job(id)?.status).toBeUndefined()
+    expect(r.worker.waitingInputs.get(id)).toEqual(['models/hex8_2p/m1.json'])
+    const { mkdir, writeFile } = await import('node:fs/promises')
+    await mkdir(join(dir, 'models/hex8_2p'), { recursive: true })
+    await writeFile(join(dir, 'models/hex8_2p/m1.json'), '{}')
+    await until(r, id, ['COMPLETE'])
+    expect(r.worker.waitingInputs.size).toBe(0)
+    const escape = dispatch(r.state, { type: 'export', spec: { modelPath: '../../etc/passwd' } })
+    await r.worker.scan()
+    expect(r.worker.waitingInputs.get(escape)).toEqual(['../../etc/passwd'])
+  })
+
   it('a GPU engine mode on a CPU node falls back to heuristic and says so', async () => {
     const r = await rig()
     const id = dispatch(r.state, { type: 'selfplay', config: 'hex8_2p', engineMode: 'gumbel-mcts' })
