@@ -67,6 +67,7 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       exitCode: j.status?.exitCode ?? null, error: j.status?.error ?? null, outputs: j.status?.outputs ?? [], pid: j.status?.pid ?? null,
       createdAt: j.dispatch.createdAt, startedAt: j.status?.startedAt ?? null, endedAt: j.status?.endedAt ?? null
     })),
+    models: async () => Object.fromEntries([...p.state.models()].map(([config, m]) => [config, { modelId: m.modelId, elo: m.elo, path: m.path, ownerNode: m.ownerNode, promotedAt: m.promotedAt }])),
     cancelJob: async args => {
       const jobId = args.jobId
       if (typeof jobId !== 'string') throw new ControlError('cancelJob needs a jobId')
