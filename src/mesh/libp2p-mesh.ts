@@ -14,6 +14,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import { bootstrap } from '@libp2p/bootstrap'
 import { preSharedKey } from '@libp2p/pnet'
+import { preGrowPnetCipherMemory } from './pnet-memory.js'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -119,6 +120,7 @@ export class Libp2pMesh implements Mesh {
     const init = this.init
     const transport = init.transport ?? 'tcp'
     const maxBytes = init.maxGossipMessageBytes ?? 1024 * 1024
+    if (init.swarmKey !== null) preGrowPnetCipherMemory()
     const node = await createLibp2p({
       privateKey: init.privateKey,
       addresses: { listen: [...init.listen] },
