@@ -9,6 +9,7 @@ import { simScale } from './sim-scale.js'
 import { failover } from './failover.js'
 import { managersBench } from './managers.js'
 import { jobsBench } from './jobs.js'
+import { transfer } from './transfer.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
@@ -16,7 +17,8 @@ const suites: Record<string, () => Promise<SizeResult[]>> = {
   sim: simScale,
   failover: async () => await failover(),
   managers: async () => await managersBench(),
-  jobs: jobsBench
+  jobs: jobsBench,
+  transfer
 }
 
 function print (r: SizeResult): void {

@@ -1,0 +1,459 @@
+/**
+ * The target's side of `/riftmesh/transfer/1.0.0`: pull a file from a holder into the local
+ * data dir.
+ *
+ * - The bytes go to `<file>.partial` (opened without following symlinks); a later pull resumes
+ *   from the partial's size after a broken connection, hashing the prefix already there.
+ * - At the end the whole file is checked against the expected sha256 (the planner's, else the
+ *   holder's HEADER); on a mismatch the partial is deleted and `HashMismatchError` thrown, and
+ *   `pullFromAny` moves on to the next holder. A good file is fsynced, renamed into place
+ *   (`mkdir -p` first) and its directory fsynced; its hash is handed to `LocalHashes` so the next
+ *   scan does not read it again.
+ * - A file already present with the expected hash is not transferred (`alreadyPresent`).
+ * - Limits: `maxConcurrentTransfers` pulls at once (more wait, up to `maxQueuedPulls`), a
+ *   shared bandwidth token bucket on the clock, a flow-control window per stream, an idle
+ *   deadline on every read, a largest accepted file, and `AbortSignal`s (the caller's and
+ *   `stop()`).
+ * - Sessions: pulls from one holder reuse idle streams (`SessionPool`), GET after GET.
+ * - Fast path: when the holder offers its TCP side channel and the peer has an address we can
+ *   reach (`hostsOf`), a new session moves there (frames sealed with AES-256-GCM, see
+ *   fast-path.ts); if the connection cannot be made the session stays on the libp2p stream.
+ * - A holder answering BUSY is retried (bounded) after its retry-after.
+ */
+import { lstat, mkdir, realpath, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { sleep, type Clock } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import { ValidationError, errorMessage } from '../core/errors.js'
+import type { DropCounters } from '../mesh/drops.js'
+import type { Mesh } from '../mesh/mesh.js'
+import { HashMismatchError, PathRefusedError, TransferFailedError, TransferRefusedError } from './errors.js'
+import { FileDigester, countsGames, isSha256Hex } from './file-info.js'
+import { toListedFile } from './listing.js'
+import { checkTransferable, isInside } from './paths.js'
+import { Semaphore, TokenBucket, intInRange } from './limits.js'
+import type { LocalHashes, ScannedFile } from './scanner.js'
+import { ClientSession, SessionPool, type SessionSettings, type StreamCtx } from './client-session.js'
+import { DirSyncer, PartialFile, hashPrefix } from './partial-file.js'
+import {
+  MAX_PAGE_FRAME_BYTES, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber
+} from './protocol.js'
+
+/** Pulls running at once (sync.maxConcurrentTransfers). @default 4 */
+export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4
+/** Pulls waiting for a slot; more are refused. @default 10_000 */
+export const DEFAULT_MAX_QUEUED_PULLS = 10_000
+/** Bytes a holder may send ahead of what we have written (flow-control window). @default 8 MiB */
+export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024
+/** A read that gets nothing for this long fails the pull. @default 30_000 */
+export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 30_000
+/** Opening the stream (dial included). @default 10_000 */
+export const DEFAULT_OPEN_TIMEOUT_MS = 10_000
+/** Largest file accepted. @default 256 GiB */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 ** 3
+/** Connecting to a holder's side channel. @default 3_000 */
+export const DEFAULT_FAST_CONNECT_TIMEOUT_MS = 3_000
+/** A pull answered BUSY is retried this many times on the same holder. @default 3 */
+export const DEFAULT_MAX_BUSY_RETRIES = 3
+/** Longest BUSY retry-after honoured; a longer one fails the pull at once (try another holder). @default 5_000 */
+export const DEFAULT_MAX_BUSY_WAIT_MS = 5_000
+/** An idle stream to a holder is kept this long for the next pull. @default 5_000 */
+export const DEFAULT_CLIENT_SESSION_IDLE_MS = 5_000
+/** Idle streams kept, all holders. @default 64 */
+export const DEFAULT_MAX_IDLE_SESSIONS = 64
+/** Most entries `list` returns. @default 1_000_000 */
+export const DEFAULT_MAX_LIST_ENTRIES = 1_000_000
+
+export interface TransferClientInit {
+  dataDir: string
+  /** @default DEFAULT_MAX_CONCURRENT_TRANSFERS */
+  maxConcurrentTransfers?: number
+  /** @default DEFAULT_MAX_QUEUED_PULLS */
+  maxQueuedPulls?: number
+  /** Bandwidth cap over all pulls, bytes per second; 0 = none. @default 0 */
+  maxBytesPerSecond?: number
+  /** @default DEFAULT_WINDOW_BYTES */
+  windowBytes?: number
+  /** @default DEFAULT_CLIENT_IDLE_TIMEOUT_MS */
+  idleTimeoutMs?: number
+  /** @default DEFAULT_OPEN_TIMEOUT_MS */
+  openTimeoutMs?: number
+  /** @default DEFAULT_MAX_FILE_BYTES */
+  maxFileBytes?: number
+  /** Use a holder's fast path when offered (needs `hostsOf`). @default true */
+  fastPath?: boolean
+  /** @default DEFAULT_FAST_CONNECT_TIMEOUT_MS */
+  fastConnectTimeoutMs?: number
+  /** fsync each file (and its directory) before reporting it done. @default true */
+  fsync?: boolean
+  /** @default DEFAULT_MAX_LIST_ENTRIES */
+  maxListEntries?: number
+  /** @default DEFAULT_MAX_BUSY_RETRIES */
+  maxBusyRetries?: number
+  /** @default DEFAULT_MAX_BUSY_WAIT_MS */
+  maxBusyWaitMs?: number
+  /** @default DEFAULT_CLIENT_SESSION_IDLE_MS */
+  sessionIdleMs?: number
+  /** @default DEFAULT_MAX_IDLE_SESSIONS */
+  maxIdleSessions?: number
+}
+
+export interface TransferClientComponents {
+  mesh: Mesh
+  clock: Clock
+  logger: Logger
+  /** The local scanner: known hashes of files already here, and where to record new ones. */
+  hashes?: LocalHashes
+  /** IP addresses a peer can be reached on (for the fast path), e.g. from its multiaddrs. */
+  hostsOf?: (peer: string) => Promise<string[]>
+  /** Counts malformed LIST entries against the holder. */
+  drops?: DropCounters
+}
+
+/** What to pull: a path of the holder's manifest, with the hash (and size) the plan expects. */
+export interface WantedFile {
+  path: string
+  sha256?: string
+  size?: number
+}
+
+export interface TransferProgress {
+  peer: string
+  path: string
+  /** Bytes of the file in place so far (a resumed prefix included). */
+  bytesDone: number
+  totalBytes: number
+}
+
+export interface PullOptions {
+  signal?: AbortSignal
+  /** Called after each chunk is written. */
+  onProgress?: (p: TransferProgress) => void
+}
+
+export interface PullResult {
+  peer: string
+  path: string
+  size: number
+  sha256: string
+  gameCount: number
+  /** Bytes that crossed the network in this pull. */
+  bytesReceived: number
+  /** Offset the pull resumed from (size of the partial found). */
+  resumedFrom: number
+  /** The file was already here with the expected hash; nothing was transferred. */
+  alreadyPresent: boolean
+  viaFastPath: boolean
+  durationMs: number
+  /** `pullFromAny`: the holders tried first, and why they failed. */
+  failedHolders: Array<{ peer: string, error: Error }>
+}
+
+/** A listing entry as `list` returns it (same shape as a scanned file). */
+export type ListedFile = ScannedFile
+
+/** Shortest wait before retrying a BUSY holder. */
+const MIN_BUSY_WAIT_MS = 50
+/** Directories already checked to be inside the data dir (cleared past this many). */
+const MAX_CHECKED_DIRS = 4_096
+
+/** Per-pull state shared by its steps. */
+interface Pull extends StreamCtx {
+  file: WantedFile
+  dest: string
+  onProgress?: (p: TransferProgress) => void
+  /** File size from the HEADER. */
+  size: number
+  /** The holder's hash from the HEADER (expected when the plan gave none). */
+  headerSha: string
+  /** Bytes received in this pull. */
+  received: number
+}
+
+export class TransferClient {
+  private readonly log: Logger
+  private readonly slots: Semaphore
+  private readonly bucket: TokenBucket | undefined
+  private readonly sessions: SessionPool
+  /** fsync of directories after renames; undefined when `fsync` is off. */
+  private readonly dirs: DirSyncer | undefined
+  private readonly inflight = new Map<string, Promise<unknown>>()
+  private readonly checkedDirs = new Set<string>()
+  private controller = new AbortController()
+  private rootReal: string | undefined
+  private readonly windowBytes: number
+  private readonly idleTimeoutMs: number
+  private readonly openTimeoutMs: number
+  private readonly maxFileBytes: number
+  private readonly fastConnectTimeoutMs: number
+  private readonly maxListEntries: number
+  private readonly maxBusyRetries: number
+  private readonly maxBusyWaitMs: number
+  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0 }
+
+  constructor (private readonly components: TransferClientComponents, private readonly init: TransferClientInit) {
+    this.log = components.logger.child({ component: 'transfer-client' })
+    const maxConcurrent = intInRange('sync.maxConcurrentTransfers', init.maxConcurrentTransfers ?? DEFAULT_MAX_CONCURRENT_TRANSFERS, 1, 256)
+    const maxQueued = intInRange('transfer.maxQueuedPulls', init.maxQueuedPulls ?? DEFAULT_MAX_QUEUED_PULLS, 0, 10_000_000)
+    this.slots = new Semaphore(maxConcurrent, maxQueued, 'transfer pulls')
+    const rate = intInRange('transfer.maxBytesPerSecond', init.maxBytesPerSecond ?? 0, 0)
+    this.windowBytes = intInRange('transfer.windowBytes', init.windowBytes ?? DEFAULT_WINDOW_BYTES, 1024, 256 * 1024 * 1024)
+    this.bucket = rate > 0 ? new TokenBucket(components.clock, rate, Math.max(64 * 1024, Math.floor(rate / 10))) : undefined
+    this.idleTimeoutMs = intInRange('transfer.idleTimeoutMs', init.idleTimeoutMs ?? DEFAULT_CLIENT_IDLE_TIMEOUT_MS, 1, 3_600_000)
+    this.openTimeoutMs = intInRange('transfer.openTimeoutMs', init.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, 1, 3_600_000)
+    this.maxFileBytes = intInRange('transfer.maxFileBytes', init.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, 0)
+    this.fastConnectTimeoutMs = intInRange('transfer.fastConnectTimeoutMs', init.fastConnectTimeoutMs ?? DEFAULT_FAST_CONNECT_TIMEOUT_MS, 1, 600_000)
+    this.maxListEntries = intInRange('transfer.maxListEntries', init.maxListEntries ?? DEFAULT_MAX_LIST_ENTRIES, 1, 100_000_000)
+    this.maxBusyRetries = intInRange('transfer.maxBusyRetries', init.maxBusyRetries ?? DEFAULT_MAX_BUSY_RETRIES, 0, 100)
+    this.maxBusyWaitMs = intInRange('transfer.maxBusyWaitMs', init.maxBusyWaitMs ?? DEFAULT_MAX_BUSY_WAIT_MS, 0, 600_000)
+    const sessionIdleMs = intInRange('transfer.sessionIdleMs', init.sessionIdleMs ?? DEFAULT_CLIENT_SESSION_IDLE_MS, 1, 3_600_000)
+    const maxIdle = intInRange('transfer.maxIdleSessions', init.maxIdleSessions ?? DEFAULT_MAX_IDLE_SESSIONS, 0, 100_000)
+    this.dirs = init.fsync !== false ? new DirSyncer(this.log) : undefined
+    this.sessions = new SessionPool(async (peer, signal) => await this.openSession(peer, signal), components.clock, {
+      idleMs: sessionIdleMs, maxIdlePerPeer: maxConcurrent, maxIdleTotal: maxIdle
+    })
+  }
+
+  /** Pulls running now. */
+  get active (): number {
+    return this.slots.inUse
+  }
+
+  /** Abort every pull in flight (their partials stay for a resume) and close idle streams. The client can be used again. */
+  stop (): void {
+    this.controller.abort(new TransferFailedError('-', '-', 'transfer client stopped'))
+    this.controller = new AbortController()
+    this.sessions.closeAll()
+  }
+
+  /**
+   * Pull `file` from `peer`. Throws PathRefusedError (the path is not ours to write),
+   * TransferRefusedError (an ERROR frame), HashMismatchError, TransferFailedError (broken off:
+   * resume later), QueueFullError, or the signal's reason when aborted.
+   */
+  async pull (peer: string, file: WantedFile, options: PullOptions = {}): Promise<PullResult> {
+    const dest = checkTransferable(this.init.dataDir, file.path)
+    if (file.sha256 !== undefined && !isSha256Hex(file.sha256)) throw new ValidationError(`pull ${file.path}`, 'sha256 must be 64 lowercase hex digits')
+    if (file.size !== undefined && !(Number.isSafeInteger(file.size) && file.size >= 0)) throw new ValidationError(`pull ${file.path}`, 'size must be a non-negative integer')
+    const stopSignal = this.controller.signal
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, stopSignal]) : stopSignal
+    // one pull per destination at a time: a second waits for the first, then finds the file there
+    for (let other = this.inflight.get(file.path); other !== undefined; other = this.inflight.get(file.path)) {
+      await other.catch(() => undefined) // its own caller sees its error
+      signal.throwIfAborted()
+    }
+    const run = this.slots.run(async () => await this.pullRetryingBusy({
+      peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0
+    }), { signal })
+    this.inflight.set(file.path, run)
+    try {
+      return await run
+    } finally {
+      this.inflight.delete(file.path)
+    }
+  }
+
+  /**
+   * Pull `file` from the first of `holders` that delivers it intact: a holder that refuses,
+   * breaks off or sends bytes that do not hash right is skipped (and listed in `failedHolders`).
+   * Throws the last holder's error when none succeeds; a local path refusal or an abort ends it
+   * at once.
+   */
+  async pullFromAny (holders: readonly string[], file: WantedFile, options: PullOptions = {}): Promise<PullResult> {
+    const failed: Array<{ peer: string, error: Error }> = []
+    for (const peer of holders) {
+      try {
+        const r = await this.pull(peer, file, options)
+        return { ...r, failedHolders: failed }
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err))
+        if (options.signal?.aborted === true || error instanceof PathRefusedError || error.name === 'QueueFullError') throw error
+        this.log.info({ peer, path: file.path, err: errorMessage(error), errName: error.name }, 'pull failed, trying the next holder')
+        failed.push({ peer, error })
+      }
+    }
+    throw failed.at(-1)?.error ?? new TransferFailedError('-', file.path, 'no holder to pull from')
+  }
+
+  /** `pullOnce`, again after the holder's retry-after when it answers BUSY (bounded). */
+  private async pullRetryingBusy (p: Pull): Promise<PullResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.pullOnce({ ...p })
+      } catch (err) {
+        if (!(err instanceof TransferRefusedError && err.refusal === 'BUSY') || attempt >= this.maxBusyRetries || err.retryAfterMs > this.maxBusyWaitMs) throw err
+        this.stats.busyRetries++
+        await sleep(this.components.clock, Math.max(MIN_BUSY_WAIT_MS, err.retryAfterMs), { signal: p.signal })
+      }
+    }
+  }
+
+  private async pullOnce (p: Pull): Promise<PullResult> {
+    const t0 = this.components.clock.monoMs()
+    this.stats.pulls++
+    await this.ensureParentInside(p)
+    if (p.file.sha256 !== undefined) {
+      const present = await this.localHash(p.file.path, p.dest, p.file.size, p.signal)
+      if (present !== undefined && present.sha256 === p.file.sha256) {
+        this.stats.alreadyPresent++
+        return this.result(p, t0, { size: present.size, sha256: present.sha256, gameCount: present.gameCount, alreadyPresent: true, viaFastPath: false, resumedFrom: 0 })
+      }
+    }
+    const partial = await PartialFile.open(p.dest, p.file.path, p.file.size, this.log, p.signal)
+    try {
+      const viaFastPath = await this.fetchInto(partial, p)
+      const { sha256, gameCount } = await partial.commit(p.file.sha256 ?? p.headerSha, p.peer, this.dirs)
+      const hashes = this.components.hashes
+      if (hashes !== undefined) {
+        const st = await stat(p.dest)
+        hashes.remember({ path: p.file.path, size: st.size, mtimeMs: st.mtimeMs, sha256, gameCount })
+      }
+      if (viaFastPath) this.stats.viaFastPath++
+      return this.result(p, t0, { size: p.size, sha256, gameCount, alreadyPresent: false, viaFastPath, resumedFrom: partial.resumedFrom })
+    } catch (err) {
+      await partial.abandon()
+      this.stats.failures++
+      if (err instanceof HashMismatchError) this.stats.hashMismatches++
+      throw this.classify(err, p)
+    }
+  }
+
+  /**
+   * The GET on a pooled session (a fresh one if a reused session turns out dead before the
+   * holder answered). Returns whether the side channel carried the bytes.
+   */
+  private async fetchInto (partial: PartialFile, p: Pull): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const { session, reused } = await this.sessions.acquire(p.peer, p.signal)
+      const state = { gotHeader: false }
+      try {
+        await session.get({ path: p.file.path, offset: partial.size, expectedSha256: p.file.sha256 ?? '' }, p,
+          h => this.checkHeader(h, p, partial.size), async data => await this.sink(data, partial, p), state)
+        this.sessions.release(session)
+        return session.onSide
+      } catch (err) {
+        session.abort(err instanceof Error ? err : new Error(String(err)))
+        const stale = reused && !state.gotHeader && !p.signal.aborted && !(err instanceof TransferRefusedError)
+        if (!stale || attempt > 0) throw err
+        this.log.debug({ peer: p.peer, err: errorMessage(err) }, 'idle transfer stream was dead, opening a new one')
+      }
+    }
+  }
+
+  private async openSession (peer: string, signal: AbortSignal): Promise<ClientSession> {
+    const hosts = this.init.fastPath !== false && this.components.hostsOf !== undefined
+      ? await this.components.hostsOf(peer).catch((err: unknown) => { this.log.debug({ err, peer }, 'no addresses for the fast path'); return [] })
+      : []
+    const session = await ClientSession.open(this.components.mesh, peer, hosts, this.sessionSettings(this.windowBytes), signal)
+    this.stats.streamsOpened++
+    return session
+  }
+
+  private sessionSettings (windowBytes: number): SessionSettings {
+    return {
+      clock: this.components.clock, log: this.log, idleTimeoutMs: this.idleTimeoutMs, openTimeoutMs: this.openTimeoutMs, windowBytes, fastConnectTimeoutMs: this.fastConnectTimeoutMs
+    }
+  }
+
+  private result (p: Pull, t0: number, r: Pick<PullResult, 'size' | 'sha256' | 'gameCount' | 'alreadyPresent' | 'viaFastPath' | 'resumedFrom'>): PullResult {
+    this.stats.bytesReceived += p.received
+    return { peer: p.peer, path: p.file.path, bytesReceived: p.received, durationMs: this.components.clock.monoMs() - t0, failedHolders: [], ...r }
+  }
+
+  private classify (err: unknown, p: Pull): Error {
+    if (p.signal.aborted) return p.signal.reason instanceof Error ? p.signal.reason : new TransferFailedError(p.peer, p.file.path, 'aborted', { cause: err })
+    if (err instanceof HashMismatchError || err instanceof TransferRefusedError || err instanceof PathRefusedError || err instanceof TransferFailedError) return err
+    return new TransferFailedError(p.peer, p.file.path, errorMessage(err), { cause: err })
+  }
+
+  private async ensureParentInside (p: Pull): Promise<void> {
+    if (this.rootReal === undefined) {
+      await mkdir(this.init.dataDir, { recursive: true })
+      this.rootReal = await realpath(this.init.dataDir)
+    }
+    const parent = dirname(p.dest)
+    if (this.checkedDirs.has(parent)) return
+    await mkdir(parent, { recursive: true })
+    const real = await realpath(parent)
+    if (!isInside(this.rootReal, real) || real === this.rootReal) throw new PathRefusedError(p.file.path, 'its directory leads outside the data dir')
+    if (this.checkedDirs.size >= MAX_CHECKED_DIRS) this.checkedDirs.clear()
+    this.checkedDirs.add(parent)
+  }
+
+  /** The local file's hash (cached, else read), or undefined when it is absent or of another size. */
+  private async localHash (rel: string, full: string, size: number | undefined, signal: AbortSignal): Promise<{ size: number, sha256: string, gameCount: number } | undefined> {
+    let st
+    try {
+      st = await lstat(full)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    if (!st.isFile() || (size !== undefined && st.size !== size)) return undefined
+    const cached = await this.components.hashes?.cachedHash(rel, st.size, st.mtimeMs)
+    if (cached !== undefined) return { size: st.size, ...cached }
+    const d = new FileDigester(countsGames(rel))
+    if (await hashPrefix(full, st.size, d, signal) !== st.size) return undefined
+    const digest = d.digest()
+    this.components.hashes?.remember({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ...digest })
+    return { size: st.size, ...digest }
+  }
+
+  /** Check a HEADER against the plan and our limits; returns the file size. */
+  private checkHeader (h: TransferFrame, p: Pull, offset: number): number {
+    const size = safeNumber(h.size, p.peer, 'size')
+    if (safeNumber(h.offset, p.peer, 'offset') !== offset) throw new TransferProtocolError(p.peer, 'HEADER offset is not the one asked for')
+    if (!isSha256Hex(h.sha256)) throw new TransferProtocolError(p.peer, 'HEADER sha256 is not 64 hex digits')
+    if (size > this.maxFileBytes) throw new TransferRefusedError(p.peer, p.file.path, 'BAD_REQUEST', `file of ${size} bytes is over our limit ${this.maxFileBytes}`)
+    if (p.file.size !== undefined && size !== p.file.size) throw new TransferRefusedError(p.peer, p.file.path, 'CHANGED', `holder has ${size} bytes, the plan ${p.file.size}`)
+    if (p.file.sha256 !== undefined && h.sha256 !== p.file.sha256) throw new TransferRefusedError(p.peer, p.file.path, 'CHANGED', 'holder has another version')
+    if (offset > size) throw new TransferProtocolError(p.peer, 'offset past the end')
+    p.size = size
+    p.headerSha = h.sha256
+    return size
+  }
+
+  /** One chunk into the partial: bandwidth, hash + write, progress. */
+  private async sink (data: Uint8Array, partial: PartialFile, p: Pull): Promise<void> {
+    p.signal.throwIfAborted()
+    await this.bucket?.take(data.byteLength, { signal: p.signal })
+    await partial.append(data)
+    p.received += data.byteLength
+    p.onProgress?.({ peer: p.peer, path: p.file.path, bytesDone: partial.size, totalBytes: p.size })
+  }
+
+  /**
+   * The holder's full listing, page by page (LIST). Entries that do not validate (path, hash,
+   * kind, config) are skipped and counted against the holder as `malformed`.
+   */
+  async list (peer: string, options: { signal?: AbortSignal, pageEntries?: number } = {}): Promise<ListedFile[]> {
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
+    const ctx: StreamCtx = { peer, path: '(list)', signal }
+    // pages are bounded by MAX_PAGE_FRAME_BYTES; the listing never takes the side channel
+    const session = await ClientSession.open(this.components.mesh, peer, [], this.sessionSettings(MAX_PAGE_FRAME_BYTES), signal)
+    const out: ListedFile[] = []
+    try {
+      for (let cursor = ''; ;) {
+        await session.write(encodeRequest({ op: TransferRequest.Op.LIST, cursor, limit: options.pageEntries ?? 0 }), ctx)
+        const page = await session.read(ctx)
+        if (page.kind !== TransferFrame.Kind.PAGE) throw new TransferProtocolError(peer, `expected PAGE, got ${page.kind}`)
+        for (const e of page.entries) {
+          if (out.length >= this.maxListEntries) break
+          try {
+            out.push(toListedFile(e, this.init.dataDir, peer))
+          } catch (err) {
+            this.components.drops?.record(peer, 'malformed', `transfer LIST entry: ${errorMessage(err).slice(0, 80)}`)
+          }
+        }
+        if (page.nextCursor === '' || out.length >= this.maxListEntries) break
+        if (page.nextCursor <= cursor) throw new TransferProtocolError(peer, 'LIST cursor does not advance')
+        cursor = page.nextCursor
+      }
+      session.close()
+      return out
+    } catch (err) {
+      session.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * File-transfer benchmark (issue 8): 1 GiB as 100 files and as 10,000 files, pulled over
+ * loopback from a holder running in its own process, side by side in one run:
+ *  - riftmesh, fast path: sessions on `/riftmesh/transfer/1.0.0` moved to the holder's TCP side
+ *    channel (frames sealed with AES-256-GCM), sha256 of every file verified, `.partial` +
+ *    fsync + rename + directory fsync;
+ *  - riftmesh, fast path with fsync off (what the two baselines do: no fsync);
+ *  - riftmesh, libp2p stream only (the fast path off: pnet + Noise + Yamux carry the bytes) —
+ *    the "before" of the fast path;
+ *  - raw TCP (node:net), the floor: 4 connections, a path line out, uint64 size + bytes back (no
+ *    Nagle delay), written to disk; no hashing, no encryption, no rename, no fsync;
+ *  - rsync 3 pulling from an `rsync --daemon` on 127.0.0.1 (what the original system used),
+ *    `rsync -a`, one sender/receiver pair as the original ran it.
+ * riftmesh and raw TCP run 4 transfers at once (sync.maxConcurrentTransfers). The target gets
+ * the manifest with one LIST first (timed apart). Source files are in the page cache for every
+ * run; each run writes into a fresh empty directory. MiB/s = 2^20 bytes per second.
+ *
+ * `RIFTMESH_BENCH_TRANSFER_MB` (default 1024) sets the total size and
+ * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
+ * `RIFTMESH_BENCH_DEBUG=1` logs the riftmesh holder and target at debug level on stderr.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { connect, createServer, type Socket } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { preGrowPnetCipherMemory } from '../../src/mesh/pnet-memory.js'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { SystemClock } from '../../src/core/clock.js'
+import { createLogger, silentLogger } from '../../src/core/logger.js'
+import { DropCounters } from '../../src/mesh/drops.js'
+import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
+import { newSwarmKey } from '../../src/mesh/keys.js'
+import { TransferClient, type PullResult } from '../../src/transfer/client.js'
+import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
+import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
+import { ManifestScanner } from '../../src/transfer/scanner.js'
+import { TransferServer } from '../../src/transfer/server.js'
+import { tempDir } from '../helpers.js'
+import type { SizeResult } from './state-size.js'
+
+const MiB = 1024 * 1024
+const HOLDER_READY_TIMEOUT_MS = 120_000
+const RUN_TIMEOUT_MS = 30 * 60_000
+const RAW_CONNECTIONS = 4
+/** `RIFTMESH_BENCH_DEBUG=1`: debug logs of the riftmesh holder and target on stderr. */
+const logger = process.env.RIFTMESH_BENCH_DEBUG === '1' ? createLogger({ level: 'debug', destination: process.stderr }) : silentLogger()
+const clock = new SystemClock()
+const THIS_FILE = fileURLToPath(import.meta.url)
+
+type HolderMode = 'riftmesh-fast' | 'riftmesh-stream' | 'tcp'
+
+// ---- data ---------------------------------------------------------------------------------
+
+/** `count` files of `total / count` bytes under `selfplay/hex8_2p/dNN/`, distinct contents. */
+async function makeSource (dir: string, totalBytes: number, count: number): Promise<string[]> {
+  const size = Math.floor(totalBytes / count)
+  const base = randomBytes(Math.min(size, 4 * MiB))
+  const paths: string[] = []
+  for (let i = 0; i < count; i++) {
+    const rel = `selfplay/hex8_2p/d${String(i % 100).padStart(2, '0')}/f${i}.bin`
+    paths.push(rel)
+    const full = join(dir, rel)
+    if (i < 100) await mkdir(dirname(full), { recursive: true })
+    const fh = await open(full, 'w')
+    const stamp = Buffer.alloc(8)
+    stamp.writeUInt32LE(i, 0)
+    for (let off = 0; off < size; off += base.length) {
+      const part = base.subarray(0, Math.min(base.length, size - off))
+      stamp.copy(part, 0) // the first bytes of every block differ per file
+      await fh.write(part)
+    }
+    await fh.close()
+  }
+  return paths
+}
+
+async function treeBytes (dir: string): Promise<number> {
+  let n = 0
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += (await stat(join(e.parentPath, e.name))).size
+  }
+  return n
+}
+
+// ---- the holder process ---------------------------------------------------------------------
+
+async function runHolder (mode: HolderMode, dir: string, swarmKeyHex: string): Promise<void> {
+  if (mode === 'tcp') {
+    const server = createServer(socket => { serveRaw(socket, dir).catch(() => socket.destroy()) })
+    await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
+    const a = server.address()
+    process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a !== null ? a.port : 0 })}\n`)
+  } else {
+    preGrowPnetCipherMemory()
+    const mesh = new Libp2pMesh({ logger }, {
+      privateKey: await generateKeyPair('Ed25519'), swarmKey: Buffer.from(swarmKeyHex, 'hex'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp'
+    })
+    await mesh.start()
+    const scanner = new ManifestScanner({ clock, logger, cache: new MemoryHashCache() }, { dataDir: dir })
+    await scanner.scan()
+    const server = new TransferServer({ mesh, catalog: scanner, clock, logger, drops: new DropCounters(logger) }, {
+      dataDir: dir, requestsPerMinute: 1_000_000, ...(mode === 'riftmesh-fast' ? { fastPath: { host: '127.0.0.1' } } : {})
+    })
+    await server.start()
+    process.stdout.write(`${JSON.stringify({ addr: mesh.listenAddrs()[0] })}\n`)
+  }
+  // lives until the parent closes stdin
+  process.stdin.resume()
+  process.stdin.on('end', () => process.exit(0))
+}
+
+/** Raw TCP holder: per request line `path\n`, answer uint64be(size) • bytes (no Nagle delay, header and data in one send). */
+async function serveRaw (socket: Socket, dir: string): Promise<void> {
+  socket.setNoDelay(true)
+  const lines = createInterface({ input: socket })
+  for await (const rel of lines) {
+    const fh = await open(join(dir, rel), 'r')
+    const { size } = await fh.stat()
+    const head = Buffer.alloc(8)
+    head.writeBigUInt64BE(BigInt(size))
+    socket.cork()
+    socket.write(head)
+    for (let pos = 0; pos < size;) {
+      const buf = Buffer.allocUnsafe(Math.min(MiB, size - pos))
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos)
+      pos += bytesRead
+      const more = socket.write(bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead))
+      socket.uncork()
+      if (!more) await new Promise(r => socket.once('drain', r))
+      socket.cork()
+    }
+    socket.uncork()
+    await fh.close()
+  }
+}
+
+interface Holder { child: ChildProcess, info: { addr?: string, port?: number } }
+
+async function startHolder (mode: HolderMode, dir: string, swarmKey: Uint8Array): Promise<Holder> {
+  const child = spawn(process.execPath, [THIS_FILE, 'holder', mode, dir, Buffer.from(swarmKey).toString('hex')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`holder ${mode} not ready in time`)), HOLDER_READY_TIMEOUT_MS)
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', l => { clearTimeout(timer); resolve(l) })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`holder ${mode} exited with ${code}`)) })
+  })
+  return { child, info: JSON.parse(line) as Holder['info'] }
+}
+
+async function stopHolder (h: Holder): Promise<void> {
+  const exited = new Promise(r => h.child.once('exit', r))
+  h.child.stdin?.end()
+  const timer = setTimeout(() => h.child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---- the pulls ----------------------------------------------------------------------------
+
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean): Promise<{ ms: number, listMs: number, viaFast: number }> {
+  preGrowPnetCipherMemory()
+  const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
+  await mesh.start()
+  try {
+    const peer = await mesh.dial(holder.info.addr as string, { signal: AbortSignal.timeout(10_000) })
+    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync })
+    const t0 = performance.now()
+    const listed = await client.list(peer, { signal: AbortSignal.timeout(60_000) })
+    const t1 = performance.now()
+    const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
+    const settled = await Promise.allSettled(listed.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
+    const failed = settled.find(s => s.status === 'rejected')
+    if (failed !== undefined) throw new Error(`${settled.filter(s => s.status === 'rejected').length} pulls failed, e.g. ${String(failed.reason)}`)
+    const results = settled.map(s => (s as PromiseFulfilledResult<PullResult>).value)
+    return { ms: performance.now() - t1, listMs: t1 - t0, viaFast: results.filter(r => r.viaFastPath).length }
+  } finally {
+    await mesh.stop()
+  }
+}
+
+/** One raw connection: request each path in turn, write the bytes to `dst`. */
+async function rawWorker (port: number, paths: string[], next: { i: number }, dst: string): Promise<void> {
+  const socket = connect({ port, host: '127.0.0.1' })
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  socket.setNoDelay(true)
+  const dirs = new Set<string>()
+  const it = (socket as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  let pending: Buffer = Buffer.alloc(0)
+  try {
+    for (let i = next.i++; i < paths.length; i = next.i++) {
+      const rel = paths[i] as string
+      socket.write(`${rel}\n`)
+      while (pending.length < 8) pending = Buffer.concat([pending, (await it.next()).value as Buffer])
+      const size = Number(pending.readBigUInt64BE(0))
+      pending = pending.subarray(8)
+      const full = join(dst, rel)
+      if (!dirs.has(dirname(full))) {
+        await mkdir(dirname(full), { recursive: true })
+        dirs.add(dirname(full))
+      }
+      const fh = await open(full, 'w')
+      let got = 0
+      while (got < size) {
+        if (pending.length === 0) pending = (await it.next()).value as Buffer
+        const take = pending.subarray(0, size - got)
+        pending = pending.subarray(take.length)
+        await fh.write(take)
+        got += take.length
+      }
+      await fh.close()
+    }
+  } finally {
+    socket.destroy()
+  }
+}
+
+async function pullRaw (holder: Holder, paths: string[], dst: string): Promise<number> {
+  const t0 = performance.now()
+  const next = { i: 0 }
+  await Promise.all(Array.from({ length: RAW_CONNECTIONS }, async () => await rawWorker(holder.info.port as number, paths, next, dst)))
+  return performance.now() - t0
+}
+
+async function run (cmd: string, args: string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    const timer = setTimeout(() => c.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    c.once('error', reject)
+    c.once('exit', code => { clearTimeout(timer); code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`)) })
+  })
+}
+
+async function waitForPort (port: number): Promise<void> {
+  const t0 = performance.now()
+  for (;;) {
+    const ok = await new Promise<boolean>(resolve => {
+      const s = connect({ port, host: '127.0.0.1' })
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (performance.now() - t0 > 10_000) throw new Error(`nothing listens on ${port}`)
+    await new Promise(r => setTimeout(r, 50))
+  }
+}
+
+async function freePort (): Promise<number> {
+  const s = createServer()
+  await new Promise<void>(r => s.listen(0, '127.0.0.1', r))
+  const a = s.address()
+  await new Promise(r => s.close(r))
+  return typeof a === 'object' && a !== null ? a.port : 0
+}
+
+/** rsync -a from an rsync daemon on 127.0.0.1; undefined when rsync is not installed. */
+async function pullRsync (src: string, dst: string, work: string): Promise<number | undefined> {
+  try {
+    await run('rsync', ['--version'])
+  } catch {
+    return undefined
+  }
+  const port = await freePort()
+  const conf = join(work, 'rsyncd.conf')
+  // the daemon reads as the user running the benchmark (as root it would otherwise switch to nobody)
+  const ids = `uid = ${process.getuid?.() ?? 0}\ngid = ${process.getgid?.() ?? 0}\n`
+  await writeFile(conf, `port = ${port}\naddress = 127.0.0.1\nuse chroot = no\n${ids}pid file = ${join(work, 'rsyncd.pid')}\n[src]\n  path = ${src}\n  read only = yes\n`)
+  const daemon = spawn('rsync', ['--daemon', '--no-detach', `--config=${conf}`], { stdio: ['ignore', 'ignore', 'inherit'] })
+  try {
+    await waitForPort(port)
+    const t0 = performance.now()
+    await run('rsync', ['-a', `rsync://127.0.0.1:${port}/src/`, `${dst}/`])
+    return performance.now() - t0
+  } finally {
+    const exited = new Promise(r => daemon.once('exit', r))
+    daemon.kill('SIGTERM')
+    await exited
+  }
+}
+
+// ---- the benchmark ------------------------------------------------------------------------
+
+const rate = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000)
+const fmt = (x: number): string => x.toFixed(0)
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`
+
+export async function transfer (): Promise<SizeResult[]> {
+  const totalBytes = Number(process.env.RIFTMESH_BENCH_TRANSFER_MB ?? 1024) * MiB
+  const counts = (process.env.RIFTMESH_BENCH_TRANSFER_FILES ?? '100,10000').split(',').map(Number)
+  const out: SizeResult[] = []
+  for (const count of counts) {
+    const { dir: work, cleanup } = await tempDir('riftmesh-bench-xfer-')
+    try {
+      const src = join(work, 'src')
+      await mkdir(src)
+      const paths = await makeSource(src, totalBytes, count)
+      const bytes = await treeBytes(src)
+      const swarmKey = newSwarmKey()
+      const measured: Record<string, number> = {}
+      const fresh = async (): Promise<string> => {
+        const dst = join(work, 'dst')
+        await rm(dst, { recursive: true, force: true })
+        await mkdir(dst)
+        return dst
+      }
+      const check = async (dst: string, what: string): Promise<void> => {
+        const got = await treeBytes(dst)
+        if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
+      }
+      let listMs = 0
+      for (const [name, mode, fsync] of [['riftmesh fast path', 'riftmesh-fast', true], ['riftmesh fast path, no fsync', 'riftmesh-fast', false], ['riftmesh libp2p stream only', 'riftmesh-stream', true]] as const) {
+        const holder = await startHolder(mode, src, swarmKey)
+        try {
+          const dst = await fresh()
+          const r = await pullRiftmesh(holder, dst, swarmKey, fsync)
+          if (mode === 'riftmesh-fast' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
+          await check(dst, name)
+          measured[name] = r.ms
+          listMs = r.listMs
+        } finally {
+          await stopHolder(holder)
+        }
+      }
+      const rawHolder = await startHolder('tcp', src, swarmKey)
+      try {
+        const dst = await fresh()
+        measured['raw TCP (node:net)'] = await pullRaw(rawHolder, paths, dst)
+        await check(dst, 'raw TCP')
+      } finally {
+        await stopHolder(rawHolder)
+      }
+      const rsyncDst = await fresh()
+      const rsyncMs = await pullRsync(src, rsyncDst, work)
+      if (rsyncMs !== undefined) {
+        await check(rsyncDst, 'rsync')
+        measured['rsync daemon'] = rsyncMs
+      }
+      const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
+      for (const [k, ms] of Object.entries(measured)) values[`${k} MiB/s`] = `${fmt(rate(bytes, ms))}  (${(ms / 1000).toFixed(2)} s)`
+      const fast = rate(bytes, measured['riftmesh fast path'] as number)
+      const raw = rate(bytes, measured['raw TCP (node:net)'] as number)
+      values['riftmesh fast path / raw TCP'] = ratio(fast, raw)
+      values['riftmesh libp2p stream / raw TCP'] = ratio(rate(bytes, measured['riftmesh libp2p stream only'] as number), raw)
+      values['riftmesh fast path / rsync'] = rsyncMs !== undefined ? ratio(fast, rate(bytes, rsyncMs)) : 'rsync not installed'
+      values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
+      out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
+    } finally {
+      await cleanup()
+    }
+  }
+  return out
+}
+
+if (process.argv[2] === 'holder' && resolve(process.argv[1] ?? '') === THIS_FILE) {
+  const [, , , mode, dir, key] = process.argv
+  runHolder(mode as HolderMode, dir as string, key as string).catch((err: unknown) => {
+    process.stderr.write(`holder failed: ${String(err)}\n`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,235 @@
+/**
+ * File transfer between three real nodes (libp2p over TCP on 127.0.0.1, pnet + Noise + Yamux,
+ * the real replicated cluster state): two holders publish their manifests in the document, the
+ * target pulls exactly what it lacks and verifies every hash; then the faults: a cut mid-file
+ * resumes from the offset, a corrupted copy is detected and fetched from the other holder,
+ * traversal and symlink requests are refused and counted.
+ */
+import { createHash } from 'node:crypto'
+import { cp, mkdir, open, readFile, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SystemClock } from '../../src/core/clock.js'
+import { silentLogger } from '../../src/core/logger.js'
+import type { Manifest } from '../../src/state/schema.js'
+import { TransferClient } from '../../src/transfer/client.js'
+import { HashMismatchError, TransferFailedError } from '../../src/transfer/errors.js'
+import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
+import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
+import { toManifestEntry } from '../../src/transfer/manifest.js'
+import { TRANSFER_PROTOCOL, TransferFrame, TransferRequest, decodeFrame, encodeRequest } from '../../src/transfer/protocol.js'
+import { ManifestScanner, nodeScannerFs, type ScannerFs } from '../../src/transfer/scanner.js'
+import { TransferServer } from '../../src/transfer/server.js'
+import { startMemoryPeer, testSwarmKey, type MemoryPeer } from '../support/memory-peer.js'
+import { tempDir } from '../helpers.js'
+
+const logger = silentLogger()
+const clock = new SystemClock()
+const MiB = 1024 * 1024
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+function bytes (n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n)
+  let x = seed
+  for (let i = 0; i < n; i += 4) { x = (x * 1664525 + 1013904223) >>> 0; b.writeUInt32LE(x, Math.min(i, n - 4)) }
+  return b
+}
+
+interface Node {
+  peer: MemoryPeer
+  dir: string
+  reads: string[]
+  scanner: ManifestScanner
+  server: TransferServer
+  client: TransferClient
+  cleanup: () => Promise<void>
+}
+
+const nodes: Node[] = []
+
+async function startNode (swarmKey: Uint8Array, fastPath: boolean): Promise<Node> {
+  const peer = await startMemoryPeer({ swarmKey, transport: 'tcp', heartbeats: false })
+  const { dir, cleanup } = await tempDir('riftmesh-xfer-it-')
+  const reads: string[] = []
+  const fs: ScannerFs = { ...nodeScannerFs, createReadStream: (p, o) => { reads.push(p); return nodeScannerFs.createReadStream(p, o) } }
+  const scanner = new ManifestScanner({ clock, logger, fs, cache: new MemoryHashCache() }, { dataDir: dir })
+  const server = new TransferServer({ mesh: peer.mesh, catalog: scanner, clock, logger, drops: peer.drops }, {
+    dataDir: dir, chunkBytes: 256 * 1024, ...(fastPath ? { fastPath: { host: '127.0.0.1' } } : {})
+  })
+  await server.start()
+  const client = new TransferClient({
+    mesh: peer.mesh, clock, logger, hashes: scanner, hostsOf: async p => hostsFromMultiaddrs(await peer.mesh.peerAddrs(p))
+  }, { dataDir: dir, windowBytes: 2 * MiB, idleTimeoutMs: 10_000 })
+  const node = { peer, dir, reads, scanner, server, client, cleanup }
+  nodes.push(node)
+  return node
+}
+
+async function put (root: string, rel: string, content: Buffer | string): Promise<void> {
+  await mkdir(join(root, rel, '..'), { recursive: true })
+  await writeFile(join(root, rel), content)
+}
+
+/** Scan and publish this node's manifest into the cluster document. */
+async function publish (n: Node): Promise<void> {
+  const scan = await n.scanner.scan()
+  n.peer.state.setManifest(toManifestEntry(scan, { nodeId: n.peer.mesh.selfId, generatedAt: clock.nowMs(), maxEntries: 2_000 }))
+}
+
+/** What `target` lacks of `holder`'s manifest (by path and hash), as seen in target's copy of the document. */
+function lacking (target: Node, holder: Node): Array<{ path: string, sha256: string, size: number }> {
+  const theirs = target.peer.state.manifest(holder.peer.mesh.selfId) as Manifest
+  return Object.entries(theirs.files)
+    .filter(([path, f]) => target.scanner.lookup(path)?.sha256 !== f.sha256)
+    .map(([path, f]) => ({ path, sha256: f.sha256, size: f.size }))
+}
+
+let A: Node, B: Node, C: Node
+const files = new Map<string, Buffer>()
+/** The target has these already. */
+const ALREADY_ON_C = ['selfplay/hex8_2p/batch0.jsonl', 'selfplay/hex8_2p/batch1.jsonl']
+
+beforeAll(async () => {
+  const swarmKey = testSwarmKey()
+  A = await startNode(swarmKey, true) // holder with the fast path
+  B = await startNode(swarmKey, false) // holder, libp2p stream only
+  C = await startNode(swarmKey, true) // the training node
+  for (let i = 0; i < 12; i++) files.set(`selfplay/hex8_2p/batch${i}.jsonl`, Buffer.from(`${'{"game":1}\n'.repeat(100 + i)}`))
+  for (let i = 0; i < 4; i++) files.set(`selfplay/hexagonal_2p/batch${i}.jsonl`, Buffer.from('{"game":2}\n'.repeat(50)))
+  files.set('models/hex8_2p/best.pt', bytes(3 * MiB + 123, 1))
+  files.set('training/hex8_2p/data.npz', bytes(700_000, 2))
+  for (const [rel, content] of files) await put(A.dir, rel, content)
+  await cp(A.dir, B.dir, { recursive: true, preserveTimestamps: true })
+  for (const rel of ALREADY_ON_C) await put(C.dir, rel, files.get(rel) as Buffer)
+  await B.peer.mesh.dial(A.peer.addr, { signal: AbortSignal.timeout(5_000) })
+  await C.peer.mesh.dial(A.peer.addr, { signal: AbortSignal.timeout(5_000) })
+  await C.peer.mesh.dial(B.peer.addr, { signal: AbortSignal.timeout(5_000) })
+  for (const n of [A, B, C]) await publish(n)
+}, 60_000)
+
+afterAll(async () => {
+  for (const n of nodes.splice(0)) {
+    n.client.stop()
+    await n.server.stop()
+    await n.peer.stop()
+    await n.cleanup()
+  }
+})
+
+describe('transfer between three libp2p nodes', () => {
+  it('pulls exactly what the target lacks, verifies every hash, and a second run moves nothing', async () => {
+    await expect.poll(() => C.peer.state.manifests().length, { timeout: 10_000 }).toBe(3)
+    const want = lacking(C, A)
+    expect(want.map(w => w.path).sort()).toEqual([...files.keys()].filter(p => !ALREADY_ON_C.includes(p)).sort())
+    const results = await Promise.all(want.map(async w => await C.client.pullFromAny([A.peer.mesh.selfId, B.peer.mesh.selfId], w, { signal: AbortSignal.timeout(30_000) })))
+    expect(results.every(r => r.peer === A.peer.mesh.selfId && r.viaFastPath && !r.alreadyPresent)).toBe(true)
+    for (const [rel, content] of files) expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
+
+    // the received files' hashes were handed to the scanner: the rescan reads nothing
+    C.reads.length = 0
+    await publish(C)
+    expect(C.reads).toEqual([])
+    expect(lacking(C, A)).toEqual([])
+    expect(lacking(C, B)).toEqual([])
+    await expect.poll(() => Object.keys(A.peer.state.manifest(C.peer.mesh.selfId)?.files ?? {}).length, { timeout: 10_000 }).toBe(files.size)
+
+    // asked again for everything, nothing crosses the network
+    const servedBefore = A.server.stats.served + B.server.stats.served
+    const again = await Promise.all([...files].map(async ([path, c]) => await C.client.pullFromAny([A.peer.mesh.selfId], { path, sha256: sha(c), size: c.length })))
+    expect(again.every(r => r.alreadyPresent && r.bytesReceived === 0)).toBe(true)
+    expect(A.server.stats.served + B.server.stats.served).toBe(servedBefore)
+  })
+
+  it('resumes from the offset after the connection is cut mid-file (libp2p stream)', async () => {
+    const rel = 'models/square8_2p/big.pt'
+    const content = bytes(6 * MiB, 3)
+    await put(B.dir, rel, content)
+    await publish(B)
+    let cut = false
+    const first = await C.client.pull(B.peer.mesh.selfId, { path: rel, sha256: sha(content) }, {
+      onProgress: p => {
+        if (!cut && p.bytesDone >= 2 * MiB) {
+          cut = true
+          void C.peer.mesh.hangUp(B.peer.mesh.selfId)
+        }
+      }
+    }).catch((e: unknown) => e)
+    expect(first).toBeInstanceOf(TransferFailedError)
+    const partial = (await stat(join(C.dir, `${rel}.partial`))).size
+    expect(partial).toBeGreaterThanOrEqual(2 * MiB)
+    expect(partial).toBeLessThan(content.length)
+    await C.peer.mesh.dial(B.peer.addr, { signal: AbortSignal.timeout(5_000) })
+    const second = await C.client.pull(B.peer.mesh.selfId, { path: rel, sha256: sha(content) })
+    expect(second).toMatchObject({ resumedFrom: partial, bytesReceived: content.length - partial, viaFastPath: false })
+    expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
+  })
+
+  it('resumes from the offset after a fast-path transfer is aborted mid-file', async () => {
+    const rel = 'models/square8_3p/big.pt'
+    const content = bytes(5 * MiB, 4)
+    await put(A.dir, rel, content)
+    await publish(A)
+    const ac = new AbortController()
+    const first = await C.client.pull(A.peer.mesh.selfId, { path: rel, sha256: sha(content) }, {
+      signal: ac.signal,
+      onProgress: p => { if (p.bytesDone >= MiB) ac.abort(new Error('cut')) }
+    }).catch((e: unknown) => e)
+    expect((first as Error).message).toBe('cut')
+    const partial = (await stat(join(C.dir, `${rel}.partial`))).size
+    expect(partial).toBeGreaterThanOrEqual(MiB)
+    const second = await C.client.pull(A.peer.mesh.selfId, { path: rel, sha256: sha(content) })
+    expect(second).toMatchObject({ resumedFrom: partial, viaFastPath: true })
+    expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
+  })
+
+  it('detects a copy corrupted on the holder\'s disk and fetches the file from the other holder', async () => {
+    const rel = 'training/hex8_2p/rot.npz'
+    const content = bytes(MiB + 17, 5)
+    await put(A.dir, rel, content)
+    await put(B.dir, rel, content)
+    await publish(A)
+    await publish(B)
+    // bit rot on A after its scan: same size, same mtime, other bytes
+    const full = join(A.dir, rel)
+    const before = await stat(full)
+    const fh = await open(full, 'r+')
+    await fh.write(Buffer.from('CORRUPT'), 0, 7, 500_000)
+    await fh.close()
+    await utimes(full, before.atimeMs / 1000, before.mtimeMs / 1000)
+    const r = await C.client.pullFromAny([A.peer.mesh.selfId, B.peer.mesh.selfId], { path: rel, sha256: sha(content) })
+    expect(r.peer).toBe(B.peer.mesh.selfId)
+    expect(r.failedHolders.map(f => [f.peer, f.error.name]), String(r.failedHolders[0]?.error)).toEqual([[A.peer.mesh.selfId, 'HashMismatchError']])
+    expect((r.failedHolders[0]?.error as HashMismatchError).actual).not.toBe(sha(content))
+    expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
+  })
+
+  it('refuses ../../etc/passwd, an absolute path and symlinks out of the data dir, and counts them', async () => {
+    const { dir: outside, cleanup } = await tempDir('riftmesh-outside-')
+    try {
+      await writeFile(join(outside, 'secret'), 'secret\n')
+      await symlink(join(outside, 'secret'), join(A.dir, 'selfplay', 'leak.jsonl')) // never listed
+      await put(A.dir, 'selfplay/swapped.jsonl', 'ok\n')
+      await publish(A)
+      await unlink(join(A.dir, 'selfplay/swapped.jsonl')) // listed, then swapped for a symlink out
+      await symlink(join(outside, 'secret'), join(A.dir, 'selfplay/swapped.jsonl'))
+      const before = A.peer.drops.perPeer()[C.peer.mesh.selfId]?.protocol ?? 0
+      const answers: Array<[string, string]> = []
+      for (const path of ['../../etc/passwd', '/etc/passwd', 'selfplay/../../../etc/passwd', 'selfplay/leak.jsonl', 'selfplay/swapped.jsonl']) {
+        const stream = await C.peer.mesh.open(A.peer.mesh.selfId, TRANSFER_PROTOCOL, { maxFrameBytes: MiB, signal: AbortSignal.timeout(5_000) })
+        await stream.write(encodeRequest({ op: TransferRequest.Op.GET, path, credit: MiB }))
+        const f = decodeFrame(await stream.read({ signal: AbortSignal.timeout(5_000) }) as Uint8Array, 'A')
+        await stream.close()
+        answers.push([path, f.kind === TransferFrame.Kind.ERROR ? f.code : f.kind])
+      }
+      expect(answers).toEqual([
+        ['../../etc/passwd', 'BAD_PATH'],
+        ['/etc/passwd', 'BAD_PATH'],
+        ['selfplay/../../../etc/passwd', 'BAD_PATH'],
+        ['selfplay/leak.jsonl', 'NOT_FOUND'],
+        ['selfplay/swapped.jsonl', 'BAD_PATH']
+      ])
+      expect((A.peer.drops.perPeer()[C.peer.mesh.selfId]?.protocol ?? 0) - before).toBe(5)
+    } finally {
+      await cleanup()
+    }
+  })
+})

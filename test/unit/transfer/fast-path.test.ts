@@ -1,0 +1,132 @@
+/**
+ * The side channel: sealed frames over a real TCP pair on 127.0.0.1, one-time tokens, and the
+ * CHUNK encoding that skips a copy.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { SystemClock, VirtualClock, type Clock } from '../../../src/core/clock.js'
+import { silentLogger } from '../../../src/core/logger.js'
+import { FastPathListener, SealedFrameStream } from '../../../src/transfer/fast-path.js'
+import { TransferFrame, encodeFrame, frameWithDataParts } from '../../../src/transfer/protocol.js'
+
+const closers: Array<() => unknown> = []
+afterEach(async () => { for (const c of closers.splice(0).reverse()) await c() })
+
+/** Two ends of one loopback TCP connection. */
+async function socketPair (): Promise<[Socket, Socket]> {
+  let accepted!: (s: Socket) => void
+  const got = new Promise<Socket>(resolve => { accepted = resolve })
+  const server: Server = createServer(s => accepted(s))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  closers.push(async () => await new Promise(resolve => server.close(resolve)))
+  const a = server.address()
+  const client = connect({ port: typeof a === 'object' && a !== null ? a.port : 0, host: '127.0.0.1' })
+  const holder = await got
+  await new Promise(resolve => client.once('connect', resolve))
+  closers.push(() => { client.destroy(); holder.destroy() })
+  return [holder, client]
+}
+
+const KEY = Buffer.alloc(32, 7)
+const signal = (): AbortSignal => AbortSignal.timeout(5_000)
+
+describe('SealedFrameStream', () => {
+  it('carries frames both ways, in order, of any size, and ends cleanly', async () => {
+    const [h, t] = await socketPair()
+    const holder = new SealedFrameStream(h, KEY, 'holder', 4 << 20)
+    const target = new SealedFrameStream(t, KEY, 'target', 4 << 20)
+    const sizes = [0, 1, 16_383, 70_000, 3 << 20]
+    const sending = (async () => {
+      for (const n of sizes) await holder.write(Buffer.alloc(n, n % 251))
+      await holder.writeParts([Buffer.from('ab'), Buffer.from('cd')])
+    })()
+    for (const n of sizes) expect(Buffer.compare(Buffer.from(await target.read({ signal: signal() }) as Uint8Array), Buffer.alloc(n, n % 251))).toBe(0)
+    expect(Buffer.from(await target.read({ signal: signal() }) as Uint8Array).toString()).toBe('abcd')
+    await sending
+    await target.write(Buffer.from('back'))
+    expect(Buffer.from(await holder.read({ signal: signal() }) as Uint8Array).toString()).toBe('back')
+    await holder.close()
+    expect(await target.read({ signal: signal() })).toBeUndefined()
+  })
+
+  it('fails on a flipped bit, a wrong key, and a frame over the limit', async () => {
+    const [h1, t1] = await socketPair()
+    h1.write(Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('xyz'), Buffer.alloc(16)])) // a forged frame
+    await expect(new SealedFrameStream(t1, KEY, 'target', 1024).read({ signal: signal() })).rejects.toThrow('does not authenticate')
+
+    const [h2, t2] = await socketPair()
+    await new SealedFrameStream(h2, Buffer.alloc(32, 8), 'holder', 1024).write(Buffer.from('hello'))
+    await expect(new SealedFrameStream(t2, KEY, 'target', 1024).read({ signal: signal() })).rejects.toThrow('does not authenticate')
+
+    const [h3, t3] = await socketPair()
+    await new SealedFrameStream(h3, KEY, 'holder', 1 << 20).write(Buffer.alloc(2048))
+    await expect(new SealedFrameStream(t3, KEY, 'target', 1024).read({ signal: signal() })).rejects.toMatchObject({ name: 'InvalidDataLengthError' })
+  })
+
+  it('refuses a frame replayed in the other direction', async () => {
+    // a frame a target sealed (direction 1), captured, and played to a target (which expects direction 0)
+    const [h2, t2] = await socketPair()
+    await new SealedFrameStream(t2, KEY, 'target', 1024).write(Buffer.from('x'))
+    const bytes = await new Promise<Buffer>(resolve => h2.once('data', resolve))
+    const [h, t] = await socketPair()
+    h.write(bytes)
+    await expect(new SealedFrameStream(t, KEY, 'target', 1024).read({ signal: signal() })).rejects.toThrow('does not authenticate')
+  })
+})
+
+describe('FastPathListener', () => {
+  async function listener (clock: Clock = new SystemClock()): Promise<FastPathListener> {
+    const l = new FastPathListener({ clock, logger: silentLogger() }, { host: '127.0.0.1', tokenTtlMs: 10_000, handshakeTimeoutMs: 5_000 })
+    await l.start()
+    closers.push(async () => await l.stop())
+    return l
+  }
+  const dial = async (port: number, bytes: Uint8Array): Promise<Socket> => {
+    const s = connect({ port, host: '127.0.0.1' })
+    closers.push(() => s.destroy())
+    await new Promise(resolve => s.once('connect', resolve))
+    s.write(bytes)
+    return s
+  }
+
+  it('hands over the connection that brings the token, once, with what followed it', async () => {
+    const l = await listener()
+    const offer = l.offer()
+    if (offer === undefined) throw new Error('no offer')
+    const client = await dial(l.port, Buffer.concat([offer.token, Buffer.from('first frame')]))
+    const socket = await offer.accepted
+    expect(socket).toBeDefined()
+    const data = await new Promise<Buffer>(resolve => { socket?.once('data', resolve); socket?.resume() })
+    expect(data.toString()).toBe('first frame')
+    // the same token again: refused
+    const again = await dial(l.port, offer.token)
+    await new Promise(resolve => again.once('close', resolve))
+    expect(l.refusedConnections).toBe(1)
+    client.destroy()
+  })
+
+  it('closes a connection with an unknown token; an offer expires on the clock', async () => {
+    const clock = new VirtualClock(0)
+    const l = await listener(clock)
+    const bad = await dial(l.port, Buffer.alloc(32, 1))
+    await new Promise(resolve => bad.once('close', resolve))
+    expect(l.refusedConnections).toBe(1)
+    const offer = l.offer()
+    clock.advance(10_000)
+    expect(await offer?.accepted).toBeUndefined()
+  })
+})
+
+describe('frameWithDataParts', () => {
+  it.each([1, 127, 128, 16_383, 16_384, 1 << 20, (1 << 21) + 3])('encodes %i bytes exactly like encodeFrame', n => {
+    const data = Buffer.alloc(n, 5)
+    for (const offset of [0, 1, 300, 2 ** 40]) {
+      const [prefix, body] = frameWithDataParts({ kind: TransferFrame.Kind.CHUNK, offset: BigInt(offset) }, data)
+      const whole = encodeFrame({ kind: TransferFrame.Kind.CHUNK, offset: BigInt(offset), data: data as Uint8Array<ArrayBuffer> })
+      expect(Buffer.compare(Buffer.concat([prefix, body]), whole)).toBe(0)
+      const header = { kind: TransferFrame.Kind.HEADER, size: BigInt(n + offset), mtimeMs: 1_700_000_000_000n, sha256: 'ab'.repeat(32), offset: BigInt(offset) }
+      const [hp, hb] = frameWithDataParts(header, data)
+      expect(Buffer.compare(Buffer.concat([hp, hb]), encodeFrame({ ...header, data: data as Uint8Array<ArrayBuffer> }))).toBe(0)
+    }
+  })
+})
