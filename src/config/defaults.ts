@@ -388,6 +388,8 @@ export const DEFAULT_MANIFEST_CACHE_AGE_MS = 300 * SECOND_MS
 export const DEFAULT_MANIFEST_COLLECTION_INTERVAL_MS = 60 * SECOND_MS
 /** sync.manifestCollectionTimeoutMs (REF 30 s). @default 30_000 */
 export const DEFAULT_MANIFEST_COLLECTION_TIMEOUT_MS = 30 * SECOND_MS
+/** sync.planIntervalMs: how often a node plans and runs its pulls (also on new manifests). @default 10_000 */
+export const DEFAULT_SYNC_PLAN_INTERVAL_MS = 10 * SECOND_MS
 /** sync.maxFilesPerSyncJob (REF 50). @default 50 */
 export const DEFAULT_MAX_FILES_PER_SYNC_JOB = 50
 /** sync.mtimeToleranceMs (REF 60 s). @default 60_000 */

@@ -113,3 +113,39 @@ export function planSync (local: readonly FileEntry[], holders: readonly HolderF
 export function syncRetryDelayMs (failures: number, minMs: number, maxMs: number): number {
   return Math.min(maxMs, minMs * 2 ** Math.max(0, Math.min(30, failures - 1)))
 }
+
+/** The file kinds that hold a config's training data. */
+export const DATA_FILE_KINDS: readonly string[] = [...DATA_KINDS]
+/** Summary key of a manifest's files without a config (never a config to sync). */
+const NO_CONFIG = 'other'
+
+/** What a node's role and its jobs say it should hold. */
+export interface RoleInput {
+  /** The cluster would train on this node now (best training node, GPU or allowed CPU). */
+  isTrainingNode: boolean
+  /** It evaluates or plays with models (gauntlet, tournament or selfplay capability). */
+  usesModels: boolean
+  /** Configs that have data anywhere in the cluster (from the manifests' summaries). */
+  configsWithData: Iterable<string>
+  /** Current best model paths (the `models` map). */
+  bestModelPaths: Iterable<string>
+  /** This node's jobs that are not finished: their config, type and input paths. */
+  myJobs: ReadonlyArray<{ type: string, config: string | null, inputs: readonly string[] }>
+}
+
+/**
+ * A node's wants by role: the training node holds the data of every config (it trains them
+ * all); a node that evaluates or plays holds the current best models; and every node holds the
+ * inputs of its own unfinished jobs (a gauntlet's candidate, a training job's config data).
+ */
+export function wantsForRole (r: RoleInput): Wants {
+  const dataConfigs = new Set<ConfigKey>()
+  const modelPaths = new Set<string>()
+  if (r.isTrainingNode) for (const c of r.configsWithData) if (c !== NO_CONFIG) dataConfigs.add(c as ConfigKey)
+  if (r.usesModels) for (const p of r.bestModelPaths) modelPaths.add(p)
+  for (const j of r.myJobs) {
+    if ((j.type === 'training' || j.type === 'export') && j.config !== null) dataConfigs.add(j.config as ConfigKey)
+    for (const p of j.inputs) modelPaths.add(p)
+  }
+  return { dataConfigs, modelPaths }
+}

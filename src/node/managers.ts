@@ -22,9 +22,16 @@ import type { Health } from '../mesh/health.js'
 import type { JobRunner } from '../jobs/runner.js'
 import { JobWorker } from '../managers/job-worker.js'
 import { JobLeader } from '../managers/job-leader.js'
+import { requiredInputs } from '../managers/job-worker.js'
+import { SyncPlanner, type DataPuller, type DataScanner } from '../managers/sync-planner.js'
+import { wantsForRole, type Wants } from '../managers/sync-plan.js'
+import { loadScore } from '../managers/scores.js'
 
 /** Shortest wait between two data-triggered readiness passes. @default 5_000 */
 export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
+
+/** Shortest wait between two update-triggered sync passes. @default 1_000 */
+export const DEFAULT_SYNC_TRIGGER_MIN_MS = 1_000
 
 /** A load source that remembers its last sample, so the views and the heartbeat agree. */
 export class SampledLoad implements LoadSource {
@@ -46,6 +53,8 @@ export interface NodeManagers {
   training: TrainingCoordinator
   worker: JobWorker
   jobLeader: JobLeader
+  /** Data sync: manifest publishing and pulls (absent when the node runs without a data plane). */
+  sync: SyncPlanner | undefined
   loops: LoopManager
   /** Start what needs I/O first (re-adopting jobs), then the loops. */
   start: () => Promise<void>
@@ -65,6 +74,8 @@ export interface NodeManagersComponents {
   peerHealth: (nodeId: string) => Health | undefined
   hasGpu: () => boolean
   capabilities: () => readonly Capability[]
+  /** The data plane: the scanner of the data dir and the transfer client. */
+  data?: { scanner: DataScanner, client: DataPuller }
   clock: Clock
   rng: Rng
   logger: Logger
@@ -162,6 +173,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     selfplayGamesPerJob: j.selfplayGamesPerJob,
     leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs
   })
+  const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })
   loops.add({ name: 'training', intervalMs: t.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
   loops.add({ name: 'jobs-worker', intervalMs: 2_000, run: async () => { await worker.scan() } })
@@ -169,11 +181,36 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
   loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { jobLeader.cleanup() } })
   loops.add({ name: 'selfplay-dispatch', intervalMs: j.selfplayDispatchIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { jobLeader.dispatchSelfplay() } })
   loops.add({ name: 'jobs-retire', intervalMs: 60_000, run: async () => { jobLeader.sealOld(); await jobLeader.retire() } })
+  if (sync !== undefined) {
+    loops.add({ name: 'sync-manifest', intervalMs: cfg.sync.manifestCollectionIntervalMs, run: async () => { await sync.publishManifest() } })
+    loops.add({ name: 'sync', intervalMs: cfg.sync.planIntervalMs, initialDelayMs: Math.min(cfg.sync.planIntervalMs, 1_000), run: async () => { await sync.tick() } })
+  }
   // new data or a settings/model change: re-read soon instead of waiting for the next period
   let lastTrigger = -Infinity
+  let lastSyncTrigger = -Infinity
+  const finishedHere = new Set<string>()
   const offUpdate = state.onUpdate(u => {
     if (u.doc === 'control') scheduler.invalidate()
     if (u.doc.startsWith('jobs/')) loops.trigger('jobs-worker')
+    if (sync !== undefined && u.origin !== 'local') {
+      // a new manifest, model or job input may mean files to pull; a finished local job, files to publish
+      const now = clock.monoMs()
+      if (now - lastSyncTrigger >= DEFAULT_SYNC_TRIGGER_MIN_MS) {
+        lastSyncTrigger = now
+        loops.trigger('sync')
+      }
+    }
+    if (sync !== undefined && u.origin === 'local' && u.doc.startsWith('jobs/')) {
+      // a job of this node just completed: its output files are worth publishing now
+      let fresh = false
+      for (const j of state.jobs()) {
+        if (j.dispatch.assignedNode !== state.selfId || j.state !== 'COMPLETE' || finishedHere.has(j.jobId)) continue
+        finishedHere.add(j.jobId)
+        fresh = true
+      }
+      if (finishedHere.size > 10_000) finishedHere.clear()
+      if (fresh) loops.trigger('sync-manifest')
+    }
     if (u.doc !== 'manifests') return
     const now = clock.monoMs()
     if (now - lastTrigger < DEFAULT_DATA_TRIGGER_MIN_MS) return
@@ -186,6 +223,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     training,
     worker,
     jobLeader,
+    sync,
     loops,
     start: async () => {
       await worker.start()
@@ -194,8 +232,49 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     stop: async () => {
       offUpdate()
       loops.stop()
+      await sync?.stop()
       await worker.stop()
       await c.runner.stop() // jobs keep running; the next start re-adopts them
     }
   }
+}
+
+/** The node's SyncPlanner: wants from its role (training node, model user) and its unfinished jobs. */
+function buildSync (c: NodeManagersComponents, selector: NodeSelector, views: ClusterViews): SyncPlanner {
+  const { config: cfg, state } = c
+  const data = c.data as { scanner: DataScanner, client: DataPuller }
+  const weights = loadWeights(cfg)
+  const wants = (): Wants => {
+    const self = state.selfId
+    const caps = c.capabilities()
+    const configsWithData = new Set<string>()
+    for (const m of state.manifests()) for (const k of Object.keys(m.summary)) configsWithData.add(k)
+    const myJobs = state.jobs()
+      .filter(j => j.dispatch.assignedNode === self && (j.state === 'PENDING' || j.state === 'RUNNING'))
+      .map(j => ({ type: j.dispatch.type, config: j.dispatch.config, inputs: requiredInputs(j.dispatch.spec) }))
+    return wantsForRole({
+      isTrainingNode: caps.includes('training') && selector.bestGpuNodeForTraining()?.info.nodeId === self,
+      usesModels: caps.some(x => x === 'gauntlet' || x === 'tournament' || x === 'selfplay'),
+      configsWithData,
+      bestModelPaths: [...state.models().values()].map(m => m.path),
+      myJobs
+    })
+  }
+  const holder = (nodeId: string): { alive: boolean, load: number } => {
+    const v = views.nodeViews().find(n => n.info.nodeId === nodeId)
+    if (v === undefined) return { alive: false, load: Number.POSITIVE_INFINITY }
+    return { alive: v.health === 'ALIVE', load: loadScore(v.load, v.info.hardware.hasGpu, weights) }
+  }
+  const s = cfg.sync
+  return new SyncPlanner({
+    state, scanner: data.scanner, client: data.client, wants, holder, diskPercent: () => c.load.last().diskPercent, clock: c.clock, logger: c.logger
+  }, {
+    manifestMaxEntries: s.manifestMaxEntries,
+    manifestCacheAgeMs: s.manifestCacheAgeMs,
+    maxFilesPerSyncJob: s.maxFilesPerSyncJob,
+    mtimeToleranceMs: s.mtimeToleranceMs,
+    maxDiskPercent: s.maxDiskPercent,
+    retryBackoffMinMs: s.retryBackoffMinMs,
+    retryBackoffMaxMs: s.retryBackoffMaxMs
+  })
 }

@@ -32,6 +32,10 @@ import { controlHandlers } from './control-handlers.js'
 import { ElectionService } from '../election/election.js'
 import { SampledLoad, buildManagers, type NodeManagers } from './managers.js'
 import { ProcessRunner } from '../jobs/runner.js'
+import { ManifestScanner } from '../transfer/scanner.js'
+import { TransferServer } from '../transfer/server.js'
+import { TransferClient } from '../transfer/client.js'
+import { hostsFromMultiaddrs } from '../transfer/fast-path.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -72,6 +76,7 @@ export interface Parts {
   loadReport: LoadReport
   control: ControlServer | undefined
   restore: RestoreReport
+  transfer: { scanner: ManifestScanner, server: TransferServer, client: TransferClient }
 }
 
 export class RiftNode {
@@ -234,18 +239,20 @@ export class RiftNode {
       dataDir, maxRuntimeMs: cfg.jobs.maxRuntimeMs, killGraceMs: cfg.jobs.killGraceMs, spawnRatePerMinute: cfg.jobs.spawnRatePerMinute,
       maxProcessesPerNode: cfg.jobs.maxProcessesPerNode, maxLogBytes: cfg.jobs.maxLogBytes
     })
+    const transfer = await this.startTransfer(mesh, drops)
     const managers = buildManagers({
       config: cfg, state, health: heartbeat, load, leadership: election, tables, runner, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log,
       flush: async () => await store.flush(),
       retireBucket: async id => await store.retireBucket(id, timestampMs(this.clock)),
       peerHealth: id => heartbeat.health(id),
       hasGpu: () => hardware.current().hasGpu,
-      capabilities: () => state.node(selfId)?.capabilities ?? []
+      capabilities: () => state.node(selfId)?.capabilities ?? [],
+      data: { scanner: transfer.scanner, client: transfer.client }
     })
     this.stopSteps.push(async () => await managers.stop())
     await managers.start()
 
-    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, control: undefined, restore }
+    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, control: undefined, restore, transfer }
     if (this.init.control !== false) {
       const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts), this.log)
       await control.start()
@@ -253,6 +260,29 @@ export class RiftNode {
       parts.control = control
     }
     return parts
+  }
+
+  /**
+   * The data plane: the scanner of the data dir (the catalog served and the local hashes), the
+   * transfer server on `/riftmesh/transfer/1.0.0` (with its TCP side channel on the listen host
+   * when the mesh runs on TCP) and the client that pulls.
+   */
+  private async startTransfer (mesh: Libp2pMesh, drops: DropCounters): Promise<Parts['transfer']> {
+    const cfg = this.config
+    const dataDir = cfg.node.dataDir
+    const s = cfg.sync
+    const scanner = new ManifestScanner({ clock: this.clock, logger: this.log }, { dataDir })
+    const host = (this.init.transport ?? 'tcp') === 'tcp' ? fastPathHost(cfg.node.listen) : undefined
+    const server = new TransferServer({ mesh, catalog: scanner, clock: this.clock, logger: this.log, drops }, {
+      dataDir, chunkBytes: s.chunkBytes, ...(host !== undefined ? { fastPath: { host } } : {})
+    })
+    await server.start()
+    this.stopSteps.push(async () => await server.stop())
+    const client = new TransferClient({
+      mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs(await mesh.peerAddrs(peer))
+    }, { dataDir, maxConcurrentTransfers: s.maxConcurrentTransfers })
+    this.stopSteps.push(() => client.stop())
+    return { scanner, server, client }
   }
 
   /** Write this node's NodeInfo for this run (its start time and addresses change per start). */
@@ -273,4 +303,13 @@ export class RiftNode {
     if (cfg.node.cpuPowerMultiplier !== 1) info.cpuPowerMultiplier = cfg.node.cpuPowerMultiplier
     state.setNodeInfo(info)
   }
+}
+
+/** The host of the first TCP listen address (the side channel listens there), if any. */
+export function fastPathHost (listen: readonly string[]): string | undefined {
+  for (const a of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\//.exec(a)
+    if (m !== null) return m[2]
+  }
+  return undefined
 }

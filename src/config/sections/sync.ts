@@ -8,6 +8,8 @@ export const syncFields = {
   manifestCollectionIntervalMs: field(ms(1), D.DEFAULT_MANIFEST_COLLECTION_INTERVAL_MS, 'How often manifests are collected.'),
   manifestCollectionTimeoutMs: field(ms(1), D.DEFAULT_MANIFEST_COLLECTION_TIMEOUT_MS,
     'A peer whose manifest does not arrive in this time is marked unhealthy.'),
+  planIntervalMs: field(ms(100), D.DEFAULT_SYNC_PLAN_INTERVAL_MS,
+    'How often a node plans and runs its pulls; also soon after a manifest or the models change.'),
   maxFilesPerSyncJob: field(int(1, 10_000, 'files'), D.DEFAULT_MAX_FILES_PER_SYNC_JOB,
     'Most files in one sync job (per source and target).'),
   mtimeToleranceMs: field(ms(0), D.DEFAULT_MTIME_TOLERANCE_MS,
