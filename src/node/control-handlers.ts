@@ -49,6 +49,7 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       bestCpuForExport: p.managers.selector.bestCpuNodeForExport()?.info.nodeId ?? null
     }),
     leader: async () => p.election.currentLeader() ?? null,
+    sync: async () => p.managers.sync?.status() ?? null,
     doc: async () => p.state.toJSON(),
     peers: async () => p.heartbeat.peers(),
     settings: async () => Object.fromEntries(p.state.settings()),
