@@ -390,6 +390,10 @@ export const DEFAULT_MANIFEST_COLLECTION_INTERVAL_MS = 60 * SECOND_MS
 export const DEFAULT_MANIFEST_COLLECTION_TIMEOUT_MS = 30 * SECOND_MS
 /** sync.planIntervalMs: how often a node plans and runs its pulls (also on new manifests). @default 10_000 */
 export const DEFAULT_SYNC_PLAN_INTERVAL_MS = 10 * SECOND_MS
+/** sync.fastPathEncryption: seal the TCP side channel's frames with AES-256-GCM (else plain, token-authorised, sha256-verified). @default false */
+export const DEFAULT_FAST_PATH_ENCRYPTION = false
+/** sync.fastPath: offer the TCP side channel for transfers (else every byte goes through libp2p). @default true */
+export const DEFAULT_FAST_PATH = true
 /** sync.maxFilesPerSyncJob (REF 50). @default 50 */
 export const DEFAULT_MAX_FILES_PER_SYNC_JOB = 50
 /** sync.mtimeToleranceMs (REF 60 s). @default 60_000 */

@@ -272,9 +272,9 @@ export class RiftNode {
     const dataDir = cfg.node.dataDir
     const s = cfg.sync
     const scanner = new ManifestScanner({ clock: this.clock, logger: this.log }, { dataDir })
-    const host = (this.init.transport ?? 'tcp') === 'tcp' ? fastPathHost(cfg.node.listen) : undefined
+    const host = (this.init.transport ?? 'tcp') === 'tcp' && s.fastPath ? fastPathHost(cfg.node.listen) : undefined
     const server = new TransferServer({ mesh, catalog: scanner, clock: this.clock, logger: this.log, drops }, {
-      dataDir, chunkBytes: s.chunkBytes, ...(host !== undefined ? { fastPath: { host } } : {})
+      dataDir, chunkBytes: s.chunkBytes, ...(host !== undefined ? { fastPath: { host, encrypt: s.fastPathEncryption } } : {})
     })
     await server.start()
     this.stopSteps.push(async () => await server.stop())

@@ -78,7 +78,7 @@ export class ClientSession {
       const offer = await plain.read(ctx)
       if (offer.kind !== TransferFrame.Kind.SIDE) throw new TransferProtocolError(peer, `expected SIDE, got ${offer.kind}`)
       if (offer.fastPort === 0) return plain
-      if (offer.fastPort > 65_535 || offer.fastToken.byteLength !== FAST_TOKEN_BYTES || offer.fastKey.byteLength !== FAST_KEY_BYTES) throw new TransferProtocolError(peer, 'bad side-channel offer')
+      if (offer.fastPort > 65_535 || offer.fastToken.byteLength !== FAST_TOKEN_BYTES || (offer.fastKey.byteLength !== FAST_KEY_BYTES && offer.fastKey.byteLength !== 0)) throw new TransferProtocolError(peer, 'bad side-channel offer')
       const socket = await connectAny(hosts, offer.fastPort, s.clock, s.fastConnectTimeoutMs, signal)
       if (socket === undefined) {
         s.log.debug({ peer, hosts, port: offer.fastPort }, 'side channel unreachable, staying on the stream')

@@ -1,6 +1,6 @@
 /** `sync`: manifests and file transfer between nodes. */
 import * as D from '../defaults.js'
-import { bytes, field, int, ms, percent } from '../fields.js'
+import { bool, bytes, field, int, ms, percent } from '../fields.js'
 
 export const syncFields = {
   manifestCacheAgeMs: field(ms(1), D.DEFAULT_MANIFEST_CACHE_AGE_MS,
@@ -10,6 +10,10 @@ export const syncFields = {
     'A peer whose manifest does not arrive in this time is marked unhealthy.'),
   planIntervalMs: field(ms(100), D.DEFAULT_SYNC_PLAN_INTERVAL_MS,
     'How often a node plans and runs its pulls; also soon after a manifest or the models change.'),
+  fastPath: field(bool(), D.DEFAULT_FAST_PATH,
+    'Offer a TCP side channel (authorised by a one-time token sent over libp2p) for file transfers; false: every byte goes through libp2p.'),
+  fastPathEncryption: field(bool(), D.DEFAULT_FAST_PATH_ENCRYPTION,
+    'Seal side-channel frames with AES-256-GCM. Off, they travel in the clear; every file is still sha256-verified. Turn on for untrusted networks (about half the throughput).'),
   maxFilesPerSyncJob: field(int(1, 10_000, 'files'), D.DEFAULT_MAX_FILES_PER_SYNC_JOB,
     'Most files in one sync job (per source and target).'),
   mtimeToleranceMs: field(ms(0), D.DEFAULT_MTIME_TOLERANCE_MS,

@@ -31,10 +31,11 @@ const KEY = Buffer.alloc(32, 7)
 const signal = (): AbortSignal => AbortSignal.timeout(5_000)
 
 describe('SealedFrameStream', () => {
-  it('carries frames both ways, in order, of any size, and ends cleanly', async () => {
+  it.each([['sealed', KEY], ['plain', new Uint8Array(0)]])('carries frames both ways, in order, of any size, and ends cleanly (%s)', async (mode, key) => {
     const [h, t] = await socketPair()
-    const holder = new SealedFrameStream(h, KEY, 'holder', 4 << 20)
-    const target = new SealedFrameStream(t, KEY, 'target', 4 << 20)
+    const holder = new SealedFrameStream(h, key, 'holder', 4 << 20)
+    const target = new SealedFrameStream(t, key, 'target', 4 << 20)
+    expect(holder.sealed).toBe(mode === 'sealed')
     const sizes = [0, 1, 16_383, 70_000, 3 << 20]
     const sending = (async () => {
       for (const n of sizes) await holder.write(Buffer.alloc(n, n % 251))
@@ -63,6 +64,17 @@ describe('SealedFrameStream', () => {
     await expect(new SealedFrameStream(t3, KEY, 'target', 1024).read({ signal: signal() })).rejects.toMatchObject({ name: 'InvalidDataLengthError' })
   })
 
+  it('plain mode puts the bytes on the wire as they are, behind a length prefix; sealed mode does not', async () => {
+    for (const key of [new Uint8Array(0), KEY]) {
+      const [h, t] = await socketPair()
+      await new SealedFrameStream(h, key, 'holder', 1024).write(Buffer.from('hello'))
+      const wire = await new Promise<Buffer>(resolve => t.once('data', resolve))
+      expect(wire.subarray(0, 4).readUInt32BE(0)).toBe(5)
+      expect(wire.includes(Buffer.from('hello'))).toBe(key.byteLength === 0)
+      expect(wire.byteLength).toBe(key.byteLength === 0 ? 9 : 9 + 16)
+    }
+  })
+
   it('refuses a frame replayed in the other direction', async () => {
     // a frame a target sealed (direction 1), captured, and played to a target (which expects direction 0)
     const [h2, t2] = await socketPair()
@@ -75,8 +87,8 @@ describe('SealedFrameStream', () => {
 })
 
 describe('FastPathListener', () => {
-  async function listener (clock: Clock = new SystemClock()): Promise<FastPathListener> {
-    const l = new FastPathListener({ clock, logger: silentLogger() }, { host: '127.0.0.1', tokenTtlMs: 10_000, handshakeTimeoutMs: 5_000 })
+  async function listener (clock: Clock = new SystemClock(), encrypt?: boolean): Promise<FastPathListener> {
+    const l = new FastPathListener({ clock, logger: silentLogger() }, { host: '127.0.0.1', tokenTtlMs: 10_000, handshakeTimeoutMs: 5_000, ...(encrypt !== undefined ? { encrypt } : {}) })
     await l.start()
     closers.push(async () => await l.stop())
     return l
@@ -103,6 +115,14 @@ describe('FastPathListener', () => {
     await new Promise(resolve => again.once('close', resolve))
     expect(l.refusedConnections).toBe(1)
     client.destroy()
+  })
+
+  it('offers a fresh 32-byte key only when it encrypts (plain by default)', async () => {
+    expect((await listener()).offer()?.key.byteLength).toBe(0)
+    const sealed = await listener(new SystemClock(), true)
+    const [a, b] = [sealed.offer(), sealed.offer()]
+    expect(a?.key.byteLength).toBe(32)
+    expect(Buffer.compare(Buffer.from(a?.key ?? []), Buffer.from(b?.key ?? []))).not.toBe(0)
   })
 
   it('closes a connection with an unknown token; an offer expires on the clock', async () => {
