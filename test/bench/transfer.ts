@@ -2,15 +2,18 @@
  * File-transfer benchmark (issue 8): 1 GiB as 100 files and as 10,000 files, pulled over
  * loopback from a holder running in its own process, side by side in one run:
  *  - riftmesh, fast path: sessions on `/riftmesh/transfer/1.0.0` moved to the holder's TCP side
- *    channel (frames sealed with AES-256-GCM), sha256 of every file verified, `.partial` +
- *    fsync + rename + directory fsync;
+ *    channel, sha256 of every file verified, `.partial` + fsync + rename + directory fsync,
+ *    in plain mode (the default: token-authorised, files sha256-verified, frames not encrypted);
  *  - riftmesh, fast path with fsync off (what the two baselines do: no fsync);
+ *  - riftmesh, fast path sealed with AES-256-GCM (`sync.fastPathEncryption=true`);
  *  - riftmesh, libp2p stream only (the fast path off: pnet + Noise + Yamux carry the bytes) —
  *    the "before" of the fast path;
  *  - raw TCP (node:net), the floor: 4 connections, a path line out, uint64 size + bytes back (no
  *    Nagle delay), written to disk; no hashing, no encryption, no rename, no fsync;
- *  - rsync 3 pulling from an `rsync --daemon` on 127.0.0.1 (what the original system used),
- *    `rsync -a`, one sender/receiver pair as the original ran it.
+ *  - rsync 3 pulling from an `rsync --daemon` on 127.0.0.1, `rsync -a` (no ssh, no compression:
+ *    the fastest way rsync moves files);
+ *  - `rsync -az` over ssh from an sshd on 127.0.0.1, exactly as the original system ran it
+ *    (one sender/receiver pair, compression on, ssh's default cipher).
  * riftmesh and raw TCP run 4 transfers at once (sync.maxConcurrentTransfers). The target gets
  * the manifest with one LIST first (timed apart). Source files are in the page cache for every
  * run; each run writes into a fresh empty directory. MiB/s = 2^20 bytes per second.
@@ -21,7 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -50,7 +53,7 @@ const logger = process.env.RIFTMESH_BENCH_DEBUG === '1' ? createLogger({ level: 
 const clock = new SystemClock()
 const THIS_FILE = fileURLToPath(import.meta.url)
 
-type HolderMode = 'riftmesh-fast' | 'riftmesh-stream' | 'tcp'
+type HolderMode = 'riftmesh-fast' | 'riftmesh-sealed' | 'riftmesh-stream' | 'tcp'
 
 // ---- data ---------------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ async function runHolder (mode: HolderMode, dir: string, swarmKeyHex: string): P
     const scanner = new ManifestScanner({ clock, logger, cache: new MemoryHashCache() }, { dataDir: dir })
     await scanner.scan()
     const server = new TransferServer({ mesh, catalog: scanner, clock, logger, drops: new DropCounters(logger) }, {
-      dataDir: dir, requestsPerMinute: 1_000_000, ...(mode === 'riftmesh-fast' ? { fastPath: { host: '127.0.0.1' } } : {})
+      dataDir: dir, requestsPerMinute: 1_000_000, ...(mode !== 'riftmesh-stream' ? { fastPath: { host: '127.0.0.1', encrypt: mode === 'riftmesh-sealed' } } : {})
     })
     await server.start()
     process.stdout.write(`${JSON.stringify({ addr: mesh.listenAddrs()[0] })}\n`)
@@ -279,6 +282,63 @@ async function pullRsync (src: string, dst: string, work: string): Promise<numbe
   }
 }
 
+/** Where sshd is, if installed. */
+async function findSshd (): Promise<string | undefined> {
+  for (const p of ['/usr/sbin/sshd', '/usr/bin/sshd', '/usr/local/sbin/sshd']) {
+    try {
+      await stat(p)
+      return p
+    } catch {}
+  }
+  return undefined
+}
+
+/**
+ * `rsync -az` over SSH, as the original system ran it (notes/original-system.md: `rsync -az -e ssh`
+ * with a cluster key): an sshd on 127.0.0.1 started for the run with a fresh host key and a
+ * fresh user key; undefined when rsync, ssh or sshd is not installed.
+ */
+async function pullRsyncSsh (src: string, dst: string, work: string): Promise<number | undefined> {
+  const sshd = await findSshd()
+  if (sshd === undefined) return undefined
+  try {
+    await run('rsync', ['--version'])
+    await run('ssh', ['-V'])
+  } catch {
+    return undefined
+  }
+  const dir = join(work, 'ssh')
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const hostKey = join(dir, 'host_ed25519')
+  const userKey = join(dir, 'id_ed25519')
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey])
+  const authorized = join(dir, 'authorized_keys')
+  await writeFile(authorized, await readFile(`${userKey}.pub`), { mode: 0o600 })
+  const port = await freePort()
+  const conf = join(dir, 'sshd_config')
+  await writeFile(conf, [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `AuthorizedKeysFile ${authorized}`, `PidFile ${join(dir, 'sshd.pid')}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes', 'PermitRootLogin yes', 'StrictModes no', 'UsePAM no'
+  ].join('\n') + '\n')
+  await mkdir('/run/sshd', { recursive: true }).catch(() => undefined) // privilege separation dir sshd insists on
+  const daemon = spawn(sshd, ['-D', '-e', '-f', conf], { stdio: ['ignore', 'ignore', 'ignore'] })
+  try {
+    await waitForPort(port)
+    const user = process.env.USER ?? 'root'
+    const ssh = `ssh -p ${port} -i ${userKey} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`
+    const t0 = performance.now()
+    await run('rsync', ['-az', '-e', ssh, `${user}@127.0.0.1:${src}/`, `${dst}/`])
+    return performance.now() - t0
+  } catch {
+    return undefined
+  } finally {
+    const exited = new Promise(r => daemon.once('exit', r))
+    daemon.kill('SIGTERM')
+    await exited
+  }
+}
+
 // ---- the benchmark ------------------------------------------------------------------------
 
 const rate = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000)
@@ -309,12 +369,12 @@ export async function transfer (): Promise<SizeResult[]> {
         if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
       }
       let listMs = 0
-      for (const [name, mode, fsync] of [['riftmesh fast path', 'riftmesh-fast', true], ['riftmesh fast path, no fsync', 'riftmesh-fast', false], ['riftmesh libp2p stream only', 'riftmesh-stream', true]] as const) {
+      for (const [name, mode, fsync] of [['riftmesh fast path', 'riftmesh-fast', true], ['riftmesh fast path, no fsync', 'riftmesh-fast', false], ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true], ['riftmesh libp2p stream only', 'riftmesh-stream', true]] as const) {
         const holder = await startHolder(mode, src, swarmKey)
         try {
           const dst = await fresh()
           const r = await pullRiftmesh(holder, dst, swarmKey, fsync)
-          if (mode === 'riftmesh-fast' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
+          if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
           await check(dst, name)
           measured[name] = r.ms
           listMs = r.listMs
@@ -336,13 +396,20 @@ export async function transfer (): Promise<SizeResult[]> {
         await check(rsyncDst, 'rsync')
         measured['rsync daemon'] = rsyncMs
       }
+      const sshDst = await fresh()
+      const rsyncSshMs = await pullRsyncSsh(src, sshDst, work)
+      if (rsyncSshMs !== undefined) {
+        await check(sshDst, 'rsync -az over ssh')
+        measured['rsync -az over ssh (as the original)'] = rsyncSshMs
+      }
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
       for (const [k, ms] of Object.entries(measured)) values[`${k} MiB/s`] = `${fmt(rate(bytes, ms))}  (${(ms / 1000).toFixed(2)} s)`
       const fast = rate(bytes, measured['riftmesh fast path'] as number)
       const raw = rate(bytes, measured['raw TCP (node:net)'] as number)
       values['riftmesh fast path / raw TCP'] = ratio(fast, raw)
       values['riftmesh libp2p stream / raw TCP'] = ratio(rate(bytes, measured['riftmesh libp2p stream only'] as number), raw)
-      values['riftmesh fast path / rsync'] = rsyncMs !== undefined ? ratio(fast, rate(bytes, rsyncMs)) : 'rsync not installed'
+      values['riftmesh fast path / rsync daemon'] = rsyncMs !== undefined ? ratio(fast, rate(bytes, rsyncMs)) : 'rsync not installed'
+      values['riftmesh fast path / rsync -az over ssh'] = rsyncSshMs !== undefined ? ratio(fast, rate(bytes, rsyncSshMs)) : 'rsync, ssh or sshd not installed'
       values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
       out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
     } finally {
