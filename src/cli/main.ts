@@ -10,6 +10,7 @@ import { configFlagsSpec, configHelp, runConfig } from './commands/config.js'
 import { nodeFlags, nodeHelp, runNode } from './commands/node.js'
 import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
 import { runSim, simFlags, simHelp } from './commands/sim.js'
+import { abFlags, abHelp, runAb } from './commands/ab.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusHelp } from './commands/inspect.js'
 
 interface Command {
@@ -24,6 +25,7 @@ const commands: Record<string, Command> = {
   status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: inspectFlags, run: runStatus },
   settings: { summary: 'read or change cluster-wide settings', help: settingsHelp, flags: inspectFlags, run: runSettings },
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
+  ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
   keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
   config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig }

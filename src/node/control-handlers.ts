@@ -5,6 +5,7 @@ import type { ControlHandler } from '../repl/control.js'
 import { ControlError } from '../repl/control.js'
 import { settingValueSchema } from '../state/schema.js'
 import type { Parts, RiftNode } from './node.js'
+import { abControlHandlers } from './control-ab.js'
 
 function docBytes (p: Parts): Record<string, number> {
   const out: Record<string, number> = {}
@@ -14,6 +15,7 @@ function docBytes (p: Parts): Record<string, number> {
 
 export function controlHandlers (node: RiftNode, p: Parts): Record<string, ControlHandler> {
   return {
+    ...abControlHandlers(p.managers.abTests),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),

@@ -26,9 +26,13 @@ import { requiredInputs } from '../managers/job-worker.js'
 import { SyncPlanner, type DataPuller, type DataScanner } from '../managers/sync-planner.js'
 import { wantsForRole, type Wants } from '../managers/sync-plan.js'
 import { loadScore } from '../managers/scores.js'
+import { AbTestManager, type AbStore } from '../managers/ab-tests.js'
 
 /** Shortest wait between two data-triggered readiness passes. @default 5_000 */
 export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
+
+/** How often A/B tests dispatch (leader) and record their games (owner). @default 5_000 */
+export const DEFAULT_AB_TEST_INTERVAL_MS = 5_000
 
 /** Shortest wait between two update-triggered sync passes. @default 1_000 */
 export const DEFAULT_SYNC_TRIGGER_MIN_MS = 1_000
@@ -53,6 +57,8 @@ export interface NodeManagers {
   training: TrainingCoordinator
   worker: JobWorker
   jobLeader: JobLeader
+  /** A/B tests: tournament dispatch as leader, games and verdicts as a test's owner. */
+  abTests: AbTestManager
   /** Data sync: manifest publishing and pulls (absent when the node runs without a data plane). */
   sync: SyncPlanner | undefined
   loops: LoopManager
@@ -68,6 +74,8 @@ export interface NodeManagersComponents {
   load: SampledLoad
   leadership: Leadership & { voters: () => string[] }
   tables: LocalTables
+  /** Where A/B tests this node owns and their games are kept (the StateManager). */
+  abStore: AbStore
   runner: JobRunner
   flush: () => Promise<void>
   retireBucket: (bucketId: string) => Promise<JobView[]>
@@ -173,6 +181,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     selfplayGamesPerJob: j.selfplayGamesPerJob,
     leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs
   })
+  const abTests = new AbTestManager({ state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, clock, rng: c.rng.fork('ab-tests'), logger })
   const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })
   loops.add({ name: 'training', intervalMs: t.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
@@ -180,6 +189,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
   loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, initialDelayMs: j.jobHeartbeatIntervalMs, run: () => { worker.heartbeat() } })
   loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { jobLeader.cleanup() } })
   loops.add({ name: 'selfplay-dispatch', intervalMs: j.selfplayDispatchIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { jobLeader.dispatchSelfplay() } })
+  loops.add({ name: 'ab-tests', intervalMs: DEFAULT_AB_TEST_INTERVAL_MS, initialDelayMs: cfg.election.leaseMs, run: async () => { await abTests.tick() } })
   loops.add({ name: 'jobs-retire', intervalMs: 60_000, run: async () => { jobLeader.sealOld(); await jobLeader.retire() } })
   if (sync !== undefined) {
     loops.add({ name: 'sync-manifest', intervalMs: cfg.sync.manifestCollectionIntervalMs, run: async () => { await sync.publishManifest() } })
@@ -223,6 +233,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     training,
     worker,
     jobLeader,
+    abTests,
     sync,
     loops,
     start: async () => {

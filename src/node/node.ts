@@ -241,7 +241,7 @@ export class RiftNode {
     })
     const transfer = await this.startTransfer(mesh, drops)
     const managers = buildManagers({
-      config: cfg, state, health: heartbeat, load, leadership: election, tables, runner, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log,
+      config: cfg, state, health: heartbeat, load, leadership: election, tables, abStore: stateManager, runner, clock: this.clock, rng: this.rng.fork('managers'), logger: this.log,
       flush: async () => await store.flush(),
       retireBucket: async id => await store.retireBucket(id, timestampMs(this.clock)),
       peerHealth: id => heartbeat.health(id),
