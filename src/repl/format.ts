@@ -1,0 +1,86 @@
+/**
+ * Plain-text tables for the REPL and `riftmesh status`: columns sized to their widest cell,
+ * numbers right-aligned, long cells cut with "…", nested values shown as compact JSON.
+ */
+
+/** Longest cell shown before it is cut. @default 48 */
+export const DEFAULT_MAX_CELL_CHARS = 48
+/** Most rows printed; the rest are counted in a last line. @default 200 */
+export const DEFAULT_MAX_TABLE_ROWS = 200
+
+export interface TableInit {
+  /** Columns in order (default: every key of the rows, in first-seen order). */
+  columns?: readonly string[]
+  /** @default DEFAULT_MAX_CELL_CHARS */
+  maxCellChars?: number
+  /** @default DEFAULT_MAX_TABLE_ROWS */
+  maxRows?: number
+}
+
+export type Row = Readonly<Record<string, unknown>>
+
+/** One value as short text: '-' for null/undefined, compact JSON for objects and lists. */
+export function cell (v: unknown): string {
+  if (v === null || v === undefined) return '-'
+  if (typeof v === 'string') return v
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2)
+  if (typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (Array.isArray(v) && v.every(x => typeof x !== 'object' || x === null)) return v.map(cell).join(',')
+  return JSON.stringify(v) ?? String(v)
+}
+
+function cut (s: string, max: number): string {
+  const one = s.replace(/\s+/g, ' ')
+  return one.length > max ? `${one.slice(0, Math.max(1, max - 1))}…` : one
+}
+
+/** Rows as an aligned text table with an upper-case header. An empty list prints "(none)". */
+export function table (rows: readonly Row[], init: TableInit = {}): string {
+  const max = init.maxCellChars ?? DEFAULT_MAX_CELL_CHARS
+  const maxRows = init.maxRows ?? DEFAULT_MAX_TABLE_ROWS
+  if (!(max >= 2) || !(maxRows >= 1)) throw new RangeError('table needs maxCellChars ≥ 2 and maxRows ≥ 1')
+  if (rows.length === 0) return '(none)'
+  const columns = init.columns ?? [...new Set(rows.flatMap(r => Object.keys(r)))]
+  const shown = rows.slice(0, maxRows)
+  const cells = shown.map(r => columns.map(c => cut(cell(r[c]), max)))
+  const numeric = columns.map((c, i) => shown.every(r => typeof r[c] === 'number' || r[c] === null || r[c] === undefined) && shown.some(r => typeof r[c] === 'number') ? i : -1)
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map(r => (r[i] as string).length)))
+  const line = (parts: readonly string[]): string =>
+    parts.map((p, i) => (numeric[i] === i ? p.padStart(widths[i] as number) : p.padEnd(widths[i] as number))).join('  ').trimEnd()
+  const out = [line(columns.map(c => c.toUpperCase())), ...cells.map(line)]
+  if (rows.length > shown.length) out.push(`… ${rows.length - shown.length} more row(s)`)
+  return out.join('\n')
+}
+
+/** A flat record as two columns (KEY, VALUE). */
+export function keyValues (record: Readonly<Record<string, unknown>>, init: Omit<TableInit, 'columns'> = {}): string {
+  return table(Object.entries(record).map(([key, value]) => ({ key, value })), { ...init, columns: ['key', 'value'] })
+}
+
+/** A byte count as B, KiB, MiB or GiB. */
+export function bytes (n: number): string {
+  if (!Number.isFinite(n)) return '-'
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let u = 0
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++ }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u] as string}`
+}
+
+/** A duration in ms as "850ms", "12.3s", "4m05s" or "2h07m". */
+export function duration (ms: number): string {
+  if (!Number.isFinite(ms)) return '-'
+  const sign = ms < 0 ? '-' : ''
+  const a = Math.abs(ms)
+  if (a < 1_000) return `${sign}${Math.round(a)}ms`
+  if (a < 60_000) return `${sign}${(a / 1_000).toFixed(1)}s`
+  const s = Math.floor(a / 1_000)
+  if (s < 3_600) return `${sign}${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${sign}${Math.floor(s / 3_600)}h${String(Math.floor((s % 3_600) / 60)).padStart(2, '0')}m`
+}
+
+/** A peer id shortened to its last `keep` characters (the distinctive part of a 12D3KooW… id). */
+export function shortId (id: string | null | undefined, keep = 10): string {
+  if (id === null || id === undefined) return '-'
+  return id.length > keep + 1 ? `…${id.slice(-keep)}` : id
+}

@@ -1,0 +1,224 @@
+/**
+ * The REPL's helpers: each checks its arguments, asks the node through its control socket and
+ * returns a `Shown` — the raw result (printed as JSON in `--json` mode) and a readable table.
+ */
+import { inspect } from 'node:util'
+import { RiftmeshError } from '../core/errors.js'
+import type { ControlCall } from './attach.js'
+import { bytes, cell, duration, keyValues, shortId, table, type Row } from './format.js'
+
+export class ReplArgumentError extends RiftmeshError {
+  constructor (usage: string, problem: string) {
+    super(`${problem}; usage: ${usage}`, 'ERR_REPL_ARGS')
+    this.name = 'ReplArgumentError'
+  }
+}
+
+/** A helper's result: the data, and how it reads as text. */
+export class Shown {
+  constructor (readonly data: unknown, readonly text: string) {}
+  [inspect.custom] (): string { return this.text }
+  toJSON (): unknown { return this.data }
+}
+
+export interface Helper {
+  /** How it is called, e.g. `jobs({state, node, type})`. */
+  usage: string
+  /** One line for `.help`. */
+  help: string
+  run: (...args: unknown[]) => Promise<Shown>
+}
+
+const JOB_FILTER_KEYS = ['state', 'node', 'type', 'limit'] as const
+
+function record (v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : {}
+}
+
+function list (v: unknown): Row[] {
+  return Array.isArray(v) ? v.map(record) : []
+}
+
+/** Check a helper's arguments: how many, and that each named one is a non-empty string. */
+function strings (usage: string, args: readonly unknown[], min: number, max: number): string[] {
+  if (args.length < min || args.length > max) throw new ReplArgumentError(usage, `expected ${min === max ? min : `${min}–${max}`} argument(s), got ${args.length}`)
+  return args.map((a, i) => {
+    if (typeof a !== 'string' || a.length === 0 || a.length > 256) throw new ReplArgumentError(usage, `argument ${i + 1} must be a non-empty string, got ${inspect(a)}`)
+    return a
+  })
+}
+
+function jobRows (jobs: Row[]): Row[] {
+  return jobs.map(j => ({
+    jobId: j.jobId, type: j.type, config: j.config, mode: j.engineMode, node: shortId(j.node as string), state: j.state, attempt: j.attempt, exit: j.exitCode, error: j.error
+  }))
+}
+
+export function makeHelpers (call: ControlCall, nowMs: () => number): Record<string, Helper> {
+  const show = (data: unknown, text: string): Shown => new Shown(data, text)
+  const ago = (at: unknown): string => (typeof at === 'number' ? `${duration(nowMs() - at)} ago` : '-')
+  return {
+    peers: {
+      usage: 'peers()', help: 'peers heard from: health, silence, load',
+      run: async (...a) => {
+        strings('peers()', a, 0, 0)
+        const peers = list(await call('peers'))
+        return show(peers, table(peers.map(p => {
+          const l = record(p.load)
+          return { peer: p.peer, health: p.health, silent: duration(p.silentMs as number), cpu: l.cpuPercent, mem: l.memoryPercent, disk: l.diskPercent, gpu: l.gpuPercent, selfplay: l.selfplayJobs, training: l.trainingJobs }
+        }), { maxCellChars: 60 }))
+      }
+    },
+    nodes: {
+      usage: 'nodes()', help: 'every node in the document: GPU, scores, role, health, load, jobs',
+      run: async (...a) => {
+        strings('nodes()', a, 0, 0)
+        const nodes = list(await call('nodes'))
+        return show(nodes, nodesTable(nodes))
+      }
+    },
+    leader: {
+      usage: 'leader()', help: 'the leader, its epoch and lease, this node\'s role',
+      run: async (...a) => {
+        strings('leader()', a, 0, 0)
+        const l = record(await call('lease'))
+        return show(l, keyValues({ ...l, leaseRemainingMs: l.leaseRemainingMs === null ? null : duration(l.leaseRemainingMs as number) }, { maxCellChars: 80 }))
+      }
+    },
+    jobs: {
+      usage: 'jobs({state, node, type, limit})', help: 'jobs in the document, filtered by state, node, type',
+      run: async (...a) => {
+        const usage = 'jobs({state, node, type, limit})'
+        if (a.length > 1 || (a.length === 1 && (typeof a[0] !== 'object' || a[0] === null || Array.isArray(a[0])))) throw new ReplArgumentError(usage, 'expected one filter object or none')
+        const filter = record(a[0])
+        const unknown = Object.keys(filter).filter(k => !(JOB_FILTER_KEYS as readonly string[]).includes(k))
+        if (unknown.length > 0) throw new ReplArgumentError(usage, `unknown filter key(s) ${unknown.join(', ')}`)
+        const jobs = list(await call('jobs', filter))
+        return show(jobs, table(jobRows(jobs)))
+      }
+    },
+    job: {
+      usage: 'job(id)', help: 'one job: dispatch, status, verdicts',
+      run: async (...a) => {
+        const [jobId] = strings('job(id)', a, 1, 1)
+        const j = record(await call('job', { jobId }))
+        return show(j, inspect(j, { depth: 4, colors: false, breakLength: 100 }))
+      }
+    },
+    manifest: {
+      usage: 'manifest(node?)', help: 'a node\'s published data manifest (default: this node)',
+      run: async (...a) => {
+        const [node] = strings('manifest(node?)', a, 0, 1)
+        const m = record(await call('manifest', node === undefined ? {} : { node }))
+        const files: Row[] = Object.entries(record(m.files)).map(([path, f]) => ({ path, ...record(f) }))
+        const head = `node ${cell(m.nodeId)}: ${cell(m.totalFiles)} file(s), ${bytes(Number(m.totalBytes))}${m.truncated === true ? ' (truncated)' : ''}, published ${ago(m.generatedAt)}`
+        const summary = Object.entries(record(m.summary)).map(([config, s]) => ({ config, ...record(s) }))
+        return show(m, `${head}\n${table(summary)}\n\n${table(files.map(f => ({ path: f.path, bytes: f.size ?? f.bytes, games: f.gameCount, sha256: typeof f.sha256 === 'string' ? f.sha256.slice(0, 12) : null })), { maxCellChars: 70 })}`)
+      }
+    },
+    plan: {
+      usage: 'plan()', help: 'what the scheduler would do now: selfplay targets per node, this node\'s weights, the sync plan',
+      run: async (...a) => {
+        strings('plan()', a, 0, 0)
+        const p = record(await call('plan'))
+        const weights = list(p.weights).map(w => ({ ...w, share: `${(Number(w.share) * 100).toFixed(1)}%` }))
+        return show(p, `selfplay (${cell(p.dispatcher)}):\n${table(list(p.selfplay).map(n => ({ ...n, node: shortId(n.node as string) })))}\n\nthis node's weights:\n${table(weights)}\n\nsync: ${cell(p.sync)}`)
+      }
+    },
+    rankings: {
+      usage: 'rankings()', help: 'node rankings: training primaries, best GPU and CPU nodes, scores',
+      run: async (...a) => {
+        strings('rankings()', a, 0, 0)
+        const r = record(await call('rankings'))
+        const { scores, ...picks } = r
+        return show(r, `${keyValues(picks, { maxCellChars: 120 })}\n\n${table(list(scores))}`)
+      }
+    },
+    whyNot: {
+      usage: 'whyNot(config)', help: 'why the selfplay scheduler is not picking a config, e.g. whyNot(\'hex8_2p\')',
+      run: async (...a) => {
+        const [config] = strings('whyNot(config)', a, 1, 1)
+        const w = record(await call('whyNot', { config }))
+        const reasons = Array.isArray(w.reasons) ? w.reasons.map(r => `  - ${String(r)}`).join('\n') : ''
+        return show(w, `${cell(w.config)}: ${cell(w.verdict)}\n${reasons}\n\n${table(list(w.nodes).map(n => ({ ...n, node: shortId(n.node as string) })))}`)
+      }
+    },
+    dispatch: {
+      usage: 'dispatch({type, node, config?, engineMode?, spec?})', help: 'dispatch a job through the leader (this node must lead)',
+      run: async (...a) => {
+        const usage = 'dispatch({type, node, config?, engineMode?, spec?})'
+        if (a.length !== 1 || typeof a[0] !== 'object' || a[0] === null || Array.isArray(a[0])) throw new ReplArgumentError(usage, 'expected one object')
+        const d = record(await call('dispatch', record(a[0])))
+        return show(d, keyValues(d, { maxCellChars: 80 }))
+      }
+    },
+    cancel: {
+      usage: 'cancel(id)', help: 'cancel a job (a CANCELLED verdict every node honours)',
+      run: async (...a) => {
+        const [jobId] = strings('cancel(id)', a, 1, 1)
+        const r = record(await call('cancelJob', { jobId }))
+        return show(r, keyValues(r))
+      }
+    },
+    elo: {
+      usage: 'elo()', help: 'the best model per config with its Elo',
+      run: async (...a) => {
+        strings('elo()', a, 0, 0)
+        const models = record(await call('models'))
+        const rows = Object.entries(models).map(([config, m]): Row => ({ config, ...record(m) }))
+          .sort((x, y) => Number(y.elo) - Number(x.elo))
+          .map(m => ({ config: m.config, elo: m.elo, modelId: m.modelId, owner: shortId(m.ownerNode as string), promoted: ago(m.promotedAt) }))
+        return show(models, table(rows))
+      }
+    },
+    metrics: {
+      usage: 'metrics({sinceMs?, limit?})', help: 'this node\'s metrics history (snapshots kept in LevelDB)',
+      run: async (...a) => {
+        const usage = 'metrics({sinceMs?, limit?})'
+        if (a.length > 1 || (a.length === 1 && (typeof a[0] !== 'object' || a[0] === null))) throw new ReplArgumentError(usage, 'expected one options object or none')
+        const samples = list(await call('metricsHistory', record(a[0])))
+        return show(samples, table(samples.map(s => ({ at: ago(s.atMs), ...record(s.values) }))))
+      }
+    },
+    doc: {
+      usage: 'doc()', help: 'the raw cluster documents as JSON',
+      run: async (...a) => {
+        strings('doc()', a, 0, 0)
+        const d = await call('doc')
+        return show(d, JSON.stringify(d, null, 2))
+      }
+    }
+  }
+}
+
+/** `settings.get(name?)` and `settings.set(name, value)`. */
+export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set', Helper> {
+  return {
+    get: {
+      usage: 'settings.get(name?)', help: 'cluster-wide settings, or one of them',
+      run: async (...a) => {
+        const [name] = strings('settings.get(name?)', a, 0, 1)
+        const all = record(await call('settings'))
+        if (name !== undefined) return new Shown(all[name] ?? null, inspect(all[name] ?? null, { depth: 4 }))
+        return new Shown(all, keyValues(all, { maxCellChars: 100 }))
+      }
+    },
+    set: {
+      usage: 'settings.set(name, value)', help: 'change a cluster-wide setting (reaches every node)',
+      run: async (...a) => {
+        if (a.length !== 2) throw new ReplArgumentError('settings.set(name, value)', `expected 2 arguments, got ${a.length}`)
+        const [name] = strings('settings.set(name, value)', a.slice(0, 1), 1, 1)
+        const r = record(await call('setSetting', { name, value: a[1] }))
+        return new Shown(r, `${cell(r.name)} = ${cell(r.value)}`)
+      }
+    }
+  }
+}
+
+/** The nodes table shared by `nodes()` and `riftmesh status`. */
+export function nodesTable (nodes: readonly Row[]): string {
+  return table(nodes.map(n => ({
+    node: n.nodeId, host: n.host, gpu: n.gpu, gpuScore: n.gpuScore, cpuScore: n.cpuScore, role: n.role, health: n.health,
+    load: n.load, cpu: n.cpuPercent, jobs: n.jobs
+  })), { maxCellChars: 60 })
+}

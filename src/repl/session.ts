@@ -1,0 +1,128 @@
+/**
+ * The debug REPL: a real `node:repl` (history, tab completion, multi-line input, `await`) whose
+ * context holds the helpers of ./helpers.ts. A helper's promise is awaited before printing;
+ * results print as tables, or as one JSON line each in JSON mode (`--json`, `.json`). Any error
+ * — a syntax error, an unknown name, bad arguments, an unreachable node — prints one line and
+ * the session goes on.
+ */
+import repl, { type REPLServer } from 'node:repl'
+import { inspect } from 'node:util'
+import { clearLine, cursorTo } from 'node:readline'
+import { RiftmeshError, errorMessage } from '../core/errors.js'
+import type { ControlCall } from './attach.js'
+import { Shown, makeHelpers, makeSettingsHelpers, type Helper } from './helpers.js'
+import { makeEvaluator } from './evaluate.js'
+
+export const DEFAULT_PROMPT = 'riftmesh> '
+/** Lines kept in the history file. @default 1_000 */
+export const DEFAULT_HISTORY_SIZE = 1_000
+
+export interface ReplSessionInit {
+  call: ControlCall
+  input: NodeJS.ReadableStream
+  output: NodeJS.WritableStream
+  /** Line editing, history and colours (a TTY). @default false */
+  terminal?: boolean
+  /** Print results as JSON lines. @default false */
+  json?: boolean
+  /** Where the history is kept (terminal sessions only). */
+  historyFile?: string
+  /** What the banner says it is attached to. */
+  target: string
+  /** Wall-clock ms, for "… ago" columns. */
+  nowMs: () => number
+}
+
+export interface ReplSession {
+  server: REPLServer
+  /** Resolves when the user leaves (`.exit`, Ctrl-D, end of input) and every pending helper has printed. */
+  closed: Promise<void>
+}
+
+/** One line of help per helper, aligned. */
+export function helpText (helpers: readonly Helper[]): string {
+  const w = Math.max(...helpers.map(h => h.usage.length))
+  return [
+    ...helpers.map(h => `  ${h.usage.padEnd(w)}  ${h.help}`),
+    '',
+    `  ${'.json'.padEnd(w)}  switch between tables and JSON output`,
+    `  ${'.exit'.padEnd(w)}  leave (the node keeps running)`,
+    'Helpers are async; their results print when they arrive. Plain JavaScript works too: (await jobs()).data'
+  ].join('\n')
+}
+
+const isError = (e: unknown): e is { name: string, message: string } =>
+  typeof e === 'object' && e !== null && typeof (e as { name?: unknown }).name === 'string' && typeof (e as { message?: unknown }).message === 'string'
+
+function describeError (err: unknown): string {
+  // errors thrown by input come from the REPL's own realm: tell them apart by name
+  if (isError(err) && err.name === 'ReferenceError') {
+    const m = /^(\S+) is not defined/.exec(err.message)
+    if (m !== null) return `unknown name ${m[1] as string} (.help lists the helpers)`
+  }
+  if (isError(err) && err.name !== 'Error' && !(err instanceof RiftmeshError)) return `${err.name}: ${err.message}`
+  if (isError(err)) return err.message
+  return errorMessage(err)
+}
+
+export async function startReplSession (init: ReplSessionInit): Promise<ReplSession> {
+  const terminal = init.terminal ?? false
+  let json = init.json ?? false
+  const helpers = makeHelpers(init.call, init.nowMs)
+  const settings = makeSettingsHelpers(init.call)
+  const all = [...Object.values(helpers), settings.get, settings.set]
+  const format = (v: unknown): string => {
+    if (json) return JSON.stringify(v instanceof Shown ? v.data : v) ?? 'null'
+    return v instanceof Shown ? v.text : inspect(v, { colors: terminal, depth: 4 })
+  }
+  // results arrive after the prompt is back: in a terminal, print over the prompt line and redraw it
+  const show = (text: string): void => {
+    if (terminal) {
+      clearLine(init.output, 0)
+      cursorTo(init.output, 0)
+    }
+    init.output.write(`${text}\n`)
+    if (terminal) server.displayPrompt(true)
+  }
+  const { evaluate, state } = makeEvaluator(v => show(format(v)), err => {
+    const message = describeError(err)
+    show(json ? JSON.stringify({ error: message, name: isError(err) ? err.name : 'Error' }) : `error: ${message}`)
+  })
+  const server = repl.start({
+    eval: evaluate,
+    prompt: terminal ? DEFAULT_PROMPT : '',
+    input: init.input,
+    output: init.output,
+    terminal,
+    useColors: terminal,
+    ignoreUndefined: true,
+    preview: false,
+    writer: format
+  })
+  const write = (s: string): void => { init.output.write(`${s}\n`) }
+
+  for (const [name, h] of Object.entries(helpers)) server.context[name] = h.run
+  server.context.settings = { get: settings.get.run, set: settings.set.run }
+  server.defineCommand('help', {
+    help: 'list the helpers',
+    action () { write(helpText(all)); server.displayPrompt() }
+  })
+  server.defineCommand('json', {
+    help: 'switch between tables and JSON output',
+    action () { json = !json; write(`output: ${json ? 'JSON' : 'tables'}`); server.displayPrompt() }
+  })
+  if (terminal && init.historyFile !== undefined) {
+    const file = init.historyFile
+    await new Promise<void>(resolve => server.setupHistory(file, err => {
+      if (err !== null) write(`warning: no history (${errorMessage(err)})`)
+      resolve()
+    }))
+  }
+
+  const closed = new Promise<void>(resolve => {
+    server.on('exit', () => { state.idle().then(resolve, resolve) })
+  })
+  if (!json) write(`attached to ${init.target}; .help lists the helpers, .exit leaves`)
+  server.displayPrompt()
+  return { server, closed }
+}

@@ -1,0 +1,91 @@
+/**
+ * `whyNot(config)`: why the selfplay scheduler is (not) picking a config, as a pure function of
+ * what the node sees — the config's static priority after settings, the leader, and per node
+ * whether it may take selfplay, whether the config is among its candidates, its weight and
+ * whether its job target is already met.
+ */
+import { LARGE_BOARDS, boardOf } from '../managers/selfplay.js'
+
+export interface WhyNotNode {
+  node: string
+  /** Among the nodes the leader fills with selfplay (alive, healthy, able to play). */
+  eligible: boolean
+  hasGpu: boolean
+  gpuMemoryGb: number
+  health: string
+  /** Weight of the config on this node's table (0 when it is not a candidate). */
+  weight: number
+  /** Sum of the weights on this node's table. */
+  totalWeight: number
+  activeSelfplay: number
+  targetSelfplay: number
+}
+
+export interface WhyNotInput {
+  config: string
+  /** Static priority after the `staticPriority` setting. */
+  staticPriority: number
+  largeBoardMinVramGb: number
+  leader: string | null
+  selfId: string
+  /** Selfplay jobs of this config pending or running. */
+  activeJobs: number
+  nodes: readonly WhyNotNode[]
+}
+
+export interface WhyNotNodeRow {
+  node: string
+  eligible: boolean
+  weight: number
+  share: string
+  jobs: string
+  note: string
+}
+
+export interface WhyNotReport {
+  config: string
+  verdict: 'scheduled' | 'not scheduled' | 'waiting'
+  reasons: string[]
+  nodes: WhyNotNodeRow[]
+}
+
+function nodeNote (n: WhyNotNode, input: WhyNotInput): string {
+  if (!n.eligible) return `not taking selfplay (health ${n.health})`
+  if (n.weight <= 0) {
+    if (LARGE_BOARDS.has(boardOf(input.config)) && n.hasGpu && n.gpuMemoryGb > 0 && n.gpuMemoryGb < input.largeBoardMinVramGb) {
+      return `large board needs ≥ ${input.largeBoardMinVramGb} GB VRAM, has ${n.gpuMemoryGb}`
+    }
+    return 'not a candidate on this hardware (engine mode)'
+  }
+  if (n.activeSelfplay >= n.targetSelfplay) return `full: ${n.activeSelfplay} of ${n.targetSelfplay} selfplay jobs`
+  return 'may be picked'
+}
+
+export function explainWhyNot (input: WhyNotInput): WhyNotReport {
+  const reasons: string[] = []
+  const rows = input.nodes.map(n => ({
+    node: n.node,
+    eligible: n.eligible,
+    weight: n.weight,
+    share: n.totalWeight > 0 ? `${((n.weight / n.totalWeight) * 100).toFixed(1)}%` : '-',
+    jobs: `${n.activeSelfplay}/${n.targetSelfplay}`,
+    note: nodeNote(n, input)
+  }))
+  if (input.staticPriority <= 0) reasons.push(`static priority is ${input.staticPriority}: set staticPriority.${input.config} above 0 to play it`)
+  if (input.leader === null) reasons.push('no leader: nodes only play leaderless selfplay of their own after a while')
+  else if (input.leader !== input.selfId) reasons.push(`the leader ${input.leader} dispatches; ask it for the authoritative view`)
+  const eligible = input.nodes.filter(n => n.eligible)
+  if (input.nodes.length > 0 && eligible.length === 0) reasons.push('no node is taking selfplay (none alive and healthy with the selfplay capability)')
+  const candidates = eligible.filter(n => n.weight > 0)
+  if (eligible.length > 0 && candidates.length === 0 && input.staticPriority > 0) reasons.push('no eligible node can run it (hardware or engine mode)')
+  const open = candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
+  if (candidates.length > 0 && open.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
+  for (const n of open) {
+    const share = n.weight / n.totalWeight
+    if (share < 0.05) reasons.push(`low weight on ${n.node}: ${(share * 100).toFixed(1)}% of its picks`)
+  }
+  const verdict = input.activeJobs > 0 ? 'scheduled' : open.length > 0 && input.leader !== null ? 'waiting' : 'not scheduled'
+  if (input.activeJobs > 0) reasons.unshift(`${input.activeJobs} selfplay job(s) of ${input.config} pending or running`)
+  if (verdict === 'waiting' && reasons.length === 0) reasons.push('nothing blocks it: it is picked in proportion to its weight at the next dispatch pass')
+  return { config: input.config, verdict, reasons, nodes: rows }
+}

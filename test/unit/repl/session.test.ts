@@ -1,0 +1,112 @@
+/**
+ * The REPL session over in-memory streams and a real control socket: helpers print tables (or
+ * JSON lines), and bad input — syntax errors, unknown names, bad arguments, a node gone —
+ * prints one error line while the session goes on.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { PassThrough } from 'node:stream'
+import { join } from 'node:path'
+import { chmod } from 'node:fs/promises'
+import { silentLogger } from '../../../src/core/logger.js'
+import { ControlError, ControlServer, controlSocketPath } from '../../../src/repl/control.js'
+import { attach } from '../../../src/repl/attach.js'
+import { startReplSession, type ReplSession } from '../../../src/repl/session.js'
+import { tempDir } from '../../helpers.js'
+
+let root: string
+let cleanup: () => Promise<void>
+let server: ControlServer
+let session: ReplSession | undefined
+const settings = new Map<string, unknown>()
+
+const handlers = {
+  peers: async () => [{ peer: 'peer-a', health: 'ALIVE', silentMs: 120, load: { cpuPercent: 12.5, memoryPercent: 40, diskPercent: 10, gpuPercent: 0, selfplayJobs: 1, trainingJobs: 0 } }],
+  settings: async () => Object.fromEntries(settings),
+  setSetting: async (a: Record<string, unknown>) => { settings.set(String(a.name), a.value); return { name: a.name, value: a.value } },
+  jobs: async (a: Record<string, unknown>) => [{ jobId: 'j1', type: 'selfplay', config: 'hex8_2p', node: 'peer-a', state: a.state ?? 'RUNNING', attempt: 1 }],
+  whyNot: async () => { throw new ControlError('whyNot needs a config key like hex8_2p') }
+}
+
+beforeEach(async () => {
+  ({ dir: root, cleanup } = await tempDir('riftmesh-session-'))
+  await chmod(root, 0o700)
+  server = new ControlServer(controlSocketPath(root), handlers, silentLogger())
+  await server.start()
+})
+
+afterEach(async () => {
+  session?.server.close()
+  await session?.closed
+  session = undefined
+  await server.stop()
+  await cleanup()
+})
+
+async function open (json = false): Promise<{ input: PassThrough, text: () => string, until: (re: RegExp) => Promise<string> }> {
+  const input = new PassThrough()
+  const output = new PassThrough()
+  let text = ''
+  output.on('data', (d: Buffer) => { text += d.toString() })
+  session = await startReplSession({ call: attach(controlSocketPath(root)), input, output, json, target: root, nowMs: () => 0 })
+  const until = async (re: RegExp): Promise<string> => {
+    await expect.poll(() => text, { timeout: 5_000 }).toMatch(re)
+    return text
+  }
+  return { input, text: () => text, until }
+}
+
+describe('REPL session', () => {
+  it('prints helper results as tables, in input order', async () => {
+    const r = await open()
+    r.input.write('peers()\njobs({state: "PENDING"})\n')
+    const out = await r.until(/PENDING/)
+    expect(out).toMatch(/PEER\s+HEALTH\s+SILENT\s+CPU/)
+    expect(out).toMatch(/peer-a\s+ALIVE\s+120ms\s+12\.50/)
+    expect(out.indexOf('peer-a  ALIVE')).toBeLessThan(out.indexOf('PENDING'))
+  })
+
+  it('keeps going after a syntax error, an unknown name, bad arguments, a refused op and a dead node', async () => {
+    const r = await open()
+    r.input.write('peers(]\nnoSuchHelper()\njobs({colour: "red"})\npeers(1)\nwhyNot("x")\n')
+    await r.until(/whyNot needs a config key/)
+    const out = r.text()
+    expect(out).toMatch(/error: SyntaxError: /)
+    expect(out).toMatch(/error: unknown name noSuchHelper \(\.help lists the helpers\)/)
+    expect(out).toMatch(/error: unknown filter key\(s\) colour; usage: jobs\(\{state, node, type, limit\}\)/)
+    expect(out).toMatch(/error: expected 0 argument\(s\), got 1; usage: peers\(\)/)
+    await server.stop()
+    r.input.write('peers()\n')
+    await r.until(/error: cannot reach .*control\.sock/)
+    await server.start()
+    r.input.write('settings.set("answer", 42)\nsettings.get("answer")\n')
+    await r.until(/answer = 42\n42\n/)
+  })
+
+  it('.help lists every helper with one line; an unfinished line waits for the next', async () => {
+    const r = await open()
+    r.input.write('.help\n')
+    const help = await r.until(/\.exit/)
+    for (const h of ['peers()', 'nodes()', 'leader()', 'jobs({state, node, type, limit})', 'job(id)', 'manifest(node?)', 'plan()', 'rankings()',
+      'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()']) {
+      expect(help).toContain(h)
+    }
+    r.input.write('settings.set(\n"multi",\n[1, 2])\n')
+    await r.until(/multi = 1,2/)
+  })
+
+  it('prints one JSON line per result and per error in JSON mode', async () => {
+    const r = await open(true)
+    r.input.write('jobs()\nbogus\n')
+    await r.until(/"error"/)
+    const lines = r.text().trim().split('\n').map(l => JSON.parse(l) as unknown)
+    expect(lines[0]).toEqual([{ jobId: 'j1', type: 'selfplay', config: 'hex8_2p', node: 'peer-a', state: 'RUNNING', attempt: 1 }])
+    expect(lines[1]).toMatchObject({ error: 'unknown name bogus (.help lists the helpers)', name: 'ReferenceError' })
+  })
+
+  it('resolves closed once the input ends and every pending helper has printed', async () => {
+    const r = await open(true)
+    r.input.end('peers()\n')
+    await session?.closed
+    expect(r.text()).toContain('"peer-a"')
+  })
+})

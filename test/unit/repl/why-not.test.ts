@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { explainWhyNot, type WhyNotInput, type WhyNotNode } from '../../../src/repl/why-not.js'
+
+const node = (over: Partial<WhyNotNode> = {}): WhyNotNode => ({
+  node: 'n1', eligible: true, hasGpu: false, gpuMemoryGb: 0, health: 'ALIVE', weight: 8, totalWeight: 90, activeSelfplay: 0, targetSelfplay: 2, ...over
+})
+const input = (over: Partial<WhyNotInput> = {}): WhyNotInput => ({
+  config: 'hex8_2p', staticPriority: 8, largeBoardMinVramGb: 16, leader: 'n1', selfId: 'n1', activeJobs: 0, nodes: [node()], ...over
+})
+
+describe('explainWhyNot', () => {
+  it.each<[string, Partial<WhyNotInput>, WhyNotInput['nodes'] | undefined, string, RegExp]>([
+    ['already running', { activeJobs: 2 }, undefined, 'scheduled', /2 selfplay job\(s\) of hex8_2p/],
+    ['nothing blocks it', {}, undefined, 'waiting', /nothing blocks it/],
+    ['static priority 0', { staticPriority: 0 }, [node({ weight: 0 })], 'not scheduled', /static priority is 0/],
+    ['no leader', { leader: null }, undefined, 'not scheduled', /no leader/],
+    ['no node takes selfplay', {}, [node({ eligible: false, health: 'DEAD' })], 'not scheduled', /no node is taking selfplay/],
+    ['every node full', {}, [node({ activeSelfplay: 2, targetSelfplay: 2 })], 'not scheduled', /already runs its target/],
+    ['hardware cannot run it', {}, [node({ weight: 0 })], 'not scheduled', /no eligible node can run it/],
+    ['low weight', {}, [node({ weight: 1, totalWeight: 100 })], 'waiting', /low weight on n1: 1.0%/],
+    ['another node leads', { selfId: 'n2' }, undefined, 'waiting', /the leader n1 dispatches/]
+  ])('%s', (_name, over, nodes, verdict, reason) => {
+    const r = explainWhyNot(input({ ...over, ...(nodes !== undefined ? { nodes } : {}) }))
+    expect(r.verdict).toBe(verdict)
+    expect(r.reasons.join('\n')).toMatch(reason)
+  })
+
+  it('names the VRAM a large board needs on a small GPU, and the share per node', () => {
+    const r = explainWhyNot(input({ config: 'hexagonal_2p', nodes: [node({ weight: 0, hasGpu: true, gpuMemoryGb: 8 }), node({ node: 'n2', weight: 9, totalWeight: 90 })] }))
+    expect(r.nodes[0]?.note).toBe('large board needs ≥ 16 GB VRAM, has 8')
+    expect(r.nodes[1]).toMatchObject({ node: 'n2', share: '10.0%', jobs: '0/2', note: 'may be picked' })
+  })
+})
