@@ -38,6 +38,10 @@ export const DEFAULT_SWARM_KEY_FILE_NAME = 'swarm.key'
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
 /** node.metricsPort; 0 turns the metrics endpoint off. @default 0 */
 export const DEFAULT_METRICS_PORT = 0
+/** node.metricsHost: address the metrics endpoint listens on. @default '127.0.0.1' */
+export const DEFAULT_METRICS_HOST = '127.0.0.1'
+/** node.metricsHistoryIntervalMs: between two metrics history samples in LevelDB; 0 keeps none. @default 60_000 */
+export const DEFAULT_METRICS_HISTORY_INTERVAL_MS = 60 * SECOND_MS
 /** node.capabilities; null derives them from the hardware. @default null */
 export const DEFAULT_CAPABILITIES: readonly CapabilityName[] | null = null
 /** node.leaderEligible. @default true */

@@ -4,18 +4,18 @@
 import type { ControlHandler } from '../repl/control.js'
 import { ControlError } from '../repl/control.js'
 import { settingValueSchema } from '../state/schema.js'
+import type { JobView } from '../state/jobs.js'
 import type { Parts, RiftNode } from './node.js'
+import type { Logger } from '../core/logger.js'
+import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
+import { documentBytes } from './metrics-snapshot.js'
+import { inspectionHandlers } from './metrics-views.js'
 
-function docBytes (p: Parts): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const name of p.state.docs.names()) out[name] = p.state.docs.diff(name).byteLength
-  return out
-}
-
-export function controlHandlers (node: RiftNode, p: Parts): Record<string, ControlHandler> {
+export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock: Clock): Record<string, ControlHandler> {
   return {
     ...abControlHandlers(p.managers.abTests),
+    ...inspectionHandlers(node, p, logger, clock),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),
@@ -25,7 +25,7 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       drops: { total: p.drops.total(), byReason: p.drops.byReason(), perPeer: p.drops.perPeer() },
       replicator: { ...p.replicator.counters },
       invalidEntries: p.state.stats.snapshot(),
-      docBytes: docBytes(p),
+      docBytes: documentBytes(p.state),
       restore: p.restore,
       cluster: node.config.node.clusterName,
       election: {
@@ -44,6 +44,7 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       }
     }),
     rankings: async () => ({
+      scores: p.managers.selector.scored().map(n => ({ node: n.nodeId, gpuScore: n.gpuScore, cpuScore: n.cpuScore, load: n.load, alive: n.alive, healthy: n.healthy, trainingJobs: n.trainingJobs })),
       trainingPrimary: p.managers.selector.trainingPrimaryNodes().map(v => v.info.nodeId),
       bestGpuForTraining: p.managers.selector.bestGpuNodeForTraining()?.info.nodeId ?? null,
       cpuPrimary: p.managers.selector.cpuPrimaryNodes().map(v => v.info.nodeId),
@@ -64,7 +65,7 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       await p.store.flush()
       return { name, value: value.data }
     },
-    jobs: async () => p.state.jobs().map(j => ({
+    jobs: async args => jobsMatching(p, args).map(j => ({
       jobId: j.jobId, type: j.dispatch.type, config: j.dispatch.config, engineMode: j.status?.engineMode ?? j.dispatch.engineMode, node: j.dispatch.assignedNode,
       state: j.state, attempt: j.dispatch.attempt, previousJobId: j.dispatch.previousJobId, epoch: j.dispatch.dispatchEpoch,
       exitCode: j.status?.exitCode ?? null, error: j.status?.error ?? null, outputs: j.status?.outputs ?? [], pid: j.status?.pid ?? null,
@@ -82,4 +83,24 @@ export function controlHandlers (node: RiftNode, p: Parts): Record<string, Contr
       return { jobId, state: p.state.job(jobId)?.state ?? null }
     }
   }
+}
+
+const JOB_LIST_MAX = 10_000
+
+/** Jobs filtered by `{state, node, type}` (a node may be named by a suffix of its id), newest last, at most `limit`. */
+function jobsMatching (p: Parts, args: Record<string, unknown>): JobView[] {
+  const text = (k: string): string | undefined => {
+    const v = args[k]
+    if (v === undefined || v === null) return undefined
+    if (typeof v !== 'string' || v.length === 0 || v.length > 128) throw new ControlError(`jobs: ${k} must be a non-empty string`)
+    return v
+  }
+  const state = text('state')?.toUpperCase()
+  const type = text('type')
+  const node = text('node')
+  const limit = args.limit === undefined ? JOB_LIST_MAX : Number(args.limit)
+  if (!(Number.isInteger(limit) && limit >= 1 && limit <= JOB_LIST_MAX)) throw new ControlError(`jobs: limit must be an integer 1–${JOB_LIST_MAX}`)
+  const jobs = p.state.jobs().filter(j => (state === undefined || j.state === state) && (type === undefined || j.dispatch.type === type) &&
+    (node === undefined || j.dispatch.assignedNode.endsWith(node)))
+  return jobs.sort((a, b) => a.dispatch.createdAt - b.dispatch.createdAt).slice(-limit)
 }

@@ -36,6 +36,9 @@ import { ManifestScanner } from '../transfer/scanner.js'
 import { TransferServer } from '../transfer/server.js'
 import { TransferClient } from '../transfer/client.js'
 import { hostsFromMultiaddrs } from '../transfer/fast-path.js'
+import { NodeMetrics } from './metrics.js'
+import { LeaseWatch } from './metrics-lease.js'
+import { metricsSnapshot } from './metrics-snapshot.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -77,6 +80,8 @@ export interface Parts {
   control: ControlServer | undefined
   restore: RestoreReport
   transfer: { scanner: ManifestScanner, server: TransferServer, client: TransferClient }
+  /** Observability: the leader's lease as seen here, Prometheus metrics and the metrics history. */
+  observe: { lease: LeaseWatch, metrics: NodeMetrics }
 }
 
 export class RiftNode {
@@ -109,6 +114,7 @@ export class RiftNode {
   get election (): ElectionService { return this.p.election }
   get store (): DocStore { return this.p.store }
   get tables (): LocalTables { return this.p.tables }
+  get metrics (): NodeMetrics { return this.p.observe.metrics }
   get started (): boolean { return this.parts !== undefined }
 
   listenAddrs (): string[] {
@@ -252,9 +258,18 @@ export class RiftNode {
     this.stopSteps.push(async () => await managers.stop())
     await managers.start()
 
-    const parts: Parts = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, control: undefined, restore, transfer }
+    const lease = new LeaseWatch({ state, clock: this.clock })
+    lease.start()
+    this.stopSteps.push(() => lease.stop())
+    const base = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, restore, transfer }
+    const metrics = new NodeMetrics({ snapshot: () => metricsSnapshot(base, lease), history: stateManager, clock: this.clock, logger: this.log }, {
+      port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs
+    })
+    await metrics.start()
+    this.stopSteps.push(async () => await metrics.stop())
+    const parts: Parts = { ...base, control: undefined, observe: { lease, metrics } }
     if (this.init.control !== false) {
-      const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts), this.log)
+      const control = new ControlServer(controlSocketPath(dataDir), controlHandlers(this, parts, this.log, this.clock), this.log)
       await control.start()
       this.stopSteps.push(async () => await control.stop())
       parts.control = control

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { LOG_LEVELS, type LogLevel } from '../../core/logger.js'
 import * as D from '../defaults.js'
 import * as V from '../../core/vocabulary.js'
-import { bool, field, int, list, nullable, num, oneOf, path, text } from '../fields.js'
+import { bool, field, int, list, ms, nullable, num, oneOf, path, text } from '../fields.js'
 
 /** A multiaddr as text: starts with "/", no spaces or commas. */
 export const multiaddrSchema = z.string().min(2).max(512).regex(/^\/[^\s,]+$/)
@@ -30,6 +30,10 @@ export const nodeFields = {
   logLevel: field(oneOf(logLevels), D.DEFAULT_LOG_LEVEL, 'Minimum level of log lines written.'),
   metricsPort: field(int(0, 65_535, 'TCP port'), D.DEFAULT_METRICS_PORT,
     'Port of the metrics endpoint; 0 turns it off.'),
+  metricsHost: field(text(/^[0-9A-Za-z.:_-]+$/, 'an IP address or host name', 255), D.DEFAULT_METRICS_HOST,
+    'Address the metrics endpoint listens on (0.0.0.0 for every interface).'),
+  metricsHistoryIntervalMs: field(ms(0), D.DEFAULT_METRICS_HISTORY_INTERVAL_MS,
+    'Between two samples of the metrics history kept in LevelDB (read by metrics() in the REPL); 0 keeps none.'),
   capabilities: field(
     nullable(list(z.enum(V.CAPABILITY_NAMES), `capabilities (${V.CAPABILITY_NAMES.join(', ')})`, V.CAPABILITY_NAMES.length), 'to derive them from the hardware'),
     D.DEFAULT_CAPABILITIES,

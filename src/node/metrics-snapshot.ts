@@ -1,0 +1,54 @@
+/** Reads a MetricsSnapshot from a running node's components (for NodeMetrics and the control ops). */
+import type { ClusterState } from '../state/cluster-state.js'
+import { TERMINAL_STATES, type JobState } from '../state/jobs.js'
+import { DROP_REASONS } from '../mesh/drops.js'
+import type { MetricsSnapshot } from './metrics.js'
+import type { LeaseWatch } from './metrics-lease.js'
+import type { Parts } from './node.js'
+
+/** Encoded size of every document, by name. */
+export function documentBytes (state: ClusterState): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const name of state.docs.names()) out[name] = state.docs.diff(name).byteLength
+  return out
+}
+
+/** Sizes summed per group: control, manifests, jobs (every job bucket together). */
+export function documentBytesByGroup (state: ClusterState): Record<string, number> {
+  const out: Record<string, number> = { control: 0, manifests: 0, jobs: 0 }
+  for (const [name, n] of Object.entries(documentBytes(state))) {
+    const group = name.startsWith('jobs/') ? 'jobs' : name
+    out[group] = (out[group] ?? 0) + n
+  }
+  return out
+}
+
+/** Every job state, so each has a series (0 when no job is in it). */
+export const JOB_STATES: readonly JobState[] = ['PENDING', 'RUNNING', ...TERMINAL_STATES]
+
+export function jobsByState (state: ClusterState): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(JOB_STATES.map(s => [s, 0]))
+  for (const j of state.jobs()) out[j.state] = (out[j.state] ?? 0) + 1
+  return out
+}
+
+export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: LeaseWatch): MetricsSnapshot {
+  const peers = p.heartbeat.peers()
+  const leader = p.election.currentLeader()
+  const sync = p.managers.sync?.status()
+  return {
+    peersAlive: peers.filter(x => x.health === 'ALIVE').length,
+    peersTotal: peers.length,
+    connections: p.mesh.connectedPeers().length,
+    isLeader: p.election.isLeader(),
+    leaderEpoch: leader?.epoch ?? null,
+    highestEpoch: p.election.highestEpoch,
+    leaseRemainingMs: leader === undefined ? null : lease.reading(leader.nodeId)?.remainingMs ?? null,
+    jobsByState: jobsByState(p.state),
+    syncBytesReceived: sync?.totals.bytesReceived ?? 0,
+    syncFilesReceived: sync?.totals.filesReceived ?? 0,
+    syncFailedPulls: sync?.totals.failedPulls ?? 0,
+    documentBytes: documentBytesByGroup(p.state),
+    droppedByReason: { ...Object.fromEntries(DROP_REASONS.map(r => [r, 0])), ...p.drops.byReason() }
+  }
+}

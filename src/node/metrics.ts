@@ -1,0 +1,196 @@
+/**
+ * NodeMetrics: the node's numbers for operators. A snapshot function reads them from the live
+ * components; prom-client gauges read the same snapshot at scrape time on `GET /metrics` (when
+ * a port is set), and every `historyIntervalMs` a flat sample is appended to the metrics
+ * history in LevelDB, which the REPL's `metrics()` reads back.
+ */
+import { createServer, type Server } from 'node:http'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Clock, TimerHandle } from '../core/clock.js'
+import type { Logger } from '../core/logger.js'
+import { ConfigError } from '../core/errors.js'
+import { DEFAULT_METRICS_HISTORY_INTERVAL_MS, DEFAULT_METRICS_HOST } from '../config/defaults.js'
+
+/** What one scrape or history sample shows. */
+export interface MetricsSnapshot {
+  peersAlive: number
+  peersTotal: number
+  connections: number
+  isLeader: boolean
+  /** The known leader's epoch, or null with no leader. */
+  leaderEpoch: number | null
+  highestEpoch: number
+  leaseRemainingMs: number | null
+  jobsByState: Record<string, number>
+  syncBytesReceived: number
+  syncFilesReceived: number
+  syncFailedPulls: number
+  /** Encoded size per document group (control, manifests, jobs). */
+  documentBytes: Record<string, number>
+  droppedByReason: Record<string, number>
+}
+
+export interface NodeMetricsComponents {
+  snapshot: () => MetricsSnapshot
+  /** Appends one history sample (StateManager.appendMetrics). */
+  history: { appendMetrics: (values: Readonly<Record<string, number>>) => Promise<unknown> }
+  clock: Clock
+  logger: Logger
+}
+
+export interface NodeMetricsInit {
+  /** Port of `GET /metrics`; 0 serves nothing. @default 0 */
+  port?: number
+  /** @default DEFAULT_METRICS_HOST ('127.0.0.1') */
+  host?: string
+  /** Between two history samples; 0 keeps none. @default DEFAULT_METRICS_HISTORY_INTERVAL_MS (60_000) */
+  historyIntervalMs?: number
+}
+
+/** The snapshot as the flat record the history keeps (at most a few dozen values). */
+export function historyValues (s: MetricsSnapshot): Record<string, number> {
+  const out: Record<string, number> = {
+    peersAlive: s.peersAlive,
+    peersTotal: s.peersTotal,
+    connections: s.connections,
+    isLeader: s.isLeader ? 1 : 0,
+    epoch: s.leaderEpoch ?? s.highestEpoch,
+    syncBytes: s.syncBytesReceived,
+    docBytes: Object.values(s.documentBytes).reduce((a, b) => a + b, 0),
+    drops: Object.values(s.droppedByReason).reduce((a, b) => a + b, 0)
+  }
+  for (const [state, n] of Object.entries(s.jobsByState)) out[`jobs${state}`] = n
+  return out
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry()
+  private readonly log: Logger
+  private readonly port: number
+  private readonly host: string
+  private readonly historyMs: number
+  private server: Server | undefined
+  private timer: TimerHandle | undefined
+  private running = false
+  private cached: { atMs: number, s: MetricsSnapshot } | undefined
+
+  constructor (private readonly c: NodeMetricsComponents, init: NodeMetricsInit = {}) {
+    this.log = c.logger.child({ component: 'metrics' })
+    this.port = init.port ?? 0
+    this.host = init.host ?? DEFAULT_METRICS_HOST
+    this.historyMs = init.historyIntervalMs ?? DEFAULT_METRICS_HISTORY_INTERVAL_MS
+    if (!(Number.isInteger(this.port) && this.port >= 0 && this.port <= 65_535)) throw new ConfigError('node.metricsPort', 'a port 0–65535', `got ${this.port}`)
+    if (!(Number.isInteger(this.historyMs) && this.historyMs >= 0)) throw new ConfigError('node.metricsHistoryIntervalMs', 'an integer ≥ 0', `got ${this.historyMs}`)
+    this.define()
+  }
+
+  /** The port actually listened on (0 when not serving). */
+  get listeningPort (): number {
+    const a = this.server?.address()
+    return typeof a === 'object' && a !== null ? a.port : 0
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    if (this.historyMs > 0) this.timer = this.c.clock.setTimer(() => this.sampleLoop(), this.historyMs)
+    if (this.port === 0) return
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n')
+        return
+      }
+      this.registry.metrics().then(text => {
+        res.writeHead(200, { 'content-type': this.registry.contentType }).end(text)
+      }, (err: unknown) => {
+        this.log.warn({ err }, 'metrics scrape failed')
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n')
+      })
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(this.port, this.host, () => { server.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    this.server = server
+    this.log.info({ host: this.host, port: this.listeningPort }, 'serving Prometheus metrics on /metrics')
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    this.c.clock.clearTimer(this.timer)
+    this.timer = undefined
+    const server = this.server
+    this.server = undefined
+    if (server !== undefined) {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+    }
+  }
+
+  /** The values a history sample would hold now. */
+  current (): Record<string, number> {
+    return historyValues(this.c.snapshot())
+  }
+
+  /** Append one history sample now. */
+  async sample (): Promise<void> {
+    await this.c.history.appendMetrics(historyValues(this.c.snapshot()))
+  }
+
+  private sampleLoop (): void {
+    this.sample().catch((err: unknown) => this.log.warn({ err }, 'metrics history sample failed'))
+      .finally(() => { if (this.running) this.timer = this.c.clock.setTimer(() => this.sampleLoop(), this.historyMs) })
+  }
+
+  /** One snapshot per scrape, shared by every gauge's collect(). */
+  private snap (): MetricsSnapshot {
+    const now = this.c.clock.monoMs()
+    if (this.cached === undefined || now - this.cached.atMs > 100) this.cached = { atMs: now, s: this.c.snapshot() }
+    return this.cached.s
+  }
+
+  private define (): void {
+    const registers = [this.registry]
+    const snap = (): MetricsSnapshot => this.snap()
+    const gauge = (name: string, help: string, read: (s: MetricsSnapshot) => number): void => {
+      // eslint-disable-next-line no-new
+      new Gauge({ name, help, registers, collect () { this.set(read(snap())) } })
+    }
+    const labelled = (name: string, help: string, label: string, read: (s: MetricsSnapshot) => Record<string, number>): void => {
+      // eslint-disable-next-line no-new
+      new Gauge({ name, help, labelNames: [label], registers, collect () { this.reset(); for (const [k, v] of Object.entries(read(snap()))) this.set({ [label]: k }, v) } })
+    }
+    const counter = (name: string, help: string, label: string | undefined, read: (s: MetricsSnapshot) => Record<string, number>): void => {
+      // eslint-disable-next-line no-new
+      new Counter({
+        name, help, labelNames: label === undefined ? [] : [label], registers,
+        collect () {
+          this.reset()
+          for (const [k, v] of Object.entries(read(snap()))) {
+            if (label === undefined) this.inc(v)
+            else this.inc({ [label]: k }, v)
+          }
+        }
+      })
+    }
+    gauge('riftmesh_peers_alive', 'Peers whose heartbeats say ALIVE.', s => s.peersAlive)
+    gauge('riftmesh_peers_total', 'Peers heard from (any health).', s => s.peersTotal)
+    gauge('riftmesh_libp2p_connections', 'Open libp2p connections.', s => s.connections)
+    gauge('riftmesh_is_leader', '1 while this node holds a valid leader lease.', s => (s.isLeader ? 1 : 0))
+    gauge('riftmesh_leader_known', '1 when this node knows a leader.', s => (s.leaderEpoch === null ? 0 : 1))
+    gauge('riftmesh_epoch', 'Epoch of the known leader (else the highest epoch seen).', s => s.leaderEpoch ?? s.highestEpoch)
+    gauge('riftmesh_lease_remaining_seconds', 'Time left on the leader\'s lease as this node sees it (-1 without a leader).', s => (s.leaseRemainingMs === null ? -1 : s.leaseRemainingMs / 1_000))
+    labelled('riftmesh_jobs', 'Jobs in the document by state.', 'state', s => s.jobsByState)
+    labelled('riftmesh_document_bytes', 'Encoded size of the cluster documents by group.', 'doc', s => s.documentBytes)
+    counter('riftmesh_sync_received_bytes_total', 'Bytes of data files pulled by sync.', undefined, s => ({ '': s.syncBytesReceived }))
+    counter('riftmesh_sync_received_files_total', 'Data files pulled by sync.', undefined, s => ({ '': s.syncFilesReceived }))
+    counter('riftmesh_sync_failed_pulls_total', 'Sync pulls that failed.', undefined, s => ({ '': s.syncFailedPulls }))
+    counter('riftmesh_dropped_messages_total', 'Messages dropped from peers, by reason.', 'reason', s => s.droppedByReason)
+    collectDefaultMetrics({ register: this.registry, prefix: 'riftmesh_' })
+  }
+}
