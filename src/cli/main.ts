@@ -11,7 +11,8 @@ import { nodeFlags, nodeHelp, runNode } from './commands/node.js'
 import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
 import { runSim, simFlags, simHelp } from './commands/sim.js'
 import { abFlags, abHelp, runAb } from './commands/ab.js'
-import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusHelp } from './commands/inspect.js'
+import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
+import { replFlags, replHelp, runRepl } from './commands/repl.js'
 
 interface Command {
   summary: string
@@ -22,9 +23,10 @@ interface Command {
 
 const commands: Record<string, Command> = {
   node: { summary: 'run a node: join the mesh and replicate the cluster state', help: nodeHelp, flags: nodeFlags, run: runNode },
-  status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: inspectFlags, run: runStatus },
+  status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: statusFlags, run: runStatus },
   settings: { summary: 'read or change cluster-wide settings', help: settingsHelp, flags: inspectFlags, run: runSettings },
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
+  repl: { summary: 'a debug REPL attached to a running node', help: replHelp, flags: replFlags, run: runRepl },
   ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
   keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },

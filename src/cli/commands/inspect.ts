@@ -1,7 +1,10 @@
 /** Commands that ask a running node through its control socket: status, doc, settings. */
 import { join } from 'node:path'
 import { homedir } from 'node:os'
-import { ConfigError } from '../../core/errors.js'
+import { setTimeout as delay } from 'node:timers/promises'
+import { ConfigError, errorMessage } from '../../core/errors.js'
+import { attach } from '../../repl/attach.js'
+import { gatherSummary, renderSummary } from '../../repl/status-view.js'
 import { controlSocketPath } from '../../repl/control.js'
 import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
@@ -20,55 +23,57 @@ export function socketOf (args: ParsedArgs): string {
   return controlSocketPath(typeof dir === 'string' ? dir : join(homedir(), DEFAULT_DATA_DIR_NAME))
 }
 
-export const statusHelp = `riftmesh status [--data-dir D | --socket S] [--json]
+export const statusFlags: readonly FlagSpec[] = [
+  ...inspectFlags,
+  { name: 'watch', key: null, boolean: true, help: 'redraw every --interval seconds until Ctrl-C' },
+  { name: 'interval', key: null, help: 'seconds between two redraws with --watch (default 2)' },
+  { name: 'count', key: null, help: 'with --watch: stop after this many redraws' }
+]
 
-Ask a running node for its view: peers and their health, connections, dropped messages,
-document sizes.`
+export const statusHelp = `riftmesh status [--data-dir D | --socket S] [--json] [--watch [--interval S] [--count N]]
 
-interface StatusReply {
-  peerId: string
-  cluster: string
-  listen: string[]
-  connected: string[]
-  peers: Array<{ peer: string, health: string, silentMs: number, load: { cpuPercent: number, memoryPercent: number } }>
-  nodes: Array<{ nodeId: string, host: string, cpuCount: number, hasGpu: boolean }>
-  drops: { total: number }
-  docBytes: Record<string, number>
-  election: { role: string, leader: { nodeId: string, epoch: number } | null, mode: string, voters: string[], highestEpoch: number }
-  managers?: {
-    healthy: boolean
-    loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
-    training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number }> } | null
-  }
+A running node's view of the cluster: every node (GPU, scores, role, health, load, jobs), the
+leader with its epoch and the lease time left, running jobs, sync state, document size.
+--json prints the same summary as one JSON object (one per redraw with --watch).`
+
+/** Default seconds between two --watch redraws. @default 2 */
+export const DEFAULT_WATCH_INTERVAL_S = 2
+/** Most redraws of one --watch. */
+export const MAX_WATCH_COUNT = 1_000_000
+
+function positiveFlag (args: ParsedArgs, name: string, fallback: number, max: number): number {
+  const raw = args.values.get(name)
+  if (raw === undefined) return fallback
+  const v = Number(raw)
+  if (!(Number.isFinite(v) && v > 0 && v <= max)) throw new ConfigError(`--${name}`, `a number > 0 and ≤ ${max}`, `got ${String(raw)}`)
+  return v
 }
 
 export async function runStatus (args: ParsedArgs, out: (s: string) => void): Promise<number> {
-  const s = await controlRequest(socketOf(args), 'status') as StatusReply
-  if (args.values.get('json') === true) {
-    out(JSON.stringify(s, null, 2))
-    return 0
-  }
-  out(`node ${s.peerId} (cluster ${s.cluster})`)
-  out(`connected to ${s.connected.length} peer(s); ${s.drops.total} dropped message(s)`)
-  const e = s.election
-  out(`leader: ${e.leader === null ? 'none known' : `${e.leader.nodeId === s.peerId ? 'this node' : e.leader.nodeId} (epoch ${e.leader.epoch})`}; this node is ${e.role}; ${e.mode} mode, ${e.voters.length} voter(s)`)
-  const health = new Map(s.peers.map(p => [p.peer, p]))
-  out('')
-  out(`${'NODE'.padEnd(54)} ${'HOST'.padEnd(20)} ${'CPUS'.padStart(4)} GPU  ${'HEALTH'.padEnd(8)} ${'CPU%'.padStart(5)}`)
-  for (const n of s.nodes) {
-    const h = n.nodeId === s.peerId ? { health: 'SELF', load: { cpuPercent: NaN } } : health.get(n.nodeId)
-    const cpu = h !== undefined && Number.isFinite(h.load.cpuPercent) ? h.load.cpuPercent.toFixed(0) : '-'
-    out(`${n.nodeId.padEnd(54)} ${n.host.slice(0, 20).padEnd(20)} ${String(n.cpuCount).padStart(4)} ${n.hasGpu ? 'yes' : 'no '}  ${(h?.health ?? '?').padEnd(8)} ${cpu.padStart(5)}`)
-  }
-  out('')
-  out(`documents: ${Object.entries(s.docBytes).map(([d, b]) => `${d} ${b} B`).join(', ')}`)
-  const m = s.managers
-  if (m !== undefined) {
-    out(`loops: ${m.loops.map(l => `${l.name} ${l.state} (${l.runs} runs${l.failures > 0 ? `, ${l.failures} failed: ${l.lastError ?? ''}` : ''})`).join('; ')}`)
-    const t = m.training
-    if (t !== null && t.decisions.length > 0) {
-      out(`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${d.ready ? 'ready' : d.reason ?? ''}`).join('; ')}`)
+  const call = attach(socketOf(args))
+  const json = args.values.get('json') === true
+  const watch = args.values.get('watch') === true
+  const intervalMs = positiveFlag(args, 'interval', DEFAULT_WATCH_INTERVAL_S, 86_400) * 1_000
+  const count = watch ? Math.floor(positiveFlag(args, 'count', MAX_WATCH_COUNT, MAX_WATCH_COUNT)) : 1
+  const clear = watch && !json && process.stdout.isTTY
+  let stop = false
+  const onSigint = (): void => { stop = true }
+  if (watch) process.once('SIGINT', onSigint)
+  try {
+    for (let i = 0; i < count && !stop; i++) {
+      if (i > 0) await delay(intervalMs)
+      let text: string
+      try {
+        const summary = await gatherSummary(call)
+        text = json ? JSON.stringify(summary, null, watch ? undefined : 2) : renderSummary(summary)
+      } catch (err) {
+        if (!watch) throw err
+        text = `error: ${errorMessage(err)}` // a watch outlives a node restart
+      }
+      out(clear ? `\x1b[2J\x1b[H${text}` : text)
     }
+  } finally {
+    process.off('SIGINT', onSigint)
   }
   return 0
 }

@@ -1,0 +1,56 @@
+/** `riftmesh repl`: the debug REPL attached to a running node's control socket. */
+import { dirname, join } from 'node:path'
+import { homedir } from 'node:os'
+import { SystemClock } from '../../core/clock.js'
+import { errorMessage } from '../../core/errors.js'
+import { DEFAULT_DATA_DIR_NAME } from '../../config/defaults.js'
+import { assertAttachable, attach } from '../../repl/attach.js'
+import { startReplSession } from '../../repl/session.js'
+import type { ParsedArgs } from '../args.js'
+import { inspectFlags, socketOf } from './inspect.js'
+
+export const REPL_HISTORY_FILE_NAME = 'repl_history'
+
+export const replFlags = inspectFlags
+
+export const replHelp = `riftmesh repl [--data-dir D | --socket S] [--json]
+
+Attach a debug REPL to a running node (its control socket, <data-dir>/control.sock). Helpers
+— peers(), nodes(), leader(), jobs({state, node, type}), job(id), manifest(node), plan(),
+rankings(), whyNot(config), settings.get(name), settings.set(name, value), dispatch(spec),
+cancel(id), elo(), metrics(), doc() — print tables; .help lists them, .json (or --json)
+switches to one JSON line per result for scripting. History is kept in the data dir (or
+~/${DEFAULT_DATA_DIR_NAME} with --socket). The socket is refused unless it is 0600 in a directory only
+its owner can write.`
+
+/** Open the REPL on `socket` over this process's stdin/stdout; resolves when the user leaves. */
+export async function openRepl (socket: string, historyFile: string, json: boolean): Promise<void> {
+  const call = attach(socket)
+  const clock = new SystemClock()
+  const session = await startReplSession({
+    call,
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY && process.stdout.isTTY,
+    json,
+    historyFile,
+    target: socket,
+    nowMs: () => clock.nowMs()
+  })
+  await session.closed
+}
+
+export async function runRepl (args: ParsedArgs, out: (s: string) => void): Promise<number> {
+  const socket = socketOf(args)
+  const dir = args.values.get('data-dir')
+  const historyDir = typeof dir === 'string' ? dir : args.values.has('socket') ? join(homedir(), DEFAULT_DATA_DIR_NAME) : dirname(socket)
+  // a socket anyone could use or replace is refused outright; an absent node is only reported
+  try {
+    await assertAttachable(socket)
+  } catch (err) {
+    if (!/cannot reach/.test(errorMessage(err))) throw err
+    out(`warning: ${errorMessage(err)}; helpers fail until a node listens there`)
+  }
+  await openRepl(socket, join(historyDir, REPL_HISTORY_FILE_NAME), args.values.get('json') === true)
+  return 0
+}

@@ -1,0 +1,88 @@
+/**
+ * `riftmesh status`: one node's view of the cluster gathered from its control ops (status,
+ * nodes, lease, jobs, sync) into one summary — as JSON for scripts, or as text tables.
+ */
+import type { ControlCall } from './attach.js'
+import { bytes, duration, shortId, table, type Row } from './format.js'
+import { nodesTable } from './helpers.js'
+
+export interface ClusterSummary {
+  self: string
+  cluster: string
+  leader: { nodeId: string | null, epoch: number | null, isLeader: boolean, role: string, leaseRemainingMs: number | null, mode: string, voters: string[], highestEpoch: number }
+  nodes: Row[]
+  runningJobs: Row[]
+  jobsByState: Record<string, number>
+  sync: Record<string, unknown> | null
+  documents: { totalBytes: number, byDoc: Record<string, number> }
+  drops: number
+  loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
+  training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number }> } | null
+}
+
+interface StatusReply {
+  peerId: string
+  cluster: string
+  drops: { total: number }
+  docBytes: Record<string, number>
+  managers?: { loops: ClusterSummary['loops'], training: ClusterSummary['training'] }
+}
+
+/** Ask the node for everything the summary shows (five requests). */
+export async function gatherSummary (call: ControlCall): Promise<ClusterSummary> {
+  const [status, nodes, lease, jobs, sync] = await Promise.all([
+    call('status') as Promise<StatusReply>,
+    call('nodes') as Promise<Row[]>,
+    call('lease') as Promise<ClusterSummary['leader'] & { leader: string | null }>,
+    call('jobs') as Promise<Row[]>,
+    call('sync') as Promise<Record<string, unknown> | null>
+  ])
+  const jobsByState: Record<string, number> = {}
+  for (const j of jobs) jobsByState[String(j.state)] = (jobsByState[String(j.state)] ?? 0) + 1
+  return {
+    self: status.peerId,
+    cluster: status.cluster,
+    leader: {
+      nodeId: lease.leader, epoch: lease.epoch, isLeader: lease.isLeader, role: lease.role, leaseRemainingMs: lease.leaseRemainingMs,
+      mode: lease.mode, voters: lease.voters, highestEpoch: lease.highestEpoch
+    },
+    nodes,
+    runningJobs: jobs.filter(j => j.state === 'RUNNING' || j.state === 'PENDING'),
+    jobsByState,
+    sync,
+    documents: { totalBytes: Object.values(status.docBytes).reduce((a, b) => a + b, 0), byDoc: status.docBytes },
+    drops: status.drops.total,
+    loops: status.managers?.loops ?? [],
+    training: status.managers?.training ?? null
+  }
+}
+
+export function renderSummary (s: ClusterSummary): string {
+  const l = s.leader
+  const leader = l.nodeId === null
+    ? 'none known'
+    : `${l.nodeId === s.self ? 'this node' : l.nodeId} (epoch ${l.epoch ?? '-'}, lease ${l.leaseRemainingMs === null ? 'unknown' : `${duration(l.leaseRemainingMs)} left`})`
+  const alive = s.nodes.filter(n => n.health === 'ALIVE').length
+  const sync = s.sync === null ? 'off' : `${String(s.sync.state)}${typeof s.sync.lastError === 'string' ? ` (${s.sync.lastError})` : ''}`
+  const totals = (s.sync?.totals ?? {}) as Record<string, number>
+  const failing = s.loops.filter(x => x.failures > 0)
+  const t = s.training
+  const training = t === null || t.decisions.length === 0
+    ? []
+    : [`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${d.ready ? 'ready' : d.reason ?? ''}`).join('; ')}`]
+  return [
+    `cluster ${s.cluster}, seen from ${s.self}`,
+    `leader: ${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
+    `nodes: ${s.nodes.length} (${alive} alive)`,
+    '',
+    nodesTable(s.nodes),
+    '',
+    `jobs: ${Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
+    table(s.runningJobs.map(j => ({ jobId: j.jobId, type: j.type, config: j.config, node: shortId(j.node as string), state: j.state, attempt: j.attempt }))),
+    '',
+    `sync: ${sync}; received ${totals.filesReceived ?? 0} file(s), ${bytes(totals.bytesReceived ?? 0)}`,
+    `documents: ${bytes(s.documents.totalBytes)} in ${Object.keys(s.documents.byDoc).length} doc(s); ${s.drops} dropped message(s)`,
+    failing.length === 0 ? `loops: ${s.loops.length} healthy` : `loops failing: ${failing.map(x => `${x.name} (${x.failures}: ${x.lastError ?? ''})`).join('; ')}`,
+    ...training
+  ].join('\n')
+}
