@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino'
+import pinoPretty from 'pino-pretty'
 import type { Clock } from './clock.js'
 
 export type { Logger }
@@ -13,8 +14,19 @@ export interface LoggerInit {
   clock?: Clock
   /** Fields added to every line (e.g. the node id). */
   base?: Record<string, unknown>
-  /** Where lines go. @default stdout */
-  destination?: DestinationStream
+  /** Where lines go: a stream, or a file descriptor (1 stdout, 2 stderr). @default stdout */
+  destination?: DestinationStream | 1 | 2
+  /**
+   * Human-readable lines (pino-pretty, synchronous) instead of JSON; 'auto' when the
+   * destination fd is a TTY. Only for file descriptor destinations. @default false
+   */
+  pretty?: boolean | 'auto'
+}
+
+/** Whether `createLogger` would print pretty lines to `fd` for `pretty`. */
+export function prettyFor (pretty: boolean | 'auto' | undefined, fd: 1 | 2): boolean {
+  if (pretty === 'auto') return (fd === 1 ? process.stdout : process.stderr).isTTY === true
+  return pretty === true
 }
 
 /** A pino logger; components take `logger.child({ component })`. */
@@ -25,7 +37,12 @@ export function createLogger (init: LoggerInit = {}): Logger {
   }
   const clock = init.clock
   if (clock !== undefined) options.timestamp = () => `,"time":${clock.nowMs()}`
-  return init.destination !== undefined ? pino(options, init.destination) : pino(options)
+  const dest = init.destination
+  if (dest === 1 || dest === 2) {
+    if (prettyFor(init.pretty, dest)) return pino(options, pinoPretty({ destination: dest, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' }))
+    return pino(options, pino.destination(dest))
+  }
+  return dest !== undefined ? pino(options, dest) : pino(options)
 }
 
 /** A logger that writes nothing (tests, benchmarks). */
