@@ -16,7 +16,7 @@ import { TemplateError } from './errors.js'
 /** Placeholders every template may use. */
 export const PLACEHOLDER_NAMES = [
   'jobId', 'jobType', 'board', 'players', 'config', 'engineMode', 'runner', 'games',
-  'outputDir', 'modelPath', 'baselineModelPath', 'dataDir', 'workDir', 'seed'
+  'outputDir', 'modelPath', 'baselineModelPath', 'modelAPath', 'modelBPath', 'dataDir', 'workDir', 'seed'
 ] as const
 export type PlaceholderName = typeof PLACEHOLDER_NAMES[number]
 
@@ -144,7 +144,7 @@ export interface JobTemplateInput {
   dataDir: string
   workDir: string
   outputDir: string
-  /** The dispatch's spec: `games`, `modelPath`, `baselineModelPath`, `seed`, and any user keys. */
+  /** The dispatch's spec: `games`, `modelPath`, `baselineModelPath`, `modelAPath`, `modelBPath`, `seed`, and any user keys. */
   spec?: Readonly<Record<string, TemplateValue>>
 }
 
@@ -208,9 +208,10 @@ export function defaultCommandTemplate (type: JobTypeName, runner: RunnerKind = 
     case 'export':
       return [node, workloadPath('export'), '--job-id', '{jobId}', '--model', '{modelPath}', '--output-dir', '{outputDir}']
     case 'gauntlet':
-      return [node, workloadPath('gauntlet'), '--job-id', '{jobId}', '--config', '{config}', '--model', '{modelPath}', '--games', '{games}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
+      // {baselineModelPath} is '' when the config has no best model yet: the workload then plays a baseline engine
+      return [node, workloadPath('gauntlet'), '--job-id', '{jobId}', '--config', '{config}', '--model', '{modelPath}', '--baseline', '{baselineModelPath}', '--games', '{games}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
     case 'tournament':
-      return [node, workloadPath('tournament'), '--job-id', '{jobId}', '--config', '{config}', '--games', '{games}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
+      return [node, workloadPath('tournament'), '--job-id', '{jobId}', '--config', '{config}', '--model-a', '{modelAPath}', '--model-b', '{modelBPath}', '--games', '{games}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
     case 'sync':
       return [node, workloadPath('sync'), '--job-id', '{jobId}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
   }

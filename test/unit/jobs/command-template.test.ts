@@ -136,7 +136,8 @@ describe('default templates', () => {
     expect(t[1]).toBe(workloadPath(type === 'training' ? 'train' : type))
     const v = templateValuesForJob({
       jobId: 'e1-a-b.3', type, config: 'square8_2p', engineMode: 'heuristic', runner: 'gpu',
-      dataDir: '/d', workDir: '/d/jobs/e1-a-b.3', outputDir: '/d/jobs/e1-a-b.3/out', spec: { games: 10, modelPath: '/d/models/m.pt' }
+      dataDir: '/d', workDir: '/d/jobs/e1-a-b.3', outputDir: '/d/jobs/e1-a-b.3/out',
+      spec: { games: 10, modelPath: 'models/m.json', baselineModelPath: '', modelAPath: 'models/a.json', modelBPath: 'models/b.json' }
     })
     const argv = expandTemplate(t, v)
     expect(argv).toContain('e1-a-b.3')
