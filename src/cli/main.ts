@@ -10,6 +10,7 @@ import { configFlagsSpec, configHelp, runConfig } from './commands/config.js'
 import { nodeFlags, nodeHelp, runNode } from './commands/node.js'
 import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
 import { runSim, simFlags, simHelp } from './commands/sim.js'
+import { runWorker, workerFlags, workerHelp } from './commands/worker.js'
 import { abFlags, abHelp, runAb } from './commands/ab.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
@@ -30,7 +31,8 @@ const commands: Record<string, Command> = {
   ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
   keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
-  config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig }
+  config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig },
+  worker: { summary: 'run a built-in workload (selfplay, train, export, gauntlet, tournament, sync) in the foreground', help: workerHelp, flags: workerFlags, run: runWorker }
 }
 
 function version (): string {
