@@ -88,6 +88,7 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
     const message = describeError(err)
     show(json ? JSON.stringify({ error: message, name: isError(err) ? err.name : 'Error' }) : `error: ${message}`)
   })
+  if (!json) init.output.write(`attached to ${init.target}; .help lists the helpers, .exit leaves\n`)
   const server = repl.start({
     eval: evaluate,
     prompt: terminal ? DEFAULT_PROMPT : '',
@@ -122,7 +123,5 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
   const closed = new Promise<void>(resolve => {
     server.on('exit', () => { state.idle().then(resolve, resolve) })
   })
-  if (!json) write(`attached to ${init.target}; .help lists the helpers, .exit leaves`)
-  server.displayPrompt()
   return { server, closed }
 }

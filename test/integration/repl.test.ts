@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
@@ -34,7 +34,7 @@ let b: NodeProcess
 interface Terminal { proc: ChildProcess, type: (s: string) => void, until: (re: RegExp, from?: number) => Promise<string>, mark: () => number, exited: Promise<number | null> }
 
 function openTerminal (args: string[]): Terminal {
-  const cmd = [process.execPath, CLI, 'repl', ...args].map(x => `'${x}'`).join(' ')
+  const cmd = [process.execPath, CLI, ...args].map(x => `'${x}'`).join(' ')
   const proc = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', COLUMNS: '200' } })
   let raw = ''
   proc.stdout?.on('data', (d: Buffer) => { raw += d.toString() })
@@ -70,7 +70,7 @@ afterAll(async () => {
 describe('riftmesh repl on a pseudo-terminal', () => {
   it('prints tables, completes names, changes a setting seen by the other node, survives bad input, leaves with .exit', async () => {
     await expect.poll(async () => ((await a.request('nodes')) as unknown[]).length, { timeout: 20_000 }).toBe(2)
-    const t = openTerminal(['--data-dir', a.dataDir])
+    const t = openTerminal(['repl', '--data-dir', a.dataDir])
     try {
       await t.until(/attached to .*control\.sock; \.help lists the helpers/)
       await t.until(/riftmesh> /)
@@ -152,5 +152,24 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     piped.stdin.end('settings.get("replProbe")\njobs({state: "RUNNING"})\n')
     expect(await done).toBe(0)
     expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([42, []])
+  })
+
+  it('riftmesh node --repl runs a node with the REPL in the foreground; leaving the REPL stops the node', async () => {
+    const dir = join(root, 'foreground')
+    await mkdir(dir, { mode: 0o700 })
+    const t = openTerminal(['node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'error', '--repl', ...QUIET])
+    try {
+      const banner = await t.until(/attached to .*foreground\/control\.sock/)
+      const id = /peer-id (\S+)/.exec(banner)?.[1] as string
+      expect(id).toMatch(/^12D3KooW/)
+      const m = t.mark()
+      t.type('nodes()\r')
+      await t.until(new RegExp(`${id}\\s+\\S+\\s+none`), m)
+      t.type('.exit\r')
+      await t.until(/stopped/, m)
+      expect(await t.exited).toBe(0)
+    } finally {
+      t.proc.kill('SIGKILL')
+    }
   })
 })

@@ -1,4 +1,5 @@
 /** `riftmesh repl`: the debug REPL attached to a running node's control socket. */
+import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { homedir } from 'node:os'
 import { SystemClock } from '../../core/clock.js'
@@ -27,6 +28,10 @@ its owner can write.`
 export async function openRepl (socket: string, historyFile: string, json: boolean): Promise<void> {
   const call = attach(socket)
   const clock = new SystemClock()
+  // ~/.riftmesh may not exist yet on a machine that only attaches; without it there is no history, nothing worse
+  await mkdir(dirname(historyFile), { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+    process.stderr.write(`warning: no REPL history: ${errorMessage(err)}\n`)
+  })
   const session = await startReplSession({
     call,
     input: process.stdin,
