@@ -32,14 +32,34 @@ export function jobsByState (state: ClusterState): Record<string, number> {
   return out
 }
 
+/** Most distinct protocols counted (a misbehaving peer cannot grow the label set without bound). */
+export const MAX_PROTOCOL_LABELS = 64
+
+/** libp2p's open connections by direction and streams by protocol. */
+export function libp2pCounts (conns: ReadonlyArray<{ direction: string, streams: ReadonlyArray<{ protocol?: string }> }>): MetricsSnapshot['libp2p'] {
+  const connectionsByDirection: Record<string, number> = { inbound: 0, outbound: 0 }
+  const streamsByProtocol: Record<string, number> = {}
+  for (const c of conns) {
+    connectionsByDirection[c.direction] = (connectionsByDirection[c.direction] ?? 0) + 1
+    for (const s of c.streams) {
+      const known = s.protocol !== undefined && s.protocol !== '' ? s.protocol : 'negotiating'
+      const protocol = known in streamsByProtocol || Object.keys(streamsByProtocol).length < MAX_PROTOCOL_LABELS ? known : 'other'
+      streamsByProtocol[protocol] = (streamsByProtocol[protocol] ?? 0) + 1
+    }
+  }
+  return { connectionsByDirection, streamsByProtocol }
+}
+
 export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: LeaseWatch): MetricsSnapshot {
   const peers = p.heartbeat.peers()
+  const conns = p.mesh.libp2p.getConnections()
   const leader = p.election.currentLeader()
   const sync = p.managers.sync?.status()
   return {
     peersAlive: peers.filter(x => x.health === 'ALIVE').length,
     peersTotal: peers.length,
-    connections: p.mesh.connectedPeers().length,
+    connections: conns.length,
+    libp2p: libp2pCounts(conns),
     isLeader: p.election.isLeader(),
     leaderEpoch: leader?.epoch ?? null,
     highestEpoch: p.election.highestEpoch,

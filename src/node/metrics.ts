@@ -16,6 +16,8 @@ export interface MetricsSnapshot {
   peersAlive: number
   peersTotal: number
   connections: number
+  /** libp2p's own view: open connections by direction, open streams by protocol. */
+  libp2p: { connectionsByDirection: Record<string, number>, streamsByProtocol: Record<string, number> }
   isLeader: boolean
   /** The known leader's epoch, or null with no leader. */
   leaderEpoch: number | null
@@ -180,7 +182,8 @@ export class NodeMetrics {
     }
     gauge('riftmesh_peers_alive', 'Peers whose heartbeats say ALIVE.', s => s.peersAlive)
     gauge('riftmesh_peers_total', 'Peers heard from (any health).', s => s.peersTotal)
-    gauge('riftmesh_libp2p_connections', 'Open libp2p connections.', s => s.connections)
+    labelled('riftmesh_libp2p_connections', 'Open libp2p connections by direction.', 'direction', s => s.libp2p.connectionsByDirection)
+    labelled('riftmesh_libp2p_streams', 'Open libp2p streams by protocol.', 'protocol', s => s.libp2p.streamsByProtocol)
     gauge('riftmesh_is_leader', '1 while this node holds a valid leader lease.', s => (s.isLeader ? 1 : 0))
     gauge('riftmesh_leader_known', '1 when this node knows a leader.', s => (s.leaderEpoch === null ? 0 : 1))
     gauge('riftmesh_epoch', 'Epoch of the known leader (else the highest epoch seen).', s => s.leaderEpoch ?? s.highestEpoch)

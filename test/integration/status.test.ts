@@ -112,6 +112,8 @@ describe('riftmesh status and metrics on three nodes', () => {
     expect(one('riftmesh_peers_total')).toBe(2)
     expect(one('riftmesh_peers_alive')).toBe(2)
     expect(one('riftmesh_leader_known')).toBe(1)
+    expect(one('riftmesh_libp2p_connections', { direction: 'inbound' }) + one('riftmesh_libp2p_connections', { direction: 'outbound' })).toBeGreaterThanOrEqual(2)
+    expect(families.find(f => f.name === 'riftmesh_libp2p_streams')?.metrics.length).toBeGreaterThan(0)
     expect(one('riftmesh_epoch')).toBeGreaterThanOrEqual(1)
     expect(one('riftmesh_jobs', { state: 'RUNNING' })).toBe(0)
     expect(one('riftmesh_document_bytes', { doc: 'control' })).toBeGreaterThan(0)

@@ -10,6 +10,7 @@ import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
 import { StateManager } from '../../../src/managers/state-manager.js'
 import { NodeMetrics, historyValues, type MetricsSnapshot } from '../../../src/node/metrics.js'
+import { MAX_PROTOCOL_LABELS, libp2pCounts } from '../../../src/node/metrics-snapshot.js'
 import { tempDir } from '../../helpers.js'
 
 export interface PromFamily { name: string, help: string, type: string, metrics: Array<{ value?: string, labels?: Record<string, string> }> }
@@ -19,6 +20,7 @@ const snapshot: MetricsSnapshot = {
   peersAlive: 2,
   peersTotal: 3,
   connections: 2,
+  libp2p: { connectionsByDirection: { inbound: 1, outbound: 1 }, streamsByProtocol: { '/meshsub/1.1.0': 2 } },
   isLeader: true,
   leaderEpoch: 7,
   highestEpoch: 7,
@@ -78,6 +80,8 @@ describe('NodeMetrics', () => {
     expect(value(families, 'riftmesh_peers_alive')).toBe(2)
     expect(value(families, 'riftmesh_peers_total')).toBe(3)
     expect(value(families, 'riftmesh_is_leader')).toBe(1)
+    expect(value(families, 'riftmesh_libp2p_connections', { direction: 'inbound' })).toBe(1)
+    expect(value(families, 'riftmesh_libp2p_streams', { protocol: '/meshsub/1.1.0' })).toBe(2)
     expect(value(families, 'riftmesh_epoch')).toBe(7)
     expect(value(families, 'riftmesh_lease_remaining_seconds')).toBe(2.5)
     expect(value(families, 'riftmesh_jobs', { state: 'RUNNING' })).toBe(4)
@@ -107,5 +111,21 @@ describe('NodeMetrics', () => {
     const c = { snapshot: () => snapshot, history, clock, logger: silentLogger() }
     expect(() => new NodeMetrics(c, { port: 70_000 })).toThrow(/node\.metricsPort/)
     expect(() => new NodeMetrics(c, { historyIntervalMs: -1 })).toThrow(/node\.metricsHistoryIntervalMs/)
+  })
+})
+
+describe('libp2pCounts', () => {
+  it('counts connections by direction and streams by protocol, at most MAX_PROTOCOL_LABELS protocols then "other"', () => {
+    const streams = Array.from({ length: MAX_PROTOCOL_LABELS + 5 }, (_, i) => ({ protocol: `/p/${i}` }))
+    const c = libp2pCounts([
+      { direction: 'inbound', streams: [{ protocol: '/meshsub/1.1.0' }, { protocol: '' }] },
+      { direction: 'outbound', streams },
+      { direction: 'outbound', streams: [{ protocol: '/meshsub/1.1.0' }] }
+    ])
+    expect(c.connectionsByDirection).toEqual({ inbound: 1, outbound: 2 })
+    expect(c.streamsByProtocol['/meshsub/1.1.0']).toBe(2)
+    expect(c.streamsByProtocol.negotiating).toBe(1)
+    expect(Object.keys(c.streamsByProtocol)).toHaveLength(MAX_PROTOCOL_LABELS + 1)
+    expect(c.streamsByProtocol.other).toBe(MAX_PROTOCOL_LABELS + 5 - (MAX_PROTOCOL_LABELS - 2))
   })
 })
