@@ -1,7 +1,8 @@
 /**
  * The gauntlet and tournament workloads: a value model (played one ply deep, `modelEngine`)
  * against another model or a baseline engine, both sides taking every seat in turn
- * (`candidateSeats`), and the results from the first side's view as a string of W, L and D.
+ * (`candidateSeats`) from paired random openings (`playMatch`), and the results from the first
+ * side's view as a string of W, L and D.
  * - gauntlet: the candidate (`--model`) against the current best (`--baseline`); an empty
  *   `--baseline` (no current best) plays `--baseline-engine` (default random, so that a first
  *   model that learnt anything passes). Outputs `results:<WLD…>` for the TrainingCoordinator.

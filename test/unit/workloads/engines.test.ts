@@ -56,6 +56,16 @@ describe('engines', () => {
     expect([0, 1].map(i => candidateSeats(4, i))).toEqual([[0, 2], [1, 3]])
   })
 
+  it('a match plays each random opening twice with the seats swapped, so deterministic engines meet in different games', () => {
+    const openings: string[] = []
+    const results = playMatch(boardFor('hex8', 2), 2, engineForMode('brs'), engineForMode('brs'), 8, 4, g => openings.push(g.game.moves.slice(0, 2).join(',')))
+    expect(openings[0]).toBe(openings[1])
+    expect(openings[2]).toBe(openings[3])
+    expect(new Set(openings).size).toBeGreaterThan(1)
+    // the same deterministic engine on both sides: each pair is one win and one loss (or two draws)
+    expect(results.filter(r => r === 'W').length).toBe(results.filter(r => r === 'L').length)
+  })
+
   it.each([['hex8', 2], ['square8', 2], ['square19', 2], ['hexagonal', 3]] as const)('heuristic beats random clearly on %s %ip (both seats, 20 games)', (board, players) => {
     const results = playMatch(boardFor(board, players), players, heuristicEngine, randomEngine, 20, 5)
     const score = results.reduce((s, r) => s + (r === 'W' ? 1 : r === 'D' ? 0.5 : 0), 0) / results.length
