@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { renderSummary, type ClusterSummary } from '../../../src/repl/status-view.js'
+
+const summary = (over: Partial<ClusterSummary> = {}): ClusterSummary => ({
+  self: 'node-a',
+  cluster: 'lab',
+  leader: { nodeId: 'node-b', epoch: 3, isLeader: false, role: 'follower', leaseRemainingMs: 1_500, mode: 'majority', voters: ['node-a', 'node-b', 'node-c'], highestEpoch: 3 },
+  nodes: [
+    { nodeId: 'node-a', host: 'h1', gpu: 'none', gpuScore: 0, cpuScore: 16, role: 'voter', health: 'ALIVE', load: 12.5, cpuPercent: 30, jobs: 1 },
+    { nodeId: 'node-b', host: 'h2', gpu: '1x H100', gpuScore: 2_000, cpuScore: 32, role: 'leader', health: 'SUSPECT', load: 40, cpuPercent: 80, jobs: 0 }
+  ],
+  runningJobs: [{ jobId: 'e3-x-1', type: 'selfplay', config: 'hex8_2p', node: 'node-a', state: 'RUNNING', attempt: 1 }],
+  jobsByState: { RUNNING: 1, COMPLETE: 4 },
+  sync: { state: 'SYNCED', lastError: null, totals: { filesReceived: 2, bytesReceived: 2_048 } },
+  documents: { totalBytes: 4_096, byDoc: { control: 1_000, manifests: 3_096 } },
+  drops: 0,
+  loops: [{ name: 'sync', state: 'idle', runs: 3, failures: 0, lastError: null }],
+  training: null,
+  ...over
+})
+
+describe('renderSummary', () => {
+  it('shows the leader with its lease, a row per node, the active jobs, sync and document size', () => {
+    const text = renderSummary(summary())
+    expect(text).toMatch(/^cluster lab, seen from node-a\nleader: node-b \(epoch 3, lease 1\.5s left\); this node is follower; majority mode, 3 voter\(s\)\nnodes: 2 \(1 alive\)/)
+    expect(text).toMatch(/node-b\s+h2\s+1x H100\s+2000\s+32\s+leader\s+SUSPECT/)
+    expect(text).toContain('jobs: 1 RUNNING, 4 COMPLETE')
+    expect(text).toMatch(/e3-x-1\s+selfplay\s+hex8_2p/)
+    expect(text).toContain('sync: SYNCED; received 2 file(s), 2.0 KiB')
+    expect(text).toContain('documents: 4.0 KiB in 2 doc(s); 0 dropped message(s)')
+    expect(text).toContain('loops: 1 healthy')
+  })
+
+  it('says when no leader is known, sync is off, loops fail and training waits', () => {
+    const text = renderSummary(summary({
+      self: 'node-b',
+      leader: { nodeId: null, epoch: null, isLeader: false, role: 'candidate', leaseRemainingMs: null, mode: 'epoch', voters: [], highestEpoch: 0 },
+      sync: null,
+      loops: [{ name: 'training', state: 'idle', runs: 4, failures: 2, lastError: 'boom' }],
+      training: { role: 'follower', decisions: [{ config: 'hex8_2p', ready: false, reason: 'needs 500 games', games: 12 }] }
+    }))
+    expect(text).toContain('leader: none known; this node is candidate')
+    expect(text).toContain('sync: off')
+    expect(text).toContain('loops failing: training (2: boom)')
+    expect(text).toContain('training readiness (follower): hex8_2p 12 games needs 500 games')
+  })
+})
