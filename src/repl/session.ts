@@ -14,8 +14,6 @@ import { Shown, makeHelpers, makeSettingsHelpers, type Helper } from './helpers.
 import { makeEvaluator } from './evaluate.js'
 
 export const DEFAULT_PROMPT = 'riftmesh> '
-/** Lines kept in the history file. @default 1_000 */
-export const DEFAULT_HISTORY_SIZE = 1_000
 
 export interface ReplSessionInit {
   call: ControlCall
@@ -46,7 +44,7 @@ export function helpText (helpers: readonly Helper[]): string {
     ...helpers.map(h => `  ${h.usage.padEnd(w)}  ${h.help}`),
     '',
     `  ${'.json'.padEnd(w)}  switch between tables and JSON output`,
-    `  ${'.exit'.padEnd(w)}  leave (the node keeps running)`,
+    `  ${'.exit'.padEnd(w)}  leave the REPL (Ctrl-D too)`,
     'Helpers are async; their results print when they arrive. Plain JavaScript works too: (await jobs()).data'
   ].join('\n')
 }
