@@ -206,7 +206,7 @@ export function defaultCommandTemplate (type: JobTypeName, runner: RunnerKind = 
     case 'training':
       return [node, workloadPath('train'), '--job-id', '{jobId}', '--config', '{config}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
     case 'export':
-      return [node, workloadPath('export'), '--job-id', '{jobId}', '--model', '{modelPath}', '--output-dir', '{outputDir}']
+      return [node, workloadPath('export'), '--job-id', '{jobId}', '--config', '{config}', '--model', '{modelPath}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']
     case 'gauntlet':
       // {baselineModelPath} is '' when the config has no best model yet: the workload then plays a baseline engine
       return [node, workloadPath('gauntlet'), '--job-id', '{jobId}', '--config', '{config}', '--model', '{modelPath}', '--baseline', '{baselineModelPath}', '--games', '{games}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}']

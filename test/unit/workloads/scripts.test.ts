@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFile, readdir, writeFile, appendFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { defaultCommandTemplate, expandTemplate, templateValuesForJob } from '../../../src/jobs/command-template.js'
 import type { JobTypeName } from '../../../src/core/vocabulary.js'
 import { parseArgs } from '../../../src/cli/args.js'
 import { runWorker, workerFlags } from '../../../src/cli/commands/worker.js'
 import { WORKLOADS } from '../../../src/workloads/registry.js'
 import { runWorkload, type Workload } from '../../../src/workloads/workload.js'
+import { parseFlags } from '../../../src/workloads/flags.js'
 import { countsGames } from '../../../src/transfer/file-info.js'
 import { tempDir } from '../../helpers.js'
 
@@ -153,5 +154,19 @@ describe('workload scripts, run with the argv of the default job templates', () 
     const bad = parseArgs(['worker', 'selfplay', '--config', 'hex8_2p'], workerFlags)
     expect(await runWorker(bad, () => {})).toBe(2)
     await expect(runWorker(parseArgs(['worker', 'nope'], workerFlags), () => {})).rejects.toThrow(/one of selfplay, train/)
+  })
+})
+
+describe('the default job templates and the built-in workloads agree', () => {
+  it.each(['selfplay', 'training', 'export', 'gauntlet', 'tournament', 'sync'] as const)('the %s template expands to flags its workload accepts', type => {
+    const values = templateValuesForJob({
+      jobId: 'job-1', type, config: 'hex8_2p', engineMode: 'heuristic', runner: 'hybrid', dataDir: '/d', workDir: '/w', outputDir: '/o',
+      spec: { games: 4, modelPath: 'models/hex8_2p/a.json', baselineModelPath: '', modelAPath: 'models/hex8_2p/a.json', modelBPath: 'models/hex8_2p/b.json' }
+    })
+    const argv = expandTemplate(defaultCommandTemplate(type), values)
+    const name = basename(argv[1] as string, '.js')
+    const w = WORKLOADS[name]
+    expect(w, `no built-in workload ${name}`).toBeDefined()
+    expect(() => parseFlags(argv.slice(2), (w as Workload).flags)).not.toThrow()
   })
 })
