@@ -12,6 +12,7 @@ import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
 import { runSim, simFlags, simHelp } from './commands/sim.js'
 import { runWorker, workerFlags, workerHelp } from './commands/worker.js'
 import { abFlags, abHelp, runAb } from './commands/ab.js'
+import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
 
@@ -29,6 +30,7 @@ const commands: Record<string, Command> = {
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
   repl: { summary: 'a debug REPL attached to a running node', help: replHelp, flags: replFlags, run: runRepl },
   ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },
+  demo: { summary: 'a local cluster of real nodes running the whole loop (npm run cluster)', help: demoHelp, flags: demoFlags, run: runDemo },
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
   keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
   config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig },
