@@ -69,7 +69,8 @@ afterAll(async () => {
 
 describe('riftmesh repl on a pseudo-terminal', () => {
   it('prints tables, completes names, changes a setting seen by the other node, survives bad input, leaves with .exit', async () => {
-    await expect.poll(async () => ((await a.request('nodes')) as unknown[]).length, { timeout: 20_000 }).toBe(2)
+    // both nodes in the document, and b's heartbeats reaching a (gossip meshes a little after the document syncs)
+    await expect.poll(async () => ((await a.request('nodes')) as Array<{ health: string }>).filter(n => n.health === 'ALIVE').length, { timeout: 20_000 }).toBe(2)
     const t = openTerminal(['repl', '--data-dir', a.dataDir])
     try {
       await t.until(/attached to .*control\.sock; \.help lists the helpers/)
@@ -146,13 +147,14 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     expect(JSON.parse(lines[1] as string)).toMatchObject({ name: 'ControlError', error: expect.stringMatching(/cannot reach/) as unknown })
     expect(JSON.parse(lines[2] as string)).toBe(2)
 
+    await b.request('setSetting', { name: 'pipeProbe', value: 7 })
     const piped = spawn(process.execPath, [CLI, 'repl', '--data-dir', b.dataDir, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] })
     let got = ''
     piped.stdout.on('data', (d: Buffer) => { got += d.toString() })
     const done = new Promise<number | null>(resolve => piped.on('exit', code => resolve(code)))
-    piped.stdin.end('settings.get("replProbe")\njobs({state: "RUNNING"})\n')
+    piped.stdin.end('settings.get("pipeProbe")\njobs({state: "RUNNING"})\n')
     expect(await done).toBe(0)
-    expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([42, []])
+    expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([7, []])
   })
 
   it('riftmesh node --repl runs a node with the REPL in the foreground; leaving the REPL stops the node', async () => {
