@@ -157,6 +157,9 @@ const MIN_BUSY_WAIT_MS = 50
 /** Directories already checked to be inside the data dir (cleared past this many). */
 const MAX_CHECKED_DIRS = 4_096
 
+/** What the transfer slot hands on: a finished result, or fetched bytes to commit. */
+type Fetched = { result: PullResult } | { partial: PartialFile, viaFastPath: boolean, t0: number }
+
 /** Per-pull state shared by its steps. */
 interface Pull extends StreamCtx {
   file: WantedFile
@@ -242,9 +245,13 @@ export class TransferClient {
       await other.catch(() => undefined) // its own caller sees its error
       signal.throwIfAborted()
     }
-    const run = this.slots.run(async () => await this.pullRetryingBusy({
-      peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0
-    }), { signal })
+    const p: Pull = { peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0 }
+    // the transfer slot covers the bytes on the wire; the fsync, hash check and rename run after
+    // it is given back, so the next transfer does not wait for this file's disk flush
+    const run = (async () => {
+      const got = await this.slots.run(async () => await this.fetchRetryingBusy(p), { signal })
+      return 'result' in got ? got.result : await this.finish(p, got)
+    })()
     this.inflight.set(file.path, run)
     try {
       return await run
@@ -276,10 +283,10 @@ export class TransferClient {
   }
 
   /** `pullOnce`, again after the holder's retry-after when it answers BUSY (bounded). */
-  private async pullRetryingBusy (p: Pull): Promise<PullResult> {
+  private async fetchRetryingBusy (p: Pull): Promise<Fetched> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.pullOnce({ ...p })
+        return await this.fetchOnce(p)
       } catch (err) {
         if (!(err instanceof TransferRefusedError && err.refusal === 'BUSY') || attempt >= this.maxBusyRetries || err.retryAfterMs > this.maxBusyWaitMs) throw err
         this.stats.busyRetries++
@@ -288,7 +295,8 @@ export class TransferClient {
     }
   }
 
-  private async pullOnce (p: Pull): Promise<PullResult> {
+  /** The file already here with the right hash, or its bytes in the partial (not yet committed). */
+  private async fetchOnce (p: Pull): Promise<Fetched> {
     const t0 = this.components.clock.monoMs()
     this.stats.pulls++
     await this.ensureParentInside(p)
@@ -296,26 +304,38 @@ export class TransferClient {
       const present = await this.localHash(p.file.path, p.dest, p.file.size, p.signal)
       if (present !== undefined && present.sha256 === p.file.sha256) {
         this.stats.alreadyPresent++
-        return this.result(p, t0, { size: present.size, sha256: present.sha256, gameCount: present.gameCount, alreadyPresent: true, viaFastPath: false, resumedFrom: 0 })
+        return { result: this.result(p, t0, { size: present.size, sha256: present.sha256, gameCount: present.gameCount, alreadyPresent: true, viaFastPath: false, resumedFrom: 0 }) }
       }
     }
     const partial = await PartialFile.open(p.dest, p.file.path, p.file.size, this.log, p.signal)
     try {
-      const viaFastPath = await this.fetchInto(partial, p)
-      const { sha256, gameCount } = await partial.commit(p.file.sha256 ?? p.headerSha, p.peer, this.dirs)
+      return { partial, viaFastPath: await this.fetchInto(partial, p), t0 }
+    } catch (err) {
+      throw await this.failed(err, partial, p)
+    }
+  }
+
+  /** fsync, verify and rename a fetched file; hand its hash to the scanner. */
+  private async finish (p: Pull, f: { partial: PartialFile, viaFastPath: boolean, t0: number }): Promise<PullResult> {
+    try {
+      const { sha256, gameCount } = await f.partial.commit(p.file.sha256 ?? p.headerSha, p.peer, this.dirs)
       const hashes = this.components.hashes
       if (hashes !== undefined) {
         const st = await stat(p.dest)
         hashes.remember({ path: p.file.path, size: st.size, mtimeMs: st.mtimeMs, sha256, gameCount })
       }
-      if (viaFastPath) this.stats.viaFastPath++
-      return this.result(p, t0, { size: p.size, sha256, gameCount, alreadyPresent: false, viaFastPath, resumedFrom: partial.resumedFrom })
+      if (f.viaFastPath) this.stats.viaFastPath++
+      return this.result(p, f.t0, { size: p.size, sha256, gameCount, alreadyPresent: false, viaFastPath: f.viaFastPath, resumedFrom: f.partial.resumedFrom })
     } catch (err) {
-      await partial.abandon()
-      this.stats.failures++
-      if (err instanceof HashMismatchError) this.stats.hashMismatches++
-      throw this.classify(err, p)
+      throw await this.failed(err, f.partial, p)
     }
+  }
+
+  private async failed (err: unknown, partial: PartialFile, p: Pull): Promise<Error> {
+    await partial.abandon()
+    this.stats.failures++
+    if (err instanceof HashMismatchError) this.stats.hashMismatches++
+    return this.classify(err, p)
   }
 
   /**
