@@ -65,6 +65,8 @@ export function renderSummary (s: ClusterSummary): string {
   const alive = s.nodes.filter(n => n.health === 'ALIVE').length
   const sync = s.sync === null ? 'off' : `${String(s.sync.state)}${typeof s.sync.lastError === 'string' ? ` (${s.sync.lastError})` : ''}`
   const totals = (s.sync?.totals ?? {}) as Record<string, number>
+  const cur = (s.sync?.current ?? null) as { done: number, planned: number, bytesDone: number } | null
+  const pulling = cur === null ? '' : `; pulling ${cur.done}/${cur.planned} file(s), ${bytes(cur.bytesDone)} so far`
   const failing = s.loops.filter(x => x.failures > 0)
   const t = s.training
   const training = t === null || t.decisions.length === 0
@@ -80,7 +82,7 @@ export function renderSummary (s: ClusterSummary): string {
     `jobs: ${Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
     table(s.runningJobs.map(j => ({ jobId: j.jobId, type: j.type, config: j.config, node: shortId(j.node as string), state: j.state, attempt: j.attempt }))),
     '',
-    `sync: ${sync}; received ${totals.filesReceived ?? 0} file(s), ${bytes(totals.bytesReceived ?? 0)}`,
+    `sync: ${sync}${pulling}; received ${totals.filesReceived ?? 0} file(s), ${bytes(totals.bytesReceived ?? 0)}`,
     `documents: ${bytes(s.documents.totalBytes)} in ${Object.keys(s.documents.byDoc).length} doc(s); ${s.drops} dropped message(s)`,
     failing.length === 0 ? `loops: ${s.loops.length} healthy` : `loops failing: ${failing.map(x => `${x.name} (${x.failures}: ${x.lastError ?? ''})`).join('; ')}`,
     ...training

@@ -31,6 +31,11 @@ describe('renderSummary', () => {
     expect(text).toContain('loops: 1 healthy')
   })
 
+  it('shows a sync pass in progress (riftmesh status --watch follows long transfers)', () => {
+    const text = renderSummary(summary({ sync: { state: 'SYNCING', lastError: null, current: { done: 12, planned: 50, bytesDone: 3 * 1024 * 1024 }, totals: { filesReceived: 40, bytesReceived: 1024 } } }))
+    expect(text).toContain('sync: SYNCING; pulling 12/50 file(s), 3.0 MiB so far; received 40 file(s), 1.0 KiB')
+  })
+
   it('says when no leader is known, sync is off, loops fail and training waits', () => {
     const text = renderSummary(summary({
       self: 'node-b',
