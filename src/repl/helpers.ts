@@ -180,6 +180,36 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
         return show(samples, table(samples.map(s => ({ at: ago(s.atMs), ...record(s.values) }))))
       }
     },
+    abStart: {
+      usage: 'abStart({config, modelA, modelB, games?, gamesPerJob?})', help: 'start an A/B test between two models (kept on this node), e.g. abStart({config: \'hex8_2p\', modelA: \'models/hex8_2p/x.json\', modelB: \'models/hex8_2p/y.json\'})',
+      run: async (...a) => {
+        const usage = 'abStart({config, modelA, modelB, games?, gamesPerJob?})'
+        if (a.length !== 1 || typeof a[0] !== 'object' || a[0] === null || Array.isArray(a[0])) throw new ReplArgumentError(usage, 'expected one object')
+        const t = record(await call('abStart', record(a[0])))
+        return show(t, keyValues(t, { maxCellChars: 80 }))
+      }
+    },
+    abTests: {
+      usage: 'abTests(id?)', help: 'A/B tests kept on this node with their score and verdict, or one of them',
+      run: async (...a) => {
+        const [id] = strings('abTests(id?)', a, 0, 1)
+        if (id !== undefined) {
+          const t = record(await call('abTest', { id }))
+          return show(t, keyValues(t, { maxCellChars: 120 }))
+        }
+        const rows = list(await call('abTests'))
+        const pct = (v: unknown): string => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '-')
+        return show(rows, table(rows.map(r => ({ id: r.id, config: r.config, status: r.status, games: `${String(r.games)}/${String(r.gameBudget)}`, scoreA: pct(r.score), interval: `${pct(r.low)}–${pct(r.high)}`, verdict: r.verdict }))))
+      }
+    },
+    abCancel: {
+      usage: 'abCancel(id)', help: 'cancel an A/B test this node owns (its running tournament jobs too)',
+      run: async (...a) => {
+        const [id] = strings('abCancel(id)', a, 1, 1)
+        const t = record(await call('abCancel', { id }))
+        return show(t, keyValues(t))
+      }
+    },
     doc: {
       usage: 'doc()', help: 'the raw cluster documents as JSON',
       run: async (...a) => {

@@ -24,7 +24,9 @@ const handlers = {
   settings: async () => Object.fromEntries(settings),
   setSetting: async (a: Record<string, unknown>) => { settings.set(String(a.name), a.value); return { name: a.name, value: a.value } },
   jobs: async (a: Record<string, unknown>) => [{ jobId: 'j1', type: 'selfplay', config: 'hex8_2p', node: 'peer-a', state: a.state ?? 'RUNNING', attempt: 1 }],
-  whyNot: async () => { throw new ControlError('whyNot needs a config key like hex8_2p') }
+  whyNot: async () => { throw new ControlError('whyNot needs a config key like hex8_2p') },
+  abTests: async () => [{ id: 'ab-1', config: 'hex8_2p', status: 'decided', games: 60, gameBudget: 80, score: 0.983, low: 0.872, high: 0.998, verdict: 'A is stronger' }],
+  abStart: async (a: Record<string, unknown>) => { if (a.modelA === a.modelB) throw new ControlError('abStart: model A and model B are the same file'); return { id: 'ab-2', status: 'running' } }
 }
 
 beforeEach(async () => {
@@ -82,12 +84,21 @@ describe('REPL session', () => {
     await r.until(/answer = 42\n42\n/)
   })
 
+  it('starts and lists A/B tests', async () => {
+    const r = await open()
+    r.input.write('abStart({config: "hex8_2p", modelA: "m", modelB: "m"})\nabStart({config: "hex8_2p", modelA: "a", modelB: "b"})\nabTests()\n')
+    const out = await r.until(/A is stronger/)
+    expect(out).toMatch(/error: abStart: model A and model B are the same file/)
+    expect(out).toMatch(/id\s+= ab-2|ab-2/)
+    expect(out).toMatch(/ab-1\s+hex8_2p\s+decided\s+60\/80\s+98\.3%\s+87\.2%–99\.8%\s+A is stronger/)
+  })
+
   it('.help lists every helper with one line; an unfinished line waits for the next', async () => {
     const r = await open()
     r.input.write('.help\n')
     const help = await r.until(/\.exit/)
     for (const h of ['peers()', 'nodes()', 'leader()', 'jobs({state, node, type, limit})', 'job(id)', 'manifest(node?)', 'plan()', 'rankings()',
-      'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()']) {
+      'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()', 'abStart(', 'abTests(id?)', 'abCancel(id)']) {
       expect(help).toContain(h)
     }
     r.input.write('settings.set(\n"multi",\n[1, 2])\n')
