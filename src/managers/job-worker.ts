@@ -17,6 +17,7 @@ import type { JobView } from '../state/jobs.js'
 import { MAX_ERROR_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, type Capability, type JobStatus, type SettingValue } from '../state/schema.js'
 import type { LocalTables } from '../store/tables.js'
 import { expandTemplate, resolveCommandTemplate, templateValuesForJob, type CommandTemplateOverrides } from '../jobs/command-template.js'
+import type { RunnerKind } from '../jobs/engine-modes.js'
 import { resolveEngineMode } from '../jobs/engine-modes.js'
 import { JobLimitError } from '../jobs/errors.js'
 import { decideAdmission, isLeaderlessOwnJob } from '../jobs/lifecycle.js'
@@ -103,11 +104,25 @@ export async function readOutputs (outputDir: string): Promise<string[]> {
   }
 }
 
-function commandOverrides (v: SettingValue | undefined): CommandTemplateOverrides {
+/**
+ * The `jobCommands` setting as template overrides: `{type: argv}`, plus `"selfplay:hybrid"` /
+ * `"selfplay:gpu"` for a selfplay template per runner (a setting is a flat record, so the runner
+ * goes in the key). Entries that are not a non-empty list of strings are ignored.
+ */
+export function commandOverrides (v: SettingValue | undefined): CommandTemplateOverrides {
   if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return {}
-  const out: Record<string, string[]> = {}
-  for (const [type, argv] of Object.entries(v)) {
-    if (Array.isArray(argv) && argv.length > 0 && argv.every(a => typeof a === 'string')) out[type] = argv as string[]
+  const out: Record<string, unknown> = {}
+  const perRunner: Partial<Record<RunnerKind, string[]>> = {}
+  for (const [key, argv] of Object.entries(v)) {
+    if (!(Array.isArray(argv) && argv.length > 0 && argv.every(a => typeof a === 'string'))) continue
+    const m = /^selfplay:(hybrid|gpu)$/.exec(key)
+    if (m !== null) perRunner[m[1] as RunnerKind] = argv as string[]
+    else out[key] = argv
+  }
+  if (Object.keys(perRunner).length > 0) {
+    // a plain "selfplay" list still serves the runner without its own entry
+    const plain = out.selfplay as string[] | undefined
+    out.selfplay = plain === undefined ? perRunner : { hybrid: plain, gpu: plain, ...perRunner }
   }
   return out as CommandTemplateOverrides
 }

@@ -4,12 +4,13 @@ import { SystemClock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
 import { SeededRng } from '../../../src/core/rng.js'
 import { ProcessRunner } from '../../../src/jobs/runner.js'
-import { JobWorker, SETTING_JOB_COMMANDS } from '../../../src/managers/job-worker.js'
+import { JobWorker, SETTING_JOB_COMMANDS, commandOverrides } from '../../../src/managers/job-worker.js'
 import { ClusterState } from '../../../src/state/cluster-state.js'
 import type { DispatchInput } from '../../../src/state/cluster-state.js'
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
 import { nodeId, sampleNodeInfo, tempDir } from '../../helpers.js'
+import { resolveCommandTemplate } from '../../../src/jobs/command-template.js'
 
 const SELF = nodeId(1)
 const node = process.execPath
@@ -153,5 +154,20 @@ describe('JobWorker with real processes', () => {
     expect(b.worker.counters.started).toBe(0)
     b.state.addVerdict({ jobId: id, verdict: 'CANCELLED', epoch: 1, reason: 'test done' })
     await until(b, id, ['CANCELLED'])
+  })
+})
+
+describe('the jobCommands setting', () => {
+  it('gives per-type templates, a selfplay template per runner by "selfplay:<runner>" keys, and ignores malformed entries', () => {
+    const o = commandOverrides({ training: ['/bin/train', '{config}'], 'selfplay:gpu': ['/bin/gpu-play'], selfplay: ['/bin/play'], export: 'not a list', gauntlet: [] })
+    expect(resolveCommandTemplate('training', 'hybrid', o)).toEqual(['/bin/train', '{config}'])
+    expect(resolveCommandTemplate('selfplay', 'gpu', o)).toEqual(['/bin/gpu-play'])
+    expect(resolveCommandTemplate('selfplay', 'hybrid', o)).toEqual(['/bin/play'])
+    expect(resolveCommandTemplate('export', 'hybrid', o)).toEqual(resolveCommandTemplate('export'))
+    expect(resolveCommandTemplate('gauntlet', 'hybrid', o)).toEqual(resolveCommandTemplate('gauntlet'))
+    // only one runner given: the other keeps the built-in selfplay
+    const gpuOnly = commandOverrides({ 'selfplay:gpu': ['/bin/gpu-play'] })
+    expect(resolveCommandTemplate('selfplay', 'hybrid', gpuOnly)).toEqual(resolveCommandTemplate('selfplay', 'hybrid'))
+    expect(commandOverrides(null)).toEqual({})
   })
 })
