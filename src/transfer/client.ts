@@ -23,6 +23,7 @@
 import { lstat, mkdir, realpath, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { sleep, type Clock } from '../core/clock.js'
+import { anySignal } from '../core/signals.js'
 import type { Logger } from '../core/logger.js'
 import { ValidationError, errorMessage } from '../core/errors.js'
 import type { DropCounters } from '../mesh/drops.js'
@@ -238,25 +239,29 @@ export class TransferClient {
     const dest = checkTransferable(this.init.dataDir, file.path)
     if (file.sha256 !== undefined && !isSha256Hex(file.sha256)) throw new ValidationError(`pull ${file.path}`, 'sha256 must be 64 lowercase hex digits')
     if (file.size !== undefined && !(Number.isSafeInteger(file.size) && file.size >= 0)) throw new ValidationError(`pull ${file.path}`, 'size must be a non-negative integer')
-    const stopSignal = this.controller.signal
-    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, stopSignal]) : stopSignal
-    // one pull per destination at a time: a second waits for the first, then finds the file there
-    for (let other = this.inflight.get(file.path); other !== undefined; other = this.inflight.get(file.path)) {
-      await other.catch(() => undefined) // its own caller sees its error
-      signal.throwIfAborted()
-    }
-    const p: Pull = { peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0 }
-    // the transfer slot covers the bytes on the wire; the fsync, hash check and rename run after
-    // it is given back, so the next transfer does not wait for this file's disk flush
-    const run = (async () => {
-      const got = await this.slots.run(async () => await this.fetchRetryingBusy(p), { signal })
-      return 'result' in got ? got.result : await this.finish(p, got)
-    })()
-    this.inflight.set(file.path, run)
+    const linked = anySignal([options.signal, this.controller.signal])
+    const signal = linked.signal
     try {
-      return await run
+      // one pull per destination at a time: a second waits for the first, then finds the file there
+      for (let other = this.inflight.get(file.path); other !== undefined; other = this.inflight.get(file.path)) {
+        await other.catch(() => undefined) // its own caller sees its error
+        signal.throwIfAborted()
+      }
+      const p: Pull = { peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0 }
+      // the transfer slot covers the bytes on the wire; the fsync, hash check and rename run after
+      // it is given back, so the next transfer does not wait for this file's disk flush
+      const run = (async () => {
+        const got = await this.slots.run(async () => await this.fetchRetryingBusy(p), { signal })
+        return 'result' in got ? got.result : await this.finish(p, got)
+      })()
+      this.inflight.set(file.path, run)
+      try {
+        return await run
+      } finally {
+        this.inflight.delete(file.path)
+      }
     } finally {
-      this.inflight.delete(file.path)
+      linked.dispose()
     }
   }
 
@@ -447,14 +452,22 @@ export class TransferClient {
    * kind, config) are skipped and counted against the holder as `malformed`.
    */
   async list (peer: string, options: { signal?: AbortSignal, pageEntries?: number } = {}): Promise<ListedFile[]> {
-    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal
+    const linked = anySignal([options.signal, this.controller.signal])
+    try {
+      return await this.listPages(peer, linked.signal, options.pageEntries)
+    } finally {
+      linked.dispose()
+    }
+  }
+
+  private async listPages (peer: string, signal: AbortSignal, pageEntries: number | undefined): Promise<ListedFile[]> {
     const ctx: StreamCtx = { peer, path: '(list)', signal }
     // pages are bounded by MAX_PAGE_FRAME_BYTES; the listing never takes the side channel
     const session = await ClientSession.open(this.components.mesh, peer, [], this.sessionSettings(MAX_PAGE_FRAME_BYTES), signal)
     const out: ListedFile[] = []
     try {
       for (let cursor = ''; ;) {
-        await session.write(encodeRequest({ op: TransferRequest.Op.LIST, cursor, limit: options.pageEntries ?? 0 }), ctx)
+        await session.write(encodeRequest({ op: TransferRequest.Op.LIST, cursor, limit: pageEntries ?? 0 }), ctx)
         const page = await session.read(ctx)
         if (page.kind !== TransferFrame.Kind.PAGE) throw new TransferProtocolError(peer, `expected PAGE, got ${page.kind}`)
         for (const e of page.entries) {
