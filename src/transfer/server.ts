@@ -163,10 +163,11 @@ export class TransferServer {
     await this.fast?.start()
     try {
       if (!this.registered) {
-        // a few more than the per-peer cap, so an over-budget stream gets a BUSY answer, not a reset
+        // well above the per-peer cap, so a target that opens more sessions than the cap gets a
+        // BUSY answer it waits out, not a stream reset it takes for a broken transfer
         await this.components.mesh.handle(TRANSFER_PROTOCOL, async (stream, peer) => await this.onStream(stream, peer), {
           maxFrameBytes: MAX_REQUEST_FRAME_BYTES,
-          maxInboundStreams: this.maxConcurrentPerPeer + 2
+          maxInboundStreams: 4 * this.maxConcurrentPerPeer + 2
         })
         this.registered = true
       }

@@ -20,6 +20,7 @@
  *
  * `RIFTMESH_BENCH_TRANSFER_MB` (default 1024) sets the total size and
  * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
+ * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
  * `RIFTMESH_BENCH_DEBUG=1` logs the riftmesh holder and target at debug level on stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -168,7 +169,7 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
   await mesh.start()
   try {
     const peer = await mesh.dial(holder.info.addr as string, { signal: AbortSignal.timeout(10_000) })
-    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync })
+    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4) })
     const t0 = performance.now()
     const listed = await client.list(peer, { signal: AbortSignal.timeout(60_000) })
     const t1 = performance.now()
