@@ -23,6 +23,8 @@ import type { ConnectionGater, PrivateKey, Stream } from '@libp2p/interface'
 import type { Logger } from '../core/logger.js'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
 
@@ -41,6 +43,8 @@ export interface Libp2pMeshInit {
   gossipHeartbeatMs?: number
   /** Most open connections. @default 200 */
   maxConnections?: number
+  /** libp2p's own metrics (connections, streams, bytes per protocol …) into this prom-client registry; none when absent. */
+  metricsRegistry?: Registry
 }
 
 export const DEFAULT_GOSSIP_HEARTBEAT_MS = 700
@@ -130,6 +134,7 @@ export class Libp2pMesh implements Mesh {
       ...(init.swarmKey !== null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
       ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
       connectionManager: { maxConnections: init.maxConnections ?? 200 },
+      ...(init.metricsRegistry !== undefined ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) } : {}),
       peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: [...init.bootstrap], timeout: 0 })] : [],
       services: {
         identify: identify(),

@@ -47,6 +47,8 @@ export interface NodeMetricsInit {
   host?: string
   /** Between two history samples; 0 keeps none. @default DEFAULT_METRICS_HISTORY_INTERVAL_MS (60_000) */
   historyIntervalMs?: number
+  /** The registry to serve (libp2p may already have put its own metrics in it). @default a new one */
+  registry?: Registry
 }
 
 /** The snapshot as the flat record the history keeps (at most a few dozen values). */
@@ -66,7 +68,7 @@ export function historyValues (s: MetricsSnapshot): Record<string, number> {
 }
 
 export class NodeMetrics {
-  readonly registry = new Registry()
+  readonly registry: Registry
   private readonly log: Logger
   private readonly port: number
   private readonly host: string
@@ -78,6 +80,7 @@ export class NodeMetrics {
 
   constructor (private readonly c: NodeMetricsComponents, init: NodeMetricsInit = {}) {
     this.log = c.logger.child({ component: 'metrics' })
+    this.registry = init.registry ?? new Registry()
     this.port = init.port ?? 0
     this.host = init.host ?? DEFAULT_METRICS_HOST
     this.historyMs = init.historyIntervalMs ?? DEFAULT_METRICS_HISTORY_INTERVAL_MS

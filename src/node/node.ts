@@ -37,6 +37,7 @@ import { TransferServer } from '../transfer/server.js'
 import { TransferClient } from '../transfer/client.js'
 import { hostsFromMultiaddrs } from '../transfer/fast-path.js'
 import { NodeMetrics } from './metrics.js'
+import { Registry } from 'prom-client'
 import { LeaseWatch } from './metrics-lease.js'
 import { metricsSnapshot } from './metrics-snapshot.js'
 
@@ -162,6 +163,8 @@ export class RiftNode {
     this.stopSteps.push(async () => await db.close())
     const drops = new DropCounters(this.log.child({ component: 'drops' }))
 
+    // one registry for libp2p's own metrics and ours, only when they are served
+    const metricsRegistry = cfg.node.metricsPort > 0 ? new Registry() : undefined
     const mesh = new Libp2pMesh({ logger: this.log }, {
       privateKey: key,
       swarmKey: swarm.key,
@@ -169,7 +172,8 @@ export class RiftNode {
       bootstrap: cfg.node.bootstrap,
       transport: this.init.transport ?? 'tcp',
       maxGossipMessageBytes: cfg.mesh.maxGossipMessageBytes,
-      maxConnections: cfg.mesh.maxPeers
+      maxConnections: cfg.mesh.maxPeers,
+      ...(metricsRegistry !== undefined ? { metricsRegistry } : {})
     })
     // the peer id is known from the key before the network starts; the state needs it
     const selfId = peerIdFromPrivateKey(key).toString()
@@ -263,7 +267,8 @@ export class RiftNode {
     this.stopSteps.push(() => lease.stop())
     const base = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, restore, transfer }
     const metrics = new NodeMetrics({ snapshot: () => metricsSnapshot(base, lease), history: stateManager, clock: this.clock, logger: this.log }, {
-      port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs
+      port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs,
+      ...(metricsRegistry !== undefined ? { registry: metricsRegistry } : {})
     })
     await metrics.start()
     this.stopSteps.push(async () => await metrics.stop())

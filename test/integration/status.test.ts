@@ -119,6 +119,10 @@ describe('riftmesh status and metrics on three nodes', () => {
     expect(one('riftmesh_document_bytes', { doc: 'control' })).toBeGreaterThan(0)
     expect(one('riftmesh_dropped_messages_total', { reason: 'malformed' })).toBe(0)
     expect(one('riftmesh_sync_received_bytes_total')).toBeGreaterThanOrEqual(0)
+    // libp2p's own metrics (@libp2p/prometheus-metrics) in the same registry
+    const libp2pFamilies = families.filter(f => f.name.startsWith('libp2p_'))
+    expect(libp2pFamilies.length).toBeGreaterThan(3)
+    expect(libp2pFamilies.map(f => f.name)).toEqual(expect.arrayContaining(['libp2p_connection_manager_connections']))
     // every sample line is `name{labels} value` as the exposition format says
     for (const line of text.split('\n').filter(l => l !== '' && !l.startsWith('#'))) {
       expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? [-+]?([0-9.e+-]+|NaN|Inf)( \d+)?$/)
