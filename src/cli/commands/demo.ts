@@ -85,9 +85,9 @@ export function demoEvents (prev: Progress | undefined, now: Progress): string[]
     if (j.type !== 'training' || before.get(j.jobId) === j.state) continue
     if (j.state === 'PROMOTED') {
       const m = j.config === null ? undefined : now.models[j.config]
-      out.push(`  * ${j.config ?? '?'}: model ${j.jobId.slice(0, 12)} PROMOTED${m !== undefined && m.modelId === j.jobId ? `, Elo ${m.elo.toFixed(0)}` : ''}`)
+      out.push(`  * ${j.config ?? '?'}: model ${j.jobId} PROMOTED${m !== undefined && m.modelId === j.jobId ? `, Elo ${m.elo.toFixed(0)}` : ''}`)
     } else if (j.state === 'ARCHIVED') {
-      out.push(`  * ${j.config ?? '?'}: model ${j.jobId.slice(0, 12)} archived (did not beat the current best)`)
+      out.push(`  * ${j.config ?? '?'}: model ${j.jobId} archived (did not beat the current best)`)
     }
   }
   return out
