@@ -18,7 +18,7 @@ const FAST = [
   '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
   '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
   '--set', 'jobs.selfplayDispatchIntervalMs=1000', '--set', 'jobs.cleanupIntervalMs=1000', '--set', 'jobs.jobHeartbeatIntervalMs=1000',
-  '--set', 'jobs.jobHeartbeatTimeoutMs=5000', '--set', 'jobs.dispatchTimeoutMs=8000', '--set', 'jobs.reassignBackoffMs=500',
+  '--set', 'jobs.jobHeartbeatTimeoutMs=10000', '--set', 'jobs.dispatchTimeoutMs=10000', '--set', 'jobs.reassignBackoffMs=500',
   '--set', 'jobs.reassignBackoffMaxMs=2000', '--set', 'jobs.spawnRatePerMinute=600', '--set', 'jobs.admissionWaitMs=5000',
   '--set', 'jobs.killGraceMs=1000', '--set', 'training.readinessIntervalMs=600000'
 ]
