@@ -16,6 +16,16 @@ export interface HolderFiles {
   alive: boolean
   /** Load score (lower serves first). */
   load: number
+  /**
+   * This node has a connection to it. A manifest can arrive (gossiped through others) before its
+   * holder can be dialled, so connected holders serve first. @default true
+   */
+  connected?: boolean
+}
+
+/** Connected holders first, then the given order. */
+export function connectedFirst (a: HolderFiles, b: HolderFiles): number {
+  return Number(b.connected !== false) - Number(a.connected !== false)
 }
 
 /** What this node wants, by role. */
@@ -68,7 +78,7 @@ export function needs (local: FileEntry | undefined, f: FileEntry, p: SyncParams
 
 /**
  * Plan this node's pulls: every wanted file it needs, from the least-loaded alive holder of
- * the newest version, spreading files over equally good holders; grouped per source in jobs
+ * the newest version (connected holders first), spreading files over equally good holders; grouped per source in jobs
  * of at most `maxFilesPerSyncJob`. Refused (nothing planned) when the disk is too full.
  */
 export function planSync (local: readonly FileEntry[], holders: readonly HolderFiles[], wants: Wants, diskPercent: number, p: SyncParams = DEFAULT_SYNC_PARAMS): SyncPlan {
@@ -93,7 +103,7 @@ export function planSync (local: readonly FileEntry[], holders: readonly HolderF
   const bySource = new Map<string, FileEntry[]>()
   for (const path of [...best.keys()].sort()) {
     const { file, holders: hs } = best.get(path) as { file: FileEntry, holders: HolderFiles[] }
-    const h = [...hs].sort((a, b) => (plannedBytes.get(a.nodeId) ?? 0) - (plannedBytes.get(b.nodeId) ?? 0) || a.load - b.load || (a.nodeId < b.nodeId ? -1 : 1))[0] as HolderFiles
+    const h = [...hs].sort((a, b) => connectedFirst(a, b) || (plannedBytes.get(a.nodeId) ?? 0) - (plannedBytes.get(b.nodeId) ?? 0) || a.load - b.load || (a.nodeId < b.nodeId ? -1 : 1))[0] as HolderFiles
     plannedBytes.set(h.nodeId, (plannedBytes.get(h.nodeId) ?? 0) + file.size)
     const list = bySource.get(h.nodeId) ?? []
     list.push(file)

@@ -17,7 +17,7 @@ import type { Manifest } from '../state/schema.js'
 import { toManifestEntry } from '../transfer/manifest.js'
 import type { ScanResult, ScannedFile } from '../transfer/scanner.js'
 import type { PullOptions, PullResult, WantedFile } from '../transfer/client.js'
-import { planSync, syncRetryDelayMs, type FileEntry, type HolderFiles, type SyncParams, type SyncPlan, type Wants } from './sync-plan.js'
+import { connectedFirst, planSync, syncRetryDelayMs, type FileEntry, type HolderFiles, type SyncParams, type SyncPlan, type Wants } from './sync-plan.js'
 import {
   DEFAULT_MANIFEST_CACHE_AGE_MS, DEFAULT_MANIFEST_MAX_ENTRIES, DEFAULT_MAX_FILES_PER_SYNC_JOB, DEFAULT_MTIME_TOLERANCE_MS,
   DEFAULT_SYNC_MAX_DISK_PERCENT, DEFAULT_SYNC_RETRY_BACKOFF_MAX_MS, DEFAULT_SYNC_RETRY_BACKOFF_MIN_MS
@@ -42,6 +42,8 @@ export interface HolderStatus {
   alive: boolean
   /** Load score; lower serves first. */
   load: number
+  /** This node has a connection to it (connected holders serve first). @default true */
+  connected?: boolean
 }
 
 export interface SyncPlannerComponents {
@@ -269,7 +271,7 @@ export class SyncPlanner {
   private async pullOne (f: FileEntry, source: string, holders: readonly HolderFiles[]): Promise<PullResult> {
     // the planned source first, then every other alive holder of exactly this version
     const others = holders.filter(h => h.alive && h.nodeId !== source && h.files.some(x => x.path === f.path && x.sha256 === f.sha256))
-      .sort((a, b) => a.load - b.load).map(h => h.nodeId)
+      .sort((a, b) => connectedFirst(a, b) || a.load - b.load).map(h => h.nodeId)
     let last = 0
     try {
       const r = await this.c.client.pullFromAny([source, ...others], { path: f.path, sha256: f.sha256, size: f.size }, {
@@ -316,7 +318,7 @@ export class SyncPlanner {
           }
         }
       }
-      out.push({ nodeId: m.nodeId, files, alive: h.alive, load: h.load })
+      out.push({ nodeId: m.nodeId, files, alive: h.alive, load: h.load, ...(h.connected !== undefined ? { connected: h.connected } : {}) })
     }
     for (const id of this.lists.keys()) if (this.c.state.manifest(id) === undefined) this.lists.delete(id)
     return out

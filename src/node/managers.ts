@@ -82,6 +82,8 @@ export interface NodeManagersComponents {
   peerHealth: (nodeId: string) => Health | undefined
   hasGpu: () => boolean
   capabilities: () => readonly Capability[]
+  /** Whether this node has a connection to a peer (sync prefers connected holders). */
+  connected?: (nodeId: string) => boolean
   /** The data plane: the scanner of the data dir and the transfer client. */
   data?: { scanner: DataScanner, client: DataPuller }
   clock: Clock
@@ -271,10 +273,10 @@ function buildSync (c: NodeManagersComponents, selector: NodeSelector, views: Cl
       myJobs
     })
   }
-  const holder = (nodeId: string): { alive: boolean, load: number } => {
+  const holder = (nodeId: string): { alive: boolean, load: number, connected?: boolean } => {
     const v = views.nodeViews().find(n => n.info.nodeId === nodeId)
     if (v === undefined) return { alive: false, load: Number.POSITIVE_INFINITY }
-    return { alive: v.health === 'ALIVE', load: loadScore(v.load, v.info.hardware.hasGpu, weights) }
+    return { alive: v.health === 'ALIVE', load: loadScore(v.load, v.info.hardware.hasGpu, weights), ...(c.connected !== undefined ? { connected: c.connected(nodeId) } : {}) }
   }
   const s = cfg.sync
   return new SyncPlanner({

@@ -257,6 +257,7 @@ export class RiftNode {
       peerHealth: id => heartbeat.health(id),
       hasGpu: () => hardware.current().hasGpu,
       capabilities: () => state.node(selfId)?.capabilities ?? [],
+      connected: id => mesh.connectedPeers().includes(id),
       data: { scanner: transfer.scanner, client: transfer.client }
     })
     this.stopSteps.push(async () => await managers.stop())

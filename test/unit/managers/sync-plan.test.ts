@@ -41,6 +41,13 @@ describe('planSync', () => {
     expect(plan.groups.find(g => g.source === 'idle')?.files[0]?.path).toBe('selfplay/hex8_2p/0.jsonl')
   })
 
+  it('takes every file from a connected holder while one has it; an unconnected one serves only what no connected one holds', () => {
+    const files = Array.from({ length: 4 }, (_, i) => f(`selfplay/hex8_2p/${i}.jsonl`, i))
+    const only = f('selfplay/hex8_2p/only-far.jsonl', 9)
+    const plan = planSync([], [holder('far', [...files, only], { load: 0, connected: false }), holder('near', files, { load: 50, connected: true })], wants(['hex8_2p']), 10)
+    expect(plan.groups.map(g => [g.source, g.files.map(x => x.path).sort()])).toEqual([['far', [only.path]], ['near', files.map(x => x.path)]])
+  })
+
   it('groups at most 50 files per sync job', () => {
     const files = Array.from({ length: 120 }, (_, i) => f(`selfplay/square8_2p/${String(i).padStart(3, '0')}.jsonl`, i))
     expect(planSync([], [holder('a', files)], wants(['square8_2p']), 10).groups.map(g => g.files.length)).toEqual([50, 50, 20])
