@@ -15,7 +15,7 @@ import { demoNodeArgs } from '../../src/cli/commands/demo.js'
 import { openLevel } from '../../src/store/level.js'
 import { LocalTables } from '../../src/store/tables.js'
 import { tempDir } from '../helpers.js'
-import { CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 
 const run = promisify(execFile)
 const CONFIG = 'hex8_2p'
@@ -33,8 +33,7 @@ const nodes: Record<string, NodeProcess> = {}
 function args (): string[] {
   return [
     ...demoNodeArgs(keyFile, 100), ...FAST_TIMINGS,
-    '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-    '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+    ...FAST_ELECTION,
     '--set', 'sync.planIntervalMs=1000', '--set', 'sync.manifestCollectionIntervalMs=1000', '--set', 'sync.manifestCollectionTimeoutMs=1000'
   ]
 }

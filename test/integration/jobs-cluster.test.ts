@@ -9,14 +9,13 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null, exitCode: number | null, error: string | null, outputs: string[], pid: number | null }
 
 const FAST = [
   ...FAST_TIMINGS,
-  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+  ...FAST_ELECTION,
   '--set', 'jobs.selfplayDispatchIntervalMs=1000', '--set', 'jobs.cleanupIntervalMs=1000', '--set', 'jobs.jobHeartbeatIntervalMs=1000',
   '--set', 'jobs.jobHeartbeatTimeoutMs=10000', '--set', 'jobs.dispatchTimeoutMs=10000', '--set', 'jobs.reassignBackoffMs=500',
   '--set', 'jobs.reassignBackoffMaxMs=2000', '--set', 'jobs.spawnRatePerMinute=600', '--set', 'jobs.admissionWaitMs=5000',

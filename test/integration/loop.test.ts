@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { demoNodeArgs } from '../../src/cli/commands/demo.js'
 import { tempDir } from '../helpers.js'
-import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, outputs: string[], pid: number | null, createdAt: number }
 interface Model { modelId: string, elo: number, path: string, ownerNode: string }
@@ -26,8 +26,7 @@ function loopArgs (keyFile: string): string[] {
   return [
     ...demoNodeArgs(keyFile, MIN_GAMES),
     ...FAST_TIMINGS,
-    '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-    '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+    ...FAST_ELECTION,
     '--set', 'jobs.selfplayDispatchIntervalMs=1000', '--set', 'jobs.selfplayGamesPerJob=20', '--set', 'jobs.cleanupIntervalMs=1000',
     '--set', 'jobs.jobHeartbeatIntervalMs=1000', '--set', 'jobs.jobHeartbeatTimeoutMs=6000', '--set', 'jobs.dispatchTimeoutMs=10000',
     '--set', 'jobs.reassignBackoffMs=500', '--set', 'jobs.reassignBackoffMaxMs=2000', '--set', 'jobs.spawnRatePerMinute=600',

@@ -10,12 +10,11 @@ import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 
 const QUIET = [
   ...FAST_TIMINGS,
-  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+  ...FAST_ELECTION,
   '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000'
 ]
 /** Longest wait for one answer on the terminal. */

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 import type { ClusterSummary } from '../../src/repl/status-view.js'
 
 interface PromFamily { name: string, type: string, metrics: Array<{ value?: string, labels?: Record<string, string> }> }
@@ -20,8 +20,7 @@ const run = promisify(execFile)
 
 const QUIET = [
   ...FAST_TIMINGS,
-  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+  ...FAST_ELECTION,
   '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000',
   '--set', 'node.metricsHistoryIntervalMs=300'
 ]

@@ -10,15 +10,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 import type { SyncStatus } from '../../src/managers/sync-planner.js'
 
 interface ManifestView { files: Record<string, { sha256: string, gameCount: number }>, summary: Record<string, { games: number }> }
 
 const FAST = [
   ...FAST_TIMINGS,
-  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+  ...FAST_ELECTION,
   // no jobs in this test: data only
   '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000',
   '--set', 'sync.manifestCollectionIntervalMs=500', '--set', 'sync.manifestCollectionTimeoutMs=500', '--set', 'sync.planIntervalMs=500',

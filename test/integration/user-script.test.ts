@@ -11,7 +11,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, outputs: string[], error: string | null }
 
@@ -33,8 +33,7 @@ printf '{"outputs":["games:%s","file:selfplay/%s/%s.jsonl","by:user-script"]}\\n
 
 const SETTLE = [
   ...FAST_TIMINGS,
-  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
-  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500',
+  ...FAST_ELECTION,
   '--set', 'jobs.selfplayDispatchIntervalMs=500', '--set', 'jobs.selfplayGamesPerJob=7', '--set', 'jobs.spawnRatePerMinute=600',
   '--set', 'jobs.jobHeartbeatIntervalMs=1000', '--set', 'training.readinessIntervalMs=600000'
 ]

@@ -16,6 +16,12 @@ export const FAST_TIMINGS = [
   '--set', 'mesh.antiEntropyIntervalMs=1000'
 ]
 
+/** A short election (2 s lease, quick back-off), so a leader exists within a test's patience. */
+export const FAST_ELECTION = [
+  '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500', '--set', 'election.driftMarginMs=200',
+  '--set', 'election.backoffMinMs=100', '--set', 'election.backoffMaxMs=500'
+]
+
 export type { NodeProcess } from '../../src/cli/node-launcher.js'
 
 export async function startNodeProcess (dataDir: string, args: string[], timeoutMs = 20_000): Promise<NodeProcess> {
