@@ -69,6 +69,11 @@ export interface AbReport {
   jobs: Record<string, number>
 }
 
+/** A stored game as a result from model A's view. */
+function resultForA (g: AbTestGame): GameResult {
+  return g.winner === 'A' ? 'W' : g.winner === 'B' ? 'L' : 'D'
+}
+
 export class AbTestManager {
   private readonly log: Logger
   private readonly minGames: number
@@ -174,7 +179,7 @@ export class AbTestManager {
       const games = await this.c.store.abTestGames(test.id)
       const recorded = new Set(games.map(g => g.jobId))
       let seq = games.length
-      const results: GameResult[] = games.map(g => (g.winner === 'A' ? 'W' : g.winner === 'B' ? 'L' : 'D'))
+      const results: GameResult[] = games.map(resultForA)
       const mine = testJobs(jobs, test.id)
       for (const j of mine) {
         if ((j.state !== 'COMPLETE' && j.state !== 'PROMOTED') || recorded.has(j.jobId)) continue
@@ -210,7 +215,7 @@ export class AbTestManager {
     const test = await this.c.store.abTest(id)
     if (test === undefined) return undefined
     const games = await this.c.store.abTestGames(id)
-    const stats = abStats(games.map(g => (g.winner === 'A' ? 'W' : g.winner === 'B' ? 'L' : 'D')), this.z)
+    const stats = abStats(games.map(resultForA), this.z)
     const jobs: Record<string, number> = {}
     for (const j of testJobs(this.c.state.jobs(), id)) jobs[j.state] = (jobs[j.state] ?? 0) + 1
     return { test, stats, jobs }

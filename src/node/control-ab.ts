@@ -5,6 +5,11 @@
 import type { ControlHandler } from '../repl/control.js'
 import { ControlError } from '../repl/control.js'
 import type { AbReport, AbTestManager } from '../managers/ab-tests.js'
+import type { AbStats } from '../managers/ab-test.js'
+import type { AbTest } from '../store/tables.js'
+
+/** A test as the ops return it: the stored test, its statistics now, its jobs in the document by state. */
+export type AbView = AbTest & AbStats & { jobs: Record<string, number> }
 
 const num = (v: unknown, name: string): number | undefined => {
   if (v === undefined || v === null) return undefined
@@ -16,8 +21,8 @@ const str = (v: unknown, name: string): string => {
   return v
 }
 
-function view (r: AbReport): Record<string, unknown> {
-  return { ...r.test, games: r.stats.games, aWins: r.stats.aWins, bWins: r.stats.bWins, draws: r.stats.draws, score: r.stats.score, low: r.stats.low, high: r.stats.high, jobs: r.jobs }
+function view (r: AbReport): AbView {
+  return { ...r.test, ...r.stats, jobs: r.jobs }
 }
 
 export function abControlHandlers (ab: AbTestManager): Record<string, ControlHandler> {

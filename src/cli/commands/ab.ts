@@ -3,6 +3,7 @@ import { ConfigError } from '../../core/errors.js'
 import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { inspectFlags, socketOf } from './inspect.js'
+import type { AbView } from '../../node/control-ab.js'
 
 export const abFlags: readonly FlagSpec[] = [
   ...inspectFlags,
@@ -21,24 +22,6 @@ cluster (nodes with the 'tournament' capability), both seats alternating. Every 
 the LevelDB of the node the test was started on; the test stops with a verdict once A's score
 interval (99 %, Wilson) is clear of 50 % after 20 games, or when its game budget is spent.`
 
-interface AbRow {
-  id: string
-  config: string
-  modelA: string
-  modelB: string
-  status: string
-  verdict: string | null
-  gameBudget: number
-  games: number
-  aWins: number
-  bWins: number
-  draws: number
-  score: number
-  low: number
-  high: number
-  jobs: Record<string, number>
-}
-
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 
 function intFlag (args: ParsedArgs, name: string): number | undefined {
@@ -55,7 +38,7 @@ function strFlag (args: ParsedArgs, name: string): string {
   return v
 }
 
-function line (r: AbRow): string {
+function line (r: AbView): string {
   const jobs = Object.entries(r.jobs).map(([k, v]) => `${k} ${v}`).join(', ') || 'none in the document'
   return [
     `${r.id}  ${r.config}  ${r.status}`,
@@ -82,7 +65,7 @@ export async function runAb (args: ParsedArgs, out: (s: string) => void): Promis
       return 0
     }
     case 'list': {
-      const rows = await controlRequest(socket, 'abTests') as AbRow[]
+      const rows = await controlRequest(socket, 'abTests') as AbView[]
       print(rows, () => (rows.length === 0 ? 'no A/B tests on this node' : rows.map(line).join('\n\n')))
       return 0
     }
@@ -90,7 +73,7 @@ export async function runAb (args: ParsedArgs, out: (s: string) => void): Promis
     case 'cancel': {
       if (id === undefined) throw new ConfigError('id', 'an A/B test id', `riftmesh ab ${sub} ID`)
       if (sub === 'cancel') await controlRequest(socket, 'abCancel', { id })
-      const r = await controlRequest(socket, 'abTest', { id }) as AbRow
+      const r = await controlRequest(socket, 'abTest', { id }) as AbView
       print(r, () => line(r))
       return 0
     }
