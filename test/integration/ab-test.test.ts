@@ -15,7 +15,7 @@ import { demoNodeArgs } from '../../src/cli/commands/demo.js'
 import { openLevel } from '../../src/store/level.js'
 import { LocalTables } from '../../src/store/tables.js'
 import { tempDir } from '../helpers.js'
-import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 const run = promisify(execFile)
 const CONFIG = 'hex8_2p'
@@ -70,7 +70,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.all(running.map(async n => await n.stop('SIGKILL')))
+  await stopNodesAndJobs(running)
   await cleanup()
 })
 

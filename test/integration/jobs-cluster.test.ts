@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null, exitCode: number | null, error: string | null, outputs: string[], pid: number | null }
 
@@ -67,9 +67,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await Promise.all(running.map(async n => await n.stop('SIGKILL')))
-  // job processes are their own process groups: stop what the test left running
-  for (const n of Object.values(nodes)) for (const j of await jobsOf(n).catch(() => [] as Job[])) if (j.pid !== null && alive(j.pid)) process.kill(-j.pid, 'SIGKILL')
+  await stopNodesAndJobs(running)
   await cleanup()
 })
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { demoNodeArgs } from '../../src/cli/commands/demo.js'
 import { tempDir } from '../helpers.js'
-import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, outputs: string[], pid: number | null, createdAt: number }
 interface Model { modelId: string, elo: number, path: string, ownerNode: string }
@@ -56,9 +56,6 @@ const leaderOf = async (n: NodeProcess): Promise<string | null> => ((await n.req
 const weightOf = async (n: NodeProcess): Promise<number> => ((await n.request('plan')) as Plan).weights.find(w => w.config === CONFIG)?.weight ?? 0
 const byPeer = (id: string): [string, NodeProcess] => Object.entries(nodes).find(([, n]) => n.peerId === id) as [string, NodeProcess]
 const exists = async (p: string): Promise<boolean> => await stat(p).then(() => true, () => false)
-function alive (pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch { return false }
-}
 
 beforeAll(async () => {
   ({ dir: root, cleanup } = await tempDir('riftmesh-loop-'))
@@ -73,11 +70,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  const pids = new Set<number>()
-  for (const n of Object.values(nodes)) for (const j of await jobsOf(n).catch(() => [] as Job[])) if (j.pid !== null) pids.add(j.pid)
-  await Promise.all(running.map(async n => await n.stop('SIGKILL')))
-  // job processes lead their own process groups: stop what the test left running
-  for (const pid of pids) if (alive(pid)) process.kill(-pid, 'SIGKILL')
+  await stopNodesAndJobs(running)
   await cleanup()
 })
 

@@ -11,7 +11,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, outputs: string[], error: string | null }
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await node?.stop('SIGKILL')
+  if (node !== undefined) await stopNodesAndJobs([node])
   await cleanup()
 })
 

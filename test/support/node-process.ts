@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { startNodeProcess as launch, type NodeProcess } from '../../src/cli/node-launcher.js'
+import { SystemClock, sleep } from '../../src/core/clock.js'
 
 // from test/support (vitest) the CLI is in dist/; from dist/test/support (benchmarks) it is a sibling tree
 export const CLI = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/main.js' : '../../dist/src/cli/main.js', import.meta.url))
@@ -26,4 +27,33 @@ export type { NodeProcess } from '../../src/cli/node-launcher.js'
 
 export async function startNodeProcess (dataDir: string, args: string[], timeoutMs = 20_000): Promise<NodeProcess> {
   return await launch(dataDir, args, { cli: CLI, timeoutMs })
+}
+
+/** Whether a process group still has a member. */
+function groupAlive (pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Stop nodes (SIGKILL) and the job process groups they started. Jobs outlive their node by
+ * design, so a test that removes its temp dir must stop them too, and wait until they are gone
+ * (bounded), or a job still writing makes the removal fail.
+ */
+export async function stopNodesAndJobs (nodes: readonly NodeProcess[]): Promise<void> {
+  const groups = new Set<number>()
+  for (const n of nodes) {
+    const jobs = await n.request('jobs').catch(() => []) as Array<{ pid: number | null }>
+    for (const j of jobs) if (j.pid !== null && groupAlive(j.pid)) groups.add(j.pid)
+  }
+  await Promise.all(nodes.map(async n => await n.stop('SIGKILL')))
+  for (const pgid of groups) {
+    try { process.kill(-pgid, 'SIGKILL') } catch { /* already gone */ }
+  }
+  const clock = new SystemClock()
+  for (let i = 0; i < 100 && [...groups].some(groupAlive); i++) await sleep(clock, 50)
 }
