@@ -1,4 +1,5 @@
 import { MinHeap } from './heap.js'
+import { onAbort } from './signals.js'
 
 /**
  * Time as a dependency. Every component takes a `Clock`; nothing outside `src/core/` reads
@@ -29,15 +30,16 @@ export async function sleep (clock: Clock, ms: number, options: { signal?: Abort
   const { signal } = options
   signal?.throwIfAborted()
   await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clock.clearTimer(handle)
-      reject(signal?.reason)
-    }
     const handle = clock.setTimer(() => {
-      signal?.removeEventListener('abort', onAbort)
+      unsubscribe?.()
       resolve()
     }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
+    const unsubscribe = signal !== undefined
+      ? onAbort(signal, () => {
+        clock.clearTimer(handle)
+        reject(signal.reason)
+      })
+      : undefined
   })
 }
 
@@ -189,9 +191,9 @@ export class VirtualClock implements Clock {
  */
 export function timeoutSignal (clock: Clock, ms: number, parent?: AbortSignal): { signal: AbortSignal, clear: () => void } {
   const controller = new AbortController()
-  const onParent = (): void => controller.abort(parent?.reason)
+  let unsubscribe: (() => void) | undefined
   if (parent?.aborted === true) controller.abort(parent.reason)
-  else parent?.addEventListener('abort', onParent, { once: true })
+  else if (parent !== undefined) unsubscribe = onAbort(parent, () => controller.abort(parent.reason))
   const handle = clock.setTimer(() => {
     controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError'))
   }, ms)
@@ -199,7 +201,7 @@ export function timeoutSignal (clock: Clock, ms: number, parent?: AbortSignal): 
     signal: controller.signal,
     clear: () => {
       clock.clearTimer(handle)
-      parent?.removeEventListener('abort', onParent)
+      unsubscribe?.()
     }
   }
 }

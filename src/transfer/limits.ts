@@ -5,6 +5,7 @@
  */
 import { sleep, type Clock } from '../core/clock.js'
 import { ConfigError, RiftmeshError } from '../core/errors.js'
+import { onAbort } from '../core/signals.js'
 
 /** A wait queue is full: the caller is refused instead of queued. */
 export class QueueFullError extends RiftmeshError {
@@ -62,6 +63,7 @@ export class TokenBucket {
 /** At most `max` holders at once; waiters queue FIFO up to `maxWaiting`, beyond that `acquire` throws QueueFullError. */
 export class Semaphore {
   private held = 0
+  /** `onAbort`: unsubscribes from the waiter's signal. */
   private readonly waiters: Array<{ resolve: () => void, reject: (err: unknown) => void, signal?: AbortSignal, onAbort?: () => void }> = []
 
   constructor (readonly max: number, readonly maxWaiting: number, private readonly what = 'semaphore') {
@@ -89,12 +91,12 @@ export class Semaphore {
     await new Promise<void>((resolve, reject) => {
       const w: (typeof this.waiters)[number] = { resolve, reject, signal: options.signal }
       if (options.signal !== undefined) {
-        w.onAbort = () => {
+        const signal = options.signal
+        w.onAbort = onAbort(signal, () => {
           const i = this.waiters.indexOf(w)
           if (i >= 0) this.waiters.splice(i, 1)
-          reject(options.signal?.reason)
-        }
-        options.signal.addEventListener('abort', w.onAbort, { once: true })
+          reject(signal.reason)
+        })
       }
       this.waiters.push(w)
     })
@@ -103,7 +105,7 @@ export class Semaphore {
   release (): void {
     const next = this.waiters.shift()
     if (next !== undefined) {
-      if (next.onAbort !== undefined) next.signal?.removeEventListener('abort', next.onAbort)
+      next.onAbort?.() // unsubscribe
       next.resolve() // the slot passes to the waiter
       return
     }
