@@ -414,5 +414,11 @@ export const DEFAULT_MAX_SYNC_JOBS_PER_NODE = 1
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4
 /** sync.chunkBytes. @default 1_048_576 (1 MiB) */
 export const DEFAULT_CHUNK_BYTES = 1 * MIB
+/** sync.batchFiles: small files pulled in one BATCH request (0 or 1: one GET per file). @default 64 */
+export const DEFAULT_SYNC_BATCH_FILES = 64
+/** sync.batchMaxFileBytes: largest file pulled in a batch. @default 1_048_576 (1 MiB) */
+export const DEFAULT_SYNC_BATCH_MAX_FILE_BYTES = 1 * MIB
+/** sync.diskThreads: worker threads that read, verify and write batched files (0: the main thread). @default 2 */
+export const DEFAULT_SYNC_DISK_THREADS = 2
 /** sync.manifestMaxEntries. @default 2_000 */
 export const DEFAULT_MANIFEST_MAX_ENTRIES = 2_000

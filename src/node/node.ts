@@ -295,14 +295,14 @@ export class RiftNode {
     const scanner = new ManifestScanner({ clock: this.clock, logger: this.log }, { dataDir })
     const host = (this.init.transport ?? 'tcp') === 'tcp' && s.fastPath ? fastPathHost(cfg.node.listen) : undefined
     const server = new TransferServer({ mesh, catalog: scanner, clock: this.clock, logger: this.log, drops }, {
-      dataDir, chunkBytes: s.chunkBytes, ...(host !== undefined ? { fastPath: { host, encrypt: s.fastPathEncryption } } : {})
+      dataDir, chunkBytes: s.chunkBytes, diskThreads: s.diskThreads, ...(host !== undefined ? { fastPath: { host, encrypt: s.fastPathEncryption } } : {})
     })
     await server.start()
     this.stopSteps.push(async () => await server.stop())
     const client = new TransferClient({
       mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs(await mesh.peerAddrs(peer))
-    }, { dataDir, maxConcurrentTransfers: s.maxConcurrentTransfers })
-    this.stopSteps.push(() => client.stop())
+    }, { dataDir, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
+    this.stopSteps.push(async () => await client.close())
     return { scanner, server, client }
   }
 

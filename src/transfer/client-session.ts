@@ -15,7 +15,8 @@ import {
   getStreamMaxFrameBytes, safeNumber
 } from './protocol.js'
 
-const REFUSAL: Record<TransferFrame.Code, RefusalCode> = {
+/** A refusal code on the wire as the error's code. */
+export const REFUSAL: Record<TransferFrame.Code, RefusalCode> = {
   NONE: 'INTERNAL', NOT_FOUND: 'NOT_FOUND', BAD_PATH: 'BAD_PATH', BUSY: 'BUSY', CHANGED: 'CHANGED', BAD_REQUEST: 'BAD_REQUEST', INTERNAL: 'INTERNAL'
 }
 

@@ -19,8 +19,11 @@
  *   reach (`hostsOf`), a new session moves there (frames sealed with AES-256-GCM, see
  *   fast-path.ts); if the connection cannot be made the session stays on the libp2p stream.
  * - A holder answering BUSY is retried (bounded) after its retry-after.
+ * - Small files (known size and hash, at most `batchMaxFileBytes`) are pulled in batches: see
+ *   batcher.ts. Their hashing and writing run on the disk pool's worker threads.
  */
-import { lstat, mkdir, realpath, stat } from 'node:fs/promises'
+import { lstatSync } from 'node:fs'
+import { mkdir, realpath, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { sleep, type Clock } from '../core/clock.js'
 import { anySignal } from '../core/signals.js'
@@ -36,6 +39,8 @@ import { Semaphore, TokenBucket, intInRange } from './limits.js'
 import type { LocalHashes, ScannedFile } from './scanner.js'
 import { ClientSession, SessionPool, type SessionSettings, type StreamCtx } from './client-session.js'
 import { DirSyncer, PartialFile, hashPrefix } from './partial-file.js'
+import { DiskPool } from './disk-pool.js'
+import { DEFAULT_BATCH_FILES, DEFAULT_BATCH_MAX_FILE_BYTES, PullBatcher, type BatchEntry, type BatchedResult } from './batcher.js'
 import {
   MAX_PAGE_FRAME_BYTES, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber
 } from './protocol.js'
@@ -97,6 +102,12 @@ export interface TransferClientInit {
   sessionIdleMs?: number
   /** @default DEFAULT_MAX_IDLE_SESSIONS */
   maxIdleSessions?: number
+  /** Files per BATCH request; 0 or 1: one GET per file. @default DEFAULT_BATCH_FILES */
+  batchFiles?: number
+  /** Largest file pulled in a batch. @default DEFAULT_BATCH_MAX_FILE_BYTES */
+  batchMaxFileBytes?: number
+  /** Worker threads that verify and write batched files (0: on the main thread). @default DEFAULT_DISK_THREADS */
+  diskThreads?: number
 }
 
 export interface TransferClientComponents {
@@ -182,7 +193,9 @@ export class TransferClient {
   /** fsync of directories after renames; undefined when `fsync` is off. */
   private readonly dirs: DirSyncer | undefined
   private readonly inflight = new Map<string, Promise<unknown>>()
-  private readonly checkedDirs = new Set<string>()
+  /** Directories made and checked to be inside the data dir (or being checked). */
+  private readonly checkedDirs = new Map<string, Promise<void>>()
+  private root: Promise<string> | undefined
   private controller = new AbortController()
   private rootReal: string | undefined
   private readonly windowBytes: number
@@ -193,7 +206,13 @@ export class TransferClient {
   private readonly maxListEntries: number
   private readonly maxBusyRetries: number
   private readonly maxBusyWaitMs: number
-  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0 }
+  private readonly batchFiles: number
+  private readonly batchMaxFileBytes: number
+  private readonly diskThreads: number | undefined
+  /** Created with the data dir's real path, on the first batched pull. */
+  private batcher: PullBatcher | undefined
+  private disk: DiskPool | undefined
+  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0, batches: 0 }
 
   constructor (private readonly components: TransferClientComponents, private readonly init: TransferClientInit) {
     this.log = components.logger.child({ component: 'transfer-client' })
@@ -212,6 +231,9 @@ export class TransferClient {
     this.maxBusyWaitMs = intInRange('transfer.maxBusyWaitMs', init.maxBusyWaitMs ?? DEFAULT_MAX_BUSY_WAIT_MS, 0, 600_000)
     const sessionIdleMs = intInRange('transfer.sessionIdleMs', init.sessionIdleMs ?? DEFAULT_CLIENT_SESSION_IDLE_MS, 1, 3_600_000)
     const maxIdle = intInRange('transfer.maxIdleSessions', init.maxIdleSessions ?? DEFAULT_MAX_IDLE_SESSIONS, 0, 100_000)
+    this.batchFiles = intInRange('sync.batchFiles', init.batchFiles ?? DEFAULT_BATCH_FILES, 0, 256)
+    this.batchMaxFileBytes = intInRange('sync.batchMaxFileBytes', init.batchMaxFileBytes ?? DEFAULT_BATCH_MAX_FILE_BYTES, 0, 64 * 1024 * 1024)
+    this.diskThreads = init.diskThreads !== undefined ? intInRange('sync.diskThreads', init.diskThreads, 0, 64) : undefined
     this.dirs = init.fsync !== false ? new DirSyncer(this.log) : undefined
     this.sessions = new SessionPool(async (peer, signal) => await this.openSession(peer, signal), components.clock, {
       idleMs: sessionIdleMs, maxIdlePerPeer: maxConcurrent, maxIdleTotal: maxIdle
@@ -228,6 +250,15 @@ export class TransferClient {
     this.controller.abort(new TransferFailedError('-', '-', 'transfer client stopped'))
     this.controller = new AbortController()
     this.sessions.closeAll()
+  }
+
+  /** `stop()`, and end the disk worker threads (a later batched pull starts them again). */
+  async close (): Promise<void> {
+    this.stop()
+    const disk = this.disk
+    this.disk = undefined
+    this.batcher = undefined
+    await disk?.close()
   }
 
   /**
@@ -248,12 +279,7 @@ export class TransferClient {
         signal.throwIfAborted()
       }
       const p: Pull = { peer, path: file.path, file, dest, signal, onProgress: options.onProgress, size: 0, headerSha: '', received: 0 }
-      // the transfer slot covers the bytes on the wire; the fsync, hash check and rename run after
-      // it is given back, so the next transfer does not wait for this file's disk flush
-      const run = (async () => {
-        const got = await this.slots.run(async () => await this.fetchRetryingBusy(p), { signal })
-        return 'result' in got ? got.result : await this.finish(p, got)
-      })()
+      const run = this.batchFiles >= 2 && this.batchMaxFileBytes > 0 && this.batcherAccepts(p) ? this.pullBatched(p) : this.pullSingle(p)
       this.inflight.set(file.path, run)
       try {
         return await run
@@ -287,6 +313,74 @@ export class TransferClient {
     throw failed.at(-1)?.error ?? new TransferFailedError('-', file.path, 'no holder to pull from')
   }
 
+  /**
+   * One GET for one file. The transfer slot covers the bytes on the wire; the fsync, hash check
+   * and rename run after it is given back, so the next transfer does not wait for this file's
+   * disk flush.
+   */
+  private async pullSingle (p: Pull): Promise<PullResult> {
+    const got = await this.slots.run(async () => await this.fetchRetryingBusy(p), { signal: p.signal })
+    return 'result' in got ? got.result : await this.finish(p, got)
+  }
+
+  private batcherAccepts (p: Pull): boolean {
+    return (this.batcher === undefined || this.batcher.accepts(p.peer, p.file.size, p.file.sha256)) &&
+      p.file.size !== undefined && p.file.sha256 !== undefined && p.file.size <= Math.min(this.batchMaxFileBytes, this.windowBytes)
+  }
+
+  /** The pull of a small file, in a batch with others from the same holder (batcher.ts). */
+  private async pullBatched (p: Pull): Promise<PullResult> {
+    const t0 = this.components.clock.monoMs()
+    const present = await this.presentResult(p, t0)
+    if (present !== undefined) return present
+    const batcher = await this.theBatcher()
+    // the holder may have been marked as not taking BATCH while we checked
+    if (!batcher.accepts(p.peer, p.file.size, p.file.sha256)) return await this.pullSingle(p)
+    const r = await new Promise<BatchedResult>((resolve, reject) => {
+      const e: BatchEntry = {
+        peer: p.peer, path: p.file.path, dest: p.dest, sha256: p.file.sha256 as string, size: p.file.size as number, signal: p.signal, t0, resolve, reject,
+        ...(p.onProgress !== undefined ? { onProgress: p.onProgress } : {})
+      }
+      batcher.add(e)
+    })
+    p.received = r.size
+    return this.result(p, t0, { size: r.size, sha256: r.sha256, gameCount: r.gameCount, alreadyPresent: false, viaFastPath: r.viaFastPath, resumedFrom: 0 })
+  }
+
+  private async theBatcher (): Promise<PullBatcher> {
+    if (this.batcher !== undefined) return this.batcher
+    const rootReal = await this.rootRealPath()
+    if (this.batcher !== undefined) return this.batcher
+    this.disk = new DiskPool({ rootReal, ...(this.diskThreads !== undefined ? { threads: this.diskThreads } : {}) })
+    this.batcher = new PullBatcher({
+      clock: this.components.clock,
+      log: this.log,
+      slots: this.slots,
+      sessions: this.sessions,
+      disk: this.disk,
+      stats: this.stats,
+      ...(this.components.hashes !== undefined ? { hashes: this.components.hashes } : {}),
+      stopSignal: () => this.controller.signal,
+      single: async e => await this.pullSingleFor(e)
+    }, {
+      maxFiles: this.batchFiles,
+      maxFileBytes: this.batchMaxFileBytes,
+      windowBytes: this.windowBytes,
+      fsync: this.init.fsync !== false,
+      maxQueued: this.slots.maxWaiting,
+      maxBusyRetries: this.maxBusyRetries,
+      maxBusyWaitMs: this.maxBusyWaitMs
+    })
+    return this.batcher
+  }
+
+  /** A batched pull that has to go as a single GET after all. */
+  private async pullSingleFor (e: BatchEntry): Promise<BatchedResult> {
+    const p: Pull = { peer: e.peer, path: e.path, file: { path: e.path, sha256: e.sha256, size: e.size }, dest: e.dest, signal: e.signal, size: 0, headerSha: '', received: 0, ...(e.onProgress !== undefined ? { onProgress: e.onProgress } : {}) }
+    const r = await this.pullSingle(p)
+    return { size: r.size, sha256: r.sha256, gameCount: r.gameCount, viaFastPath: r.viaFastPath, durationMs: r.durationMs }
+  }
+
   /** `pullOnce`, again after the holder's retry-after when it answers BUSY (bounded). */
   private async fetchRetryingBusy (p: Pull): Promise<Fetched> {
     for (let attempt = 0; ; attempt++) {
@@ -304,20 +398,24 @@ export class TransferClient {
   private async fetchOnce (p: Pull): Promise<Fetched> {
     const t0 = this.components.clock.monoMs()
     this.stats.pulls++
-    await this.ensureParentInside(p)
-    if (p.file.sha256 !== undefined) {
-      const present = await this.localHash(p.file.path, p.dest, p.file.size, p.signal)
-      if (present !== undefined && present.sha256 === p.file.sha256) {
-        this.stats.alreadyPresent++
-        return { result: this.result(p, t0, { size: present.size, sha256: present.sha256, gameCount: present.gameCount, alreadyPresent: true, viaFastPath: false, resumedFrom: 0 }) }
-      }
-    }
+    const present = await this.presentResult(p, t0)
+    if (present !== undefined) return { result: present }
     const partial = await PartialFile.open(p.dest, p.file.path, p.file.size, this.log, p.signal)
     try {
       return { partial, viaFastPath: await this.fetchInto(partial, p), t0 }
     } catch (err) {
       throw await this.failed(err, partial, p)
     }
+  }
+
+  /** The parent directory made and checked; the result when the file is already here with the wanted hash. */
+  private async presentResult (p: Pull, t0: number): Promise<PullResult | undefined> {
+    await this.ensureParentInside(p)
+    if (p.file.sha256 === undefined) return undefined
+    const present = await this.localHash(p.file.path, p.dest, p.file.size, p.signal)
+    if (present === undefined || present.sha256 !== p.file.sha256) return undefined
+    this.stats.alreadyPresent++
+    return this.result(p, t0, { size: present.size, sha256: present.sha256, gameCount: present.gameCount, alreadyPresent: true, viaFastPath: false, resumedFrom: 0 })
   }
 
   /** fsync, verify and rename a fetched file; hand its hash to the scanner. */
@@ -391,29 +489,46 @@ export class TransferClient {
     return new TransferFailedError(p.peer, p.file.path, errorMessage(err), { cause: err })
   }
 
-  private async ensureParentInside (p: Pull): Promise<void> {
-    if (this.rootReal === undefined) {
+  /** The data dir's real path (made first); one lookup however many pulls ask at once. */
+  private async rootRealPath (): Promise<string> {
+    this.root ??= (async () => {
       await mkdir(this.init.dataDir, { recursive: true })
       this.rootReal = await realpath(this.init.dataDir)
-    }
+      return this.rootReal
+    })()
+    this.root.catch(() => { this.root = undefined }) // a failure is retried by the next pull
+    return await this.root
+  }
+
+  /** Make the pull's directory and check it is inside the data dir; once per directory, shared by pulls that ask at once. */
+  private async ensureParentInside (p: Pull): Promise<void> {
     const parent = dirname(p.dest)
-    if (this.checkedDirs.has(parent)) return
-    await mkdir(parent, { recursive: true })
-    const real = await realpath(parent)
-    if (!isInside(this.rootReal, real) || real === this.rootReal) throw new PathRefusedError(p.file.path, 'its directory leads outside the data dir')
-    if (this.checkedDirs.size >= MAX_CHECKED_DIRS) this.checkedDirs.clear()
-    this.checkedDirs.add(parent)
+    let check = this.checkedDirs.get(parent)
+    if (check === undefined) {
+      if (this.checkedDirs.size >= MAX_CHECKED_DIRS) this.checkedDirs.clear()
+      check = (async () => {
+        const root = await this.rootRealPath()
+        await mkdir(parent, { recursive: true })
+        const real = await realpath(parent)
+        if (!isInside(root, real) || real === root) throw new PathRefusedError('-', 'its directory leads outside the data dir')
+      })()
+      this.checkedDirs.set(parent, check)
+      check.catch(() => { if (this.checkedDirs.get(parent) === check) this.checkedDirs.delete(parent) })
+    }
+    try {
+      await check
+    } catch (err) {
+      if (err instanceof PathRefusedError) throw new PathRefusedError(p.file.path, err.reason)
+      throw err
+    }
   }
 
   /** The local file's hash (cached, else read), or undefined when it is absent or of another size. */
   private async localHash (rel: string, full: string, size: number | undefined, signal: AbortSignal): Promise<{ size: number, sha256: string, gameCount: number } | undefined> {
-    let st
-    try {
-      st = await lstat(full)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw err
-    }
+    // one lstat of a local path (microseconds): synchronous, because most wanted files are absent
+    // and an async lstat builds an ENOENT error with a stack trace for each of them
+    const st = lstatSync(full, { throwIfNoEntry: false })
+    if (st === undefined) return undefined
     if (!st.isFile() || (size !== undefined && st.size !== size)) return undefined
     const cached = await this.components.hashes?.cachedHash(rel, st.size, st.mtimeMs)
     if (cached !== undefined) return { size: st.size, ...cached }

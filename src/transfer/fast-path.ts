@@ -30,7 +30,9 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream } from '../mesh/mesh.js'
+import { onAbort } from '../core/signals.js'
 import { FAST_KEY_BYTES, FAST_TOKEN_BYTES } from './protocol.js'
+import { markOwned, ownedBuffer } from './owned-buffers.js'
 
 export const GCM_TAG_BYTES = 16
 /** A side-channel connection must send its token within this time. @default 5_000 */
@@ -80,6 +82,8 @@ export class SealedFrameStream implements FrameStream {
   private readonly outDir: number
   private ended = false
   private corked = false
+  /** The current read's abort subscription (an abort destroys the socket). */
+  private unsubscribe: (() => void) | undefined
   /** False in plain mode (an empty key). */
   readonly sealed: boolean
 
@@ -89,16 +93,21 @@ export class SealedFrameStream implements FrameStream {
     this.iter = (socket as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
   }
 
-  /** The next `n` buffered bytes, copying only when they span socket reads. */
-  private take (n: number): Buffer {
+  /**
+   * The next `n` buffered bytes, copying only when they span socket reads. `frame`: the bytes
+   * are a whole frame; when they sit alone in their memory (assembled here, or one whole socket
+   * read) that memory is marked owned (owned-buffers.ts).
+   */
+  private take (n: number, frame = false): Buffer {
     const first = this.parts[0] as Buffer
     let out: Buffer
     if (first.byteLength >= n) {
       out = first.subarray(0, n)
       if (first.byteLength > n) this.parts[0] = first.subarray(n)
       else this.parts.shift()
+      if (frame && first.byteLength === n) markOwned(out) // each socket read arrives in memory of its own
     } else {
-      out = Buffer.allocUnsafe(n)
+      out = frame ? ownedBuffer(n) : Buffer.allocUnsafe(n)
       for (let filled = 0; filled < n;) {
         const part = this.parts[0] as Buffer
         const k = Math.min(part.byteLength, n - filled)
@@ -112,11 +121,11 @@ export class SealedFrameStream implements FrameStream {
     return out
   }
 
-  /** More bytes from the socket; false at a clean end of stream. */
+  /** More bytes from the socket; false at a clean end of stream. The first wait of a read subscribes to its signal. */
   private async more (signal?: AbortSignal): Promise<boolean> {
-    signal?.throwIfAborted()
-    const onAbort = (): void => { this.socket.destroy(signal?.reason instanceof Error ? signal.reason : new FastPathError('aborted')) }
-    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal !== undefined && this.unsubscribe === undefined) {
+      this.unsubscribe = onAbort(signal, () => { this.socket.destroy(signal.reason instanceof Error ? signal.reason : new FastPathError('aborted')) })
+    }
     try {
       const r = await this.iter.next()
       if (r.done === true) return false
@@ -126,14 +135,24 @@ export class SealedFrameStream implements FrameStream {
     } catch (err) {
       signal?.throwIfAborted()
       throw err
-    } finally {
-      signal?.removeEventListener('abort', onAbort)
     }
   }
 
   async read (options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+    const signal = options.signal
+    signal?.throwIfAborted()
+    // at most one subscription per frame, and none when the frame is already here
+    try {
+      return await this.readFrame(signal)
+    } finally {
+      this.unsubscribe?.()
+      this.unsubscribe = undefined
+    }
+  }
+
+  private async readFrame (signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
     while (this.buffered < 4) {
-      if (!await this.more(options.signal)) {
+      if (!await this.more(signal)) {
         if (this.buffered === 0) return undefined
         throw new FastPathError('side channel closed inside a frame')
       }
@@ -147,9 +166,9 @@ export class SealedFrameStream implements FrameStream {
     }
     const tagBytes = this.sealed ? GCM_TAG_BYTES : 0
     while (this.buffered < n + tagBytes) {
-      if (!await this.more(options.signal)) throw new FastPathError('side channel closed inside a frame')
+      if (!await this.more(signal)) throw new FastPathError('side channel closed inside a frame')
     }
-    if (!this.sealed) return this.take(n)
+    if (!this.sealed) return this.take(n, true)
     const sealed = this.take(n + GCM_TAG_BYTES)
     const d = createDecipheriv('aes-256-gcm', this.key, nonce(1 - this.outDir, this.received++))
     d.setAAD(head)

@@ -28,12 +28,16 @@ import type { RefusalCode } from './errors.js'
 export const TRANSFER_PROTOCOL = '/riftmesh/transfer/1.0.0'
 export const TRANSFER_VERSION = 1
 
-/** Largest frame a holder reads (requests and credits are tiny; a path is ≤ 1024 characters). */
-export const MAX_REQUEST_FRAME_BYTES = 8 * 1024
+/** Largest frame a holder reads (a BATCH request lists up to 256 paths of ≤ 1024 characters; others are tiny). */
+export const MAX_REQUEST_FRAME_BYTES = 256 * 1024
 /** Largest PAGE frame; the holder's page byte budget must stay under it. */
 export const MAX_PAGE_FRAME_BYTES = 1024 * 1024
 /** Most entries in one PAGE frame. */
 export const MAX_PAGE_ENTRIES = 10_000
+/** Most items in one BATCH request. */
+export const MAX_BATCH_ITEMS = 256
+/** Most bytes one BATCH may ask for (its items' sizes added up). */
+export const MAX_BATCH_BYTES = 64 * 1024 * 1024
 /** Token and key sizes of the fast path. */
 export const FAST_TOKEN_BYTES = 32
 export const FAST_KEY_BYTES = 32
@@ -65,6 +69,7 @@ export function encodeRequest (r: Partial<TransferRequest>): Uint8Array {
     fastPath: false,
     cursor: '',
     limit: 0,
+    items: [],
     ...r
   })
 }
@@ -114,6 +119,11 @@ export function frameWithDataParts (fields: Partial<TransferFrame>, data: Uint8A
 
 export function errorFrame (code: RefusalCode, message: string, retryAfterMs = 0): Uint8Array {
   return encodeFrame({ kind: TransferFrame.Kind.ERROR, code: TransferFrame.Code[code], message: message.slice(0, 512), retryAfterMs })
+}
+
+/** BATCH: one item refused; the batch goes on. */
+export function skipFrame (code: RefusalCode, message: string): Uint8Array {
+  return encodeFrame({ kind: TransferFrame.Kind.SKIP, code: TransferFrame.Code[code], message: message.slice(0, 512) })
 }
 
 /** A request frame from `peer`, decoded and version-checked; failures are counted against the peer. */

@@ -22,9 +22,11 @@ import type { FileCatalog, ScannedFile } from './scanner.js'
 import { FastPathListener, SealedFrameStream, type FastPathListenerInit } from './fast-path.js'
 import { ChunkReader } from './chunk-reader.js'
 import { listPage } from './listing.js'
+import { DiskPool } from './disk-pool.js'
+import type { ReadItem, ReadOutcome } from './disk-ops.js'
 import {
-  MAX_PAGE_ENTRIES, MAX_PAGE_FRAME_BYTES, MAX_REQUEST_FRAME_BYTES, TRANSFER_PROTOCOL, TransferFrame, TransferProtocolError, TransferRequest,
-  decodeRequest, encodeFrame, errorFrame, frameWithDataParts, safeNumber
+  MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_PAGE_ENTRIES, MAX_PAGE_FRAME_BYTES, MAX_REQUEST_FRAME_BYTES, TRANSFER_PROTOCOL, TransferFrame, TransferProtocolError,
+  TransferRequest, decodeRequest, encodeFrame, errorFrame, frameWithDataParts, safeNumber, skipFrame
 } from './protocol.js'
 
 /** Bytes per CHUNK frame (sync.chunkBytes). @default 1 MiB */
@@ -49,6 +51,11 @@ export const DEFAULT_MAX_LIST_REQUESTS_PER_STREAM = 1_000
 export const DEFAULT_MAX_BUDGET_PEERS = 1_024
 /** Largest credit a holder accounts (a bigger grant is clamped). */
 const MAX_CREDIT_BYTES = 1024 * 1024 * 1024
+/** BATCH: files per disk-worker read job, and bytes (whichever comes first). */
+const READ_JOB_FILES = 16
+const READ_JOB_BYTES = 1024 * 1024
+/** BATCH: read jobs in flight per batch, ahead of what is being sent. */
+const READ_JOBS_AHEAD = 3
 
 export interface TransferServerInit {
   dataDir: string
@@ -74,6 +81,8 @@ export interface TransferServerInit {
   maxBudgetPeers?: number
   /** The TCP side channel; omitted: off (every byte goes through libp2p). @default undefined */
   fastPath?: FastPathListenerInit
+  /** Worker threads reading BATCH files (0: on the main thread). @default DEFAULT_DISK_THREADS */
+  diskThreads?: number
 }
 
 export interface TransferServerComponents {
@@ -87,8 +96,11 @@ export interface TransferServerComponents {
 export interface TransferServerStats {
   /** Streams opened to this holder. */
   streams: number
-  /** GET and LIST requests. */
+  /** GET, BATCH and LIST requests. */
   requests: number
+  /** BATCH requests (also in `requests`). */
+  batches: number
+  /** Files served (by GET or in a BATCH). */
   served: number
   bytesServed: number
   /** Files served on a side channel. */
@@ -109,6 +121,9 @@ class Refusal extends Error {
 
 const FILE_CHANGED = 'the file changed since the last scan'
 
+/** A BATCH item: refused, or the listed entry and its read (in read job `job`). */
+type BatchPlan = Refusal | { entry: ScannedFile, job: number, read: ReadItem }
+
 export class TransferServer {
   private readonly log: Logger
   private readonly budget: PeerBudget
@@ -116,6 +131,7 @@ export class TransferServer {
   private controller: AbortController | undefined
   private registered = false
   private rootReal = ''
+  private disk: DiskPool | undefined
   private open = 0
   readonly chunkBytes: number
   private readonly maxConcurrentStreams: number
@@ -126,7 +142,7 @@ export class TransferServer {
   private readonly listPageBytes: number
   private readonly maxListRequests: number
   readonly stats: TransferServerStats = {
-    streams: 0, requests: 0, served: 0, bytesServed: 0, servedFastPath: 0, sideSessions: 0, listPages: 0,
+    streams: 0, requests: 0, batches: 0, served: 0, bytesServed: 0, servedFastPath: 0, sideSessions: 0, listPages: 0,
     refused: { NOT_FOUND: 0, BAD_PATH: 0, BUSY: 0, CHANGED: 0, BAD_REQUEST: 0, INTERNAL: 0 }
   }
 
@@ -160,6 +176,7 @@ export class TransferServer {
     if (this.controller !== undefined) return
     const controller = new AbortController()
     this.rootReal = await realpath(this.init.dataDir)
+    this.disk = new DiskPool({ rootReal: this.rootReal, ...(this.init.diskThreads !== undefined ? { threads: this.init.diskThreads } : {}) })
     await this.fast?.start()
     try {
       if (!this.registered) {
@@ -184,6 +201,8 @@ export class TransferServer {
     this.controller = undefined
     controller.abort(new Error('transfer server stopped'))
     await this.fast?.stop()
+    await this.disk?.close()
+    this.disk = undefined
   }
 
   private async onStream (stream: FrameStream, peer: string): Promise<void> {
@@ -215,7 +234,7 @@ export class TransferServer {
       if (first === undefined) return
       const onSide = frames !== stream
       if (first.op === TransferRequest.Op.LIST) await this.serveList(frames, peer, first, signal)
-      else if (first.op === TransferRequest.Op.GET) await this.serveGets(frames, peer, first, onSide, signal)
+      else if (first.op === TransferRequest.Op.GET || first.op === TransferRequest.Op.BATCH) await this.serveGets(frames, peer, first, onSide, signal)
       else throw new Refusal('BAD_REQUEST', `a session cannot start with ${first.op}`, true)
       await this.close(frames, signal)
     } catch (err) {
@@ -263,19 +282,116 @@ export class TransferServer {
     }
   }
 
-  /** GET after GET on one session, until the target closes it or is idle for `sessionIdleMs`. */
+  /** GET or BATCH, one after another on one session, until the target closes it or is idle for `sessionIdleMs`. */
   private async serveGets (stream: FrameStream, peer: string, first: TransferRequest, onSide: boolean, signal: AbortSignal): Promise<void> {
     for (let req: TransferRequest | undefined = first, n = 0; req !== undefined; req = await this.readRequest(stream, peer, signal, this.sessionIdleMs)) {
       if (req.op === TransferRequest.Op.CREDIT) continue // credit left over from the previous file
-      if (req.op !== TransferRequest.Op.GET) throw new Refusal('BAD_REQUEST', `expected GET, got ${req.op}`, true)
+      if (req.op !== TransferRequest.Op.GET && req.op !== TransferRequest.Op.BATCH) throw new Refusal('BAD_REQUEST', `expected GET or BATCH, got ${req.op}`, true)
       if (n++ > 0) {
         const waitMs = this.budget.charge(peer)
         if (waitMs > 0) throw new Refusal('BUSY', 'over the per-peer rate budget', true, waitMs)
       }
       this.stats.requests++
+      if (req.op === TransferRequest.Op.BATCH) {
+        const served = await this.serveBatch(stream, peer, req, signal)
+        if (onSide) this.stats.servedFastPath += served
+        continue
+      }
       if (!await this.serveGet(stream, peer, req, signal)) return
       if (onSide) this.stats.servedFastPath++
     }
+  }
+
+  /**
+   * One BATCH: for each item, in order, a HEADER carrying the whole file or a SKIP saying why
+   * not (the session goes on). The files are read on the disk workers a few jobs ahead of what
+   * is being sent. The items' sizes must add up to at most the request's credit. Returns the
+   * files served.
+   */
+  private async serveBatch (stream: FrameStream, peer: string, req: TransferRequest, signal: AbortSignal): Promise<number> {
+    const disk = this.disk
+    if (disk === undefined) throw new Refusal('INTERNAL', 'transfer server stopped', false)
+    if (req.items.length === 0 || req.items.length > MAX_BATCH_ITEMS) throw new Refusal('BAD_REQUEST', `a batch has 1..${MAX_BATCH_ITEMS} items, got ${req.items.length}`, true)
+    let total = 0
+    for (const item of req.items) total += Number(item.size)
+    if (total > Math.min(req.credit, MAX_BATCH_BYTES)) throw new Refusal('BAD_REQUEST', `batch of ${total} bytes is over its credit ${req.credit} (at most ${MAX_BATCH_BYTES})`, true)
+    this.stats.batches++
+    // each item: a refusal now, or the read it waits for
+    const plan = req.items.map(item => this.checkBatchItem(peer, item))
+    const jobs: Array<{ first: number, items: ReadItem[] }> = []
+    for (let i = 0; i < plan.length; i++) {
+      const p = plan[i]
+      if (p === undefined || p instanceof Refusal) continue
+      const last = jobs.at(-1)
+      const lastBytes = last?.items.reduce((n, x) => n + x.size, 0) ?? 0
+      if (last === undefined || last.items.length >= READ_JOB_FILES || lastBytes + p.read.size > READ_JOB_BYTES) jobs.push({ first: i, items: [p.read] })
+      else last.items.push(p.read)
+      p.job = jobs.length - 1
+    }
+    const reads: Array<Promise<ReadOutcome[]> | undefined> = jobs.map(() => undefined)
+    const startRead = (j: number): void => {
+      const job = jobs[j]
+      if (job === undefined || reads[j] !== undefined) return
+      const r = disk.read(job.items)
+      r.catch(() => undefined) // awaited below; not unhandled when the batch ends first
+      reads[j] = r
+    }
+    for (let j = 0; j < READ_JOBS_AHEAD; j++) startRead(j)
+    let served = 0
+    const seen = new Map<number, number>() // job → items of it taken so far
+    for (let i = 0; i < plan.length; i++) {
+      signal.throwIfAborted()
+      const p = plan[i] as BatchPlan
+      if (p instanceof Refusal) {
+        await this.skip(stream, peer, p, signal)
+        continue
+      }
+      startRead(p.job + READ_JOBS_AHEAD - 1)
+      let outcome: ReadOutcome
+      try {
+        const k = seen.get(p.job) ?? 0
+        seen.set(p.job, k + 1)
+        outcome = ((await reads[p.job]) as ReadOutcome[])[k] as ReadOutcome
+      } catch (err) {
+        outcome = { ok: false, code: 'INTERNAL', message: errorMessage(err) }
+      }
+      if (!outcome.ok) {
+        await this.skip(stream, peer, new Refusal(outcome.code, outcome.message, outcome.code === 'BAD_PATH'), signal)
+        continue
+      }
+      const e = p.entry
+      await this.writeWithData(stream, {
+        kind: TransferFrame.Kind.HEADER, size: BigInt(e.size), mtimeMs: BigInt(e.mtimeMs), sha256: e.sha256, offset: 0n
+      }, outcome.data, signal)
+      this.stats.bytesServed += e.size
+      this.stats.served++
+      served++
+    }
+    return served
+  }
+
+  /** A BATCH item checked against the path rules and the listing: a refusal, or what to read. */
+  private checkBatchItem (peer: string, item: TransferRequest['items'][number]): BatchPlan {
+    try {
+      checkTransferable(this.init.dataDir, item.path)
+    } catch (err) {
+      if (err instanceof PathRefusedError) return new Refusal('BAD_PATH', err.reason, true)
+      throw err
+    }
+    const entry = this.components.catalog.lookup(item.path)
+    if (entry === undefined) return new Refusal('NOT_FOUND', 'not in the manifest', true)
+    if ((item.expectedSha256 !== '' && item.expectedSha256 !== entry.sha256) || BigInt(entry.size) !== item.size) {
+      return new Refusal('CHANGED', 'the holder has another version', false)
+    }
+    return { entry, job: -1, read: { full: checkTransferable(this.init.dataDir, item.path), size: entry.size, mtimeMs: entry.mtimeMs } }
+  }
+
+  /** SKIP one BATCH item (counted like a refusal, but the session goes on). */
+  private async skip (stream: FrameStream, peer: string, r: Refusal, signal: AbortSignal): Promise<void> {
+    this.stats.refused[r.code]++
+    if (r.counted) this.components.drops.record(peer, 'protocol', `transfer ${r.code}: ${r.message.slice(0, 120)}`)
+    this.log.debug({ peer, code: r.code, reason: r.message }, 'batch item refused')
+    await this.write(stream, skipFrame(r.code, r.message), signal)
   }
 
   private async close (stream: FrameStream, signal: AbortSignal): Promise<void> {

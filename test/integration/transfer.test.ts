@@ -3,7 +3,8 @@
  * the real replicated cluster state): two holders publish their manifests in the document, the
  * target pulls exactly what it lacks and verifies every hash; then the faults: a cut mid-file
  * resumes from the offset, a corrupted copy is detected and fetched from the other holder,
- * traversal and symlink requests are refused and counted.
+ * traversal and symlink requests are refused and counted. Small files travel in BATCH requests
+ * (written by the disk pool's worker threads), with the same checks per file.
  */
 import { createHash } from 'node:crypto'
 import { cp, mkdir, open, readFile, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises'
@@ -13,7 +14,7 @@ import { SystemClock } from '../../src/core/clock.js'
 import { silentLogger } from '../../src/core/logger.js'
 import type { Manifest } from '../../src/state/schema.js'
 import { TransferClient } from '../../src/transfer/client.js'
-import { HashMismatchError, TransferFailedError } from '../../src/transfer/errors.js'
+import { HashMismatchError, TransferFailedError, TransferRefusedError } from '../../src/transfer/errors.js'
 import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
 import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
 import { toManifestEntry } from '../../src/transfer/manifest.js'
@@ -108,7 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const n of nodes.splice(0)) {
-    n.client.stop()
+    await n.client.close()
     await n.server.stop()
     await n.peer.stop()
     await n.cleanup()
@@ -200,6 +201,86 @@ describe('transfer between three libp2p nodes', () => {
     expect(r.failedHolders.map(f => [f.peer, f.error.name]), String(r.failedHolders[0]?.error)).toEqual([[A.peer.mesh.selfId, 'HashMismatchError']])
     expect((r.failedHolders[0]?.error as HashMismatchError).actual).not.toBe(sha(content))
     expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
+  })
+
+  it('pulls small files in batches, many files per request, from a holder with the fast path and from one without', async () => {
+    const small = Array.from({ length: 40 }, (_, i) => ({ path: `games/batch/g${i}.jsonl`, content: Buffer.from('{"g":1}\n'.repeat(i + 1)) }))
+    for (const f of small) {
+      await put(A.dir, f.path, f.content)
+      await put(B.dir, f.path, f.content)
+    }
+    await publish(A)
+    await publish(B)
+    const before = { c: C.client.stats.batches, a: A.server.stats.batches, b: B.server.stats.batches }
+    const results = await Promise.all(small.map(async (f, i) => await C.client.pull(i % 2 === 0 ? A.peer.mesh.selfId : B.peer.mesh.selfId,
+      { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
+    for (const f of small) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+    expect(results.map(r => r.gameCount)).toEqual(small.map((_, i) => i + 1))
+    expect(results.every((r, i) => r.viaFastPath === (i % 2 === 0) && !r.alreadyPresent && r.bytesReceived === r.size)).toBe(true)
+    const batches = C.client.stats.batches - before.c
+    expect(batches).toBeGreaterThanOrEqual(2) // one holder each at least
+    expect(batches).toBeLessThanOrEqual(8) // 40 files, not one request each
+    expect(A.server.stats.batches - before.a + B.server.stats.batches - before.b).toBe(batches)
+    // the received files' hashes went to the scanner: nothing is read on the next scan
+    C.reads.length = 0
+    await publish(C)
+    expect(C.reads.filter(r => r.includes('games/batch'))).toEqual([])
+  })
+
+  it('in a batch, a file changed on the holder is skipped and a corrupted one fails its hash, each alone; both come from the other holder', async () => {
+    const changed = { path: 'games/mixed/changed.jsonl', content: Buffer.from('{"v":1}\n') }
+    const rotten = { path: 'games/mixed/rotten.jsonl', content: Buffer.from('{"v":2}\n'.repeat(30)) }
+    const fine = { path: 'games/mixed/fine.jsonl', content: Buffer.from('{"v":3}\n') }
+    for (const f of [changed, rotten, fine]) {
+      await put(A.dir, f.path, f.content)
+      await put(B.dir, f.path, f.content)
+    }
+    await publish(A)
+    await publish(B)
+    await writeFile(join(A.dir, changed.path), '{"v":1}\n{"v":1.5}\n') // grew after A's scan
+    const full = join(A.dir, rotten.path)
+    const st = await stat(full)
+    await writeFile(full, Buffer.from('{"v":9}\n'.repeat(30))) // same size, same mtime, other bytes
+    await utimes(full, st.atimeMs / 1000, st.mtimeMs / 1000)
+    const holders = [A.peer.mesh.selfId, B.peer.mesh.selfId]
+    const [rc, rr, rf] = await Promise.all([changed, rotten, fine].map(async f => await C.client.pullFromAny(holders, { path: f.path, sha256: sha(f.content), size: f.content.length })))
+    expect(rc?.peer).toBe(B.peer.mesh.selfId)
+    expect(rc?.failedHolders.map(h => [h.peer, h.error.name, (h.error as TransferRefusedError).refusal])).toEqual([[A.peer.mesh.selfId, 'TransferRefusedError', 'CHANGED']])
+    expect(rr?.peer).toBe(B.peer.mesh.selfId)
+    expect(rr?.failedHolders.map(h => [h.peer, h.error.name])).toEqual([[A.peer.mesh.selfId, 'HashMismatchError']])
+    expect(rf?.peer).toBe(A.peer.mesh.selfId)
+    expect(rf?.failedHolders).toEqual([])
+    for (const f of [changed, rotten, fine]) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+  })
+
+  it('answers refused BATCH items with SKIP, serves the rest, and the session goes on; refusals are counted', async () => {
+    const { dir: outside, cleanup } = await tempDir('riftmesh-outside-')
+    try {
+      await writeFile(join(outside, 'secret'), 'secret\n')
+      await put(A.dir, 'selfplay/b-swapped.jsonl', 'ok\n')
+      await put(A.dir, 'selfplay/b-good.jsonl', 'good\n')
+      await publish(A)
+      await unlink(join(A.dir, 'selfplay/b-swapped.jsonl'))
+      await symlink(join(outside, 'secret'), join(A.dir, 'selfplay/b-swapped.jsonl'))
+      const before = A.peer.drops.perPeer()[C.peer.mesh.selfId]?.protocol ?? 0
+      const items = ['../../etc/passwd', '/etc/passwd', 'selfplay/b-unlisted.jsonl', 'selfplay/b-swapped.jsonl', 'selfplay/b-good.jsonl']
+      const stream = await C.peer.mesh.open(A.peer.mesh.selfId, TRANSFER_PROTOCOL, { maxFrameBytes: MiB, signal: AbortSignal.timeout(5_000) })
+      const ask = async (paths: string[]): Promise<Array<string | number>> => {
+        await stream.write(encodeRequest({ op: TransferRequest.Op.BATCH, credit: MiB, items: paths.map(path => ({ path, expectedSha256: '', size: path === 'selfplay/b-good.jsonl' ? 5n : 3n })) }))
+        const out: Array<string | number> = []
+        for (const _ of paths) {
+          const f = decodeFrame(await stream.read({ signal: AbortSignal.timeout(5_000) }) as Uint8Array, 'A')
+          out.push(f.kind === TransferFrame.Kind.SKIP ? f.code : Buffer.from(f.data).toString())
+        }
+        return out
+      }
+      expect(await ask(items)).toEqual(['BAD_PATH', 'BAD_PATH', 'NOT_FOUND', 'BAD_PATH', 'good\n'])
+      expect(await ask(['selfplay/b-good.jsonl'])).toEqual(['good\n']) // the same stream, a second batch
+      await stream.close()
+      expect((A.peer.drops.perPeer()[C.peer.mesh.selfId]?.protocol ?? 0) - before).toBe(4)
+    } finally {
+      await cleanup()
+    }
   })
 
   it('refuses ../../etc/passwd, an absolute path and symlinks out of the data dir, and counts them', async () => {

@@ -25,6 +25,11 @@ export const syncFields = {
   maxConcurrentTransfers: field(int(1, 256, 'transfers'), D.DEFAULT_MAX_CONCURRENT_TRANSFERS,
     'File pulls running at once within a sync job.'),
   chunkBytes: field(bytes(1_024), D.DEFAULT_CHUNK_BYTES, 'Size of one file chunk on a transfer stream.'),
+  batchFiles: field(int(0, 256, 'files'), D.DEFAULT_SYNC_BATCH_FILES,
+    'Small files pulled from one holder in one BATCH request (0 or 1: one GET per file).'),
+  batchMaxFileBytes: field(bytes(0), D.DEFAULT_SYNC_BATCH_MAX_FILE_BYTES, 'Largest file pulled in a batch; larger files get a GET of their own.'),
+  diskThreads: field(int(0, 64, 'threads'), D.DEFAULT_SYNC_DISK_THREADS,
+    'Worker threads that read, verify and write batched files with synchronous calls (0: on the main thread).'),
   manifestMaxEntries: field(int(1, 1_000_000, 'files'), D.DEFAULT_MANIFEST_MAX_ENTRIES,
     'Most files a node lists in the manifest it publishes; the full list is served by stream.')
 }

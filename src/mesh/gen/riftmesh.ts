@@ -906,6 +906,7 @@ export interface TransferRequest {
   fastPath: boolean
   cursor: string
   limit: number
+  items: TransferBatchItem[]
 }
 
 export namespace TransferRequest {
@@ -913,14 +914,16 @@ export namespace TransferRequest {
     GET = 'GET',
     LIST = 'LIST',
     CREDIT = 'CREDIT',
-    SIDE = 'SIDE'
+    SIDE = 'SIDE',
+    BATCH = 'BATCH'
   }
 
   enum __OpValues {
     GET = 0,
     LIST = 1,
     CREDIT = 2,
-    SIDE = 3
+    SIDE = 3,
+    BATCH = 4
   }
 
   export namespace Op {
@@ -983,6 +986,13 @@ export namespace TransferRequest {
           w.uint32(obj.limit)
         }
 
+        if (obj.items != null && obj.items.length > 0) {
+          for (const value of obj.items) {
+            w.uint32(82)
+            TransferBatchItem.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -996,7 +1006,8 @@ export namespace TransferRequest {
           credit: 0,
           fastPath: false,
           cursor: '',
-          limit: 0
+          limit: 0,
+          items: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1041,6 +1052,16 @@ export namespace TransferRequest {
               obj.limit = reader.uint32()
               break
             }
+            case 10: {
+              if (opts.limits?.items != null && obj.items.length === opts.limits.items) {
+                throw new MaxLengthError('Decode error - repeated field "items" had too many elements')
+              }
+
+              obj.items.push(TransferBatchItem.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.items$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1050,6 +1071,10 @@ export namespace TransferRequest {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          items: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1119,6 +1144,24 @@ export namespace TransferRequest {
               }
               break
             }
+            case 10: {
+              if (opts.limits?.items != null && obj.items === opts.limits.items) {
+                throw new MaxLengthError('Streaming decode error - repeated field "items" had too many elements')
+              }
+
+              for (const evt of TransferBatchItem.codec().stream(reader, reader.uint32(), `${prefix}.items[]`, {
+                limits: opts.limits?.items$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.items
+                }
+              }
+
+              obj.items++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1176,6 +1219,24 @@ export namespace TransferRequest {
     value: number
   }
 
+  export interface TransferRequestItemsPathFieldEvent {
+    field: '$.items[].path'
+    value: string
+    index: number
+  }
+
+  export interface TransferRequestItemsExpectedSha256FieldEvent {
+    field: '$.items[].expectedSha256'
+    value: string
+    index: number
+  }
+
+  export interface TransferRequestItemsSizeFieldEvent {
+    field: '$.items[].size'
+    value: bigint
+    index: number
+  }
+
   export function encode (obj: Partial<TransferRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TransferRequest.codec())
   }
@@ -1184,8 +1245,143 @@ export namespace TransferRequest {
     return decodeMessage(buf, TransferRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TransferRequest>): Generator<TransferRequestVersionFieldEvent | TransferRequestOpFieldEvent | TransferRequestPathFieldEvent | TransferRequestOffsetFieldEvent | TransferRequestExpectedSha256FieldEvent | TransferRequestCreditFieldEvent | TransferRequestFastPathFieldEvent | TransferRequestCursorFieldEvent | TransferRequestLimitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TransferRequest>): Generator<TransferRequestVersionFieldEvent | TransferRequestOpFieldEvent | TransferRequestPathFieldEvent | TransferRequestOffsetFieldEvent | TransferRequestExpectedSha256FieldEvent | TransferRequestCreditFieldEvent | TransferRequestFastPathFieldEvent | TransferRequestCursorFieldEvent | TransferRequestLimitFieldEvent | TransferRequestItemsPathFieldEvent | TransferRequestItemsExpectedSha256FieldEvent | TransferRequestItemsSizeFieldEvent> {
     return streamMessage(buf, TransferRequest.codec(), opts)
+  }
+}
+
+export interface TransferBatchItem {
+  path: string
+  expectedSha256: string
+  size: bigint
+}
+
+export namespace TransferBatchItem {
+  let _codec: Codec<TransferBatchItem>
+
+  export const codec = (): Codec<TransferBatchItem> => {
+    if (_codec == null) {
+      _codec = message<TransferBatchItem>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.path != null && obj.path !== '')) {
+          w.uint32(10)
+          w.string(obj.path)
+        }
+
+        if ((obj.expectedSha256 != null && obj.expectedSha256 !== '')) {
+          w.uint32(18)
+          w.string(obj.expectedSha256)
+        }
+
+        if ((obj.size != null && obj.size !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.size)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          path: '',
+          expectedSha256: '',
+          size: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.path = reader.string()
+              break
+            }
+            case 2: {
+              obj.expectedSha256 = reader.string()
+              break
+            }
+            case 3: {
+              obj.size = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.path`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.expectedSha256`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.size`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TransferBatchItemPathFieldEvent {
+    field: '$.path'
+    value: string
+  }
+
+  export interface TransferBatchItemExpectedSha256FieldEvent {
+    field: '$.expectedSha256'
+    value: string
+  }
+
+  export interface TransferBatchItemSizeFieldEvent {
+    field: '$.size'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<TransferBatchItem>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TransferBatchItem.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TransferBatchItem>): TransferBatchItem {
+    return decodeMessage(buf, TransferBatchItem.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TransferBatchItem>): Generator<TransferBatchItemPathFieldEvent | TransferBatchItemExpectedSha256FieldEvent | TransferBatchItemSizeFieldEvent> {
+    return streamMessage(buf, TransferBatchItem.codec(), opts)
   }
 }
 
@@ -1441,7 +1637,8 @@ export namespace TransferFrame {
     END = 'END',
     ERROR = 'ERROR',
     PAGE = 'PAGE',
-    SIDE = 'SIDE'
+    SIDE = 'SIDE',
+    SKIP = 'SKIP'
   }
 
   enum __KindValues {
@@ -1450,7 +1647,8 @@ export namespace TransferFrame {
     END = 2,
     ERROR = 3,
     PAGE = 4,
-    SIDE = 5
+    SIDE = 5,
+    SKIP = 6
   }
 
   export namespace Kind {

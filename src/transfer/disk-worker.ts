@@ -1,0 +1,34 @@
+/**
+ * A disk worker thread (started by DiskPool): runs `disk-ops` jobs with synchronous system calls
+ * and answers each with its outcomes. Read data goes back as transferred ArrayBuffers (no copy).
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { readListed, writeVerified } from './disk-ops.js'
+import type { DiskJob, DiskReply } from './disk-pool.js'
+
+const port = parentPort
+if (port === null) throw new Error('disk-worker.js runs only as a worker thread (DiskPool starts it)')
+const rootReal = (workerData as { rootReal: string }).rootReal
+
+port.on('message', (job: DiskJob) => {
+  let reply: DiskReply
+  const transfer: ArrayBuffer[] = []
+  try {
+    if (job.op === 'read') {
+      const outcomes = job.items.map(item => readListed(item, rootReal))
+      for (const o of outcomes) if (o.ok) transfer.push(o.data.buffer as ArrayBuffer)
+      reply = { id: job.id, op: 'read', outcomes }
+    } else {
+      reply = { id: job.id, op: 'write', outcomes: writeVerified(job.items, job.fsync) }
+      // the data buffers go home, to be reused for the next frames
+      for (const item of job.items) {
+        const ab = item.data.buffer as ArrayBuffer
+        if (!transfer.includes(ab)) transfer.push(ab)
+      }
+      reply.returned = transfer
+    }
+  } catch (err) {
+    reply = { id: job.id, op: 'failed', message: err instanceof Error ? err.message : String(err) }
+  }
+  port.postMessage(reply, transfer)
+})
