@@ -11,20 +11,26 @@
  *  - raw TCP (node:net), the floor: 4 connections, a path line out, uint64 size + bytes back (no
  *    Nagle delay), written to disk; no hashing, no encryption, no rename, no fsync;
  *  - rsync 3 pulling from an `rsync --daemon` on 127.0.0.1, `rsync -a` (no ssh, no compression:
- *    the fastest way rsync moves files);
+ *    the fastest way rsync moves files), and the same with `--fsync` (rsync ≥ 3.2.4), as durable
+ *    as riftmesh's default;
  *  - `rsync -az` over ssh from an sshd on 127.0.0.1, exactly as the original system ran it
  *    (one sender/receiver pair, compression on, ssh's default cipher).
  * riftmesh and raw TCP run 4 transfers at once (sync.maxConcurrentTransfers). The target gets
  * the manifest with one LIST first (timed apart). Source files are in the page cache for every
- * run; each run writes into a fresh empty directory. MiB/s = 2^20 bytes per second.
+ * run; each run writes into a fresh empty directory. MiB/s = 2^20 bytes per second. CPU is the
+ * user + system time of every process and thread on both ends (from /proc), per GiB moved.
  *
  * `RIFTMESH_BENCH_TRANSFER_MB` (default 1024) sets the total size and
  * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
  * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
- * `RIFTMESH_BENCH_DEBUG=1` logs the riftmesh holder and target at debug level on stderr.
+ * `RIFTMESH_BENCH_DISK_THREADS` sets sync.diskThreads on both ends;
+ * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,rsync` runs only the variants whose names contain one of these;
+ * `RIFTMESH_BENCH_DEBUG=1` logs the riftmesh holder and target at debug level on stderr, and the
+ * client's counters and each end's CPU time.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -53,8 +59,50 @@ const RAW_CONNECTIONS = 4
 const logger = process.env.RIFTMESH_BENCH_DEBUG === '1' ? createLogger({ level: 'debug', destination: process.stderr }) : silentLogger()
 const clock = new SystemClock()
 const THIS_FILE = fileURLToPath(import.meta.url)
+/** `RIFTMESH_BENCH_DISK_THREADS`: sync.diskThreads on both ends (default: the product's default). */
+const diskThreads = (): { diskThreads?: number } => process.env.RIFTMESH_BENCH_DISK_THREADS !== undefined ? { diskThreads: Number(process.env.RIFTMESH_BENCH_DISK_THREADS) } : {}
 
 type HolderMode = 'riftmesh-fast' | 'riftmesh-sealed' | 'riftmesh-stream' | 'tcp'
+
+// ---- CPU accounting -----------------------------------------------------------------------
+
+/** Wall time of a run and the CPU time (user + system, every process and thread involved). */
+interface Measured { ms: number, cpuMs: number }
+
+let clockTicks: number | undefined
+function ticksPerSecond (): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      clockTicks = 100
+    }
+  }
+  return clockTicks
+}
+
+/**
+ * CPU ms a process has used (all its threads), from /proc/<pid>/stat: `own` its own time,
+ * `children` that of its children it has waited for. NaN where there is no /proc.
+ */
+function procCpuMs (pid: number | 'self', what: { own: boolean, children: boolean }): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number) // f[0] is field 3 (state)
+    const own = what.own ? (f[11] as number) + (f[12] as number) : 0
+    const kids = what.children ? (f[13] as number) + (f[14] as number) : 0
+    return (own + kids) * 1000 / ticksPerSecond()
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU ms of this process (the target, worker threads included) plus the given processes so far. */
+function cpuNow (pids: number[], children: boolean): number {
+  let ms = procCpuMs('self', { own: true, children })
+  for (const pid of pids) ms += procCpuMs(pid, { own: true, children: true })
+  return ms
+}
 
 // ---- data ---------------------------------------------------------------------------------
 
@@ -106,7 +154,7 @@ async function runHolder (mode: HolderMode, dir: string, swarmKeyHex: string): P
     const scanner = new ManifestScanner({ clock, logger, cache: new MemoryHashCache() }, { dataDir: dir })
     await scanner.scan()
     const server = new TransferServer({ mesh, catalog: scanner, clock, logger, drops: new DropCounters(logger) }, {
-      dataDir: dir, requestsPerMinute: 1_000_000, ...(mode !== 'riftmesh-stream' ? { fastPath: { host: '127.0.0.1', encrypt: mode === 'riftmesh-sealed' } } : {})
+      dataDir: dir, requestsPerMinute: 1_000_000, ...diskThreads(), ...(mode !== 'riftmesh-stream' ? { fastPath: { host: '127.0.0.1', encrypt: mode === 'riftmesh-sealed' } } : {})
     })
     await server.start()
     process.stdout.write(`${JSON.stringify({ addr: mesh.listenAddrs()[0] })}\n`)
@@ -163,22 +211,28 @@ async function stopHolder (h: Holder): Promise<void> {
 
 // ---- the pulls ----------------------------------------------------------------------------
 
-async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean): Promise<{ ms: number, listMs: number, viaFast: number }> {
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean): Promise<Measured & { listMs: number, viaFast: number }> {
   preGrowPnetCipherMemory()
   const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
   await mesh.start()
   try {
     const peer = await mesh.dial(holder.info.addr as string, { signal: AbortSignal.timeout(10_000) })
-    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4) })
+    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4), ...diskThreads() })
     const t0 = performance.now()
     const listed = await client.list(peer, { signal: AbortSignal.timeout(60_000) })
     const t1 = performance.now()
+    const cpu0 = cpuNow([holder.child.pid as number], false)
+    const cpuT0 = cpuNow([], false)
     const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
     const settled = await Promise.allSettled(listed.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
     const failed = settled.find(s => s.status === 'rejected')
     if (failed !== undefined) throw new Error(`${settled.filter(s => s.status === 'rejected').length} pulls failed, e.g. ${String(failed.reason)}`)
     const results = settled.map(s => (s as PromiseFulfilledResult<PullResult>).value)
-    return { ms: performance.now() - t1, listMs: t1 - t0, viaFast: results.filter(r => r.viaFastPath).length }
+    const ms = performance.now() - t1
+    const cpuMs = cpuNow([holder.child.pid as number], false) - cpu0
+    if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`client stats ${JSON.stringify(client.stats)}; CPU ms: target ${cpuNow([], false) - cpuT0}, holder ${cpuNow([holder.child.pid as number], false) - cpu0 - (cpuNow([], false) - cpuT0)}\n`)
+    await client.close()
+    return { ms, cpuMs, listMs: t1 - t0, viaFast: results.filter(r => r.viaFastPath).length }
   } finally {
     await mesh.stop()
   }
@@ -220,11 +274,17 @@ async function rawWorker (port: number, paths: string[], next: { i: number }, ds
   }
 }
 
-async function pullRaw (holder: Holder, paths: string[], dst: string): Promise<number> {
+async function pullRaw (holder: Holder, paths: string[], dst: string): Promise<Measured> {
   const t0 = performance.now()
+  const cpu0 = cpuNow([holder.child.pid as number], false)
   const next = { i: 0 }
   await Promise.all(Array.from({ length: RAW_CONNECTIONS }, async () => await rawWorker(holder.info.port as number, paths, next, dst)))
-  return performance.now() - t0
+  return { ms: performance.now() - t0, cpuMs: cpuNow([holder.child.pid as number], false) - cpu0 }
+}
+
+/** Let a daemon reap the child that served us, so its CPU shows in the daemon's children time. */
+async function settle (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, 300))
 }
 
 async function run (cmd: string, args: string[]): Promise<void> {
@@ -258,8 +318,8 @@ async function freePort (): Promise<number> {
   return typeof a === 'object' && a !== null ? a.port : 0
 }
 
-/** rsync -a from an rsync daemon on 127.0.0.1; undefined when rsync is not installed. */
-async function pullRsync (src: string, dst: string, work: string): Promise<number | undefined> {
+/** rsync -a from an rsync daemon on 127.0.0.1 (with `--fsync`: every file fsynced, as riftmesh does by default); undefined when rsync is not installed. */
+async function pullRsync (src: string, dst: string, work: string, fsync: boolean): Promise<Measured | undefined> {
   try {
     await run('rsync', ['--version'])
   } catch {
@@ -273,9 +333,12 @@ async function pullRsync (src: string, dst: string, work: string): Promise<numbe
   const daemon = spawn('rsync', ['--daemon', '--no-detach', `--config=${conf}`], { stdio: ['ignore', 'ignore', 'inherit'] })
   try {
     await waitForPort(port)
+    const cpu0 = cpuNow([daemon.pid as number], true)
     const t0 = performance.now()
-    await run('rsync', ['-a', `rsync://127.0.0.1:${port}/src/`, `${dst}/`])
-    return performance.now() - t0
+    await run('rsync', ['-a', ...(fsync ? ['--fsync'] : []), `rsync://127.0.0.1:${port}/src/`, `${dst}/`])
+    const ms = performance.now() - t0
+    await settle()
+    return { ms, cpuMs: cpuNow([daemon.pid as number], true) - cpu0 }
   } finally {
     const exited = new Promise(r => daemon.once('exit', r))
     daemon.kill('SIGTERM')
@@ -299,7 +362,7 @@ async function findSshd (): Promise<string | undefined> {
  * with a cluster key): an sshd on 127.0.0.1 started for the run with a fresh host key and a
  * fresh user key; undefined when rsync, ssh or sshd is not installed.
  */
-async function pullRsyncSsh (src: string, dst: string, work: string): Promise<number | undefined> {
+async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Measured | undefined> {
   const sshd = await findSshd()
   if (sshd === undefined) return undefined
   try {
@@ -328,9 +391,12 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<nu
     await waitForPort(port)
     const user = process.env.USER ?? 'root'
     const ssh = `ssh -p ${port} -i ${userKey} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`
+    const cpu0 = cpuNow([daemon.pid as number], true)
     const t0 = performance.now()
     await run('rsync', ['-az', '-e', ssh, `${user}@127.0.0.1:${src}/`, `${dst}/`])
-    return performance.now() - t0
+    const ms = performance.now() - t0
+    await settle()
+    return { ms, cpuMs: cpuNow([daemon.pid as number], true) - cpu0 }
   } catch {
     return undefined
   } finally {
@@ -341,6 +407,10 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<nu
 }
 
 // ---- the benchmark ------------------------------------------------------------------------
+
+/** `RIFTMESH_BENCH_TRANSFER_ONLY=fast,raw`: run only the variants whose names contain one of these (profiling; ratios of skipped ones read NaN). */
+const ONLY = process.env.RIFTMESH_BENCH_TRANSFER_ONLY?.split(',').filter(x => x !== '')
+const wanted = (name: string): boolean => ONLY === undefined || ONLY.some(x => name.includes(x))
 
 const rate = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000)
 const fmt = (x: number): string => x.toFixed(0)
@@ -358,7 +428,7 @@ export async function transfer (): Promise<SizeResult[]> {
       const paths = await makeSource(src, totalBytes, count)
       const bytes = await treeBytes(src)
       const swarmKey = newSwarmKey()
-      const measured: Record<string, number> = {}
+      const measured: Record<string, Measured> = {}
       const fresh = async (): Promise<string> => {
         const dst = join(work, 'dst')
         await rm(dst, { recursive: true, force: true })
@@ -371,46 +441,62 @@ export async function transfer (): Promise<SizeResult[]> {
       }
       let listMs = 0
       for (const [name, mode, fsync] of [['riftmesh fast path', 'riftmesh-fast', true], ['riftmesh fast path, no fsync', 'riftmesh-fast', false], ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true], ['riftmesh libp2p stream only', 'riftmesh-stream', true]] as const) {
+        if (!wanted(name)) continue
         const holder = await startHolder(mode, src, swarmKey)
         try {
           const dst = await fresh()
           const r = await pullRiftmesh(holder, dst, swarmKey, fsync)
           if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
           await check(dst, name)
-          measured[name] = r.ms
+          measured[name] = r
           listMs = r.listMs
         } finally {
           await stopHolder(holder)
         }
       }
-      const rawHolder = await startHolder('tcp', src, swarmKey)
-      try {
-        const dst = await fresh()
-        measured['raw TCP (node:net)'] = await pullRaw(rawHolder, paths, dst)
-        await check(dst, 'raw TCP')
-      } finally {
-        await stopHolder(rawHolder)
+      if (wanted('raw TCP')) {
+        const rawHolder = await startHolder('tcp', src, swarmKey)
+        try {
+          const dst = await fresh()
+          measured['raw TCP (node:net)'] = await pullRaw(rawHolder, paths, dst)
+          await check(dst, 'raw TCP')
+        } finally {
+          await stopHolder(rawHolder)
+        }
       }
       const rsyncDst = await fresh()
-      const rsyncMs = await pullRsync(src, rsyncDst, work)
+      const rsyncMs = wanted('rsync daemon') ? await pullRsync(src, rsyncDst, work, false) : undefined
       if (rsyncMs !== undefined) {
         await check(rsyncDst, 'rsync')
         measured['rsync daemon'] = rsyncMs
       }
+      const rsyncSyncDst = await fresh()
+      const rsyncSyncMs = wanted('rsync daemon --fsync') ? await pullRsync(src, rsyncSyncDst, work, true) : undefined
+      if (rsyncSyncMs !== undefined) {
+        await check(rsyncSyncDst, 'rsync --fsync')
+        measured['rsync daemon --fsync'] = rsyncSyncMs
+      }
       const sshDst = await fresh()
-      const rsyncSshMs = await pullRsyncSsh(src, sshDst, work)
+      const rsyncSshMs = wanted('rsync -az') ? await pullRsyncSsh(src, sshDst, work) : undefined
       if (rsyncSshMs !== undefined) {
         await check(sshDst, 'rsync -az over ssh')
         measured['rsync -az over ssh (as the original)'] = rsyncSshMs
       }
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
-      for (const [k, ms] of Object.entries(measured)) values[`${k} MiB/s`] = `${fmt(rate(bytes, ms))}  (${(ms / 1000).toFixed(2)} s)`
-      const fast = rate(bytes, measured['riftmesh fast path'] as number)
-      const raw = rate(bytes, measured['raw TCP (node:net)'] as number)
+      const GiB = bytes / 1024 ** 3
+      for (const [k, m] of Object.entries(measured)) {
+        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB)`
+      }
+      const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
+      const fast = mibs('riftmesh fast path')
+      const fastNoSync = mibs('riftmesh fast path, no fsync')
+      const raw = mibs('raw TCP (node:net)')
       values['riftmesh fast path / raw TCP'] = ratio(fast, raw)
-      values['riftmesh libp2p stream / raw TCP'] = ratio(rate(bytes, measured['riftmesh libp2p stream only'] as number), raw)
-      values['riftmesh fast path / rsync daemon'] = rsyncMs !== undefined ? ratio(fast, rate(bytes, rsyncMs)) : 'rsync not installed'
-      values['riftmesh fast path / rsync -az over ssh'] = rsyncSshMs !== undefined ? ratio(fast, rate(bytes, rsyncSshMs)) : 'rsync, ssh or sshd not installed'
+      values['riftmesh libp2p stream / raw TCP'] = ratio(mibs('riftmesh libp2p stream only'), raw)
+      values['riftmesh fast path / rsync daemon --fsync (both durable)'] = rsyncSyncMs !== undefined ? ratio(fast, mibs('rsync daemon --fsync')) : 'rsync not installed'
+      values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = rsyncMs !== undefined ? ratio(fastNoSync, mibs('rsync daemon')) : 'rsync not installed'
+      values['riftmesh fast path / rsync daemon'] = rsyncMs !== undefined ? ratio(fast, mibs('rsync daemon')) : 'rsync not installed'
+      values['riftmesh fast path / rsync -az over ssh'] = rsyncSshMs !== undefined ? ratio(fast, mibs('rsync -az over ssh (as the original)')) : 'rsync, ssh or sshd not installed'
       values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
       out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
     } finally {
