@@ -39,9 +39,14 @@ export const DEFAULT_BATCH_MAX_FILE_BYTES = 1024 * 1024
 export const DEFAULT_MAX_PENDING_WRITE_BYTES = 64 * 1024 * 1024
 /** How long a holder that refused a BATCH gets single GETs. @default 600_000 */
 export const DEFAULT_NO_BATCH_MS = 600_000
-/** Files per disk write job, and bytes (whichever comes first). */
+/**
+ * Files per disk write job, and bytes (whichever comes first). With fsync a job costs about two
+ * journal commits (its files, then its renames) however many files it has, so jobs are larger.
+ */
 const WRITE_GROUP_FILES = 16
 const WRITE_GROUP_BYTES = 1024 * 1024
+const FSYNC_GROUP_FILES = 64
+const FSYNC_GROUP_BYTES = 4 * 1024 * 1024
 /** A BATCH request's estimated size stays under this (the holder reads requests up to 256 KiB). */
 const MAX_BATCH_REQUEST_BYTES = 192 * 1024
 /** Estimated bytes per item besides its path. */
@@ -315,7 +320,7 @@ export class PullBatcher {
         e.handed = true
         group.push({ e, data: f.data })
         groupBytes += e.size
-        if (group.length >= WRITE_GROUP_FILES || groupBytes >= WRITE_GROUP_BYTES) flush()
+        if (group.length >= (this.init.fsync ? FSYNC_GROUP_FILES : WRITE_GROUP_FILES) || groupBytes >= (this.init.fsync ? FSYNC_GROUP_BYTES : WRITE_GROUP_BYTES)) flush()
       }
     } finally {
       flush() // what arrived intact is written even when the rest broke off

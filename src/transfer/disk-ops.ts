@@ -83,8 +83,8 @@ export function readListed (item: ReadItem, rootReal: string): ReadOutcome {
     if (!openedInside(fd, item.full, rootReal)) return { ok: false, code: 'BAD_PATH', message: 'a symlink leads outside the data dir' }
     const st = fstatSync(fd)
     if (!st.isFile() || st.size !== item.size || Math.floor(st.mtimeMs) !== item.mtimeMs) return { ok: false, code: 'CHANGED', message: 'the file changed since the last scan' }
-    // its own ArrayBuffer, so the worker can hand it over without a copy
-    const data = new Uint8Array(new ArrayBuffer(item.size))
+    // its own ArrayBuffer (not zero-filled: every byte is read into), so the worker can hand it over without a copy
+    const data = Buffer.allocUnsafeSlow(item.size)
     for (let off = 0; off < item.size;) {
       const n = readSync(fd, data, off, item.size - off, off)
       if (n === 0) return { ok: false, code: 'CHANGED', message: 'the file changed since the last scan' }

@@ -44,7 +44,7 @@ export function ownedBuffer (n: number): Buffer {
   const c = sizeClass(n)
   let ab = free.get(c)?.pop()
   if (ab !== undefined) keptBytes -= c
-  else ab = new ArrayBuffer(c)
+  else ab = Buffer.allocUnsafeSlow(c).buffer // not zero-filled: every byte handed out is written before it is read
   owned.add(ab)
   return Buffer.from(ab, 0, n)
 }

@@ -12,6 +12,7 @@ import { errorMessage } from '../core/errors.js'
 import { HashMismatchError } from './errors.js'
 import { FileDigester, countsGames } from './file-info.js'
 import { PARTIAL_SUFFIX } from './paths.js'
+import { isOwned, recycle } from './owned-buffers.js'
 
 /** Writes in flight at once per file. */
 const MAX_PENDING_WRITES = 4
@@ -76,13 +77,17 @@ export class PartialFile {
     return this.position
   }
 
-  /** Append `data` (hashed now, written in the background; at most a few writes in flight). */
+  /**
+   * Append `data` (hashed now, written in the background; at most a few writes in flight). Data
+   * in owned memory (owned-buffers.ts) is handed over: its memory is reused once written.
+   */
   async append (data: Uint8Array): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError
     this.digester.update(data)
     const at = this.position
     this.position += data.byteLength
-    const write = this.writeAt(data, at).catch((err: unknown) => { this.writeError ??= err })
+    const owned = isOwned(data)
+    const write = this.writeAt(data, at).then(() => { if (owned) recycle(data.buffer as ArrayBuffer) }, (err: unknown) => { this.writeError ??= err })
     this.pending.push(write)
     if (this.pending.length >= MAX_PENDING_WRITES) await this.pending.shift()
     if (this.writeError !== undefined) throw this.writeError
