@@ -83,6 +83,8 @@ export interface TransferServerInit {
   fastPath?: FastPathListenerInit
   /** Worker threads reading BATCH files (0: on the main thread). @default DEFAULT_DISK_THREADS */
   diskThreads?: number
+  /** Serve BATCH requests; false answers them BAD_REQUEST, as a holder from before BATCH did (tests of mixed versions). @default true */
+  acceptBatch?: boolean
 }
 
 export interface TransferServerComponents {
@@ -287,6 +289,7 @@ export class TransferServer {
     for (let req: TransferRequest | undefined = first, n = 0; req !== undefined; req = await this.readRequest(stream, peer, signal, this.sessionIdleMs)) {
       if (req.op === TransferRequest.Op.CREDIT) continue // credit left over from the previous file
       if (req.op !== TransferRequest.Op.GET && req.op !== TransferRequest.Op.BATCH) throw new Refusal('BAD_REQUEST', `expected GET or BATCH, got ${req.op}`, true)
+      if (req.op === TransferRequest.Op.BATCH && this.init.acceptBatch === false) throw new Refusal('BAD_REQUEST', 'BATCH is not served here', true)
       if (n++ > 0) {
         const waitMs = this.budget.charge(peer)
         if (waitMs > 0) throw new Refusal('BUSY', 'over the per-peer rate budget', true, waitMs)

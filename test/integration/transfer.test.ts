@@ -47,14 +47,14 @@ interface Node {
 
 const nodes: Node[] = []
 
-async function startNode (swarmKey: Uint8Array, fastPath: boolean): Promise<Node> {
+async function startNode (swarmKey: Uint8Array, fastPath: boolean, serverInit: { acceptBatch?: boolean } = {}): Promise<Node> {
   const peer = await startMemoryPeer({ swarmKey, transport: 'tcp', heartbeats: false })
   const { dir, cleanup } = await tempDir('riftmesh-xfer-it-')
   const reads: string[] = []
   const fs: ScannerFs = { ...nodeScannerFs, createReadStream: (p, o) => { reads.push(p); return nodeScannerFs.createReadStream(p, o) } }
   const scanner = new ManifestScanner({ clock, logger, fs, cache: new MemoryHashCache() }, { dataDir: dir })
   const server = new TransferServer({ mesh: peer.mesh, catalog: scanner, clock, logger, drops: peer.drops }, {
-    dataDir: dir, chunkBytes: 256 * 1024, ...(fastPath ? { fastPath: { host: '127.0.0.1' } } : {})
+    dataDir: dir, chunkBytes: 256 * 1024, ...serverInit, ...(fastPath ? { fastPath: { host: '127.0.0.1' } } : {})
   })
   await server.start()
   const client = new TransferClient({
@@ -89,8 +89,9 @@ const files = new Map<string, Buffer>()
 /** The target has these already. */
 const ALREADY_ON_C = ['selfplay/hex8_2p/batch0.jsonl', 'selfplay/hex8_2p/batch1.jsonl']
 
+let swarmKey: Uint8Array
 beforeAll(async () => {
-  const swarmKey = testSwarmKey()
+  swarmKey = testSwarmKey()
   A = await startNode(swarmKey, true) // holder with the fast path
   B = await startNode(swarmKey, false) // holder, libp2p stream only
   C = await startNode(swarmKey, true) // the training node
@@ -251,6 +252,27 @@ describe('transfer between three libp2p nodes', () => {
     expect(rf?.peer).toBe(A.peer.mesh.selfId)
     expect(rf?.failedHolders).toEqual([])
     for (const f of [changed, rotten, fine]) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+  })
+
+  it('pulls from a holder that does not take BATCH one GET per file, and keeps doing so', async () => {
+    const old = await startNode(swarmKey, true, { acceptBatch: false })
+    await C.peer.mesh.dial(old.peer.addr, { signal: AbortSignal.timeout(5_000) })
+    const small = Array.from({ length: 12 }, (_, i) => ({ path: `games/old/g${i}.jsonl`, content: Buffer.from(`{"old":${i}}\n`) }))
+    for (const f of small) await put(old.dir, f.path, f.content)
+    await publish(old)
+    const pull = async (fs: typeof small): Promise<void> => {
+      const rs = await Promise.all(fs.map(async f => await C.client.pull(old.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length })))
+      expect(rs.every(r => r.viaFastPath && r.size > 0)).toBe(true)
+    }
+    await pull(small.slice(0, 6))
+    expect(old.server.stats.batches).toBe(0)
+    expect(old.server.stats.refused.BAD_REQUEST).toBeGreaterThanOrEqual(1) // the batch that was tried
+    expect(old.server.stats.served).toBe(6)
+    const refusedBefore = old.server.stats.refused.BAD_REQUEST
+    await pull(small.slice(6)) // no second try: GETs straight away
+    expect(old.server.stats.refused.BAD_REQUEST).toBe(refusedBefore)
+    expect(old.server.stats.served).toBe(12)
+    for (const f of small) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
   })
 
   it('answers refused BATCH items with SKIP, serves the rest, and the session goes on; refusals are counted', async () => {
