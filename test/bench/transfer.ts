@@ -31,7 +31,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -429,9 +429,13 @@ export async function transfer (): Promise<SizeResult[]> {
       const bytes = await treeBytes(src)
       const swarmKey = newSwarmKey()
       const measured: Record<string, Measured> = {}
+      // every run writes into a directory of its own, and the trees are deleted only after the
+      // last run: files created right after 10,000 were deleted cost ext4 a scan past the
+      // recently deleted inodes each (its inode allocator skips them for ~30 s), which skewed
+      // whichever run came next
+      let runs = 0
       const fresh = async (): Promise<string> => {
-        const dst = join(work, 'dst')
-        await rm(dst, { recursive: true, force: true })
+        const dst = join(work, `dst-${runs++}`)
         await mkdir(dst)
         return dst
       }
