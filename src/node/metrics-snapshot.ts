@@ -55,6 +55,8 @@ export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: L
   const conns = p.mesh.libp2p.getConnections()
   const leader = p.election.currentLeader()
   const sync = p.managers.sync?.status()
+  const served = p.transfer.server.stats
+  const pulled = p.transfer.client.stats
   return {
     peersAlive: peers.filter(x => x.health === 'ALIVE').length,
     peersTotal: peers.length,
@@ -68,6 +70,13 @@ export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: L
     syncBytesReceived: sync?.totals.bytesReceived ?? 0,
     syncFilesReceived: sync?.totals.filesReceived ?? 0,
     syncFailedPulls: sync?.totals.failedPulls ?? 0,
+    transfer: {
+      servedFiles: served.served,
+      servedBytes: served.bytesServed,
+      batches: { served: served.batches, pulled: pulled.batches },
+      refusedByCode: { ...served.refused },
+      hashMismatches: pulled.hashMismatches
+    },
     documentBytes: documentBytesByGroup(p.state),
     droppedByReason: { ...Object.fromEntries(DROP_REASONS.map(r => [r, 0])), ...p.drops.byReason() }
   }

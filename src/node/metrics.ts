@@ -27,6 +27,17 @@ export interface MetricsSnapshot {
   syncBytesReceived: number
   syncFilesReceived: number
   syncFailedPulls: number
+  /** The transfer layer: what this node served as a holder and how its own pulls went. */
+  transfer: {
+    servedFiles: number
+    servedBytes: number
+    /** BATCH requests: served as a holder, sent as a target. */
+    batches: { served: number, pulled: number }
+    /** Requests and batch items this node refused, by code. */
+    refusedByCode: Record<string, number>
+    /** Pulled files whose bytes did not hash to the expected sha256. */
+    hashMismatches: number
+  }
   /** Encoded size per document group (control, manifests, jobs). */
   documentBytes: Record<string, number>
   droppedByReason: Record<string, number>
@@ -196,6 +207,11 @@ export class NodeMetrics {
     counter('riftmesh_sync_received_bytes_total', 'Bytes of data files pulled by sync.', undefined, s => ({ '': s.syncBytesReceived }))
     counter('riftmesh_sync_received_files_total', 'Data files pulled by sync.', undefined, s => ({ '': s.syncFilesReceived }))
     counter('riftmesh_sync_failed_pulls_total', 'Sync pulls that failed.', undefined, s => ({ '': s.syncFailedPulls }))
+    counter('riftmesh_transfer_served_files_total', 'Files this node served to others.', undefined, s => ({ '': s.transfer.servedFiles }))
+    counter('riftmesh_transfer_served_bytes_total', 'Bytes of files this node served to others.', undefined, s => ({ '': s.transfer.servedBytes }))
+    counter('riftmesh_transfer_batches_total', 'BATCH requests (many small files each), served as a holder or pulled as a target.', 'side', s => s.transfer.batches)
+    counter('riftmesh_transfer_refused_total', 'Transfer requests and batch items this node refused, by code.', 'code', s => s.transfer.refusedByCode)
+    counter('riftmesh_transfer_hash_mismatches_total', 'Pulled files whose bytes did not hash to the expected sha256 (fetched again elsewhere).', undefined, s => ({ '': s.transfer.hashMismatches }))
     counter('riftmesh_dropped_messages_total', 'Messages dropped from peers, by reason.', 'reason', s => s.droppedByReason)
     collectDefaultMetrics({ register: this.registry, prefix: 'riftmesh_' })
   }

@@ -29,6 +29,7 @@ const snapshot: MetricsSnapshot = {
   syncBytesReceived: 1_048_576,
   syncFilesReceived: 3,
   syncFailedPulls: 0,
+  transfer: { servedFiles: 12, servedBytes: 4_096, batches: { served: 2, pulled: 1 }, refusedByCode: { BAD_PATH: 1, BUSY: 0 }, hashMismatches: 0 },
   documentBytes: { control: 900, manifests: 300, jobs: 5_000 },
   droppedByReason: { malformed: 2, spoofed: 0 }
 }
@@ -87,6 +88,10 @@ describe('NodeMetrics', () => {
     expect(value(families, 'riftmesh_jobs', { state: 'RUNNING' })).toBe(4)
     expect(value(families, 'riftmesh_document_bytes', { doc: 'jobs' })).toBe(5_000)
     expect(value(families, 'riftmesh_sync_received_bytes_total')).toBe(1_048_576)
+    expect(value(families, 'riftmesh_transfer_served_files_total')).toBe(12)
+    expect(value(families, 'riftmesh_transfer_batches_total', { side: 'served' })).toBe(2)
+    expect(value(families, 'riftmesh_transfer_batches_total', { side: 'pulled' })).toBe(1)
+    expect(value(families, 'riftmesh_transfer_refused_total', { code: 'BAD_PATH' })).toBe(1)
     expect(value(families, 'riftmesh_dropped_messages_total', { reason: 'malformed' })).toBe(2)
     expect(families.find(f => f.name === 'riftmesh_dropped_messages_total')?.type).toBe('COUNTER')
     expect(families.some(f => f.name === 'riftmesh_process_resident_memory_bytes')).toBe(true)
