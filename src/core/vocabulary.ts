@@ -19,3 +19,9 @@ export type BoardConfigName = typeof BOARD_CONFIGS[number]
 export const BOARD_PRIORITY_LEVELS = ['critical', 'high', 'medium', 'low'] as const
 export const ELECTION_MODES = ['majority', 'epoch'] as const
 export const ELIGIBILITY_RULES = ['all', 'flagged', 'preferred'] as const
+
+/** The data dir's kinds of files (its top-level directories that sync moves). */
+export const FILE_KINDS = ['selfplay', 'models', 'training', 'games'] as const
+
+/** Longest text field of a document entry (and so of a path in a manifest). */
+export const MAX_TEXT_CHARS = 1_024

@@ -5,11 +5,11 @@
  * invalid (a newer writer must bump `v`).
  */
 import { z } from 'zod'
-import { BOARD_CONFIGS, CAPABILITY_NAMES, JOB_TYPE_NAMES } from '../core/vocabulary.js'
+import { BOARD_CONFIGS, CAPABILITY_NAMES, FILE_KINDS, JOB_TYPE_NAMES, MAX_TEXT_CHARS } from '../core/vocabulary.js'
 
 /** Limits on what one entry may hold. */
 export const MAX_ID_CHARS = 128
-export const MAX_TEXT_CHARS = 1_024
+export { MAX_TEXT_CHARS } from '../core/vocabulary.js'
 export const MAX_ERROR_CHARS = 4_096
 export const MAX_LIST_ITEMS = 64
 export const MAX_MANIFEST_FILES = 10_000
@@ -64,7 +64,7 @@ export const nodeInfoSchema = z.strictObject({
 })
 export type NodeInfo = z.infer<typeof nodeInfoSchema>
 
-export const FILE_KINDS = ['selfplay', 'models', 'training', 'games'] as const
+export { FILE_KINDS } from '../core/vocabulary.js'
 export const manifestFileSchema = z.strictObject({
   size: count,
   mtimeMs: ms,

@@ -14,7 +14,8 @@
  * trailing newline). Every other file counts 0 games.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { FILE_KINDS, type ConfigKey } from '../state/schema.js'
+import { FILE_KINDS } from '../core/vocabulary.js'
+import type { ConfigKey } from '../state/schema.js'
 
 export type FileKind = typeof FILE_KINDS[number]
 

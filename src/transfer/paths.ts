@@ -7,7 +7,7 @@
 import { constants } from 'node:fs'
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, resolve, sep } from 'node:path'
-import { FILE_KINDS, MAX_TEXT_CHARS } from '../state/schema.js'
+import { FILE_KINDS, MAX_TEXT_CHARS } from '../core/vocabulary.js'
 import { PathRefusedError } from './errors.js'
 
 /** Longest relative path accepted (the manifest's limit on a path). */
