@@ -375,8 +375,9 @@ export class TransferServer {
 
   /** A BATCH item checked against the path rules and the listing: a refusal, or what to read. */
   private checkBatchItem (peer: string, item: TransferRequest['items'][number]): BatchPlan {
+    let full: string
     try {
-      checkTransferable(this.init.dataDir, item.path)
+      full = checkTransferable(this.init.dataDir, item.path)
     } catch (err) {
       if (err instanceof PathRefusedError) return new Refusal('BAD_PATH', err.reason, true)
       throw err
@@ -386,15 +387,20 @@ export class TransferServer {
     if ((item.expectedSha256 !== '' && item.expectedSha256 !== entry.sha256) || BigInt(entry.size) !== item.size) {
       return new Refusal('CHANGED', 'the holder has another version', false)
     }
-    return { entry, job: -1, read: { full: checkTransferable(this.init.dataDir, item.path), size: entry.size, mtimeMs: entry.mtimeMs } }
+    return { entry, job: -1, read: { full, size: entry.size, mtimeMs: entry.mtimeMs } }
   }
 
   /** SKIP one BATCH item (counted like a refusal, but the session goes on). */
   private async skip (stream: FrameStream, peer: string, r: Refusal, signal: AbortSignal): Promise<void> {
+    this.count(peer, r, 'batch item refused')
+    await this.write(stream, skipFrame(r.code, r.message), signal)
+  }
+
+  /** A refusal in the stats, against the peer when it is the peer's fault, and in the log. */
+  private count (peer: string, r: Refusal, what: string): void {
     this.stats.refused[r.code]++
     if (r.counted) this.components.drops.record(peer, 'protocol', `transfer ${r.code}: ${r.message.slice(0, 120)}`)
-    this.log.debug({ peer, code: r.code, reason: r.message }, 'batch item refused')
-    await this.write(stream, skipFrame(r.code, r.message), signal)
+    this.log.debug({ peer, code: r.code, reason: r.message }, what)
   }
 
   private async close (stream: FrameStream, signal: AbortSignal): Promise<void> {
@@ -407,9 +413,7 @@ export class TransferServer {
   }
 
   private async refuse (stream: FrameStream, peer: string, r: Refusal, signal: AbortSignal): Promise<void> {
-    this.stats.refused[r.code]++
-    if (r.counted) this.components.drops.record(peer, 'protocol', `transfer ${r.code}: ${r.message.slice(0, 120)}`)
-    this.log.debug({ peer, code: r.code, reason: r.message }, 'transfer refused')
+    this.count(peer, r, 'transfer refused')
     const deadline = timeoutSignal(this.components.clock, this.idleTimeoutMs, signal)
     try {
       await stream.write(errorFrame(r.code, r.message, r.retryAfterMs), { signal: deadline.signal })
