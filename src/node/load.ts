@@ -28,6 +28,22 @@ const NO_GPU = (): GpuLoadFigures => ({ gpuPercent: 0, gpuMemoryPercent: 0 })
 
 const clampPercent = (v: number): number => Math.min(100, Math.max(0, Number.isFinite(v) ? v : 0))
 
+/** The block counts of statfs(2) that disk use is computed from. */
+export interface FsBlocks { blocks: number, bfree: number, bavail: number }
+
+/**
+ * Disk use in percent as `df` shows it: used / (used + available to unprivileged users). Blocks
+ * that are free but not available (the root reserve of ext4, 5 % by default, or far more on some
+ * virtual disks) count as neither, so a disk is 100 % full exactly when a job can no longer write.
+ * Counting them as used (1 - bavail / blocks) reported a disk with 21 % in use as 68 %, which put
+ * every node of a cluster over health.maxDiskPercentForWork (70) and stopped all work. Pure.
+ */
+export function diskUsePercent (s: FsBlocks): number {
+  const used = s.blocks - s.bfree
+  const total = used + s.bavail
+  return total > 0 ? clampPercent((100 * used) / total) : 0
+}
+
 export class OsLoadSource implements LoadSource {
   private last: CpuTimes = cpuTimes()
 
@@ -45,7 +61,7 @@ export class OsLoadSource implements LoadSource {
     let diskPercent = 0
     try {
       const s = statfsSync(this.dataDir)
-      diskPercent = s.blocks > 0 ? 100 * (1 - s.bavail / s.blocks) : 0
+      diskPercent = diskUsePercent(s)
     } catch {
       diskPercent = 0 // data dir not there (yet): report no disk pressure rather than fail a heartbeat
     }

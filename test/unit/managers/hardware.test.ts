@@ -1,3 +1,5 @@
+import { statfsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { describe, expect, it, vi } from 'vitest'
 import { VirtualClock } from '../../../src/core/clock.js'
 import { ConfigError, NotStartedError } from '../../../src/core/errors.js'
@@ -7,7 +9,7 @@ import {
   detectHardwareDetailed, gpuLoadFromControllers, hardwareChanged, hardwareFromProbe, mergeDetection, readGpuLoad,
   type GpuController, type GpuLoad, type HardwareDetection, type HardwareProbe
 } from '../../../src/managers/hardware.js'
-import { OsLoadSource } from '../../../src/node/load.js'
+import { diskUsePercent, OsLoadSource } from '../../../src/node/load.js'
 import { hardwareSchema, type Hardware } from '../../../src/state/schema.js'
 import { tempDir } from '../../helpers.js'
 
@@ -136,6 +138,23 @@ describe('gpuLoadFromControllers', () => {
     expect(new OsLoadSource('/nonexistent', undefined, () => ({ gpuPercent: 40, gpuMemoryPercent: 120 })).sample())
       .toMatchObject({ gpuPercent: 40, gpuMemoryPercent: 100 })
     expect(new OsLoadSource('/nonexistent').sample()).toMatchObject({ gpuPercent: 0, gpuMemoryPercent: 0 })
+  })
+
+  // blocks, bfree, bavail as statfs(2) reports them; the figure df's Use% column shows
+  it.each([
+    ['a VM disk with a large reserve (read off a CI machine): 21 %, not 68 %', { blocks: 66_053_021, bfree: 60_394_579, bavail: 20_939_286 }, 21.27],
+    ['ext4 with the 5 % root reserve, half used', { blocks: 1000, bfree: 500, bavail: 450 }, 52.63],
+    ['full for users while root still has its reserve', { blocks: 1000, bfree: 50, bavail: 0 }, 100],
+    ['no reserve: used / size', { blocks: 1000, bfree: 250, bavail: 250 }, 75],
+    ['empty', { blocks: 1000, bfree: 1000, bavail: 1000 }, 0],
+    ['a pseudo file system without blocks', { blocks: 0, bfree: 0, bavail: 0 }, 0]
+  ])('disk use as df shows it: %s', (_name, s, want) => {
+    expect(diskUsePercent(s)).toBeCloseTo(want, 2)
+  })
+
+  it('samples the disk of the data dir with that formula', () => {
+    const s = statfsSync(tmpdir())
+    expect(new OsLoadSource(tmpdir()).sample().diskPercent).toBeCloseTo(diskUsePercent(s), 0)
   })
 })
 
