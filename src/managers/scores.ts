@@ -102,10 +102,21 @@ export function isAlive (view: NodeView): boolean {
   return view.health !== 'DEAD'
 }
 
-/** Healthy for new work: ALIVE, not retired, disk < 70 %, memory < 75 %, load score < 80. */
-export function healthyForWork (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): boolean {
-  if (view.health !== 'ALIVE' || view.info.flags.retired) return false
+/**
+ * Why a node gets no new work, or null when it is healthy for work: ALIVE, not retired,
+ * disk < 70 %, memory < 75 %, load score < 80. The reason is for people (status, demo). Pure.
+ */
+export function unfitForWork (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): string | null {
+  if (view.info.flags.retired) return 'retired'
+  if (view.health !== 'ALIVE') return view.health.toLowerCase()
   const load = view.load
-  if (load !== undefined && (load.diskPercent >= rule.maxDiskPercent || load.memoryPercent >= rule.maxMemoryPercent)) return false
-  return loadScore(load, view.info.hardware.hasGpu, w) < rule.maxLoadScore
+  if (load !== undefined && load.diskPercent >= rule.maxDiskPercent) return `disk ${load.diskPercent.toFixed(0)} % used (limit ${rule.maxDiskPercent} %)`
+  if (load !== undefined && load.memoryPercent >= rule.maxMemoryPercent) return `memory ${load.memoryPercent.toFixed(0)} % used (limit ${rule.maxMemoryPercent} %)`
+  const score = loadScore(load, view.info.hardware.hasGpu, w)
+  return score < rule.maxLoadScore ? null : `load score ${score.toFixed(0)} (limit ${rule.maxLoadScore})`
+}
+
+/** Healthy for new work: unfitForWork finds no reason. */
+export function healthyForWork (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): boolean {
+  return unfitForWork(view, rule, w) === null
 }

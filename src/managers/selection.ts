@@ -5,7 +5,7 @@
  */
 import {
   DEFAULT_GPU_SCORE_TABLE, DEFAULT_LOAD_WEIGHTS, DEFAULT_WORK_HEALTH_RULE, cpuPowerScore, gpuPowerScore,
-  healthyForWork, isAlive, loadScore, type GpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule
+  isAlive, loadScore, type GpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule, unfitForWork
 } from './scores.js'
 import { isGpuOnly } from '../jobs/engine-modes.js'
 import type { Capability } from '../state/schema.js'
@@ -30,6 +30,8 @@ export interface ScoredNode {
   load: number
   alive: boolean
   healthy: boolean
+  /** Why it gets no new work (disk, memory, load, health), or null when healthy. */
+  unfit: string | null
   /** Training jobs it runs (heartbeat count, or known from the jobs view). */
   trainingJobs: number
 }
@@ -37,6 +39,7 @@ export interface ScoredNode {
 export function scoreNodes (views: readonly NodeView[], params: ScoreParams = DEFAULT_SCORE_PARAMS, trainingRunning?: ReadonlyMap<string, number>): ScoredNode[] {
   return views.map(view => {
     const hw = view.info.hardware
+    const unfit = unfitForWork(view, params.workRule, params.loadWeights)
     return {
       view,
       nodeId: view.info.nodeId,
@@ -44,7 +47,8 @@ export function scoreNodes (views: readonly NodeView[], params: ScoreParams = DE
       cpuScore: cpuPowerScore(view.info),
       load: loadScore(view.load, hw.hasGpu, params.loadWeights),
       alive: isAlive(view) && !view.info.flags.retired,
-      healthy: healthyForWork(view, params.workRule, params.loadWeights),
+      healthy: unfit === null,
+      unfit,
       trainingJobs: Math.max(view.load?.trainingJobs ?? 0, trainingRunning?.get(view.info.nodeId) ?? 0)
     }
   })

@@ -44,7 +44,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       }
     }),
     rankings: async () => ({
-      scores: p.managers.selector.scored().map(n => ({ node: n.nodeId, gpuScore: n.gpuScore, cpuScore: n.cpuScore, load: n.load, alive: n.alive, healthy: n.healthy, trainingJobs: n.trainingJobs })),
+      scores: p.managers.selector.scored().map(n => ({ node: n.nodeId, gpuScore: n.gpuScore, cpuScore: n.cpuScore, load: n.load, alive: n.alive, healthy: n.healthy, unfit: n.unfit, trainingJobs: n.trainingJobs })),
       trainingPrimary: p.managers.selector.trainingPrimaryNodes().map(v => v.info.nodeId),
       bestGpuForTraining: p.managers.selector.bestGpuNodeForTraining()?.info.nodeId ?? null,
       cpuPrimary: p.managers.selector.cpuPrimaryNodes().map(v => v.info.nodeId),

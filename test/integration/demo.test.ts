@@ -5,7 +5,7 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { jobSummary, demoEvents } from '../../src/cli/commands/demo.js'
+import { jobSummary, demoEvents, stallLine } from '../../src/cli/commands/demo.js'
 import { tempDir } from '../helpers.js'
 
 const bin = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
@@ -24,9 +24,17 @@ describe('riftmesh demo', () => {
     ]
     expect(jobSummary(jobs)).toBe('selfplay 1 running, 1 done | training 1 promoted')
     expect(jobSummary([])).toBe('no jobs yet')
-    const now = { leader: null, nodes: 3, games: {}, jobs, models: { hex8_2p: { modelId: 't1', elo: 1347.2 } } }
+    const now = { leader: null, nodes: 3, games: {}, jobs, models: { hex8_2p: { modelId: 't1', elo: 1347.2 } }, unfit: [] }
     expect(demoEvents(undefined, now)).toEqual(['  * hex8_2p: model t1 PROMOTED, Elo 1347'])
     expect(demoEvents(now, now)).toEqual([])
+  })
+
+  it('says why nothing runs when no node is fit for work, and only then', () => {
+    const full = [{ node: 'peer-aaaaaaaa', unfit: 'disk 72 % used (limit 70 %)' }, { node: 'peer-bbbbbbbb', unfit: 'suspect' }]
+    expect(stallLine({ jobs: [], unfit: full })).toBe('        waiting: no node is fit for new work (…aaaaaaaa disk 72 % used (limit 70 %); …bbbbbbbb suspect); health.* in riftmesh config --describe')
+    expect(stallLine({ jobs: [], unfit: [...full, { node: 'peer-cccccccc', unfit: null }] })).toBeNull()
+    expect(stallLine({ jobs: [{ jobId: 'j', type: 'selfplay', config: 'hex8_2p', state: 'RUNNING' }], unfit: full })).toBeNull()
+    expect(stallLine({ jobs: [], unfit: [] })).toBeNull()
   })
 
   it('runs a local cluster to a promoted model and stops everything on Ctrl-C', async () => {

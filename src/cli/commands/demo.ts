@@ -45,15 +45,17 @@ export function demoNodeArgs (keyFile: string, minGames: number): string[] {
 }
 
 interface ModelRow { elo: number, modelId: string }
-interface Progress { leader: string | null, nodes: number, games: Record<string, number>, jobs: Array<{ jobId: string, type: string, config: string | null, state: string }>, models: Record<string, ModelRow> }
+interface UnfitRow { node: string, unfit: string | null }
+interface Progress { leader: string | null, nodes: number, games: Record<string, number>, jobs: Array<{ jobId: string, type: string, config: string | null, state: string }>, models: Record<string, ModelRow>, unfit: UnfitRow[] }
 
 async function progress (n: NodeProcess): Promise<Progress> {
   const st = await n.request('status') as { nodes: unknown[], election: { leader: { nodeId: string, epoch: number } | null }, managers?: { training: { decisions: Array<{ config: string, games: number }> } | null } }
   const jobs = await n.request('jobs') as Progress['jobs']
   const models = await n.request('models') as Record<string, ModelRow>
+  const unfit = (await n.request('rankings') as { scores: UnfitRow[] }).scores
   const games: Record<string, number> = {}
   for (const d of st.managers?.training?.decisions ?? []) games[d.config] = d.games
-  return { leader: st.election.leader === null ? null : `…${st.election.leader.nodeId.slice(-8)} (epoch ${st.election.leader.epoch})`, nodes: st.nodes.length, games, jobs, models }
+  return { leader: st.election.leader === null ? null : `…${st.election.leader.nodeId.slice(-8)} (epoch ${st.election.leader.epoch})`, nodes: st.nodes.length, games, jobs, models, unfit }
 }
 
 const STATE_WORDS: Record<string, string> = { RUNNING: 'running', PENDING: 'pending', COMPLETE: 'done', PROMOTED: 'promoted', ARCHIVED: 'archived', FAILED: 'failed', LOST: 'lost', EXPIRED: 'expired', CANCELLED: 'cancelled', REFUSED: 'refused' }
@@ -75,6 +77,17 @@ export function jobSummary (jobs: Progress['jobs']): string {
     parts.push(`${type} ${states.map(k => `${m.get(k) ?? 0} ${STATE_WORDS[k] ?? k.toLowerCase()}`).join(', ')}`)
   }
   return parts.length === 0 ? 'no jobs yet' : parts.join(' | ')
+}
+
+/**
+ * When no job runs and no node is fit for new work, a line that says why (`disk 72 % used (limit
+ * 70 %)` on every node, say): without it a stalled demo shows nothing but "no jobs yet".
+ */
+export function stallLine (p: Pick<Progress, 'jobs' | 'unfit'>): string | null {
+  if (p.unfit.length === 0 || p.jobs.some(j => j.state === 'RUNNING' || j.state === 'PENDING')) return null
+  if (p.unfit.some(n => n.unfit === null)) return null
+  const reasons = p.unfit.map(n => `…${n.node.slice(-8)} ${n.unfit ?? ''}`)
+  return `        waiting: no node is fit for new work (${reasons.join('; ')}); health.* in riftmesh config --describe`
 }
 
 /** Lines for what happened since the last look: models promoted or archived. */
@@ -150,6 +163,8 @@ export async function runDemo (args: ParsedArgs, out: (s: string) => void): Prom
         const models = Object.entries(p.models).map(([c, m]) => `${c} Elo ${m.elo.toFixed(0)}`).join(', ') || 'none promoted yet'
         out(`[${t}s] leader ${p.leader ?? 'electing…'} · ${p.nodes} nodes · games ${games} · models ${models}`)
         out(`        jobs: ${jobSummary(p.jobs)}`)
+        const stalled = stallLine(p)
+        if (stalled !== null) out(stalled)
         for (const e of demoEvents(prev, p)) out(e)
         prev = p
       } catch (err) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cpuPowerScore, gpuDeviceScore, gpuPowerScore, gpuScoreTable, healthyForWork, loadScore } from '../../../src/managers/scores.js'
+import { cpuPowerScore, gpuDeviceScore, gpuPowerScore, gpuScoreTable, healthyForWork, loadScore, unfitForWork } from '../../../src/managers/scores.js'
 import { cpuHw, gpuHw, load, view } from './fixtures.js'
 
 describe('GPU power score', () => {
@@ -88,5 +88,16 @@ describe('healthy for work', () => {
     ['no heartbeat yet', view('a', { load: undefined }), true]
   ])('%s → %s', (_name, v, expected) => {
     expect(healthyForWork(v)).toBe(expected)
+    expect(unfitForWork(v) === null).toBe(expected)
+  })
+
+  it.each([
+    ['suspect', view('a', { health: 'SUSPECT' }), 'suspect'],
+    ['retired', view('a', { retired: true, health: 'DEAD' }), 'retired'],
+    ['disk 70 %', view('a', { load: load({ diskPercent: 70.4 }) }), 'disk 70 % used (limit 70 %)'],
+    ['memory 75 %', view('a', { load: load({ memoryPercent: 80 }) }), 'memory 80 % used (limit 75 %)'],
+    ['load score 91.6', view('a', { load: load({ cpuPercent: 100, memoryPercent: 72, selfplayJobs: 8 }) }), 'load score 92 (limit 80)']
+  ])('says why a node is unfit: %s', (_name, v, reason) => {
+    expect(unfitForWork(v)).toBe(reason)
   })
 })
