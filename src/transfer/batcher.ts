@@ -29,6 +29,7 @@ import { REFUSAL } from './client-session.js'
 import type { DiskPool } from './disk-pool.js'
 import type { WriteItem } from './disk-ops.js'
 import type { LocalHashes } from './scanner.js'
+import type { PullResult } from './client.js'
 import { MAX_BATCH_ITEMS, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber } from './protocol.js'
 
 /** Files per BATCH (sync.batchFiles; 0 = no batching). @default 64 */
@@ -79,6 +80,8 @@ export interface BatchedResult {
   gameCount: number
   viaFastPath: boolean
   durationMs: number
+  /** The pull went as a single GET after all (the holder does not take BATCH): its full result, already counted. */
+  single?: PullResult
 }
 
 export interface BatcherStats {

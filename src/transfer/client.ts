@@ -343,6 +343,7 @@ export class TransferClient {
       }
       batcher.add(e)
     })
+    if (r.single !== undefined) return r.single
     p.received = r.size
     return this.result(p, t0, { size: r.size, sha256: r.sha256, gameCount: r.gameCount, alreadyPresent: false, viaFastPath: r.viaFastPath, resumedFrom: 0 })
   }
@@ -378,7 +379,7 @@ export class TransferClient {
   private async pullSingleFor (e: BatchEntry): Promise<BatchedResult> {
     const p: Pull = { peer: e.peer, path: e.path, file: { path: e.path, sha256: e.sha256, size: e.size }, dest: e.dest, signal: e.signal, size: 0, headerSha: '', received: 0, ...(e.onProgress !== undefined ? { onProgress: e.onProgress } : {}) }
     const r = await this.pullSingle(p)
-    return { size: r.size, sha256: r.sha256, gameCount: r.gameCount, viaFastPath: r.viaFastPath, durationMs: r.durationMs }
+    return { size: r.size, sha256: r.sha256, gameCount: r.gameCount, viaFastPath: r.viaFastPath, durationMs: r.durationMs, single: r }
   }
 
   /** `pullOnce`, again after the holder's retry-after when it answers BUSY (bounded). */

@@ -264,7 +264,9 @@ describe('transfer between three libp2p nodes', () => {
       const rs = await Promise.all(fs.map(async f => await C.client.pull(old.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length })))
       expect(rs.every(r => r.viaFastPath && r.size > 0)).toBe(true)
     }
+    const bytesBefore = C.client.stats.bytesReceived
     await pull(small.slice(0, 6))
+    expect(C.client.stats.bytesReceived - bytesBefore).toBe(small.slice(0, 6).reduce((n, f) => n + f.content.length, 0)) // each file counted once
     expect(old.server.stats.batches).toBe(0)
     expect(old.server.stats.refused.BAD_REQUEST).toBeGreaterThanOrEqual(1) // the batch that was tried
     expect(old.server.stats.served).toBe(6)
