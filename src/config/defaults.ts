@@ -414,6 +414,8 @@ export const DEFAULT_MAX_SYNC_JOBS_PER_NODE = 1
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4
 /** sync.chunkBytes. @default 1_048_576 (1 MiB) */
 export const DEFAULT_CHUNK_BYTES = 1 * MIB
+/** sync.fsync: fsync every received file and its directory before it counts as here. @default true */
+export const DEFAULT_SYNC_FSYNC = true
 /** sync.batchFiles: small files pulled in one BATCH request (0 or 1: one GET per file). @default 64 */
 export const DEFAULT_SYNC_BATCH_FILES = 64
 /** sync.batchMaxFileBytes: largest file pulled in a batch. @default 1_048_576 (1 MiB) */
