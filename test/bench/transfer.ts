@@ -5,6 +5,8 @@
  *    channel, sha256 of every file verified, `.partial` + fsync + rename + directory fsync,
  *    in plain mode (the default: token-authorised, files sha256-verified, frames not encrypted);
  *  - riftmesh, fast path with fsync off (what the two baselines do: no fsync);
+ *  - riftmesh, fast path, the files asked for in jobs of 50 one after the other, as the
+ *    SyncPlanner runs them (one sync job at a time per node) — the others ask for all at once;
  *  - riftmesh, fast path sealed with AES-256-GCM (`sync.fastPathEncryption=true`);
  *  - riftmesh, libp2p stream only (the fast path off: pnet + Noise + Yamux carry the bytes) —
  *    the "before" of the fast path;
@@ -39,6 +41,7 @@ import { preGrowPnetCipherMemory } from '../../src/mesh/pnet-memory.js'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { SystemClock } from '../../src/core/clock.js'
+import { DEFAULT_MAX_FILES_PER_SYNC_JOB } from '../../src/config/defaults.js'
 import { createLogger, silentLogger } from '../../src/core/logger.js'
 import { DropCounters } from '../../src/mesh/drops.js'
 import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
@@ -55,6 +58,8 @@ const MiB = 1024 * 1024
 const HOLDER_READY_TIMEOUT_MS = 120_000
 const RUN_TIMEOUT_MS = 30 * 60_000
 const RAW_CONNECTIONS = 4
+/** The SyncPlanner's job size (sync.maxFilesPerSyncJob). */
+const SYNC_JOB_FILES = DEFAULT_MAX_FILES_PER_SYNC_JOB
 /** `RIFTMESH_BENCH_DEBUG=1`: debug logs of the riftmesh holder and target on stderr. */
 const logger = process.env.RIFTMESH_BENCH_DEBUG === '1' ? createLogger({ level: 'debug', destination: process.stderr }) : silentLogger()
 const clock = new SystemClock()
@@ -211,7 +216,11 @@ async function stopHolder (h: Holder): Promise<void> {
 
 // ---- the pulls ----------------------------------------------------------------------------
 
-async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean): Promise<Measured & { listMs: number, viaFast: number }> {
+/**
+ * `jobFiles`: pull in jobs of this many files, one job after the other, as the SyncPlanner does
+ * (sync.maxFilesPerSyncJob, one sync job at a time per node); else every file at once.
+ */
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number): Promise<Measured & { listMs: number, viaFast: number }> {
   preGrowPnetCipherMemory()
   const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
   await mesh.start()
@@ -224,7 +233,11 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
     const cpu0 = cpuNow([holder.child.pid as number], false)
     const cpuT0 = cpuNow([], false)
     const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
-    const settled = await Promise.allSettled(listed.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
+    const pull = async (files: typeof listed): Promise<Array<PromiseSettledResult<PullResult>>> =>
+      await Promise.allSettled(files.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
+    const settled: Array<PromiseSettledResult<PullResult>> = []
+    if (jobFiles === undefined) settled.push(...await pull(listed))
+    else for (let i = 0; i < listed.length; i += jobFiles) settled.push(...await pull(listed.slice(i, i + jobFiles)))
     const failed = settled.find(s => s.status === 'rejected')
     if (failed !== undefined) throw new Error(`${settled.filter(s => s.status === 'rejected').length} pulls failed, e.g. ${String(failed.reason)}`)
     const results = settled.map(s => (s as PromiseFulfilledResult<PullResult>).value)
@@ -444,12 +457,19 @@ export async function transfer (): Promise<SizeResult[]> {
         if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
       }
       let listMs = 0
-      for (const [name, mode, fsync] of [['riftmesh fast path', 'riftmesh-fast', true], ['riftmesh fast path, no fsync', 'riftmesh-fast', false], ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true], ['riftmesh libp2p stream only', 'riftmesh-stream', true]] as const) {
+      const variants = [
+        ['riftmesh fast path', 'riftmesh-fast', true, undefined],
+        ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined],
+        [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES],
+        ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined],
+        ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined]
+      ] as const
+      for (const [name, mode, fsync, jobFiles] of variants) {
         if (!wanted(name)) continue
         const holder = await startHolder(mode, src, swarmKey)
         try {
           const dst = await fresh()
-          const r = await pullRiftmesh(holder, dst, swarmKey, fsync)
+          const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles)
           if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
           await check(dst, name)
           measured[name] = r
