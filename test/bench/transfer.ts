@@ -19,11 +19,14 @@
  *    (one sender/receiver pair, compression on, ssh's default cipher).
  * riftmesh and raw TCP run 4 transfers at once (sync.maxConcurrentTransfers). The target gets
  * the manifest with one LIST first (timed apart). Source files are in the page cache for every
- * run; each run writes into a fresh empty directory. MiB/s = 2^20 bytes per second. CPU is the
+ * run; each run writes into a fresh empty directory and starts with a clean page cache (`sync`,
+ * then no dirty pages left). MiB/s = 2^20 bytes per second. CPU is the
  * user + system time of every process and thread on both ends (from /proc), per GiB moved.
  *
  * `RIFTMESH_BENCH_TRANSFER_MB` (default 1024) sets the total size and
  * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
+ * `RIFTMESH_BENCH_TRANSFER_ROUNDS` (default 3) how many rounds over every variant, in an order
+ * rotated by one each round; each figure is the median round, with the range beside it;
  * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
  * `RIFTMESH_BENCH_DISK_THREADS` sets sync.diskThreads on both ends;
  * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,rsync` runs only the variants whose names contain one of these;
@@ -32,8 +35,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { readFileSync, readdirSync } from 'node:fs'
+import { mkdir, mkdtemp, open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -60,6 +63,8 @@ const RUN_TIMEOUT_MS = 30 * 60_000
 const RAW_CONNECTIONS = 4
 /** The SyncPlanner's job size (sync.maxFilesPerSyncJob). */
 const SYNC_JOB_FILES = DEFAULT_MAX_FILES_PER_SYNC_JOB
+/** `RIFTMESH_BENCH_TRANSFER_ROUNDS` (default 3): rounds over every variant; the median is shown. */
+const ROUNDS = Math.max(1, Number(process.env.RIFTMESH_BENCH_TRANSFER_ROUNDS ?? 3))
 /** `RIFTMESH_BENCH_DEBUG=1`: debug logs of the riftmesh holder and target on stderr. */
 const logger = process.env.RIFTMESH_BENCH_DEBUG === '1' ? createLogger({ level: 'debug', destination: process.stderr }) : silentLogger()
 const clock = new SystemClock()
@@ -102,6 +107,28 @@ function procCpuMs (pid: number | 'self', what: { own: boolean, children: boolea
   }
 }
 
+/** CPU ms of a process's threads by kind (`main`, `workers` — the disk pool's —, `libuv-worker`, V8's…), summed over threads of one kind. */
+function threadCpuMs (pid: number | 'self'): Map<string, number> {
+  const out = new Map<string, number>()
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+        const name = tid === String(pid === 'self' ? process.pid : pid) ? 'main' : comm === 'node' ? 'workers' : comm
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number)
+        out.set(name, (out.get(name) ?? 0) + ((f[11] as number) + (f[12] as number)) * 1000 / ticksPerSecond())
+      } catch {} // the thread ended
+    }
+  } catch {}
+  return out
+}
+
+/** `name ms, …` of the CPU each kind of thread used between two readings. */
+function threadCpuDelta (before: Map<string, number>, after: Map<string, number>): string {
+  return [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')
+}
+
 /** CPU ms of this process (the target, worker threads included) plus the given processes so far. */
 function cpuNow (pids: number[], children: boolean): number {
   let ms = procCpuMs('self', { own: true, children })
@@ -110,6 +137,34 @@ function cpuNow (pids: number[], children: boolean): number {
 }
 
 // ---- data ---------------------------------------------------------------------------------
+
+const SETTLE_DIRTY_BYTES = 32 * MiB
+const SETTLE_TIMEOUT_MS = 60_000
+
+/** Dirty + under-writeback page-cache bytes (Linux), or 0 where /proc/meminfo is not there. */
+function dirtyBytes (): number {
+  try {
+    const info = readFileSync('/proc/meminfo', 'utf8')
+    let kb = 0
+    for (const m of info.matchAll(/^(?:Dirty|Writeback):\s+(\d+) kB$/gm)) kb += Number(m[1])
+    return kb * 1024
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Before every timed run: write back what earlier runs (and the source tree) left dirty, and
+ * wait until the page cache is clean, so each run starts from the same state. Without it a run
+ * that does not fsync leaves 1 GiB dirty, and the next run is throttled to the disk's write-back
+ * speed once the kernel's dirty limit is reached — whichever ran later was slowed (measured here:
+ * the same 10,000 files written in 0.45 s from a clean cache, 2.5 s right after 4 GiB more).
+ */
+async function settleDisk (): Promise<void> {
+  execFileSync('sync')
+  const t0 = performance.now()
+  while (dirtyBytes() > SETTLE_DIRTY_BYTES && performance.now() - t0 < SETTLE_TIMEOUT_MS) await new Promise(resolve => setTimeout(resolve, 100))
+}
 
 /** `count` files of `total / count` bytes under `selfplay/hex8_2p/dNN/`, distinct contents. */
 async function makeSource (dir: string, totalBytes: number, count: number): Promise<string[]> {
@@ -232,6 +287,7 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
     const t1 = performance.now()
     const cpu0 = cpuNow([holder.child.pid as number], false)
     const cpuT0 = cpuNow([], false)
+    const threads0 = [threadCpuMs('self'), threadCpuMs(holder.child.pid as number)]
     const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
     const pull = async (files: typeof listed): Promise<Array<PromiseSettledResult<PullResult>>> =>
       await Promise.allSettled(files.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
@@ -243,7 +299,8 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
     const results = settled.map(s => (s as PromiseFulfilledResult<PullResult>).value)
     const ms = performance.now() - t1
     const cpuMs = cpuNow([holder.child.pid as number], false) - cpu0
-    if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`client stats ${JSON.stringify(client.stats)}; CPU ms: target ${cpuNow([], false) - cpuT0}, holder ${cpuNow([holder.child.pid as number], false) - cpu0 - (cpuNow([], false) - cpuT0)}\n`)
+    if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`client stats ${JSON.stringify(client.stats)}; CPU ms: target ${cpuNow([], false) - cpuT0}, holder ${cpuNow([holder.child.pid as number], false) - cpu0 - (cpuNow([], false) - cpuT0)}\n` +
+      `  target threads: ${threadCpuDelta(threads0[0] as Map<string, number>, threadCpuMs('self'))}\n  holder threads: ${threadCpuDelta(threads0[1] as Map<string, number>, threadCpuMs(holder.child.pid as number))}\n`)
     await client.close()
     return { ms, cpuMs, listMs: t1 - t0, viaFast: results.filter(r => r.viaFastPath).length }
   } finally {
@@ -384,8 +441,7 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Me
   } catch {
     return undefined
   }
-  const dir = join(work, 'ssh')
-  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const dir = await mkdtemp(join(work, 'ssh-')) // 0700; fresh keys each run
   const hostKey = join(dir, 'host_ed25519')
   const userKey = join(dir, 'id_ed25519')
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
@@ -441,7 +497,6 @@ export async function transfer (): Promise<SizeResult[]> {
       const paths = await makeSource(src, totalBytes, count)
       const bytes = await treeBytes(src)
       const swarmKey = newSwarmKey()
-      const measured: Record<string, Measured> = {}
       // every run writes into a directory of its own, and the trees are deleted only after the
       // last run: files created right after 10,000 were deleted cost ext4 a scan past the
       // recently deleted inodes each (its inode allocator skips them for ~30 s), which skewed
@@ -450,6 +505,7 @@ export async function transfer (): Promise<SizeResult[]> {
       const fresh = async (): Promise<string> => {
         const dst = join(work, `dst-${runs++}`)
         await mkdir(dst)
+        await settleDisk()
         return dst
       }
       const check = async (dst: string, what: string): Promise<void> => {
@@ -457,6 +513,8 @@ export async function transfer (): Promise<SizeResult[]> {
         if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
       }
       let listMs = 0
+      /** Each variant: how to run it into an empty directory; undefined when its tool is missing. */
+      const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | undefined> }> = []
       const variants = [
         ['riftmesh fast path', 'riftmesh-fast', true, undefined],
         ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined],
@@ -465,51 +523,65 @@ export async function transfer (): Promise<SizeResult[]> {
         ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined]
       ] as const
       for (const [name, mode, fsync, jobFiles] of variants) {
-        if (!wanted(name)) continue
-        const holder = await startHolder(mode, src, swarmKey)
-        try {
+        runners.push({
+          name,
+          run: async dst => {
+            const holder = await startHolder(mode, src, swarmKey)
+            try {
+              await settleDisk()
+              const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles)
+              if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
+              listMs = r.listMs
+              return r
+            } finally {
+              await stopHolder(holder)
+            }
+          }
+        })
+      }
+      runners.push({
+        name: 'raw TCP (node:net)',
+        run: async dst => {
+          const rawHolder = await startHolder('tcp', src, swarmKey)
+          try {
+            await settleDisk()
+            return await pullRaw(rawHolder, paths, dst)
+          } finally {
+            await stopHolder(rawHolder)
+          }
+        }
+      })
+      runners.push({ name: 'rsync daemon', run: async dst => await pullRsync(src, dst, work, false) })
+      runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
+      runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
+      const chosen = runners.filter(r => wanted(r.name))
+      // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
+      // (after the source tree was written) or last; each figure is the median round
+      const samples = new Map<string, Measured[]>()
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let i = 0; i < chosen.length; i++) {
+          const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
           const dst = await fresh()
-          const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles)
-          if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
-          await check(dst, name)
-          measured[name] = r
-          listMs = r.listMs
-        } finally {
-          await stopHolder(holder)
+          const m = await r.run(dst)
+          if (m === undefined) continue
+          await check(dst, r.name)
+          samples.set(r.name, [...(samples.get(r.name) ?? []), m])
         }
       }
-      if (wanted('raw TCP')) {
-        const rawHolder = await startHolder('tcp', src, swarmKey)
-        try {
-          const dst = await fresh()
-          measured['raw TCP (node:net)'] = await pullRaw(rawHolder, paths, dst)
-          await check(dst, 'raw TCP')
-        } finally {
-          await stopHolder(rawHolder)
-        }
+      const measured: Record<string, Measured> = {}
+      const spread: Record<string, string> = {}
+      for (const [name, ms] of samples) {
+        const sorted = [...ms].sort((a, b) => a.ms - b.ms)
+        measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
+        if (sorted.length > 1) spread[name] = `, ${fmt(rate(bytes, (sorted.at(-1) as Measured).ms))}–${fmt(rate(bytes, (sorted[0] as Measured).ms))} over ${sorted.length} rounds`
       }
-      const rsyncDst = await fresh()
-      const rsyncMs = wanted('rsync daemon') ? await pullRsync(src, rsyncDst, work, false) : undefined
-      if (rsyncMs !== undefined) {
-        await check(rsyncDst, 'rsync')
-        measured['rsync daemon'] = rsyncMs
-      }
-      const rsyncSyncDst = await fresh()
-      const rsyncSyncMs = wanted('rsync daemon --fsync') ? await pullRsync(src, rsyncSyncDst, work, true) : undefined
-      if (rsyncSyncMs !== undefined) {
-        await check(rsyncSyncDst, 'rsync --fsync')
-        measured['rsync daemon --fsync'] = rsyncSyncMs
-      }
-      const sshDst = await fresh()
-      const rsyncSshMs = wanted('rsync -az') ? await pullRsyncSsh(src, sshDst, work) : undefined
-      if (rsyncSshMs !== undefined) {
-        await check(sshDst, 'rsync -az over ssh')
-        measured['rsync -az over ssh (as the original)'] = rsyncSshMs
-      }
+      const rsyncMs = measured['rsync daemon']
+      const rsyncSyncMs = measured['rsync daemon --fsync']
+      const rsyncSshMs = measured['rsync -az over ssh (as the original)']
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
       const GiB = bytes / 1024 ** 3
       for (const [k, m] of Object.entries(measured)) {
-        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB)`
+        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${spread[k] ?? ''})`
       }
       const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
       const fast = mibs('riftmesh fast path')
@@ -521,6 +593,7 @@ export async function transfer (): Promise<SizeResult[]> {
       values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = rsyncMs !== undefined ? ratio(fastNoSync, mibs('rsync daemon')) : 'rsync not installed'
       values['riftmesh fast path / rsync daemon'] = rsyncMs !== undefined ? ratio(fast, mibs('rsync daemon')) : 'rsync not installed'
       values['riftmesh fast path / rsync -az over ssh'] = rsyncSshMs !== undefined ? ratio(fast, mibs('rsync -az over ssh (as the original)')) : 'rsync, ssh or sshd not installed'
+      values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = rsyncSshMs !== undefined ? ratio(fastNoSync, mibs('rsync -az over ssh (as the original)')) : 'rsync, ssh or sshd not installed'
       values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
       out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
     } finally {
