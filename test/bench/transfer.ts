@@ -25,6 +25,9 @@
  *
  * `RIFTMESH_BENCH_TRANSFER_MB` (default 1024) sets the total size and
  * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
+ * the trees go under TMPDIR (os.tmpdir()): on a machine whose /tmp sees heavy file churn (test
+ * suites), a quieter directory on the same disk gives steadier figures;
+ * `RIFTMESH_BENCH_TRANSFER_QUIET_S` (default 65) the pause before each file count (quietInodes);
  * `RIFTMESH_BENCH_TRANSFER_ROUNDS` (default 3) how many rounds over every variant, in an order
  * rotated by one each round; each figure is the median round, with the range beside it;
  * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
@@ -129,6 +132,16 @@ function threadCpuDelta (before: Map<string, number>, after: Map<string, number>
   return [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')
 }
 
+/** Minor page faults of a process so far (each costs microseconds on a virtual machine). */
+function minorFaults (pid: number | 'self'): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** CPU ms of this process (the target, worker threads included) plus the given processes so far. */
 function cpuNow (pids: number[], children: boolean): number {
   let ms = procCpuMs('self', { own: true, children })
@@ -151,6 +164,22 @@ function dirtyBytes (): number {
   } catch {
     return 0
   }
+}
+
+/** `RIFTMESH_BENCH_TRANSFER_QUIET_S` (default 65): see quietInodes. */
+const QUIET_MS = Number(process.env.RIFTMESH_BENCH_TRANSFER_QUIET_S ?? 65) * 1000
+
+/**
+ * Before each count's runs: `sync`, then wait until inodes freed by an earlier round (or an
+ * earlier benchmark) are no longer "recently deleted". ext4 without a journal — this machine's
+ * root file system — skips a free inode deleted less than 60 s ago (360 s while its inode table
+ * block is dirty) when it allocates one, and scans the whole group past them: measured here, a
+ * fifth of all CPU time went to that scan when a run started within a minute of deleting the
+ * trees of the run before, making whichever variant ran first look slow.
+ */
+async function quietInodes (): Promise<void> {
+  execFileSync('sync')
+  await new Promise(resolve => setTimeout(resolve, QUIET_MS))
 }
 
 /**
@@ -288,6 +317,7 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
     const cpu0 = cpuNow([holder.child.pid as number], false)
     const cpuT0 = cpuNow([], false)
     const threads0 = [threadCpuMs('self'), threadCpuMs(holder.child.pid as number)]
+    const faults0 = [minorFaults('self'), minorFaults(holder.child.pid as number)]
     const signal = AbortSignal.timeout(RUN_TIMEOUT_MS)
     const pull = async (files: typeof listed): Promise<Array<PromiseSettledResult<PullResult>>> =>
       await Promise.allSettled(files.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
@@ -300,7 +330,7 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
     const ms = performance.now() - t1
     const cpuMs = cpuNow([holder.child.pid as number], false) - cpu0
     if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`client stats ${JSON.stringify(client.stats)}; CPU ms: target ${cpuNow([], false) - cpuT0}, holder ${cpuNow([holder.child.pid as number], false) - cpu0 - (cpuNow([], false) - cpuT0)}\n` +
-      `  target threads: ${threadCpuDelta(threads0[0] as Map<string, number>, threadCpuMs('self'))}\n  holder threads: ${threadCpuDelta(threads0[1] as Map<string, number>, threadCpuMs(holder.child.pid as number))}\n`)
+      `  target threads: ${threadCpuDelta(threads0[0] as Map<string, number>, threadCpuMs('self'))}; minor faults ${minorFaults('self') - (faults0[0] as number)}\n  holder threads: ${threadCpuDelta(threads0[1] as Map<string, number>, threadCpuMs(holder.child.pid as number))}; minor faults ${minorFaults(holder.child.pid as number) - (faults0[1] as number)}\n`)
     await client.close()
     return { ms, cpuMs, listMs: t1 - t0, viaFast: results.filter(r => r.viaFastPath).length }
   } finally {
@@ -490,6 +520,7 @@ export async function transfer (): Promise<SizeResult[]> {
   const counts = (process.env.RIFTMESH_BENCH_TRANSFER_FILES ?? '100,10000').split(',').map(Number)
   const out: SizeResult[] = []
   for (const count of counts) {
+    await quietInodes()
     const { dir: work, cleanup } = await tempDir('riftmesh-bench-xfer-')
     try {
       const src = join(work, 'src')
