@@ -23,6 +23,8 @@ export interface ReadItem {
   size: number
   /** Whole milliseconds, as in the catalog. */
   mtimeMs: number
+  /** Memory to read into when it is large enough (a recycled buffer: no fresh pages to fault in). */
+  into?: ArrayBuffer
 }
 
 export type ReadOutcome =
@@ -84,7 +86,7 @@ export function readListed (item: ReadItem, rootReal: string): ReadOutcome {
     const st = fstatSync(fd)
     if (!st.isFile() || st.size !== item.size || Math.floor(st.mtimeMs) !== item.mtimeMs) return { ok: false, code: 'CHANGED', message: 'the file changed since the last scan' }
     // its own ArrayBuffer (not zero-filled: every byte is read into), so the worker can hand it over without a copy
-    const data = Buffer.allocUnsafeSlow(item.size)
+    const data = item.into !== undefined && item.into.byteLength >= item.size ? Buffer.from(item.into, 0, item.size) : Buffer.allocUnsafeSlow(item.size)
     for (let off = 0; off < item.size;) {
       const n = readSync(fd, data, off, item.size - off, off)
       if (n === 0) return { ok: false, code: 'CHANGED', message: 'the file changed since the last scan' }

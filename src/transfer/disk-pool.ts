@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RiftmeshError } from '../core/errors.js'
 import { readListed, writeVerified, type ReadItem, type ReadOutcome, type WriteItem, type WriteOutcome } from './disk-ops.js'
-import { isOwned, recycle } from './owned-buffers.js'
+import { isOwned, ownedBuffer, recycle } from './owned-buffers.js'
 
 /** Worker threads for transfer file work (sync.diskThreads). @default 2 */
 export const DEFAULT_DISK_THREADS = 2
@@ -27,7 +27,7 @@ export type DiskJob =
   | { id: number, op: 'write', items: WriteItem[], fsync: boolean }
 
 export type DiskReply =
-  | { id: number, op: 'read', outcomes: ReadOutcome[] }
+  | { id: number, op: 'read', outcomes: ReadOutcome[], returned?: ArrayBuffer[] }
   | { id: number, op: 'write', outcomes: WriteOutcome[], returned?: ArrayBuffer[] }
   | { id: number, op: 'failed', message: string }
 
@@ -85,12 +85,18 @@ export class DiskPool {
     await new Promise<void>(resolve => this.waiters.push({ max: maxBytes, resolve }))
   }
 
-  /** Read listed files whole (holder). `bytes` is their total size, for balancing. */
+  /**
+   * Read listed files whole (holder). `bytes` is their total size, for balancing. Each file is
+   * read into a recycled owned buffer (owned-buffers.ts) lent to the worker; the data comes back
+   * as a view of it, which the caller may `recycle` once nothing uses it any more.
+   */
   async read (items: ReadItem[]): Promise<ReadOutcome[]> {
     const bytes = items.reduce((n, i) => n + i.size, 0)
     if (this.threads === 0) return items.map(i => readListed(i, this.init.rootReal))
-    const r = await this.run({ id: 0, op: 'read', items }, bytes)
+    const lent = items.map(i => ({ ...i, into: ownedBuffer(i.size).buffer as ArrayBuffer }))
+    const r = await this.run({ id: 0, op: 'read', items: lent }, bytes, lent.map(i => i.into))
     if (r.op !== 'read') throw new DiskPoolError(`disk worker answered ${r.op} to a read`)
+    for (const ab of r.returned ?? []) recycle(ab)
     return r.outcomes
   }
 

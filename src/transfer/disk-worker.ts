@@ -17,7 +17,10 @@ port.on('message', (job: DiskJob) => {
     if (job.op === 'read') {
       const outcomes = job.items.map(item => readListed(item, rootReal))
       for (const o of outcomes) if (o.ok) transfer.push(o.data.buffer as ArrayBuffer)
-      reply = { id: job.id, op: 'read', outcomes }
+      // memory lent for reads that failed (or did not fit) goes home too
+      const returned = job.items.flatMap(item => item.into !== undefined && !transfer.includes(item.into) ? [item.into] : [])
+      transfer.push(...returned)
+      reply = { id: job.id, op: 'read', outcomes, returned }
     } else {
       reply = { id: job.id, op: 'write', outcomes: writeVerified(job.items, job.fsync) }
       // the data buffers go home, to be reused for the next frames

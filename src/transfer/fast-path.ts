@@ -188,8 +188,13 @@ export class SealedFrameStream implements FrameStream {
     await this.writeParts([frame], options)
   }
 
-  /** Write one frame given as consecutive parts (sealed without joining them first). */
-  async writeParts (parts: readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Write one frame given as consecutive parts (sealed without joining them first).
+   * `onWritten` is called once the parts' memory is no longer used here — when the socket has
+   * sent them (plain mode writes them as they are), or at once (sealed: encrypted copies are
+   * sent) — so the caller may reuse it; it may come after this promise resolves.
+   */
+  async writeParts (parts: readonly Uint8Array[], options: { signal?: AbortSignal, onWritten?: () => void } = {}): Promise<void> {
     if (this.ended) throw new FastPathError('write after close')
     const head = Buffer.alloc(4)
     head.writeUInt32BE(parts.reduce((n, p) => n + p.byteLength, 0), 0)
@@ -203,9 +208,13 @@ export class SealedFrameStream implements FrameStream {
       })
     }
     if (!this.sealed) {
-      // the parts are the caller's own buffers, never reused after this call
+      // the parts are the caller's own buffers, not to be reused before onWritten
       let ok = this.socket.write(head)
-      for (const p of parts) ok = this.socket.write(p)
+      const onWritten = options.onWritten
+      for (let i = 0; i < parts.length; i++) {
+        ok = i === parts.length - 1 && onWritten !== undefined ? this.socket.write(parts[i] as Uint8Array, () => onWritten()) : this.socket.write(parts[i] as Uint8Array)
+      }
+      if (parts.length === 0) options.onWritten?.()
       if (!ok) await drained(this.socket, options.signal)
       return
     }
@@ -213,6 +222,7 @@ export class SealedFrameStream implements FrameStream {
     c.setAAD(head)
     this.socket.write(head)
     for (const p of parts) this.socket.write(c.update(p))
+    options.onWritten?.()
     c.final()
     if (!this.socket.write(c.getAuthTag())) await drained(this.socket, options.signal)
   }

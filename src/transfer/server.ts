@@ -23,6 +23,7 @@ import { FastPathListener, SealedFrameStream, type FastPathListenerInit } from '
 import { ChunkReader } from './chunk-reader.js'
 import { listPage } from './listing.js'
 import { DiskPool } from './disk-pool.js'
+import { recycle } from './owned-buffers.js'
 import type { ReadItem, ReadOutcome } from './disk-ops.js'
 import {
   MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_PAGE_ENTRIES, MAX_PAGE_FRAME_BYTES, MAX_REQUEST_FRAME_BYTES, TRANSFER_PROTOCOL, TransferFrame, TransferProtocolError,
@@ -363,9 +364,11 @@ export class TransferServer {
         continue
       }
       const e = p.entry
+      const data = outcome.data
+      // the read went into a recycled buffer (DiskPool.read): back to the pool once sent
       await this.writeWithData(stream, {
         kind: TransferFrame.Kind.HEADER, size: BigInt(e.size), mtimeMs: BigInt(e.mtimeMs), sha256: e.sha256, offset: 0n
-      }, outcome.data, signal)
+      }, data, signal, () => recycle(data.buffer as ArrayBuffer))
       this.stats.bytesServed += e.size
       this.stats.served++
       served++
@@ -455,18 +458,22 @@ export class TransferServer {
   }
 
   /** A frame with `data` (HEADER or CHUNK); on the side channel without copying `data` into the frame. */
-  private async writeWithData (stream: FrameStream, fields: Partial<TransferFrame>, data: Uint8Array | undefined, signal: AbortSignal): Promise<void> {
+  /** `done`: called once `data`'s memory is no longer used here (it may then be reused). */
+  private async writeWithData (stream: FrameStream, fields: Partial<TransferFrame>, data: Uint8Array | undefined, signal: AbortSignal, done?: () => void): Promise<void> {
     if (data === undefined || data.byteLength === 0) {
+      done?.()
       await this.write(stream, encodeFrame(fields), signal)
       return
     }
     if (!(stream instanceof SealedFrameStream)) {
-      await this.write(stream, encodeFrame({ ...fields, data: data as Uint8Array<ArrayBuffer> }), signal)
+      const frame = encodeFrame({ ...fields, data: data as Uint8Array<ArrayBuffer> }) // a copy
+      done?.()
+      await this.write(stream, frame, signal)
       return
     }
     const deadline = timeoutSignal(this.components.clock, this.idleTimeoutMs, signal)
     try {
-      await stream.writeParts(frameWithDataParts(fields, data), { signal: deadline.signal })
+      await stream.writeParts(frameWithDataParts(fields, data), { signal: deadline.signal, onWritten: done })
     } finally {
       deadline.clear()
     }

@@ -8,7 +8,7 @@ import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DiskPool, DiskPoolError, diskWorkerPath } from '../../../src/transfer/disk-pool.js'
-import { keptBufferBytes, ownedBuffer } from '../../../src/transfer/owned-buffers.js'
+import { keptBufferBytes, ownedBuffer, recycle } from '../../../src/transfer/owned-buffers.js'
 import { tempDir } from '../../helpers.js'
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
@@ -80,6 +80,28 @@ describe('DiskPool', () => {
     const again = ownedBuffer(90_000)
     expect(again.buffer.byteLength).toBe(128 * 1024)
     expect(keptBufferBytes()).toBe(kept)
+  })
+
+  it('reads into recycled memory lent to the worker; memory of a failed read comes home too', async () => {
+    const p = pool(1)
+    const body = Buffer.alloc(100_000, 5)
+    await writeFile(join(dir, 'games/r.bin'), body)
+    const st = await stat(join(dir, 'games/r.bin'))
+    const lent = ownedBuffer(100_000) // a 128 KiB buffer, given back so the read can use it
+    const lentMemory = lent.buffer as ArrayBuffer
+    recycle(lentMemory)
+    const kept = keptBufferBytes()
+    const [ok, missing] = await p.read([
+      { full: join(dir, 'games/r.bin'), size: st.size, mtimeMs: Math.floor(st.mtimeMs) },
+      { full: join(dir, 'games/gone.bin'), size: 10, mtimeMs: 0 }
+    ])
+    expect(ok?.ok === true && Buffer.compare(Buffer.from(ok.data), body)).toBe(0)
+    expect(missing).toMatchObject({ ok: false, code: 'CHANGED' })
+    expect(ok?.ok === true && ok.data.buffer.byteLength).toBe(128 * 1024) // a size-class buffer, not a fresh exact one
+    // the kept 128 KiB buffer is out with the data; the 64 KiB one lent for the failed read is back
+    expect(keptBufferBytes() - kept).toBe(-128 * 1024 + 64 * 1024)
+    if (ok?.ok === true) recycle(ok.data.buffer as ArrayBuffer)
+    expect(keptBufferBytes() - kept).toBe(64 * 1024)
   })
 
   it('fails the jobs of a worker that dies, and starts a new one for the next job', async () => {

@@ -50,6 +50,21 @@ describe('SealedFrameStream', () => {
     expect(await target.read({ signal: signal() })).toBeUndefined()
   })
 
+  it.each([['plain', new Uint8Array(0)], ['sealed', KEY]])('calls onWritten only once the data may be reused: overwriting it then changes nothing on the wire (%s)', async (_mode, key) => {
+    const [h, t] = await socketPair()
+    const holder = new SealedFrameStream(h, key, 'holder', 64 << 20)
+    const target = new SealedFrameStream(t, key, 'target', 64 << 20)
+    // far more than a loopback socket takes at once, so plain mode leaves most of it queued
+    const data = Buffer.alloc(32 << 20, 3)
+    let called = 0
+    const receiving = target.read({ signal: signal() })
+    await holder.writeParts([Buffer.from('x'), data], { onWritten: () => { called++; data.fill(0) } })
+    const got = Buffer.from(await receiving as Uint8Array)
+    await expect.poll(() => called).toBe(1)
+    expect(got.byteLength).toBe(1 + (32 << 20))
+    expect(got.subarray(1).every(b => b === 3)).toBe(true)
+  })
+
   it('fails on a flipped bit, a wrong key, and a frame over the limit', async () => {
     const [h1, t1] = await socketPair()
     h1.write(Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('xyz'), Buffer.alloc(16)])) // a forged frame
