@@ -209,12 +209,10 @@ export class SealedFrameStream implements FrameStream {
     }
     if (!this.sealed) {
       // the parts are the caller's own buffers, not to be reused before onWritten
-      let ok = this.socket.write(head)
-      const onWritten = options.onWritten
-      for (let i = 0; i < parts.length; i++) {
-        ok = i === parts.length - 1 && onWritten !== undefined ? this.socket.write(parts[i] as Uint8Array, () => onWritten()) : this.socket.write(parts[i] as Uint8Array)
-      }
-      if (parts.length === 0) options.onWritten?.()
+      // the socket sends in order: once the last part has left, every part has
+      const all = [head, ...parts]
+      let ok = true
+      all.forEach((p, i) => { ok = i < all.length - 1 ? this.socket.write(p) : this.socket.write(p, () => options.onWritten?.()) })
       if (!ok) await drained(this.socket, options.signal)
       return
     }

@@ -1,5 +1,6 @@
 /**
- * Memory for received frames that can move to a disk worker and come back.
+ * Memory for file bytes that can move to a disk worker and come back: frames a target received
+ * (written by a worker), and files a holder's worker reads (DiskPool.read) before they are sent.
  *
  * - An ArrayBuffer marked *owned* holds one received frame and nothing anyone else reads: the
  *   side channel assembles large frames in such memory (or marks a socket read that was exactly

@@ -383,7 +383,7 @@ async function pullRaw (holder: Holder, paths: string[], dst: string): Promise<M
 }
 
 /** Let a daemon reap the child that served us, so its CPU shows in the daemon's children time. */
-async function settle (): Promise<void> {
+async function letDaemonReap (): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, 300))
 }
 
@@ -437,7 +437,7 @@ async function pullRsync (src: string, dst: string, work: string, fsync: boolean
     const t0 = performance.now()
     await run('rsync', ['-a', ...(fsync ? ['--fsync'] : []), `rsync://127.0.0.1:${port}/src/`, `${dst}/`])
     const ms = performance.now() - t0
-    await settle()
+    await letDaemonReap()
     return { ms, cpuMs: cpuNow([daemon.pid as number], true) - cpu0 }
   } finally {
     const exited = new Promise(r => daemon.once('exit', r))
@@ -494,7 +494,7 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Me
     const t0 = performance.now()
     await run('rsync', ['-az', '-e', ssh, `${user}@127.0.0.1:${src}/`, `${dst}/`])
     const ms = performance.now() - t0
-    await settle()
+    await letDaemonReap()
     return { ms, cpuMs: cpuNow([daemon.pid as number], true) - cpu0 }
   } catch {
     return undefined
@@ -559,7 +559,6 @@ export async function transfer (): Promise<SizeResult[]> {
           run: async dst => {
             const holder = await startHolder(mode, src, swarmKey)
             try {
-              await settleDisk()
               const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles)
               if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
               listMs = r.listMs
@@ -575,7 +574,6 @@ export async function transfer (): Promise<SizeResult[]> {
         run: async dst => {
           const rawHolder = await startHolder('tcp', src, swarmKey)
           try {
-            await settleDisk()
             return await pullRaw(rawHolder, paths, dst)
           } finally {
             await stopHolder(rawHolder)
