@@ -32,7 +32,7 @@ import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream } from '../mesh/mesh.js'
 import { onAbort } from '../core/signals.js'
 import { FAST_KEY_BYTES, FAST_TOKEN_BYTES } from './protocol.js'
-import { markOwned, ownedBuffer } from './owned-buffers.js'
+import { isOwned, ownedBuffer, recycle } from './owned-buffers.js'
 
 export const GCM_TAG_BYTES = 16
 /** A side-channel connection must send its token within this time. @default 5_000 */
@@ -68,118 +68,197 @@ function nonce (direction: number, counter: number): Buffer {
   return n
 }
 
+/** Bytes each side-channel socket we connect reads into, reused for every read (see `connectAny`). */
+export const SIDE_READ_BUFFER_BYTES = 256 * 1024
+/** Received frames waiting to be read, in bytes, past which the socket stops reading (TCP flow control takes over). */
+const QUEUE_PAUSE_BYTES = 8 * 1024 * 1024
+/** Frames at most this large are assembled in ordinary memory; larger ones in owned memory (owned-buffers.ts). */
+const SMALL_FRAME_BYTES = 16 * 1024
+
+/**
+ * Where a socket made by `connectAny` hands its bytes: the socket reads into one buffer of its
+ * own again and again (`onread`), so a transfer allocates no memory per socket read — fresh
+ * memory costs a page fault per 4 KiB, and the garbage a collector's time. Bytes that arrive
+ * before a stream takes the socket over are kept (copied) until it does.
+ */
+interface ReadHook {
+  /** Consumes the bytes (they are only valid during the call); false: pause the socket. */
+  consume?: (bytes: Buffer) => boolean
+  early: Buffer[]
+}
+const readHooks = new WeakMap<Socket, ReadHook>()
+
+/** A socket whose reads go to `hook` (see ReadHook). */
+function connectWithReadHook (host: string, port: number): Socket {
+  const hook: ReadHook = { early: [] }
+  const socket = connect({
+    host,
+    port,
+    onread: {
+      buffer: Buffer.allocUnsafeSlow(SIDE_READ_BUFFER_BYTES),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        const bytes = Buffer.from(buf.buffer, buf.byteOffset, n)
+        if (hook.consume !== undefined) return hook.consume(bytes)
+        hook.early.push(Buffer.from(bytes))
+        return true
+      }
+    }
+  })
+  readHooks.set(socket, hook)
+  return socket
+}
+
 /**
  * A FrameStream over a TCP socket, every frame sealed with AES-256-GCM — or, with an empty key,
- * length-prefixed in the clear (plain mode; see the file comment). Reading pulls from the socket
- * only when asked, so TCP's own flow control applies.
+ * length-prefixed in the clear (plain mode; see the file comment).
+ *
+ * Receiving: bytes are copied straight from each socket read into the frame they belong to (large
+ * frames into owned memory, handed on to whoever writes them to disk), and whole frames queue
+ * until read. Past QUEUE_PAUSE_BYTES queued the socket stops reading, so TCP's own flow control
+ * applies. A socket from `connectAny` reads into one reused buffer; any other socket (an accepted
+ * one) is read with 'data' events.
  */
 export class SealedFrameStream implements FrameStream {
-  private readonly iter: AsyncIterator<Buffer>
-  private readonly parts: Buffer[] = []
-  private buffered = 0
+  /** Whole frames received, not yet read: sealed ones still with their tag. */
+  private readonly frames: Buffer[] = []
+  private queuedBytes = 0
+  private paused = false
+  /** The frame being assembled: its length prefix so far, then its bytes. */
+  private readonly head = Buffer.alloc(4)
+  private headFill = 0
+  private cur: Buffer | undefined
+  private curFill = 0
+  /** The socket ended (clean end of stream) or failed. */
+  private eof = false
+  private failure: Error | undefined
+  /** The read waiting for a frame. */
+  private wake: (() => void) | undefined
   private sent = 0
   private received = 0
   private readonly outDir: number
   private ended = false
   private corked = false
-  /** The current read's abort subscription (an abort destroys the socket). */
-  private unsubscribe: (() => void) | undefined
   /** False in plain mode (an empty key). */
   readonly sealed: boolean
+  private readonly tagBytes: number
 
   constructor (private readonly socket: Socket, private readonly key: Uint8Array, role: SideRole, private readonly maxFrameBytes: number) {
     this.outDir = role === 'holder' ? 0 : 1
     this.sealed = key.byteLength > 0
-    this.iter = (socket as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+    this.tagBytes = this.sealed ? GCM_TAG_BYTES : 0
+    socket.on('end', () => { this.eof = true; this.wakeReader() })
+    socket.on('error', err => this.fail(err))
+    socket.on('close', () => { if (!this.eof) this.fail(new FastPathError('side channel closed')) })
+    const hook = readHooks.get(socket)
+    if (hook !== undefined) {
+      for (const b of hook.early.splice(0)) this.feed(b)
+      hook.consume = bytes => { this.feed(bytes); return !this.paused }
+      socket.resume() // flowing, so that 'end' is emitted (the bytes themselves never come as 'data')
+    } else {
+      socket.on('data', (b: Buffer) => {
+        this.feed(b)
+        if (this.paused) socket.pause()
+      })
+      socket.resume() // a socket paused before (the listener's token check) does not resume by itself
+    }
+    if (socket.readableEnded) this.eof = true
   }
 
-  /**
-   * The next `n` buffered bytes, copying only when they span socket reads. `frame`: the bytes
-   * are a whole frame; when they sit alone in their memory (assembled here, or one whole socket
-   * read) that memory is marked owned (owned-buffers.ts).
-   */
-  private take (n: number, frame = false): Buffer {
-    const first = this.parts[0] as Buffer
-    let out: Buffer
-    if (first.byteLength >= n) {
-      out = first.subarray(0, n)
-      if (first.byteLength > n) this.parts[0] = first.subarray(n)
-      else this.parts.shift()
-      if (frame && first.byteLength === n) markOwned(out) // each socket read arrives in memory of its own
-    } else {
-      out = frame ? ownedBuffer(n) : Buffer.allocUnsafe(n)
-      for (let filled = 0; filled < n;) {
-        const part = this.parts[0] as Buffer
-        const k = Math.min(part.byteLength, n - filled)
-        part.copy(out, filled, 0, k)
-        filled += k
-        if (k < part.byteLength) this.parts[0] = part.subarray(k)
-        else this.parts.shift()
+  private fail (err: Error): void {
+    this.failure ??= err
+    this.wakeReader()
+  }
+
+  private wakeReader (): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+
+  /** Copy one socket read into the frames it completes (`bytes` may be reused after this returns). */
+  private feed (bytes: Buffer): void {
+    for (let o = 0; o < bytes.byteLength && this.failure === undefined;) {
+      let cur = this.cur
+      if (cur === undefined) {
+        const k = Math.min(4 - this.headFill, bytes.byteLength - o)
+        bytes.copy(this.head, this.headFill, o, o + k)
+        this.headFill += k
+        o += k
+        if (this.headFill < 4) break
+        this.headFill = 0
+        const n = this.head.readUInt32BE(0)
+        if (n > this.maxFrameBytes) {
+          const err = new InvalidDataLengthError(n, this.maxFrameBytes)
+          this.fail(err)
+          this.socket.destroy(err)
+          return
+        }
+        const total = n + this.tagBytes
+        cur = total > SMALL_FRAME_BYTES ? ownedBuffer(total) : Buffer.allocUnsafe(total)
+        this.cur = cur
+        this.curFill = 0
+      }
+      const k = Math.min(cur.byteLength - this.curFill, bytes.byteLength - o)
+      bytes.copy(cur, this.curFill, o, o + k)
+      this.curFill += k
+      o += k
+      if (this.curFill === cur.byteLength) {
+        this.cur = undefined
+        this.frames.push(cur)
+        this.queuedBytes += cur.byteLength
+        if (this.queuedBytes >= QUEUE_PAUSE_BYTES) this.paused = true
       }
     }
-    this.buffered -= n
-    return out
-  }
-
-  /** More bytes from the socket; false at a clean end of stream. The first wait of a read subscribes to its signal. */
-  private async more (signal?: AbortSignal): Promise<boolean> {
-    if (signal !== undefined && this.unsubscribe === undefined) {
-      this.unsubscribe = onAbort(signal, () => { this.socket.destroy(signal.reason instanceof Error ? signal.reason : new FastPathError('aborted')) })
-    }
-    try {
-      const r = await this.iter.next()
-      if (r.done === true) return false
-      this.parts.push(r.value)
-      this.buffered += r.value.byteLength
-      return true
-    } catch (err) {
-      signal?.throwIfAborted()
-      throw err
-    }
+    this.wakeReader()
   }
 
   async read (options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     const signal = options.signal
     signal?.throwIfAborted()
-    // at most one subscription per frame, and none when the frame is already here
-    try {
-      return await this.readFrame(signal)
-    } finally {
-      this.unsubscribe?.()
-      this.unsubscribe = undefined
+    while (this.frames.length === 0) {
+      if (this.failure !== undefined) throw this.failure
+      if (this.eof) {
+        if (this.cur !== undefined || this.headFill > 0) throw new FastPathError('side channel closed inside a frame')
+        return undefined
+      }
+      await new Promise<void>((resolve, reject) => {
+        const unsubscribe = signal === undefined
+          ? undefined
+          : onAbort(signal, () => {
+            this.wake = undefined
+            this.socket.destroy(signal.reason instanceof Error ? signal.reason : new FastPathError('aborted'))
+            reject(signal.reason)
+          })
+        this.wake = () => { unsubscribe?.(); resolve() }
+      })
     }
+    const frame = this.frames.shift() as Buffer
+    this.queuedBytes -= frame.byteLength
+    if (this.paused && this.queuedBytes < QUEUE_PAUSE_BYTES / 2) {
+      this.paused = false
+      this.socket.resume()
+    }
+    return this.sealed ? this.open(frame) : frame
   }
 
-  private async readFrame (signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
-    while (this.buffered < 4) {
-      if (!await this.more(signal)) {
-        if (this.buffered === 0) return undefined
-        throw new FastPathError('side channel closed inside a frame')
-      }
-    }
-    const head = this.take(4)
-    const n = head.readUInt32BE(0)
-    if (n > this.maxFrameBytes) {
-      const err = new InvalidDataLengthError(n, this.maxFrameBytes)
-      this.socket.destroy(err)
-      throw err
-    }
-    const tagBytes = this.sealed ? GCM_TAG_BYTES : 0
-    while (this.buffered < n + tagBytes) {
-      if (!await this.more(signal)) throw new FastPathError('side channel closed inside a frame')
-    }
-    if (!this.sealed) return this.take(n, true)
-    const sealed = this.take(n + GCM_TAG_BYTES)
+  /** A sealed frame's plaintext; its ciphertext memory goes back to the pool. */
+  private open (sealed: Buffer): Buffer {
+    const n = sealed.byteLength - GCM_TAG_BYTES
+    const aad = Buffer.alloc(4)
+    aad.writeUInt32BE(n, 0)
     const d = createDecipheriv('aes-256-gcm', this.key, nonce(1 - this.outDir, this.received++))
-    d.setAAD(head)
+    d.setAAD(aad)
     d.setAuthTag(sealed.subarray(n))
     const plain = d.update(sealed.subarray(0, n))
     try {
       d.final()
     } catch (err) {
       const e = new FastPathError(`sealed frame ${this.received - 1} does not authenticate`, { cause: err })
+      this.fail(e)
       this.socket.destroy(e)
       throw e
+    } finally {
+      if (isOwned(sealed)) recycle(sealed.buffer as ArrayBuffer)
     }
     return plain
   }
@@ -386,7 +465,7 @@ export async function connectAny (hosts: readonly string[], port: number, clock:
   for (const host of hosts) {
     signal?.throwIfAborted()
     const socket = await new Promise<Socket | undefined>(resolve => {
-      const s = connect({ host, port })
+      const s = connectWithReadHook(host, port)
       const timer = clock.setTimer(() => { s.destroy(); resolve(undefined) }, timeoutMs)
       s.once('connect', () => { clock.clearTimer(timer); resolve(s) })
       s.once('error', () => { clock.clearTimer(timer); s.destroy(); resolve(undefined) })

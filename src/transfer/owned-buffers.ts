@@ -3,9 +3,10 @@
  * (written by a worker), and files a holder's worker reads (DiskPool.read) before they are sent.
  *
  * - An ArrayBuffer marked *owned* holds one received frame and nothing anyone else reads: the
- *   side channel assembles large frames in such memory (or marks a socket read that was exactly
- *   one frame). The disk pool moves an owned buffer to a worker thread instead of copying the
- *   file's bytes out of it; anything not marked is copied.
+ *   side channel assembles every frame over 16 KiB in such memory. The disk pool moves an owned
+ *   buffer to a worker thread instead of copying the file's bytes out of it; anything not owned
+ *   is copied. A holder's GET reads its chunks into owned memory too and gives each back once
+ *   the socket has sent it.
  * - The worker hands the buffer back when the file is written, and it is kept for the next frame
  *   of its size class (powers of two, 64 KiB to 32 MiB, at most 64 MiB kept). Fresh memory costs
  *   a page fault per 4 KiB on first touch: ~60 µs per 100 KiB frame, about a quarter of the
@@ -18,11 +19,6 @@ const MAX_CLASS_BYTES = 32 * 1024 * 1024
 const MAX_KEPT_BYTES = 64 * 1024 * 1024
 const free = new Map<number, ArrayBuffer[]>()
 let keptBytes = 0
-
-/** Mark `buf`'s ArrayBuffer as owned by it alone (it must cover the whole buffer). */
-export function markOwned (buf: Uint8Array): void {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) owned.add(buf.buffer)
-}
 
 /** Whether `view` lies in a buffer marked owned (moving that buffer elsewhere harms no one). */
 export function isOwned (view: Uint8Array): boolean {

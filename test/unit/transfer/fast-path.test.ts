@@ -6,7 +6,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SystemClock, VirtualClock, type Clock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
-import { FastPathListener, SealedFrameStream } from '../../../src/transfer/fast-path.js'
+import { FastPathListener, SIDE_READ_BUFFER_BYTES, SealedFrameStream, connectAny } from '../../../src/transfer/fast-path.js'
+import { isOwned } from '../../../src/transfer/owned-buffers.js'
 import { TransferFrame, encodeFrame, frameWithDataParts } from '../../../src/transfer/protocol.js'
 
 const closers: Array<() => unknown> = []
@@ -26,6 +27,23 @@ async function socketPair (): Promise<[Socket, Socket]> {
   closers.push(() => { client.destroy(); holder.destroy() })
   return [holder, client]
 }
+
+/** The same, the target's end made by `connectAny` (it reads into one reused buffer). */
+async function connectedPair (): Promise<[Socket, Socket]> {
+  let accepted!: (s: Socket) => void
+  const got = new Promise<Socket>(resolve => { accepted = resolve })
+  const server: Server = createServer(s => accepted(s))
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  closers.push(async () => await new Promise(resolve => server.close(resolve)))
+  const a = server.address()
+  const client = await connectAny(['127.0.0.1'], typeof a === 'object' && a !== null ? a.port : 0, new SystemClock(), 3_000)
+  if (client === undefined) throw new Error('no connection')
+  const holder = await got
+  closers.push(() => { client.destroy(); holder.destroy() })
+  return [holder, client]
+}
+
+const pairs = [['an accepted socket', socketPair], ['a socket from connectAny', connectedPair]] as const
 
 const KEY = Buffer.alloc(32, 7)
 const signal = (): AbortSignal => AbortSignal.timeout(5_000)
@@ -77,6 +95,48 @@ describe('SealedFrameStream', () => {
     const [h3, t3] = await socketPair()
     await new SealedFrameStream(h3, KEY, 'holder', 1 << 20).write(Buffer.alloc(2048))
     await expect(new SealedFrameStream(t3, KEY, 'target', 1024).read({ signal: signal() })).rejects.toMatchObject({ name: 'InvalidDataLengthError' })
+  })
+
+  it.each(pairs)('receiving on %s: frames larger than one socket read arrive whole, in owned memory, and a reader that falls behind stops the socket', async (_name, pair) => {
+    const [h, t] = await pair()
+    const holder = new SealedFrameStream(h, new Uint8Array(0), 'holder', 64 << 20)
+    const target = new SealedFrameStream(t, new Uint8Array(0), 'target', 64 << 20)
+    const frames = 48
+    const frameBytes = (1 << 20) + 5 // not a multiple of any read size
+    const sending = (async () => { for (let i = 0; i < frames; i++) await holder.write(Buffer.alloc(frameBytes, i)) })()
+    // nobody reads for a while: the target takes in about its queue limit (8 MiB) plus what one read holds, then stops
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(t.bytesRead).toBeLessThan(8 * (1 << 20) + frameBytes + SIDE_READ_BUFFER_BYTES + 64 * 1024)
+    for (let i = 0; i < frames; i++) {
+      const f = await target.read({ signal: signal() }) as Buffer
+      expect(f.byteLength).toBe(frameBytes)
+      expect(isOwned(f)).toBe(true)
+      expect(f[0] === i % 256 && f[frameBytes - 1] === i % 256 && f.every(b => b === i % 256)).toBe(true)
+    }
+    await sending
+    await holder.close()
+    expect(await target.read({ signal: signal() })).toBeUndefined()
+  })
+
+  it('keeps what a connectAny socket received before a stream took it over', async () => {
+    const [h, t] = await connectedPair()
+    await new SealedFrameStream(h, KEY, 'holder', 1024).write(Buffer.from('early'))
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const target = new SealedFrameStream(t, KEY, 'target', 1024)
+    expect(Buffer.from(await target.read({ signal: signal() }) as Uint8Array).toString()).toBe('early')
+  })
+
+  it.each(pairs)('on %s: an end inside a frame is an error, an abort destroys the socket', async (_name, pair) => {
+    const [h1, t1] = await pair()
+    h1.end(Buffer.from([0, 0, 0, 9, 1, 2]))
+    await expect(new SealedFrameStream(t1, new Uint8Array(0), 'target', 1024).read({ signal: signal() })).rejects.toThrow('closed inside a frame')
+    const [, t2] = await pair()
+    const target = new SealedFrameStream(t2, new Uint8Array(0), 'target', 1024)
+    const ac = new AbortController()
+    const reading = target.read({ signal: ac.signal })
+    ac.abort(new Error('stop now'))
+    await expect(reading).rejects.toThrow('stop now')
+    expect(t2.destroyed).toBe(true)
   })
 
   it('plain mode puts the bytes on the wire as they are, behind a length prefix; sealed mode does not', async () => {
