@@ -530,7 +530,7 @@ export class TransferServer {
       const header: Partial<TransferFrame> = {
         kind: TransferFrame.Kind.HEADER, size: BigInt(entry.size), mtimeMs: BigInt(entry.mtimeMs), sha256: entry.sha256, offset: BigInt(offset)
       }
-      await this.writeWithData(stream, header, first?.data, signal)
+      await this.writeWithData(stream, header, first?.data, signal, first?.release)
       credit -= first?.data.byteLength ?? 0
       this.stats.bytesServed += first?.data.byteLength ?? 0
       if (offset + (first?.data.byteLength ?? 0) < entry.size) {
@@ -557,8 +557,8 @@ export class TransferServer {
         if (r.op !== TransferRequest.Op.CREDIT) throw new Refusal('BAD_REQUEST', `expected CREDIT, got ${r.op}`, true)
         credit = Math.min(credit + r.credit, MAX_CREDIT_BYTES)
       }
-      const { at, data } = await reader.next(credit)
-      await this.writeWithData(stream, { kind: TransferFrame.Kind.CHUNK, offset: BigInt(at) }, data, signal)
+      const { at, data, release } = await reader.next(credit)
+      await this.writeWithData(stream, { kind: TransferFrame.Kind.CHUNK, offset: BigInt(at) }, data, signal, release)
       credit -= data.byteLength
       this.stats.bytesServed += data.byteLength
     }
