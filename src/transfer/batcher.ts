@@ -12,6 +12,8 @@
  * on each side; with 10,000 files of 100 KiB it is the difference between ~100 and several
  * hundred MiB/s (see the transfer benchmark).
  *
+ * - A short queue is spread over the free slots (a job of 50 files goes as four batches of 13),
+ *   so that its transfers and disk work overlap; a long queue fills batches to `maxFiles`.
  * - The slot covers the bytes on the wire; the writes finish after it is given back, while the
  *   next batch is already arriving. A new batch waits while more than `maxPendingWriteBytes`
  *   are still to be written (memory stays bounded when the disk is slower than the network).
@@ -50,6 +52,12 @@ const FSYNC_GROUP_FILES = 64
 const FSYNC_GROUP_BYTES = 4 * 1024 * 1024
 /** A BATCH request's estimated size stays under this (the holder reads requests up to 256 KiB). */
 const MAX_BATCH_REQUEST_BYTES = 192 * 1024
+/**
+ * A short queue is spread over the transfer slots, down to this many files per batch: a sync
+ * job of 50 files goes as four batches at once instead of one, so the holder's reads, the wire
+ * and the target's disk work of the four overlap (the SyncPlanner runs one job at a time).
+ */
+const MIN_SPREAD_FILES = 8
 /** Estimated bytes per item besides its path. */
 const ITEM_OVERHEAD_BYTES = 96
 const MIN_BUSY_WAIT_MS = 50
@@ -212,13 +220,19 @@ export class PullBatcher {
     this.pump(peer)
   }
 
-  /** The next batch from `peer`'s queue: at most `maxFiles` files within the window. */
+  /**
+   * The next batch from `peer`'s queue: at most `maxFiles` files within the window, and no more
+   * than its share of the queue when that is short (MIN_SPREAD_FILES).
+   */
   private take (peer: string): BatchEntry[] {
     const q = this.queues.get(peer) ?? []
     const out: BatchEntry[] = []
     let bytes = 0
     let requestBytes = 0
-    while (q.length > 0 && out.length < this.init.maxFiles) {
+    // this driver holds a slot; the others free now may each take a like share
+    const share = Math.ceil(q.length / (this.c.slots.max - this.c.slots.inUse + 1))
+    const maxFiles = Math.min(this.init.maxFiles, Math.max(MIN_SPREAD_FILES, share))
+    while (q.length > 0 && out.length < maxFiles) {
       const e = q[0] as BatchEntry
       const reqBytes = Buffer.byteLength(e.path) + ITEM_OVERHEAD_BYTES
       if (out.length > 0 && (bytes + e.size > this.init.windowBytes || requestBytes + reqBytes > MAX_BATCH_REQUEST_BYTES)) break

@@ -219,6 +219,26 @@ describe('transfer over a fake mesh', () => {
     for (const [path, content] of Object.entries(files)) expect(await readFile(join(s.targetDir, path))).toEqual(content)
   })
 
+  it('spreads a short run of small files over the transfer slots, and fills batches from a long one', async () => {
+    const files: Record<string, Buffer> = {}
+    for (let i = 0; i < 250; i++) files[`games/spread/g${String(i).padStart(3, '0')}.jsonl`] = bytes(200, i + 1)
+    const s = await setup(files, {}, { windowBytes: 1 << 20, maxConcurrentTransfers: 4 })
+    const names = Object.keys(files)
+    const pullAll = async (paths: string[]): Promise<void> => {
+      await Promise.all(paths.map(async path => await s.client.pull('holder', { path, sha256: sha(files[path] as Buffer), size: 200 })))
+    }
+    // a sync job of 50: a share for each of the 4 slots, not one batch of 50
+    await pullAll(names.slice(0, 50))
+    expect(s.client.stats.batches).toBeGreaterThanOrEqual(4)
+    expect(s.client.stats.batches).toBeLessThanOrEqual(7)
+    // 200 at once: batches of 64, the default most (the tail spread again)
+    const before = s.client.stats.batches
+    await pullAll(names.slice(50))
+    expect(s.client.stats.batches - before).toBeGreaterThanOrEqual(4)
+    expect(s.client.stats.batches - before).toBeLessThanOrEqual(8)
+    for (const path of names) expect(await readFile(join(s.targetDir, path))).toEqual(files[path])
+  })
+
   it('runs GET after GET on one stream', async () => {
     const files: Record<string, Buffer> = {}
     for (let i = 0; i < 5; i++) files[`games/g${i}.jsonl`] = bytes(3_000, i + 10)
