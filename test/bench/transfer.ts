@@ -387,9 +387,10 @@ async function letDaemonReap (): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, 300))
 }
 
-async function run (cmd: string, args: string[]): Promise<void> {
+/** Run a command to its end; `stderr: 'ignore'` for a probe whose output is noise (`ssh -V`). */
+async function run (cmd: string, args: string[], stderr: 'inherit' | 'ignore' = 'inherit'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] })
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr] })
     const timer = setTimeout(() => c.kill('SIGKILL'), RUN_TIMEOUT_MS)
     c.once('error', reject)
     c.once('exit', code => { clearTimeout(timer); code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}`)) })
@@ -418,12 +419,12 @@ async function freePort (): Promise<number> {
   return typeof a === 'object' && a !== null ? a.port : 0
 }
 
-/** rsync -a from an rsync daemon on 127.0.0.1 (with `--fsync`: every file fsynced, as riftmesh does by default); undefined when rsync is not installed. */
-async function pullRsync (src: string, dst: string, work: string, fsync: boolean): Promise<Measured | undefined> {
+/** rsync -a from an rsync daemon on 127.0.0.1 (with `--fsync`: every file fsynced, as riftmesh does by default); a string says why it could not run. */
+async function pullRsync (src: string, dst: string, work: string, fsync: boolean): Promise<Measured | string> {
   try {
     await run('rsync', ['--version'])
   } catch {
-    return undefined
+    return 'rsync not installed'
   }
   const port = await freePort()
   const conf = join(work, 'rsyncd.conf')
@@ -460,16 +461,16 @@ async function findSshd (): Promise<string | undefined> {
 /**
  * `rsync -az` over SSH, as the original system ran it (notes/original-system.md: `rsync -az -e ssh`
  * with a cluster key): an sshd on 127.0.0.1 started for the run with a fresh host key and a
- * fresh user key; undefined when rsync, ssh or sshd is not installed.
+ * fresh user key; a string says why it could not run (a tool missing, or the pull failed).
  */
-async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Measured | undefined> {
+async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Measured | string> {
   const sshd = await findSshd()
-  if (sshd === undefined) return undefined
+  if (sshd === undefined) return 'sshd not installed'
   try {
     await run('rsync', ['--version'])
-    await run('ssh', ['-V'])
+    await run('ssh', ['-V'], 'ignore')
   } catch {
-    return undefined
+    return 'rsync or ssh not installed'
   }
   const dir = await mkdtemp(join(work, 'ssh-')) // 0700; fresh keys each run
   const hostKey = join(dir, 'host_ed25519')
@@ -496,8 +497,8 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Me
     const ms = performance.now() - t0
     await letDaemonReap()
     return { ms, cpuMs: cpuNow([daemon.pid as number], true) - cpu0 }
-  } catch {
-    return undefined
+  } catch (err) {
+    return `rsync over ssh failed: ${String(err)}`
   } finally {
     const exited = new Promise(r => daemon.once('exit', r))
     daemon.kill('SIGTERM')
@@ -507,7 +508,7 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Me
 
 // ---- the benchmark ------------------------------------------------------------------------
 
-/** `RIFTMESH_BENCH_TRANSFER_ONLY=fast,raw`: run only the variants whose names contain one of these (profiling; ratios of skipped ones read NaN). */
+/** `RIFTMESH_BENCH_TRANSFER_ONLY=fast,raw`: run only the variants whose names contain one of these (profiling; ratios with a skipped one say so). */
 const ONLY = process.env.RIFTMESH_BENCH_TRANSFER_ONLY?.split(',').filter(x => x !== '')
 const wanted = (name: string): boolean => ONLY === undefined || ONLY.some(x => name.includes(x))
 
@@ -544,8 +545,8 @@ export async function transfer (): Promise<SizeResult[]> {
         if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
       }
       let listMs = 0
-      /** Each variant: how to run it into an empty directory; undefined when its tool is missing. */
-      const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | undefined> }> = []
+      /** Each variant: how to run it into an empty directory; a string says why it could not run. */
+      const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
       const variants = [
         ['riftmesh fast path', 'riftmesh-fast', true, undefined],
         ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined],
@@ -584,6 +585,8 @@ export async function transfer (): Promise<SizeResult[]> {
       runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
       runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
       const chosen = runners.filter(r => wanted(r.name))
+      /** Why a variant has no figure. */
+      const notRun = new Map(runners.filter(r => !wanted(r.name)).map(r => [r.name, 'not run (RIFTMESH_BENCH_TRANSFER_ONLY)']))
       // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
       // (after the source tree was written) or last; each figure is the median round
       const samples = new Map<string, Measured[]>()
@@ -592,7 +595,10 @@ export async function transfer (): Promise<SizeResult[]> {
           const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
           const dst = await fresh()
           const m = await r.run(dst)
-          if (m === undefined) continue
+          if (typeof m === 'string') {
+            notRun.set(r.name, m)
+            continue
+          }
           await check(dst, r.name)
           samples.set(r.name, [...(samples.get(r.name) ?? []), m])
         }
@@ -604,25 +610,25 @@ export async function transfer (): Promise<SizeResult[]> {
         measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
         if (sorted.length > 1) spread[name] = `, ${fmt(rate(bytes, (sorted.at(-1) as Measured).ms))}–${fmt(rate(bytes, (sorted[0] as Measured).ms))} over ${sorted.length} rounds`
       }
-      const rsyncMs = measured['rsync daemon']
-      const rsyncSyncMs = measured['rsync daemon --fsync']
-      const rsyncSshMs = measured['rsync -az over ssh (as the original)']
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
       const GiB = bytes / 1024 ** 3
       for (const [k, m] of Object.entries(measured)) {
         values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${spread[k] ?? ''})`
       }
       const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
-      const fast = mibs('riftmesh fast path')
-      const fastNoSync = mibs('riftmesh fast path, no fsync')
-      const raw = mibs('raw TCP (node:net)')
-      values['riftmesh fast path / raw TCP'] = ratio(fast, raw)
-      values['riftmesh libp2p stream / raw TCP'] = ratio(mibs('riftmesh libp2p stream only'), raw)
-      values['riftmesh fast path / rsync daemon --fsync (both durable)'] = rsyncSyncMs !== undefined ? ratio(fast, mibs('rsync daemon --fsync')) : 'rsync not installed'
-      values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = rsyncMs !== undefined ? ratio(fastNoSync, mibs('rsync daemon')) : 'rsync not installed'
-      values['riftmesh fast path / rsync daemon'] = rsyncMs !== undefined ? ratio(fast, mibs('rsync daemon')) : 'rsync not installed'
-      values['riftmesh fast path / rsync -az over ssh'] = rsyncSshMs !== undefined ? ratio(fast, mibs('rsync -az over ssh (as the original)')) : 'rsync, ssh or sshd not installed'
-      values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = rsyncSshMs !== undefined ? ratio(fastNoSync, mibs('rsync -az over ssh (as the original)')) : 'rsync, ssh or sshd not installed'
+      /** a / b as a ratio, or why one of them has no figure. */
+      const vs = (a: string, b: string): string => notRun.get(a) ?? notRun.get(b) ?? ratio(mibs(a), mibs(b))
+      const fast = 'riftmesh fast path'
+      const fastNoSync = 'riftmesh fast path, no fsync'
+      const raw = 'raw TCP (node:net)'
+      const ssh = 'rsync -az over ssh (as the original)'
+      values['riftmesh fast path / raw TCP'] = vs(fast, raw)
+      values['riftmesh libp2p stream / raw TCP'] = vs('riftmesh libp2p stream only', raw)
+      values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
+      values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
+      values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
+      values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
+      values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
       values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
       out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
     } finally {
