@@ -74,16 +74,23 @@ export const SIDE_READ_BUFFER_BYTES = 256 * 1024
 const QUEUE_PAUSE_BYTES = 8 * 1024 * 1024
 /** Frames at most this large are assembled in ordinary memory; larger ones in owned memory (owned-buffers.ts). */
 const SMALL_FRAME_BYTES = 16 * 1024
+/** When at least this much of a frame is still to come, the next socket read goes straight into the frame. */
+const DIRECT_READ_MIN_BYTES = 64 * 1024
 
 /**
- * Where a socket made by `connectAny` hands its bytes: the socket reads into one buffer of its
- * own again and again (`onread`), so a transfer allocates no memory per socket read — fresh
- * memory costs a page fault per 4 KiB, and the garbage a collector's time. Bytes that arrive
- * before a stream takes the socket over are kept (copied) until it does.
+ * Where a socket made by `connectAny` reads to (`onread`): into one buffer of its own, again
+ * and again, so a transfer allocates no memory per socket read (fresh memory costs a page fault
+ * per 4 KiB, and the garbage a collector's time) — or, in the middle of a large frame, straight
+ * into the rest of that frame, so its bytes are not copied at all. Bytes that arrive before a
+ * stream takes the socket over are kept (copied) until it does.
  */
 interface ReadHook {
-  /** Consumes the bytes (they are only valid during the call); false: pause the socket. */
+  /** Consumes bytes read into the shared buffer (valid only during the call); false: pause the socket. */
   consume?: (bytes: Buffer) => boolean
+  /** The rest of the frame being assembled, for the next read to land in; undefined: the shared buffer. */
+  into?: () => Buffer | undefined
+  /** `n` bytes landed in what `into` gave; false: pause the socket. */
+  landed?: (n: number) => boolean
   early: Buffer[]
 }
 const readHooks = new WeakMap<Socket, ReadHook>()
@@ -91,12 +98,19 @@ const readHooks = new WeakMap<Socket, ReadHook>()
 /** A socket whose reads go to `hook` (see ReadHook). */
 function connectWithReadHook (host: string, port: number): Socket {
   const hook: ReadHook = { early: [] }
+  const shared = Buffer.allocUnsafeSlow(SIDE_READ_BUFFER_BYTES)
+  /** The memory the pending read lands in (Node asks for it after each read, for the next). */
+  let direct: Buffer | undefined
   const socket = connect({
     host,
     port,
     onread: {
-      buffer: Buffer.allocUnsafeSlow(SIDE_READ_BUFFER_BYTES),
+      buffer: (): Buffer => {
+        direct = hook.into?.()
+        return direct ?? shared
+      },
       callback: (n: number, buf: Uint8Array): boolean => {
+        if (direct !== undefined && buf === direct && hook.landed !== undefined) return hook.landed(n)
         const bytes = Buffer.from(buf.buffer, buf.byteOffset, n)
         if (hook.consume !== undefined) return hook.consume(bytes)
         hook.early.push(Buffer.from(bytes))
@@ -115,8 +129,8 @@ function connectWithReadHook (host: string, port: number): Socket {
  * Receiving: bytes are copied straight from each socket read into the frame they belong to (large
  * frames into owned memory, handed on to whoever writes them to disk), and whole frames queue
  * until read. Past QUEUE_PAUSE_BYTES queued the socket stops reading, so TCP's own flow control
- * applies. A socket from `connectAny` reads into one reused buffer; any other socket (an accepted
- * one) is read with 'data' events.
+ * applies. A socket from `connectAny` reads into one reused buffer, or straight into the rest of
+ * a large frame (ReadHook); any other socket (an accepted one) is read with 'data' events.
  */
 export class SealedFrameStream implements FrameStream {
   /** Whole frames received, not yet read: sealed ones still with their tag. */
@@ -153,6 +167,13 @@ export class SealedFrameStream implements FrameStream {
     if (hook !== undefined) {
       for (const b of hook.early.splice(0)) this.feed(b)
       hook.consume = bytes => { this.feed(bytes); return !this.paused }
+      hook.into = () => this.cur !== undefined && this.failure === undefined && this.cur.byteLength - this.curFill >= DIRECT_READ_MIN_BYTES ? this.cur.subarray(this.curFill) : undefined
+      hook.landed = n => {
+        this.curFill += n
+        this.completeFrame()
+        this.wakeReader()
+        return !this.paused
+      }
       socket.resume() // flowing, so that 'end' is emitted (the bytes themselves never come as 'data')
     } else {
       socket.on('data', (b: Buffer) => {
@@ -202,19 +223,25 @@ export class SealedFrameStream implements FrameStream {
       bytes.copy(cur, this.curFill, o, o + k)
       this.curFill += k
       o += k
-      if (this.curFill === cur.byteLength) {
-        this.cur = undefined
-        this.frames.push(cur)
-        this.queuedBytes += cur.byteLength
-        if (this.queuedBytes >= QUEUE_PAUSE_BYTES) this.paused = true
-      }
+      this.completeFrame()
     }
     this.wakeReader()
+  }
+
+  /** Queue the frame being assembled once all its bytes are in. */
+  private completeFrame (): void {
+    const cur = this.cur
+    if (cur === undefined || this.curFill < cur.byteLength) return
+    this.cur = undefined
+    this.frames.push(cur)
+    this.queuedBytes += cur.byteLength
+    if (this.queuedBytes >= QUEUE_PAUSE_BYTES) this.paused = true
   }
 
   async read (options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     const signal = options.signal
     signal?.throwIfAborted()
+    if (this.wake !== undefined) throw new FastPathError('a read is already waiting on this side channel')
     while (this.frames.length === 0) {
       if (this.failure !== undefined) throw this.failure
       if (this.eof) {

@@ -126,6 +126,15 @@ describe('SealedFrameStream', () => {
     expect(Buffer.from(await target.read({ signal: signal() }) as Uint8Array).toString()).toBe('early')
   })
 
+  it.each(pairs)('on %s: an empty frame arriving alone is read at once; a second read while one waits is refused', async (_name, pair) => {
+    const [h, t] = await pair()
+    const target = new SealedFrameStream(t, new Uint8Array(0), 'target', 1024)
+    const reading = target.read({ signal: signal() })
+    await expect(target.read({ signal: signal() })).rejects.toThrow('already waiting')
+    h.write(Buffer.from([0, 0, 0, 0]))
+    expect((await reading)?.byteLength).toBe(0)
+  })
+
   it.each(pairs)('on %s: an end inside a frame is an error, an abort destroys the socket', async (_name, pair) => {
     const [h1, t1] = await pair()
     h1.end(Buffer.from([0, 0, 0, 9, 1, 2]))
