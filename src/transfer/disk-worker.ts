@@ -2,13 +2,22 @@
  * A disk worker thread (started by DiskPool): runs `disk-ops` jobs with synchronous system calls
  * and answers each with its outcomes. Read data goes back as transferred ArrayBuffers (no copy).
  */
+import { writeFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { readListed, writeVerified } from './disk-ops.js'
 import type { DiskJob, DiskReply } from './disk-pool.js'
 
+/** The thread's name in `top -H`, `perf` and the transfer bench's CPU split (Linux). */
+const DISK_THREAD_NAME = 'riftmesh-disk'
+
 const port = parentPort
 if (port === null) throw new Error('disk-worker.js runs only as a worker thread (DiskPool starts it)')
 const rootReal = (workerData as { rootReal: string }).rootReal
+try {
+  writeFileSync('/proc/thread-self/comm', DISK_THREAD_NAME)
+} catch {
+  // no /proc (not Linux): the thread keeps the process's name, nothing else changes
+}
 
 port.on('message', (job: DiskJob) => {
   let reply: DiskReply

@@ -110,7 +110,7 @@ function procCpuMs (pid: number | 'self', what: { own: boolean, children: boolea
   }
 }
 
-/** CPU ms of a process's threads by kind (`main`, `workers` — the disk pool's —, `libuv-worker`, V8's…), summed over threads of one kind. */
+/** CPU ms of a process's threads by kind (`main`, `riftmesh-disk` — the disk pool's —, `libuv-worker`, `other`: V8's and Node's own), summed over threads of one kind. */
 function threadCpuMs (pid: number | 'self'): Map<string, number> {
   const out = new Map<string, number>()
   try {
@@ -118,7 +118,7 @@ function threadCpuMs (pid: number | 'self'): Map<string, number> {
       try {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-        const name = tid === String(pid === 'self' ? process.pid : pid) ? 'main' : comm === 'node' ? 'workers' : comm
+        const name = tid === String(pid === 'self' ? process.pid : pid) ? 'main' : comm === 'node' ? 'other' : comm
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number)
         out.set(name, (out.get(name) ?? 0) + ((f[11] as number) + (f[12] as number)) * 1000 / ticksPerSecond())
       } catch {} // the thread ended

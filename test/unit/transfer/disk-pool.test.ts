@@ -4,6 +4,7 @@
  * back for reuse, other data is copied, a dead worker fails its jobs and is replaced.
  */
 import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -60,6 +61,21 @@ describe('DiskPool', () => {
       expect(p.outstandingBytes).toBe(0)
     })
   }
+
+  it.runIf(existsSync('/proc/thread-self/comm'))('names its threads riftmesh-disk, so top -H and the bench tell them from V8\'s', async () => {
+    const named = (): number => readdirSync('/proc/self/task').filter(t => {
+      try {
+        return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'riftmesh-disk'
+      } catch {
+        return false // the thread ended meanwhile
+      }
+    }).length
+    const before = named()
+    const p = pool(2)
+    const f = 'games/named.jsonl'
+    await Promise.all([0, 1].map(async i => await p.write([{ dest: join(dir, `${f}${i}`), relPath: f, data: Buffer.from('{}\n'), expectedSha256: sha('{}\n') }], false)))
+    expect(named() - before).toBe(2)
+  })
 
   it('moves an owned buffer to the worker (detached here) and copies anything else', async () => {
     const p = pool(1)
