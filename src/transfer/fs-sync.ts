@@ -1,0 +1,45 @@
+/**
+ * syncfs for the disk workers: a group of received files made durable with one call instead of
+ * one fsync each. The call comes from a small Node-API addon (native/riftmesh-fs.c, built into
+ * `dist/native/` by `npm install`); where it was not built (no compiler, not Linux) or does not
+ * load, `loadFsSync` says why and the workers fsync file by file as before.
+ *
+ * Why: with ext4 and 10,000 files of 100 KiB, an fsync per file cost more than the transfer
+ * itself — each one writes its inode's table block and flushes the disk's cache on its own.
+ * One syncfs per group writes the group's data and metadata together and flushes once; in the
+ * transfer bench (10,000 × 105 KiB) the durable pull went from ~150 to ~210 MiB/s, and in jobs
+ * of 50 from ~120 to ~210 MiB/s, against ~275 with no fsync at all. syncfs also writes out
+ * whatever else is dirty on that file system — on ext4 with a journal, an fsync's journal
+ * commit already does much the same.
+ */
+import { createRequire } from 'node:module'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** Flush the file system holding `fd`; throws an Error whose `code` is the errno name. */
+export type SyncFs = (fd: number) => void
+
+/** Where the built addon is, from this module's own location (built or source, like the disk worker). */
+export function nativeAddonPath (moduleUrl: string = import.meta.url): string {
+  const here = dirname(fileURLToPath(moduleUrl)) // <root>/src/transfer or <root>/dist/src/transfer
+  const root = dirname(dirname(here))
+  return basename(root) === 'dist' ? join(root, 'native', 'riftmesh-fs.node') : join(root, 'dist', 'native', 'riftmesh-fs.node')
+}
+
+const loaded = new Map<string, { syncfs: SyncFs } | { why: string }>()
+
+/** The addon's syncfs, or why there is none (loaded once per path and thread). */
+export function loadFsSync (path: string = nativeAddonPath()): { syncfs: SyncFs } | { why: string } {
+  let r = loaded.get(path)
+  if (r === undefined) {
+    try {
+      const mod = createRequire(import.meta.url)(path) as { syncfs?: unknown }
+      r = typeof mod.syncfs === 'function' ? { syncfs: mod.syncfs as SyncFs } : { why: `${path} has no syncfs` }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      r = { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
+    }
+    loaded.set(path, r)
+  }
+  return r
+}
