@@ -416,6 +416,8 @@ export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4
 export const DEFAULT_CHUNK_BYTES = 1 * MIB
 /** sync.fsync: fsync every received file and its directory before it counts as here. @default true */
 export const DEFAULT_SYNC_FSYNC = true
+/** sync.syncfs: with sync.fsync, make each group of batched files durable with one syncfs per file system. @default true */
+export const DEFAULT_SYNC_SYNCFS = true
 /** sync.batchFiles: small files pulled in one BATCH request (0 or 1: one GET per file). @default 64 */
 export const DEFAULT_SYNC_BATCH_FILES = 64
 /** sync.batchMaxFileBytes: largest file pulled in a batch. @default 1_048_576 (1 MiB) */

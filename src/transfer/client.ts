@@ -92,6 +92,8 @@ export interface TransferClientInit {
   fastConnectTimeoutMs?: number
   /** fsync each file (and its directory) before reporting it done. @default true */
   fsync?: boolean
+  /** With fsync: batched files are made durable with one syncfs per group where the native addon loads (DiskPool). @default true */
+  syncfs?: boolean
   /** @default DEFAULT_MAX_LIST_ENTRIES */
   maxListEntries?: number
   /** @default DEFAULT_MAX_BUSY_RETRIES */
@@ -352,7 +354,12 @@ export class TransferClient {
     if (this.batcher !== undefined) return this.batcher
     const rootReal = await this.rootRealPath()
     if (this.batcher !== undefined) return this.batcher
-    this.disk = new DiskPool({ rootReal, ...(this.diskThreads !== undefined ? { threads: this.diskThreads } : {}) })
+    this.disk = new DiskPool({ rootReal, syncfs: this.init.syncfs !== false, ...(this.diskThreads !== undefined ? { threads: this.diskThreads } : {}) })
+    if (this.init.fsync !== false) {
+      const d = this.disk.durability
+      if (d.mode === 'syncfs') this.log.info('batched files are made durable with one syncfs per group')
+      else this.log.info({ why: d.why }, 'batched files are made durable with an fsync each')
+    }
     this.batcher = new PullBatcher({
       clock: this.components.clock,
       log: this.log,

@@ -9,13 +9,15 @@
  *   still the scanned version (regular file, size, whole-millisecond mtime), read it whole.
  * - `writeVerified` (target): hash the bytes (sha256 and game count, as the scanner does) and
  *   compare with the expected hash before anything touches the disk; then `<file>.partial`
- *   (never through a symlink), fsync, rename into place, and one fsync per directory for the
- *   whole job, so a reported file survives a crash.
+ *   (never through a symlink), made durable, renamed into place, and the renames made durable,
+ *   so a reported file survives a crash. Durable means one syncfs per file system for the whole
+ *   job when the native addon is there (fs-sync.ts), else an fsync per file and per directory.
  */
 import { constants, closeSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { FileDigester, countsGames } from './file-info.js'
 import { PARTIAL_SUFFIX, isInside } from './paths.js'
+import type { SyncFs } from './fs-sync.js'
 
 /** A listed file to read whole: its absolute path and the version the scan saw. */
 export interface ReadItem {
@@ -112,8 +114,8 @@ function openPartial (partial: string): number {
   return openSync(partial, flags | constants.O_TRUNC, 0o644)
 }
 
-/** A file written to its partial, not yet synced or renamed. */
-interface Staged { fd: number, partial: string, outcome: WriteOutcome & { ok: true } }
+/** A file written to its partial, not yet synced or renamed; `dev`: its file system. */
+interface Staged { fd: number, partial: string, dev: number, outcome: WriteOutcome & { ok: true } }
 
 /** Hash `item` and, when it is the expected file, write it to its partial (left open). */
 function stage (item: WriteItem): Staged | WriteOutcome {
@@ -127,7 +129,7 @@ function stage (item: WriteItem): Staged | WriteOutcome {
     fd = openPartial(partial)
     for (let off = 0; off < item.data.byteLength;) off += writeSync(fd, item.data, off, item.data.byteLength - off, off)
     const st = fstatSync(fd)
-    return { fd, partial, outcome: { ok: true, sha256, gameCount, size: st.size, mtimeMs: st.mtimeMs } }
+    return { fd, partial, dev: st.dev, outcome: { ok: true, sha256, gameCount, size: st.size, mtimeMs: st.mtimeMs } }
   } catch (err) {
     return failed(fd, partial, err)
   }
@@ -159,35 +161,87 @@ function fsyncDir (dir: string): void {
 }
 
 /**
- * Verify and place every item. With `fsync`, in phases, so that the file system commits its
- * journal about once per job instead of once per file: every file written, then every file
- * fsynced, then every rename, then each directory fsynced once.
+ * Verify and place every item. With `fsync`, in phases, so that the file system commits about
+ * once per job instead of once per file: every file written; then made durable — with
+ * `syncfs`, one call per file system the files are on, else one fsync each; then every rename;
+ * then the renames made durable — one syncfs per file system again, else one fsync per
+ * directory. A file whose sync fails is reported failed and its partial removed.
  */
-export function writeVerified (items: readonly WriteItem[], fsync: boolean): WriteOutcome[] {
+export function writeVerified (items: readonly WriteItem[], fsync: boolean, syncfs?: SyncFs): WriteOutcome[] {
   const staged = items.map(stage)
   const out: WriteOutcome[] = staged.map(s => 'fd' in s ? s.outcome : s)
-  if (fsync) {
+  const fail = (i: number, err: unknown): void => {
+    const s = staged[i]
+    if (s === undefined || !('fd' in s)) return
+    out[i] = failed(s.fd, s.partial, err)
+    staged[i] = out[i] as WriteOutcome
+  }
+  if (fsync && syncfs !== undefined) {
+    syncEachFileSystem(staged, syncfs, fail)
+  } else if (fsync) {
     staged.forEach((s, i) => {
       if (!('fd' in s)) return
       try {
         fsyncSync(s.fd)
       } catch (err) {
-        out[i] = failed(s.fd, s.partial, err)
-        staged[i] = out[i] as WriteOutcome
+        fail(i, err)
       }
     })
   }
-  const dirs = new Set<string>()
+  const dirs = new Map<string, number>()
   staged.forEach((s, i) => {
     if (!('fd' in s)) return
     try {
       closeSync(s.fd)
       renameSync(s.partial, (items[i] as WriteItem).dest)
-      dirs.add(dirname((items[i] as WriteItem).dest))
+      dirs.set(dirname((items[i] as WriteItem).dest), s.dev)
     } catch (err) {
       out[i] = failed(undefined, s.partial, err)
     }
   })
-  if (fsync) for (const dir of dirs) fsyncDir(dir)
+  if (fsync && syncfs !== undefined) {
+    // the renames: one syncfs per file system, through a directory of it
+    const byDev = new Map<number, string>()
+    for (const [dir, dev] of dirs) if (!byDev.has(dev)) byDev.set(dev, dir)
+    for (const [dev, dir] of byDev) {
+      try {
+        syncDir(dir, syncfs)
+      } catch (err) {
+        staged.forEach((s, i) => {
+          if ('fd' in s && s.dev === dev && out[i]?.ok === true) out[i] = { ok: false, code: 'IO', message: `the rename was not made durable: ${errText(err)}` }
+        })
+      }
+    }
+  } else if (fsync) {
+    for (const dir of dirs.keys()) fsyncDir(dir)
+  }
   return out
+}
+
+/** syncfs once per file system among the staged files; a failure fails the files on that file system. */
+function syncEachFileSystem (staged: ReadonlyArray<Staged | WriteOutcome>, syncfs: SyncFs, fail: (i: number, err: unknown) => void): void {
+  const done = new Map<number, unknown>()
+  staged.forEach((s, i) => {
+    if (!('fd' in s)) return
+    if (!done.has(s.dev)) {
+      try {
+        syncfs(s.fd)
+        done.set(s.dev, undefined)
+      } catch (err) {
+        done.set(s.dev, err)
+      }
+    }
+    const err = done.get(s.dev)
+    if (err !== undefined) fail(i, err)
+  })
+}
+
+/** syncfs through an open directory. */
+function syncDir (dir: string, syncfs: SyncFs): void {
+  const fd = openSync(dir, constants.O_RDONLY)
+  try {
+    syncfs(fd)
+  } finally {
+    closeSync(fd)
+  }
 }

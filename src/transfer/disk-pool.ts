@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RiftmeshError } from '../core/errors.js'
 import { readListed, writeVerified, type ReadItem, type ReadOutcome, type WriteItem, type WriteOutcome } from './disk-ops.js'
+import { loadFsSync, nativeAddonPath, type SyncFs } from './fs-sync.js'
 import { isOwned, ownedBuffer, recycle } from './owned-buffers.js'
 
 /** Worker threads for transfer file work (sync.diskThreads). @default 2 */
@@ -46,6 +47,13 @@ export function diskWorkerPath (moduleUrl: string = import.meta.url): string {
   return basename(root) === 'dist' ? join(here, 'disk-worker.js') : join(root, 'dist', 'src', 'transfer', 'disk-worker.js')
 }
 
+/** What a disk worker starts with. */
+export interface DiskWorkerData {
+  rootReal: string
+  /** The native addon whose syncfs makes write jobs durable; absent: fsync per file. */
+  syncfsAddon?: string
+}
+
 interface Pending { resolve: (r: DiskReply) => void, reject: (err: Error) => void, bytes: number }
 
 interface Slot { worker: Worker, pending: Map<number, Pending>, bytes: number }
@@ -57,7 +65,14 @@ export interface DiskPoolInit {
   threads?: number
   /** Worker script (tests). @default diskWorkerPath() */
   workerPath?: string
+  /** With fsync: one syncfs per file system and job, where the native addon loads (sync.syncfs). @default true */
+  syncfs?: boolean
+  /** The native addon (tests). @default nativeAddonPath() */
+  addonPath?: string
 }
+
+/** How a write job with fsync makes its files durable, and why not with syncfs. */
+export type Durability = { mode: 'syncfs' } | { mode: 'fsync', why: string }
 
 export class DiskPool {
   private readonly slots: Array<Slot | undefined>
@@ -66,12 +81,20 @@ export class DiskPool {
   private bytesOutstanding = 0
   private readonly waiters: Array<{ max: number, resolve: () => void }> = []
   readonly threads: number
+  readonly durability: Durability
+  /** The addon's syncfs (for inline jobs), when durability is 'syncfs'. */
+  private readonly syncfs: SyncFs | undefined
+  private readonly addonPath: string
 
   constructor (private readonly init: DiskPoolInit) {
     const threads = init.threads ?? DEFAULT_DISK_THREADS
     if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64)) throw new RangeError(`sync.diskThreads: expected an integer 0..64, got ${threads}`)
     this.threads = threads
     this.slots = new Array<Slot | undefined>(threads).fill(undefined)
+    this.addonPath = init.addonPath ?? nativeAddonPath()
+    const loaded = init.syncfs === false ? { why: 'sync.syncfs is off' } : loadFsSync(this.addonPath)
+    this.syncfs = 'syncfs' in loaded ? loaded.syncfs : undefined
+    this.durability = 'syncfs' in loaded ? { mode: 'syncfs' } : { mode: 'fsync', why: loaded.why }
   }
 
   /** Bytes handed to jobs not yet answered (data to write, files to read). */
@@ -107,7 +130,7 @@ export class DiskPool {
    */
   async write (items: WriteItem[], fsync: boolean): Promise<WriteOutcome[]> {
     const bytes = items.reduce((n, i) => n + i.data.byteLength, 0)
-    if (this.threads === 0) return writeVerified(items, fsync)
+    if (this.threads === 0) return writeVerified(items, fsync, this.syncfs)
     const transfer: ArrayBuffer[] = []
     const sent = items.map(i => {
       if (isOwned(i.data) && !transfer.includes(i.data.buffer as ArrayBuffer)) {
@@ -163,7 +186,8 @@ export class DiskPool {
   }
 
   private start (index: number): Slot {
-    const worker = new Worker(this.init.workerPath ?? diskWorkerPath(), { workerData: { rootReal: this.init.rootReal } })
+    const data: DiskWorkerData = { rootReal: this.init.rootReal, ...(this.syncfs !== undefined ? { syncfsAddon: this.addonPath } : {}) }
+    const worker = new Worker(this.init.workerPath ?? diskWorkerPath(), { workerData: data })
     const slot: Slot = { worker, pending: new Map(), bytes: 0 }
     worker.unref()
     worker.on('message', (r: DiskReply) => {

@@ -5,14 +5,18 @@
 import { writeFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { readListed, writeVerified } from './disk-ops.js'
-import type { DiskJob, DiskReply } from './disk-pool.js'
+import type { DiskJob, DiskReply, DiskWorkerData } from './disk-pool.js'
+import { loadFsSync } from './fs-sync.js'
 
 /** The thread's name in `top -H`, `perf` and the transfer bench's CPU split (Linux). */
 const DISK_THREAD_NAME = 'riftmesh-disk'
 
 const port = parentPort
 if (port === null) throw new Error('disk-worker.js runs only as a worker thread (DiskPool starts it)')
-const rootReal = (workerData as { rootReal: string }).rootReal
+const { rootReal, syncfsAddon } = workerData as DiskWorkerData
+const loaded = syncfsAddon !== undefined ? loadFsSync(syncfsAddon) : undefined
+/** The pool loaded the addon before starting us; should this thread fail to, it fsyncs per file. */
+const syncfs = loaded !== undefined && 'syncfs' in loaded ? loaded.syncfs : undefined
 try {
   writeFileSync('/proc/thread-self/comm', DISK_THREAD_NAME)
 } catch {
@@ -31,7 +35,7 @@ port.on('message', (job: DiskJob) => {
       transfer.push(...returned)
       reply = { id: job.id, op: 'read', outcomes, returned }
     } else {
-      reply = { id: job.id, op: 'write', outcomes: writeVerified(job.items, job.fsync) }
+      reply = { id: job.id, op: 'write', outcomes: writeVerified(job.items, job.fsync, syncfs) }
       // the data buffers go home, to be reused for the next frames
       for (const item of job.items) {
         const ab = item.data.buffer as ArrayBuffer

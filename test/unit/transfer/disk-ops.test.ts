@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, realpath, stat, symlink, writeFile } from 'no
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readListed, writeVerified } from '../../../src/transfer/disk-ops.js'
+import { loadFsSync, type SyncFs } from '../../../src/transfer/fs-sync.js'
 import { tempDir } from '../../helpers.js'
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
@@ -110,5 +111,52 @@ describe('writeVerified (target)', () => {
     expect(out[0]).toMatchObject({ ok: false, code: 'IO' })
     expect((out[0] as { message: string }).message).toMatch(/ENOENT/)
     expect(out[1]).toMatchObject({ ok: true })
+  })
+
+  describe('with syncfs (the native addon)', () => {
+    const native = loadFsSync()
+    /** The addon's syncfs, counting its calls. */
+    function counted (): { syncfs: SyncFs, calls: number[] } {
+      if (!('syncfs' in native)) throw new Error(`the native addon did not load: ${native.why}`)
+      const real = native.syncfs
+      const c = { calls: [] as number[], syncfs: (fd: number) => { c.calls.push(fd); real(fd) } }
+      return c
+    }
+
+    it.runIf(process.platform === 'linux')('makes a job of many files in several directories durable with two syncfs calls, not one fsync each', async () => {
+      await mkdir(join(dir, 'selfplay', 'sq8_2p'), { recursive: true })
+      const files = Array.from({ length: 12 }, (_, i) => ({ rel: `selfplay/${i % 2 === 0 ? 'hex8_2p' : 'sq8_2p'}/f${i}.jsonl`, body: `{"i":${i}}\n`.repeat(i + 1) }))
+      const c = counted()
+      const out = writeVerified(files.map(f => ({ dest: join(dir, f.rel), relPath: f.rel, data: Buffer.from(f.body), expectedSha256: sha(f.body) })), true, c.syncfs)
+      expect(out.every(o => o.ok)).toBe(true)
+      expect(c.calls).toHaveLength(2) // after the writes, after the renames: one file system here
+      for (const f of files) expect(await readFile(join(dir, f.rel), 'utf8')).toBe(f.body)
+      expect((await readdir(join(dir, 'selfplay/hex8_2p'))).filter(n => n.endsWith('.partial'))).toEqual([])
+    })
+
+    it.runIf(process.platform === 'linux')('throws EBADF for a descriptor that is not open, and a type error for no descriptor', () => {
+      const c = counted()
+      expect(() => c.syncfs(1_000_000)).toThrow(expect.objectContaining({ code: 'EBADF' }) as Error)
+      const raw = (native as { syncfs: (fd?: unknown) => void }).syncfs
+      expect(() => raw('x')).toThrow(TypeError)
+    })
+
+    it('fails every file of a job whose data could not be made durable, and leaves neither file nor partial', async () => {
+      const failing: SyncFs = () => { throw Object.assign(new Error('syncfs: Input/output error'), { code: 'EIO' }) }
+      const files = ['a', 'b', 'c'].map(n => ({ rel: `selfplay/hex8_2p/${n}.jsonl`, body: `${n}\n` }))
+      const out = writeVerified(files.map(f => ({ dest: join(dir, f.rel), relPath: f.rel, data: Buffer.from(f.body), expectedSha256: sha(f.body) })), true, failing)
+      expect(out.map(o => o.ok === false && o.code)).toEqual(['IO', 'IO', 'IO'])
+      expect((out[0] as { message: string }).message).toMatch(/EIO/)
+      expect(await readdir(join(dir, 'selfplay/hex8_2p'))).toEqual([])
+    })
+
+    it('reports files placed but not made durable when the second syncfs fails', async () => {
+      let n = 0
+      const secondFails: SyncFs = () => { if (++n === 2) throw Object.assign(new Error('syncfs: Input/output error'), { code: 'EIO' }) }
+      const rel = 'selfplay/hex8_2p/d.jsonl'
+      const [o] = writeVerified([{ dest: join(dir, rel), relPath: rel, data: Buffer.from('d\n'), expectedSha256: sha('d\n') }], true, secondFails)
+      expect(o).toMatchObject({ ok: false, code: 'IO' })
+      expect((o as { message: string }).message).toMatch(/not made durable.*EIO/)
+    })
   })
 })
