@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Build native/riftmesh-fs.c into dist/native/riftmesh-fs.node (run by `npm install`'s prepare).
+ * Build native/riftmesh-fs.c into dist/native/riftmesh-fs.node (part of `npm run build`, so of
+ * `npm install` and `npm test`); nothing to do when the built file is newer than the source.
  *
  * Needs a C compiler (`$CC`, else `cc`) and the Node-API headers, taken from the running Node's
  * own include dir (the pinned `node` package ships them) or a system one. Never fails the
@@ -8,7 +9,7 @@
  * files one by one instead of one syncfs per group (src/transfer/fs-sync.ts).
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,7 +27,9 @@ function headerDirs () {
 }
 
 const include = headerDirs().find(d => existsSync(join(d, 'node_api.h')))
-if (process.platform !== 'linux') {
+if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) {
+  // built already
+} else if (process.platform !== 'linux') {
   console.log(`native: skipped on ${process.platform} (syncfs is Linux-only); received files are fsynced one by one`)
 } else if (include === undefined) {
   console.log('native: no Node-API headers found (node_api.h); received files are fsynced one by one')
