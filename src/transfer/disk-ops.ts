@@ -188,22 +188,24 @@ export function writeVerified (items: readonly WriteItem[], fsync: boolean, sync
       }
     })
   }
-  const dirs = new Map<string, number>()
+  const dirs = new Set<string>()
+  /** A directory on each file system a file was renamed on. */
+  const dirOnDev = new Map<number, string>()
   staged.forEach((s, i) => {
     if (!('fd' in s)) return
     try {
       closeSync(s.fd)
       renameSync(s.partial, (items[i] as WriteItem).dest)
-      dirs.set(dirname((items[i] as WriteItem).dest), s.dev)
+      const dir = dirname((items[i] as WriteItem).dest)
+      dirs.add(dir)
+      if (!dirOnDev.has(s.dev)) dirOnDev.set(s.dev, dir)
     } catch (err) {
       out[i] = failed(undefined, s.partial, err)
     }
   })
   if (fsync && syncfs !== undefined) {
     // the renames: one syncfs per file system, through a directory of it
-    const byDev = new Map<number, string>()
-    for (const [dir, dev] of dirs) if (!byDev.has(dev)) byDev.set(dev, dir)
-    for (const [dev, dir] of byDev) {
+    for (const [dev, dir] of dirOnDev) {
       try {
         syncDir(dir, syncfs)
       } catch (err) {
@@ -213,7 +215,7 @@ export function writeVerified (items: readonly WriteItem[], fsync: boolean, sync
       }
     }
   } else if (fsync) {
-    for (const dir of dirs.keys()) fsyncDir(dir)
+    for (const dir of dirs) fsyncDir(dir)
   }
   return out
 }

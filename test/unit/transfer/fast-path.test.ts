@@ -13,34 +13,36 @@ import { TransferFrame, encodeFrame, frameWithDataParts } from '../../../src/tra
 const closers: Array<() => unknown> = []
 afterEach(async () => { for (const c of closers.splice(0).reverse()) await c() })
 
-/** Two ends of one loopback TCP connection. */
-async function socketPair (): Promise<[Socket, Socket]> {
+/** Two ends of one loopback TCP connection, the target's end made by `dial`. */
+async function pairVia (dial: (port: number) => Promise<Socket>): Promise<[Socket, Socket]> {
   let accepted!: (s: Socket) => void
   const got = new Promise<Socket>(resolve => { accepted = resolve })
   const server: Server = createServer(s => accepted(s))
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   closers.push(async () => await new Promise(resolve => server.close(resolve)))
   const a = server.address()
-  const client = connect({ port: typeof a === 'object' && a !== null ? a.port : 0, host: '127.0.0.1' })
+  const client = await dial(typeof a === 'object' && a !== null ? a.port : 0)
   const holder = await got
-  await new Promise(resolve => client.once('connect', resolve))
   closers.push(() => { client.destroy(); holder.destroy() })
   return [holder, client]
 }
 
-/** The same, the target's end made by `connectAny` (it reads into one reused buffer). */
+/** A plain `net.connect` target end. */
+async function socketPair (): Promise<[Socket, Socket]> {
+  return await pairVia(async port => {
+    const client = connect({ port, host: '127.0.0.1' })
+    await new Promise(resolve => client.once('connect', resolve))
+    return client
+  })
+}
+
+/** The target's end made by `connectAny` (it reads into one reused buffer). */
 async function connectedPair (): Promise<[Socket, Socket]> {
-  let accepted!: (s: Socket) => void
-  const got = new Promise<Socket>(resolve => { accepted = resolve })
-  const server: Server = createServer(s => accepted(s))
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  closers.push(async () => await new Promise(resolve => server.close(resolve)))
-  const a = server.address()
-  const client = await connectAny(['127.0.0.1'], typeof a === 'object' && a !== null ? a.port : 0, new SystemClock(), 3_000)
-  if (client === undefined) throw new Error('no connection')
-  const holder = await got
-  closers.push(() => { client.destroy(); holder.destroy() })
-  return [holder, client]
+  return await pairVia(async port => {
+    const client = await connectAny(['127.0.0.1'], port, new SystemClock(), 3_000)
+    if (client === undefined) throw new Error('no connection')
+    return client
+  })
 }
 
 const pairs = [['an accepted socket', socketPair], ['a socket from connectAny', connectedPair]] as const
