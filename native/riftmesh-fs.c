@@ -1,17 +1,22 @@
 /*
- * riftmesh-fs: the one file-system call riftmesh needs that Node does not offer.
+ * riftmesh-fs: the two file-system helpers riftmesh needs that Node does not offer.
  *
  *   syncfs(fd): write out and flush everything dirty on the file system that holds `fd`
  *   (Linux syncfs(2); since Linux 5.8 its error includes write-back errors of any file there).
  *
+ *   alignedBuffer(size): an ArrayBuffer whose memory starts on a 4096-byte boundary, as writes to
+ *   a file opened with O_DIRECT need (Node's own buffers have no such guarantee).
+ *
  * A disk worker that has written a group of received files makes them all durable with one
- * syncfs instead of one fsync each (src/transfer/disk-ops.ts). Built by scripts/build-native.mjs
+ * syncfs instead of one fsync each (src/transfer/disk-ops.ts); a large received file is written
+ * around the page cache from aligned buffers when it is to be durable (partial-file.ts). Built by scripts/build-native.mjs
  * at install against Node-API (ABI-stable, loads in worker threads); where it cannot be built,
  * or off Linux, riftmesh fsyncs file by file instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -48,9 +53,48 @@ static napi_value js_syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-NAPI_MODULE_INIT() {
+/** Alignment of alignedBuffer's memory: a page, which covers every logical block size in use. */
+#define ALIGNMENT 4096
+/** Largest alignedBuffer (a guard against a mistaken size, not a limit riftmesh comes near). */
+#define MAX_ALIGNED_BYTES (256u * 1024u * 1024u)
+
+static void free_aligned(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t size;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int64(env, argv[0], &size) != napi_ok || size <= 0 || (uint64_t)size > MAX_ALIGNED_BYTES) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "alignedBuffer: a size of 1 byte to 256 MiB is expected");
+    return NULL;
+  }
+  void *data = NULL;
+  if (posix_memalign(&data, ALIGNMENT, (size_t)size) != 0) {
+    napi_throw_error(env, "ENOMEM", "alignedBuffer: out of memory");
+    return NULL;
+  }
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, data, (size_t)size, free_aligned, NULL, &ab) != napi_ok) {
+    free(data);
+    napi_throw_error(env, "ERR_ALIGNED_BUFFER", "alignedBuffer: this Node.js does not allow external memory");
+    return NULL;
+  }
+  return ab;
+}
+
+static int export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value f;
-  if (napi_create_function(env, "syncfs", NAPI_AUTO_LENGTH, js_syncfs, NULL, &f) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "syncfs", f) != napi_ok) return NULL;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f) == napi_ok &&
+         napi_set_named_property(env, exports, name, f) == napi_ok;
+}
+
+NAPI_MODULE_INIT() {
+  if (!export_function(env, exports, "syncfs", js_syncfs)) return NULL;
+  if (!export_function(env, exports, "alignedBuffer", js_aligned_buffer)) return NULL;
   return exports;
 }

@@ -30,9 +30,9 @@ const include = headerDirs().find(d => existsSync(join(d, 'node_api.h')))
 if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) {
   // built already
 } else if (process.platform !== 'linux') {
-  console.log(`native: skipped on ${process.platform} (syncfs is Linux-only); received files are fsynced one by one`)
+  console.log(`native: skipped on ${process.platform} (syncfs is Linux-only); received files are fsynced one by one and written through the page cache`)
 } else if (include === undefined) {
-  console.log('native: no Node-API headers found (node_api.h); received files are fsynced one by one')
+  console.log('native: no Node-API headers found (node_api.h); received files are fsynced one by one and written through the page cache')
 } else {
   mkdirSync(dirname(out), { recursive: true })
   const cc = process.env.CC ?? 'cc'
@@ -40,7 +40,7 @@ if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) {
   const r = spawnSync(cc, args, { encoding: 'utf8' })
   if (r.error !== undefined || r.status !== 0) {
     const why = r.error !== undefined ? r.error.message : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`)
-    console.log(`native: could not build ${out} with ${cc} (${why}); received files are fsynced one by one`)
+    console.log(`native: could not build ${out} with ${cc} (${why}); received files are fsynced one by one and written through the page cache`)
   } else {
     console.log(`native: built ${out}`)
   }

@@ -19,6 +19,12 @@ import { fileURLToPath } from 'node:url'
 /** Flush the file system holding `fd`; throws an Error whose `code` is the errno name. */
 export type SyncFs = (fd: number) => void
 
+/** Memory starting on a 4096-byte boundary, as O_DIRECT writes need (freed when collected). */
+export type AlignedAlloc = (size: number) => ArrayBuffer
+
+/** What the addon offers: syncfs, and aligned memory where the addon is recent enough. */
+export interface FsNative { syncfs: SyncFs, alignedBuffer?: AlignedAlloc }
+
 /** Where the built addon is, from this module's own location (built or source, like the disk worker). */
 export function nativeAddonPath (moduleUrl: string = import.meta.url): string {
   const here = dirname(fileURLToPath(moduleUrl)) // <root>/src/transfer or <root>/dist/src/transfer
@@ -26,15 +32,17 @@ export function nativeAddonPath (moduleUrl: string = import.meta.url): string {
   return basename(root) === 'dist' ? join(root, 'native', 'riftmesh-fs.node') : join(root, 'dist', 'native', 'riftmesh-fs.node')
 }
 
-const loaded = new Map<string, { syncfs: SyncFs } | { why: string }>()
+const loaded = new Map<string, FsNative | { why: string }>()
 
-/** The addon's syncfs, or why there is none (loaded once per path and thread). */
-export function loadFsSync (path: string = nativeAddonPath()): { syncfs: SyncFs } | { why: string } {
+/** The addon's functions, or why there are none (loaded once per path and thread). */
+export function loadFsSync (path: string = nativeAddonPath()): FsNative | { why: string } {
   let r = loaded.get(path)
   if (r === undefined) {
     try {
-      const mod = createRequire(import.meta.url)(path) as { syncfs?: unknown }
-      r = typeof mod.syncfs === 'function' ? { syncfs: mod.syncfs as SyncFs } : { why: `${path} has no syncfs` }
+      const mod = createRequire(import.meta.url)(path) as { syncfs?: unknown, alignedBuffer?: unknown }
+      r = typeof mod.syncfs !== 'function'
+        ? { why: `${path} has no syncfs` }
+        : { syncfs: mod.syncfs as SyncFs, ...(typeof mod.alignedBuffer === 'function' ? { alignedBuffer: mod.alignedBuffer as AlignedAlloc } : {}) }
     } catch (err) {
       const e = err as NodeJS.ErrnoException
       r = { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }

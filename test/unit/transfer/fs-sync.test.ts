@@ -2,6 +2,7 @@
  * The native syncfs addon's loader: found from the source tree and from dist, built by
  * `npm install` on Linux (CI builds it), a missing build explained rather than thrown.
  */
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadFsSync, nativeAddonPath } from '../../../src/transfer/fs-sync.js'
@@ -17,6 +18,27 @@ describe('fs-sync', () => {
   it.runIf(process.platform === 'linux')('was built by npm install and loads', () => {
     const r = loadFsSync()
     expect('why' in r ? r.why : 'loaded').toBe('loaded')
+  })
+
+  it.runIf(process.platform === 'linux')('gives aligned memory that an O_DIRECT write accepts, and refuses sizes out of range', async () => {
+    const r = loadFsSync()
+    if (!('alignedBuffer' in r) || r.alignedBuffer === undefined) throw new Error('the built addon has no alignedBuffer')
+    const b = Buffer.from(r.alignedBuffer(64 * 1024))
+    b.fill(0x5a)
+    const { dir, cleanup } = await tempDir('riftmesh-fssync-')
+    try {
+      const fd = openSync(join(dir, 'd'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644)
+      try {
+        expect(writeSync(fd, b, 0, b.length, 0)).toBe(b.length)
+      } finally {
+        closeSync(fd)
+      }
+      expect(readFileSync(join(dir, 'd')).equals(b)).toBe(true)
+    } finally {
+      await cleanup()
+    }
+    expect(() => r.alignedBuffer?.(0)).toThrow(RangeError)
+    expect(() => r.alignedBuffer?.(2 ** 40)).toThrow(RangeError)
   })
 
   it('says why there is no syncfs when the addon was not built, without throwing', () => {
