@@ -38,8 +38,9 @@ import { checkTransferable, isInside } from './paths.js'
 import { Semaphore, TokenBucket, intInRange } from './limits.js'
 import type { LocalHashes, ScannedFile } from './scanner.js'
 import { ClientSession, SessionPool, type SessionSettings, type StreamCtx } from './client-session.js'
-import { DirSyncer, PartialFile, hashPrefix } from './partial-file.js'
+import { DirSyncer, PartialFile, hashPrefix, type DirectIo } from './partial-file.js'
 import { DiskPool } from './disk-pool.js'
+import { loadFsSync, nativeAddonPath, type FsNative } from './fs-sync.js'
 import { DEFAULT_BATCH_FILES, DEFAULT_BATCH_MAX_FILE_BYTES, PullBatcher, type BatchEntry, type BatchedResult } from './batcher.js'
 import {
   MAX_PAGE_FRAME_BYTES, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber
@@ -51,6 +52,18 @@ export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4
 export const DEFAULT_MAX_QUEUED_PULLS = 10_000
 /** Bytes a holder may send ahead of what we have written (flow-control window). @default 8 MiB */
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024
+/**
+ * Smallest file written with O_DIRECT (when durable): below it the page cache is cheaper — a
+ * direct write waits for the device, and a file of ~100 KiB is one such wait for little saved.
+ */
+export const DIRECT_IO_MIN_BYTES = 1024 * 1024
+
+/** Direct writes from what the addon offers, or undefined (logged) when it offers no aligned memory. */
+function directIoFrom (native: FsNative | { why: string }, log: Logger): DirectIo | undefined {
+  if ('alignedBuffer' in native && native.alignedBuffer !== undefined) return { alignedBuffer: native.alignedBuffer }
+  log.info({ why: 'why' in native ? native.why : 'the native addon has no alignedBuffer' }, 'large files are written through the page cache')
+  return undefined
+}
 /** A read that gets nothing for this long fails the pull. @default 30_000 */
 export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 30_000
 /** Opening the stream (dial included). @default 10_000 */
@@ -94,6 +107,13 @@ export interface TransferClientInit {
   fsync?: boolean
   /** With fsync: batched files are made durable with one syncfs per group where the native addon loads (DiskPool). @default true */
   syncfs?: boolean
+  /**
+   * With fsync: write single files of at least DIRECT_IO_MIN_BYTES with O_DIRECT from aligned
+   * buffers, around the page cache (partial-file.ts), where the native addon loads. @default true
+   */
+  directIo?: boolean
+  /** Native addon to take aligned memory from (tests). @default nativeAddonPath() */
+  addonPath?: string
   /** @default DEFAULT_MAX_LIST_ENTRIES */
   maxListEntries?: number
   /** @default DEFAULT_MAX_BUSY_RETRIES */
@@ -194,6 +214,8 @@ export class TransferClient {
   private readonly sessions: SessionPool
   /** fsync of directories after renames; undefined when `fsync` is off. */
   private readonly dirs: DirSyncer | undefined
+  /** Direct writes of large files (with fsync, where the addon loads); `refused` once the file system says no. */
+  readonly directIo: DirectIo | undefined
   private readonly inflight = new Map<string, Promise<unknown>>()
   /** Directories made and checked to be inside the data dir (or being checked). */
   private readonly checkedDirs = new Map<string, Promise<void>>()
@@ -214,7 +236,7 @@ export class TransferClient {
   /** Created with the data dir's real path, on the first batched pull. */
   private batcher: PullBatcher | undefined
   private disk: DiskPool | undefined
-  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0, batches: 0 }
+  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0, batches: 0, directFiles: 0 }
 
   constructor (private readonly components: TransferClientComponents, private readonly init: TransferClientInit) {
     this.log = components.logger.child({ component: 'transfer-client' })
@@ -237,6 +259,7 @@ export class TransferClient {
     this.batchMaxFileBytes = intInRange('sync.batchMaxFileBytes', init.batchMaxFileBytes ?? DEFAULT_BATCH_MAX_FILE_BYTES, 0, 64 * 1024 * 1024)
     this.diskThreads = init.diskThreads !== undefined ? intInRange('sync.diskThreads', init.diskThreads, 0, 64) : undefined
     this.dirs = init.fsync !== false ? new DirSyncer(this.log) : undefined
+    this.directIo = init.fsync !== false && init.directIo !== false ? directIoFrom(loadFsSync(init.addonPath ?? nativeAddonPath()), this.log) : undefined
     this.sessions = new SessionPool(async (peer, signal) => await this.openSession(peer, signal), components.clock, {
       idleMs: sessionIdleMs, maxIdlePerPeer: maxConcurrent, maxIdleTotal: maxIdle
     })
@@ -408,7 +431,8 @@ export class TransferClient {
     this.stats.pulls++
     const present = await this.presentResult(p, t0)
     if (present !== undefined) return { result: present }
-    const partial = await PartialFile.open(p.dest, p.file.path, p.file.size, this.log, p.signal)
+    const direct = p.file.size !== undefined && p.file.size >= DIRECT_IO_MIN_BYTES ? this.directIo : undefined
+    const partial = await PartialFile.open(p.dest, p.file.path, p.file.size, this.log, p.signal, direct)
     try {
       return { partial, viaFastPath: await this.fetchInto(partial, p), t0 }
     } catch (err) {
@@ -436,6 +460,7 @@ export class TransferClient {
         hashes.remember({ path: p.file.path, size: st.size, mtimeMs: st.mtimeMs, sha256, gameCount })
       }
       if (f.viaFastPath) this.stats.viaFastPath++
+      if (f.partial.writesDirect) this.stats.directFiles++
       return this.result(p, f.t0, { size: p.size, sha256, gameCount, alreadyPresent: false, viaFastPath: f.viaFastPath, resumedFrom: f.partial.resumedFrom })
     } catch (err) {
       throw await this.failed(err, f.partial, p)

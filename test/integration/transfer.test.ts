@@ -183,6 +183,30 @@ describe('transfer between three libp2p nodes', () => {
     expect(sha(await readFile(join(C.dir, rel)))).toBe(sha(content))
   })
 
+  it.runIf(process.platform === 'linux')('writes a durable large file around the page cache (O_DIRECT) and resumes it from a block boundary', async () => {
+    const rel = 'models/hex8_2p/big.pt'
+    const content = bytes(5 * MiB + 777, 5)
+    await put(A.dir, rel, content)
+    await publish(A)
+    // size known, fsync on (the default), the addon built: direct mode
+    expect(C.client.directIo).toBeDefined()
+    const ac = new AbortController()
+    const first = await C.client.pull(A.peer.mesh.selfId, { path: rel, sha256: sha(content), size: content.length }, {
+      signal: ac.signal,
+      onProgress: p => { if (p.bytesDone >= 2 * MiB) ac.abort(new Error('cut')) }
+    }).catch((e: unknown) => e)
+    expect((first as Error).message).toBe('cut')
+    const partial = (await stat(join(C.dir, `${rel}.partial`))).size
+    expect(partial % 4096).toBe(0)
+    expect(partial).toBeGreaterThanOrEqual(MiB)
+    const directBefore = C.client.stats.directFiles
+    const second = await C.client.pull(A.peer.mesh.selfId, { path: rel, sha256: sha(content), size: content.length })
+    expect(second).toMatchObject({ resumedFrom: partial, viaFastPath: true, size: content.length })
+    expect(C.client.stats.directFiles).toBe(directBefore + 1)
+    expect((await readFile(join(C.dir, rel))).equals(content)).toBe(true)
+    expect(C.client.directIo?.refused).toBeUndefined()
+  })
+
   it('detects a copy corrupted on the holder\'s disk and fetches the file from the other holder', async () => {
     const rel = 'training/hex8_2p/rot.npz'
     const content = bytes(MiB + 17, 5)
