@@ -32,7 +32,8 @@
  * rotated by one each round; each figure is the median round, with the range beside it;
  * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
  * `RIFTMESH_BENCH_DISK_THREADS` sets sync.diskThreads on both ends;
- * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,rsync` runs only the variants whose names contain one of these;
+ * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,rsync` runs only the variants whose names contain one of these
+ * (an entry starting with `=` must match a whole name: `=riftmesh fast path`);
  * `RIFTMESH_BENCH_DEBUG=1` logs the riftmesh holder and target at debug level on stderr, and the
  * client's counters and each end's CPU time.
  */
@@ -52,7 +53,7 @@ import { createLogger, silentLogger } from '../../src/core/logger.js'
 import { DropCounters } from '../../src/mesh/drops.js'
 import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
 import { newSwarmKey } from '../../src/mesh/keys.js'
-import { TransferClient, type PullResult } from '../../src/transfer/client.js'
+import { DIRECT_IO_MIN_BYTES, TransferClient, type PullResult } from '../../src/transfer/client.js'
 import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
 import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
 import { ManifestScanner } from '../../src/transfer/scanner.js'
@@ -304,13 +305,13 @@ async function stopHolder (h: Holder): Promise<void> {
  * `jobFiles`: pull in jobs of this many files, one job after the other, as the SyncPlanner does
  * (sync.maxFilesPerSyncJob, one sync job at a time per node); else every file at once.
  */
-async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number): Promise<Measured & { listMs: number, viaFast: number }> {
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number, directIo = true): Promise<Measured & { listMs: number, viaFast: number }> {
   preGrowPnetCipherMemory()
   const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
   await mesh.start()
   try {
     const peer = await mesh.dial(holder.info.addr as string, { signal: AbortSignal.timeout(10_000) })
-    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4), ...diskThreads() })
+    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, directIo, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4), ...diskThreads() })
     const t0 = performance.now()
     const listed = await client.list(peer, { signal: AbortSignal.timeout(60_000) })
     const t1 = performance.now()
@@ -508,9 +509,13 @@ async function pullRsyncSsh (src: string, dst: string, work: string): Promise<Me
 
 // ---- the benchmark ------------------------------------------------------------------------
 
-/** `RIFTMESH_BENCH_TRANSFER_ONLY=fast,raw`: run only the variants whose names contain one of these (profiling; ratios with a skipped one say so). */
+/**
+ * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,raw`: run only the variants whose names contain one of these,
+ * or, for an entry starting with `=`, whose name is exactly the rest (profiling; ratios with a
+ * skipped one say so).
+ */
 const ONLY = process.env.RIFTMESH_BENCH_TRANSFER_ONLY?.split(',').filter(x => x !== '')
-const wanted = (name: string): boolean => ONLY === undefined || ONLY.some(x => name.includes(x))
+const wanted = (name: string): boolean => ONLY === undefined || ONLY.some(x => x.startsWith('=') ? name === x.slice(1) : name.includes(x))
 
 const rate = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000)
 const fmt = (x: number): string => x.toFixed(0)
@@ -548,19 +553,21 @@ export async function transfer (): Promise<SizeResult[]> {
       /** Each variant: how to run it into an empty directory; a string says why it could not run. */
       const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
       const variants = [
-        ['riftmesh fast path', 'riftmesh-fast', true, undefined],
-        ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined],
-        [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES],
-        ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined],
-        ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined]
+        ['riftmesh fast path', 'riftmesh-fast', true, undefined, true],
+        ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true],
+        ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false],
+        [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true],
+        ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true],
+        ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true]
       ] as const
-      for (const [name, mode, fsync, jobFiles] of variants) {
+      // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
+      for (const [name, mode, fsync, jobFiles, directIo] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
         runners.push({
           name,
           run: async dst => {
             const holder = await startHolder(mode, src, swarmKey)
             try {
-              const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles)
+              const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo)
               if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
               listMs = r.listMs
               return r
@@ -594,6 +601,7 @@ export async function transfer (): Promise<SizeResult[]> {
         for (let i = 0; i < chosen.length; i++) {
           const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
           const dst = await fresh()
+          if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`variant start: ${r.name}\n`)
           const m = await r.run(dst)
           if (typeof m === 'string') {
             notRun.set(r.name, m)
@@ -627,6 +635,7 @@ export async function transfer (): Promise<SizeResult[]> {
       values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
       values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
       values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
+      if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
       values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
       values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
       values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
