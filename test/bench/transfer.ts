@@ -17,6 +17,14 @@
  *    as riftmesh's default;
  *  - `rsync -az` over ssh from an sshd on 127.0.0.1, exactly as the original system ran it
  *    (one sender/receiver pair, compression on, ssh's default cipher).
+ * The source bytes are random (see makeSource): compression gains nothing, as with real
+ * self-play data.
+ *
+ * On ext4 the cost of creating a file depends on where its inode lands: in inode-table ranges
+ * freed minutes before (an earlier bench's cleanup), the allocator checks and skips recently
+ * deleted inodes one by one. Measured here with a plain Python loop, the same 10,000 files of
+ * 105 KiB took 0.5 s of system time in one tree and 4.6 s in the next. A round in which every
+ * variant is off together is that, not the variants; each round's figure is printed for this.
  * riftmesh and raw TCP run 4 transfers at once (sync.maxConcurrentTransfers). The target gets
  * the manifest with one LIST first (timed apart). Source files are in the page cache for every
  * run; each run writes into a fresh empty directory and starts with a clean page cache (`sync`,
@@ -29,7 +37,8 @@
  * suites), a quieter directory on the same disk gives steadier figures;
  * `RIFTMESH_BENCH_TRANSFER_QUIET_S` (default 65) the pause before each file count (quietInodes);
  * `RIFTMESH_BENCH_TRANSFER_ROUNDS` (default 3) how many rounds over every variant, in an order
- * rotated by one each round; each figure is the median round, with the range beside it;
+ * rotated by one each round; each figure is the median round, with every round's figure beside it
+ * (in round order);
  * `RIFTMESH_BENCH_TRANSFER_CONCURRENCY` (default 4) riftmesh pulls at once (at most the holder's per-peer cap, 8);
  * `RIFTMESH_BENCH_DISK_THREADS` sets sync.diskThreads on both ends;
  * `RIFTMESH_BENCH_TRANSFER_ONLY=fast,rsync` runs only the variants whose names contain one of these
@@ -38,7 +47,7 @@
  * client's counters and each end's CPU time.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import { readFileSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
@@ -196,10 +205,15 @@ async function settleDisk (): Promise<void> {
   while (dirtyBytes() > SETTLE_DIRTY_BYTES && performance.now() - t0 < SETTLE_TIMEOUT_MS) await new Promise(resolve => setTimeout(resolve, 100))
 }
 
-/** `count` files of `total / count` bytes under `selfplay/hex8_2p/dNN/`, distinct contents. */
+/**
+ * `count` files of `total / count` bytes under `selfplay/hex8_2p/dNN/`, every byte random: like
+ * self-play data (compressed arrays), nothing repeats within or across files, so rsync's `-z`
+ * gets no help the real data would not give it (files that shared their bytes went through
+ * zstd at ~250:1).
+ */
 async function makeSource (dir: string, totalBytes: number, count: number): Promise<string[]> {
   const size = Math.floor(totalBytes / count)
-  const base = randomBytes(Math.min(size, 4 * MiB))
+  const block = Buffer.allocUnsafe(Math.min(size, 4 * MiB))
   const paths: string[] = []
   for (let i = 0; i < count; i++) {
     const rel = `selfplay/hex8_2p/d${String(i % 100).padStart(2, '0')}/f${i}.bin`
@@ -207,11 +221,9 @@ async function makeSource (dir: string, totalBytes: number, count: number): Prom
     const full = join(dir, rel)
     if (i < 100) await mkdir(dirname(full), { recursive: true })
     const fh = await open(full, 'w')
-    const stamp = Buffer.alloc(8)
-    stamp.writeUInt32LE(i, 0)
-    for (let off = 0; off < size; off += base.length) {
-      const part = base.subarray(0, Math.min(base.length, size - off))
-      stamp.copy(part, 0) // the first bytes of every block differ per file
+    for (let off = 0; off < size; off += block.length) {
+      const part = block.subarray(0, Math.min(block.length, size - off))
+      randomFillSync(part)
       await fh.write(part)
     }
     await fh.close()
@@ -616,7 +628,9 @@ export async function transfer (): Promise<SizeResult[]> {
       for (const [name, ms] of samples) {
         const sorted = [...ms].sort((a, b) => a.ms - b.ms)
         measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
-        if (sorted.length > 1) spread[name] = `, ${fmt(rate(bytes, (sorted.at(-1) as Measured).ms))}–${fmt(rate(bytes, (sorted[0] as Measured).ms))} over ${sorted.length} rounds`
+        // every round's figure in round order: a host hiccup shows as one round that is off for
+        // every variant, a variant's own spread as one that is off alone
+        if (sorted.length > 1) spread[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
       }
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
       const GiB = bytes / 1024 ** 3
