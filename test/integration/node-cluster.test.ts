@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
-import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 interface Status { peerId: string, connected: string[], peers: Array<{ peer: string, health: string }>, nodes: Array<{ nodeId: string }> }
 
@@ -27,7 +27,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(running.map(async n => await n.stop('SIGKILL')))
+  // a leader elected during the tests dispatches self-play jobs, and jobs outlive their node by
+  // design: one still writing into a node's data dir made the removal fail (ENOTEMPTY)
+  await stopNodesAndJobs(running)
   await cleanup()
 })
 

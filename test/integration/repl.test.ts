@@ -86,6 +86,9 @@ describe('riftmesh repl on a pseudo-terminal', () => {
       t.type('peers()\r')
       out = await t.until(new RegExp(`${b.peerId}\\s+(ALIVE|SUSPECT)`), m)
       expect(out).toMatch(/PEER\s+HEALTH\s+SILENT/)
+      // the election takes a few rounds after start: the table is asked for once node a knows a
+      // leader (under load that came after the tables above, and the row said "-")
+      await expect.poll(async () => await a.request('leader'), { timeout: 20_000 }).not.toBeNull()
       m = t.mark()
       t.type('leader()\r')
       out = await t.until(/leaseRemainingMs\s+\S+/, m)
