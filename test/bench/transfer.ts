@@ -624,18 +624,18 @@ export async function transfer (): Promise<SizeResult[]> {
         }
       }
       const measured: Record<string, Measured> = {}
-      const spread: Record<string, string> = {}
+      const byRound: Record<string, string> = {}
       for (const [name, ms] of samples) {
         const sorted = [...ms].sort((a, b) => a.ms - b.ms)
         measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
         // every round's figure in round order: a host hiccup shows as one round that is off for
         // every variant, a variant's own spread as one that is off alone
-        if (sorted.length > 1) spread[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
+        if (ms.length > 1) byRound[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
       }
       const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
       const GiB = bytes / 1024 ** 3
       for (const [k, m] of Object.entries(measured)) {
-        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${spread[k] ?? ''})`
+        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${byRound[k] ?? ''})`
       }
       const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
       /** a / b as a ratio, or why one of them has no figure. */

@@ -21,7 +21,7 @@ const canMountRamfs = ((): boolean => {
 
 /** Runs in the namespace, with its ramfs at argv[2]; prints one JSON line. */
 const CHILD = `
-import { constants, openSync, readFileSync } from 'node:fs'
+import { closeSync, constants, openSync, readFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DirSyncer, PartialFile } from '${dist('transfer/partial-file.js')}'
@@ -31,7 +31,7 @@ import { silentLogger } from '${dist('core/logger.js')}'
 const dir = process.argv[2]
 const out = {}
 try {
-  openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644)
+  closeSync(openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644))
   out.probe = 'accepted'
 } catch (err) {
   out.probe = err.code
@@ -43,18 +43,18 @@ const log = silentLogger()
 const content = randomBytes(3 * 1024 * 1024 + 4321)
 const sha = createHash('sha256').update(content).digest('hex')
 
-const first = await PartialFile.open(join(dir, 'a.bin'), 'models/a.bin', undefined, log, undefined, direct)
-out.firstDirect = first.writesDirect
-out.refused = direct.refused ?? null
-for (let off = 0; off < content.length; off += 700_000) await first.append(content.subarray(off, off + 700_000))
-out.firstSha = (await first.commit(sha, 'peer', new DirSyncer(log))).sha256 === sha
-out.firstBytes = readFileSync(join(dir, 'a.bin')).equals(content)
-
-const second = await PartialFile.open(join(dir, 'b.bin'), 'models/b.bin', undefined, log, undefined, direct)
-out.secondDirect = second.writesDirect
-await second.append(content)
-out.secondSha = (await second.commit(sha, 'peer', new DirSyncer(log))).sha256 === sha
-out.secondBytes = readFileSync(join(dir, 'b.bin')).equals(content)
+/** Write \`content\` to \`name\` through PartialFile in pieces of \`piece\` bytes; what it saw. */
+async function put (name, piece) {
+  const p = await PartialFile.open(join(dir, name), 'models/' + name, undefined, log, undefined, direct)
+  const seen = { direct: p.writesDirect, refused: direct.refused ?? null }
+  for (let off = 0; off < content.length; off += piece) await p.append(content.subarray(off, off + piece))
+  seen.sha = (await p.commit(sha, 'peer', new DirSyncer(log))).sha256 === sha
+  seen.bytes = readFileSync(join(dir, name)).equals(content)
+  return seen
+}
+const a = await put('a.bin', 700_000)
+const b = await put('b.bin', content.length)
+Object.assign(out, { firstDirect: a.direct, refused: a.refused, firstSha: a.sha, firstBytes: a.bytes, secondDirect: b.direct, secondSha: b.sha, secondBytes: b.bytes })
 process.stdout.write(JSON.stringify(out) + '\\n')
 `
 
