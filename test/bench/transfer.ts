@@ -35,7 +35,9 @@
  * `RIFTMESH_BENCH_TRANSFER_FILES` (default `100,10000`) the file counts, for quick runs;
  * the trees go under TMPDIR (os.tmpdir()): on a machine whose /tmp sees heavy file churn (test
  * suites), a quieter directory on the same disk gives steadier figures;
- * `RIFTMESH_BENCH_TRANSFER_QUIET_S` (default 65) the pause before each file count (quietInodes);
+ * `RIFTMESH_BENCH_TRANSFER_QUIET_S` (default 65) the pause before the first file count (quietInodes);
+ * every tree stays until both counts have run when the disk has room (keepTrees: ~60 GiB for the
+ * defaults), so no count starts right after a mass delete;
  * `RIFTMESH_BENCH_TRANSFER_ROUNDS` (default 3) how many rounds over every variant, in an order
  * rotated by one each round; each figure is the median round, with every round's figure beside it
  * (in round order);
@@ -48,7 +50,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, statfsSync } from 'node:fs'
 import { mkdir, mkdtemp, open, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { connect, createServer, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -180,12 +182,14 @@ function dirtyBytes (): number {
 const QUIET_MS = Number(process.env.RIFTMESH_BENCH_TRANSFER_QUIET_S ?? 65) * 1000
 
 /**
- * Before each count's runs: `sync`, then wait until inodes freed by an earlier round (or an
- * earlier benchmark) are no longer "recently deleted". ext4 without a journal — this machine's
- * root file system — skips a free inode deleted less than 60 s ago (360 s while its inode table
- * block is dirty) when it allocates one, and scans the whole group past them: measured here, a
- * fifth of all CPU time went to that scan when a run started within a minute of deleting the
- * trees of the run before, making whichever variant ran first look slow.
+ * Before the first count's runs (and before any count that follows deleted trees): `sync`, then
+ * wait until inodes freed by an earlier benchmark are no longer "recently deleted". ext4 without
+ * a journal — this machine's root file system — skips a free inode deleted less than 60 s ago
+ * (360 s while its inode table block is dirty) when it allocates one, and scans the whole group
+ * past them: measured here, a fifth of all CPU time went to that scan when a run started within a
+ * minute of deleting the trees of the run before, making whichever variant ran first look slow.
+ * The wait covers the 60 s; the 360 s apply again once new files dirty those blocks, so a
+ * benchmark started less than 6 minutes after another one ended still pays some of it.
  */
 async function quietInodes (): Promise<void> {
   execFileSync('sync')
@@ -537,128 +541,164 @@ export async function transfer (): Promise<SizeResult[]> {
   const totalBytes = Number(process.env.RIFTMESH_BENCH_TRANSFER_MB ?? 1024) * MiB
   const counts = (process.env.RIFTMESH_BENCH_TRANSFER_FILES ?? '100,10000').split(',').map(Number)
   const out: SizeResult[] = []
-  for (const count of counts) {
-    await quietInodes()
-    const { dir: work, cleanup } = await tempDir('riftmesh-bench-xfer-')
-    try {
-      const src = join(work, 'src')
-      await mkdir(src)
-      const paths = await makeSource(src, totalBytes, count)
-      const bytes = await treeBytes(src)
-      const swarmKey = newSwarmKey()
-      // every run writes into a directory of its own, and the trees are deleted only after the
-      // last run: files created right after 10,000 were deleted cost ext4 a scan past the
-      // recently deleted inodes each (its inode allocator skips them for ~30 s), which skewed
-      // whichever run came next
-      let runs = 0
-      const fresh = async (): Promise<string> => {
-        const dst = join(work, `dst-${runs++}`)
-        await mkdir(dst)
-        await settleDisk()
-        return dst
-      }
-      const check = async (dst: string, what: string): Promise<void> => {
-        const got = await treeBytes(dst)
-        if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
-      }
-      let listMs = 0
-      /** Each variant: how to run it into an empty directory; a string says why it could not run. */
-      const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
-      const variants = [
-        ['riftmesh fast path', 'riftmesh-fast', true, undefined, true],
-        ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true],
-        ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false],
-        [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true],
-        ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true],
-        ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true]
-      ] as const
-      // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
-      for (const [name, mode, fsync, jobFiles, directIo] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
+  /** Trees kept until every count has run (see keepTrees); deleted last. */
+  const deferred: Array<() => Promise<void>> = []
+  /** Whether inodes were freed since the last quietInodes (trees deleted between counts). */
+  let freedInodes = true
+  try {
+    for (const [k, count] of counts.entries()) {
+      if (freedInodes) await quietInodes()
+      freedInodes = false
+      const { dir: work, cleanup } = await tempDir('riftmesh-bench-xfer-')
+      let keep = false
+      try {
+        const src = join(work, 'src')
+        await mkdir(src)
+        const paths = await makeSource(src, totalBytes, count)
+        const bytes = await treeBytes(src)
+        const swarmKey = newSwarmKey()
+        // every run writes into a directory of its own, and the trees are deleted only after the
+        // last run: files created right after 10,000 were deleted cost ext4 a scan past the
+        // recently deleted inodes each (its inode allocator skips them for ~30 s), which skewed
+        // whichever run came next
+        let runs = 0
+        const fresh = async (): Promise<string> => {
+          const dst = join(work, `dst-${runs++}`)
+          await mkdir(dst)
+          await settleDisk()
+          return dst
+        }
+        const check = async (dst: string, what: string): Promise<void> => {
+          const got = await treeBytes(dst)
+          if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
+        }
+        let listMs = 0
+        /** Each variant: how to run it into an empty directory; a string says why it could not run. */
+        const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
+        const variants = [
+          ['riftmesh fast path', 'riftmesh-fast', true, undefined, true],
+          ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true],
+          ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false],
+          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true],
+          ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true],
+          ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true]
+        ] as const
+        // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
+        for (const [name, mode, fsync, jobFiles, directIo] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
+          runners.push({
+            name,
+            run: async dst => {
+              const holder = await startHolder(mode, src, swarmKey)
+              try {
+                const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo)
+                if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
+                listMs = r.listMs
+                return r
+              } finally {
+                await stopHolder(holder)
+              }
+            }
+          })
+        }
         runners.push({
-          name,
+          name: 'raw TCP (node:net)',
           run: async dst => {
-            const holder = await startHolder(mode, src, swarmKey)
+            const rawHolder = await startHolder('tcp', src, swarmKey)
             try {
-              const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo)
-              if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
-              listMs = r.listMs
-              return r
+              return await pullRaw(rawHolder, paths, dst)
             } finally {
-              await stopHolder(holder)
+              await stopHolder(rawHolder)
             }
           }
         })
-      }
-      runners.push({
-        name: 'raw TCP (node:net)',
-        run: async dst => {
-          const rawHolder = await startHolder('tcp', src, swarmKey)
-          try {
-            return await pullRaw(rawHolder, paths, dst)
-          } finally {
-            await stopHolder(rawHolder)
+        runners.push({ name: 'rsync daemon', run: async dst => await pullRsync(src, dst, work, false) })
+        runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
+        runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
+        const chosen = runners.filter(r => wanted(r.name))
+        /** Why a variant has no figure. */
+        const notRun = new Map(runners.filter(r => !wanted(r.name)).map(r => [r.name, 'not run (RIFTMESH_BENCH_TRANSFER_ONLY)']))
+        // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
+        // (after the source tree was written) or last; each figure is the median round
+        const samples = new Map<string, Measured[]>()
+        for (let round = 0; round < ROUNDS; round++) {
+          for (let i = 0; i < chosen.length; i++) {
+            const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
+            const dst = await fresh()
+            if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`variant start: ${r.name}\n`)
+            const m = await r.run(dst)
+            if (typeof m === 'string') {
+              notRun.set(r.name, m)
+              continue
+            }
+            await check(dst, r.name)
+            samples.set(r.name, [...(samples.get(r.name) ?? []), m])
           }
         }
-      })
-      runners.push({ name: 'rsync daemon', run: async dst => await pullRsync(src, dst, work, false) })
-      runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
-      runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
-      const chosen = runners.filter(r => wanted(r.name))
-      /** Why a variant has no figure. */
-      const notRun = new Map(runners.filter(r => !wanted(r.name)).map(r => [r.name, 'not run (RIFTMESH_BENCH_TRANSFER_ONLY)']))
-      // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
-      // (after the source tree was written) or last; each figure is the median round
-      const samples = new Map<string, Measured[]>()
-      for (let round = 0; round < ROUNDS; round++) {
-        for (let i = 0; i < chosen.length; i++) {
-          const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
-          const dst = await fresh()
-          if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`variant start: ${r.name}\n`)
-          const m = await r.run(dst)
-          if (typeof m === 'string') {
-            notRun.set(r.name, m)
-            continue
-          }
-          await check(dst, r.name)
-          samples.set(r.name, [...(samples.get(r.name) ?? []), m])
+        const measured: Record<string, Measured> = {}
+        const byRound: Record<string, string> = {}
+        for (const [name, ms] of samples) {
+          const sorted = [...ms].sort((a, b) => a.ms - b.ms)
+          measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
+          // every round's figure in round order: a host hiccup shows as one round that is off for
+          // every variant, a variant's own spread as one that is off alone
+          if (ms.length > 1) byRound[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
+        }
+        const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
+        const GiB = bytes / 1024 ** 3
+        for (const [k, m] of Object.entries(measured)) {
+          values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${byRound[k] ?? ''})`
+        }
+        const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
+        /** a / b as a ratio, or why one of them has no figure. */
+        const vs = (a: string, b: string): string => notRun.get(a) ?? notRun.get(b) ?? ratio(mibs(a), mibs(b))
+        const fast = 'riftmesh fast path'
+        const fastNoSync = 'riftmesh fast path, no fsync'
+        const raw = 'raw TCP (node:net)'
+        const ssh = 'rsync -az over ssh (as the original)'
+        values['riftmesh fast path / raw TCP'] = vs(fast, raw)
+        values['riftmesh libp2p stream / raw TCP'] = vs('riftmesh libp2p stream only', raw)
+        values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
+        values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
+        values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
+        if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
+        values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
+        values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
+        values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
+        out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
+        keep = keepTrees(work, (chosen.length + 1) * ROUNDS * totalBytes, counts.length - k - 1)
+        if (!keep) values['trees deleted before the next count'] = 'not enough free disk to keep them: the next count\'s first runs may pay ext4\'s scan past recently deleted inodes'
+      } finally {
+        if (keep) deferred.push(cleanup)
+        else {
+          await cleanup()
+          freedInodes = true
         }
       }
-      const measured: Record<string, Measured> = {}
-      const byRound: Record<string, string> = {}
-      for (const [name, ms] of samples) {
-        const sorted = [...ms].sort((a, b) => a.ms - b.ms)
-        measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
-        // every round's figure in round order: a host hiccup shows as one round that is off for
-        // every variant, a variant's own spread as one that is off alone
-        if (ms.length > 1) byRound[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
-      }
-      const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
-      const GiB = bytes / 1024 ** 3
-      for (const [k, m] of Object.entries(measured)) {
-        values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${byRound[k] ?? ''})`
-      }
-      const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
-      /** a / b as a ratio, or why one of them has no figure. */
-      const vs = (a: string, b: string): string => notRun.get(a) ?? notRun.get(b) ?? ratio(mibs(a), mibs(b))
-      const fast = 'riftmesh fast path'
-      const fastNoSync = 'riftmesh fast path, no fsync'
-      const raw = 'raw TCP (node:net)'
-      const ssh = 'rsync -az over ssh (as the original)'
-      values['riftmesh fast path / raw TCP'] = vs(fast, raw)
-      values['riftmesh libp2p stream / raw TCP'] = vs('riftmesh libp2p stream only', raw)
-      values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
-      values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
-      values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
-      if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
-      values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
-      values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
-      values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
-      out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
-    } finally {
-      await cleanup()
     }
+  } finally {
+    for (const cleanup of deferred) await cleanup()
   }
   return out
+}
+
+/**
+ * Whether a count's trees can stay until every count has run, so that no count starts right after
+ * thousands of inodes were freed: ext4 without a journal skips a free inode deleted less than 60 s
+ * ago — 360 s while its inode-table block is dirty, which every file created in that block makes
+ * it again — and scans past such inodes one by one for every new file (see quietInodes).
+ * Measured here with the trees deleted between counts: the small-file runs that did not fsync
+ * spent up to a quarter of their CPU time in that scan (`recently_deleted`), while durable ones,
+ * whose syncfs cleaned the blocks, mostly escaped it — the order of the counts decided figures.
+ * `perCount`: bytes one more count writes at most; room is kept for `remaining` of them plus 2 GiB.
+ */
+function keepTrees (dir: string, perCount: number, remaining: number): boolean {
+  if (remaining === 0) return true
+  try {
+    const fs = statfsSync(dir)
+    return fs.bavail * fs.bsize >= remaining * perCount + 2 * 1024 ** 3
+  } catch {
+    return false
+  }
 }
 
 if (process.argv[2] === 'holder' && resolve(process.argv[1] ?? '') === THIS_FILE) {
