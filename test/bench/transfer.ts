@@ -666,7 +666,8 @@ export async function transfer (): Promise<SizeResult[]> {
         values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
         values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
         values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
-        Object.assign(values, verdicts(mibs, notRun, { fast, raw, original: ssh, rsyncs: runners.map(r => r.name).filter(n => n.startsWith('rsync')) }))
+        const rsyncs = runners.map(r => r.name).filter(n => n.startsWith('rsync'))
+        Object.assign(values, verdicts(mibs, notRun, { fast, raw, original: ssh, rsyncs }))
         out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
         keep = keepTrees(work, (chosen.length + 1) * ROUNDS * totalBytes, counts.length - k - 1)
         if (!keep) values['trees deleted before the next count'] = 'not enough free disk to keep them: the next count\'s first runs may pay ext4\'s scan past recently deleted inodes'
@@ -717,8 +718,8 @@ function verdicts (mibs: (name: string) => number, notRun: ReadonlyMap<string, s
 function keepTrees (dir: string, perCount: number, remaining: number): boolean {
   if (remaining === 0) return true
   try {
-    const fs = statfsSync(dir)
-    return fs.bavail * fs.bsize >= remaining * perCount + 2 * 1024 ** 3
+    const st = statfsSync(dir)
+    return st.bavail * st.bsize >= remaining * perCount + 2 * 1024 ** 3
   } catch {
     return false
   }
