@@ -27,6 +27,7 @@ import { FileDigester, countsGames, parseConfigKey, type FileKind } from './file
 import { JsonFileHashCache, type HashCacheEntry, type HashCacheStore } from './hash-cache.js'
 import { MAX_PATH_CHARS, PARTIAL_SUFFIX, isInside } from './paths.js'
 import { intInRange } from './limits.js'
+import { mapLimit } from '../core/map-limit.js'
 
 /** Most files one scan lists. @default 100_000 */
 export const DEFAULT_SCAN_MAX_FILES = 100_000
@@ -143,20 +144,6 @@ interface Candidate { rel: string, full: string, symlink: boolean }
 const emptyStats = (): ScanStats => ({
   files: 0, bytes: 0, hashed: 0, hashedBytes: 0, cacheHits: 0, skippedPartial: 0, skippedSymlink: 0, skippedOther: 0, unstable: 0, errors: 0, truncated: false, durationMs: 0
 })
-
-/** Run `fn` over `items`, at most `limit` at once, in order of start. */
-export async function mapLimit<T, R> (items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) {
-      signal?.throwIfAborted()
-      out[i] = await fn(items[i] as T, i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
-}
 
 const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 
