@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.js'
 import { timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { errorMessage } from '../core/errors.js'
+import { mapLimit } from '../core/map-limit.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { Manifest } from '../state/schema.js'
 import { toManifestEntry } from '../transfer/manifest.js'
@@ -19,7 +20,7 @@ import type { ScanResult, ScannedFile } from '../transfer/scanner.js'
 import type { PullOptions, PullResult, WantedFile } from '../transfer/client.js'
 import { connectedFirst, planSync, syncRetryDelayMs, type FileEntry, type HolderFiles, type SyncParams, type SyncPlan, type Wants } from './sync-plan.js'
 import {
-  DEFAULT_MANIFEST_CACHE_AGE_MS, DEFAULT_MANIFEST_MAX_ENTRIES, DEFAULT_MAX_FILES_PER_SYNC_JOB, DEFAULT_MTIME_TOLERANCE_MS,
+  DEFAULT_MANIFEST_CACHE_AGE_MS, DEFAULT_MANIFEST_MAX_ENTRIES, DEFAULT_MAX_FILES_PER_SYNC_JOB, DEFAULT_MAX_SYNC_JOBS_PER_NODE, DEFAULT_MTIME_TOLERANCE_MS,
   DEFAULT_SYNC_MAX_DISK_PERCENT, DEFAULT_SYNC_RETRY_BACKOFF_MAX_MS, DEFAULT_SYNC_RETRY_BACKOFF_MIN_MS
 } from '../config/defaults.js'
 
@@ -66,6 +67,8 @@ export interface SyncPlannerInit {
   manifestCacheAgeMs?: number
   /** @default DEFAULT_MAX_FILES_PER_SYNC_JOB */
   maxFilesPerSyncJob?: number
+  /** Jobs of a pass running at once (sync.maxSyncJobsPerNode). @default DEFAULT_MAX_SYNC_JOBS_PER_NODE */
+  maxSyncJobsPerNode?: number
   /** @default DEFAULT_MTIME_TOLERANCE_MS */
   mtimeToleranceMs?: number
   /** @default DEFAULT_SYNC_MAX_DISK_PERCENT */
@@ -115,6 +118,7 @@ export class SyncPlanner {
   private readonly cacheAgeMs: number
   private readonly backoffMin: number
   private readonly backoffMax: number
+  private readonly maxJobs: number
   private st: SyncState = 'IDLE'
   private failures = 0
   private retryAtMono: number | null = null
@@ -142,6 +146,8 @@ export class SyncPlanner {
     this.cacheAgeMs = init.manifestCacheAgeMs ?? DEFAULT_MANIFEST_CACHE_AGE_MS
     this.backoffMin = init.retryBackoffMinMs ?? DEFAULT_SYNC_RETRY_BACKOFF_MIN_MS
     this.backoffMax = init.retryBackoffMaxMs ?? DEFAULT_SYNC_RETRY_BACKOFF_MAX_MS
+    this.maxJobs = init.maxSyncJobsPerNode ?? DEFAULT_MAX_SYNC_JOBS_PER_NODE
+    if (!Number.isInteger(this.maxJobs) || this.maxJobs < 1) throw new RangeError(`sync.maxSyncJobsPerNode: a whole number ≥ 1, got ${this.maxJobs}`)
   }
 
   get state (): SyncState {
@@ -235,18 +241,18 @@ export class SyncPlanner {
       this.st = 'SYNCING'
       this.current = { done: 0, planned: report.planned, bytesDone: 0 }
       const errors: string[] = []
-      // one group after another (one sync at a time per node); the client bounds the pulls in a group
-      for (const group of plan.groups) {
-        if (this.abort.signal.aborted) break
-        const results = await Promise.allSettled(group.files.map(async f => await this.pullOne(f, group.source, holders)))
-        for (const r of results) {
-          if (r.status === 'fulfilled') {
-            report.received += r.value.alreadyPresent ? 0 : 1
-            report.receivedBytes += r.value.bytesReceived
-          } else {
-            report.failed++
-            errors.push(errorMessage(r.reason))
-          }
+      // one job (group) after another by default — one sync at a time per node — or up to
+      // sync.maxSyncJobsPerNode at once, so that the next job's transfers run while the last one's
+      // files are still being written and made durable; the client bounds the pulls either way
+      const outcomes = await mapLimit(plan.groups, this.maxJobs, async group =>
+        this.abort.signal.aborted ? [] : await Promise.allSettled(group.files.map(async f => await this.pullOne(f, group.source, holders))))
+      for (const r of outcomes.flat()) {
+        if (r.status === 'fulfilled') {
+          report.received += r.value.alreadyPresent ? 0 : 1
+          report.receivedBytes += r.value.bytesReceived
+        } else {
+          report.failed++
+          errors.push(errorMessage(r.reason))
         }
       }
       this.current = null

@@ -285,6 +285,7 @@ function buildSync (c: NodeManagersComponents, selector: NodeSelector, views: Cl
     manifestMaxEntries: s.manifestMaxEntries,
     manifestCacheAgeMs: s.manifestCacheAgeMs,
     maxFilesPerSyncJob: s.maxFilesPerSyncJob,
+    maxSyncJobsPerNode: s.maxSyncJobsPerNode,
     mtimeToleranceMs: s.mtimeToleranceMs,
     maxDiskPercent: s.maxDiskPercent,
     retryBackoffMinMs: s.retryBackoffMinMs,

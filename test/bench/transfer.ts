@@ -70,6 +70,7 @@ import { DIRECT_IO_MIN_BYTES, TransferClient, type PullResult } from '../../src/
 import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
 import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
 import { ManifestScanner } from '../../src/transfer/scanner.js'
+import { mapLimit } from '../../src/core/map-limit.js'
 import { TransferServer } from '../../src/transfer/server.js'
 import { tempDir } from '../helpers.js'
 import type { SizeResult } from './state-size.js'
@@ -320,10 +321,10 @@ async function stopHolder (h: Holder): Promise<void> {
 // ---- the pulls ----------------------------------------------------------------------------
 
 /**
- * `jobFiles`: pull in jobs of this many files, one job after the other, as the SyncPlanner does
- * (sync.maxFilesPerSyncJob, one sync job at a time per node); else every file at once.
+ * `jobFiles`: pull in jobs of this many files, `jobsAtOnce` jobs at a time, as the SyncPlanner
+ * does (sync.maxFilesPerSyncJob, sync.maxSyncJobsPerNode); else every file at once.
  */
-async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number, directIo = true): Promise<Measured & { listMs: number, viaFast: number }> {
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number, directIo = true, jobsAtOnce = 1): Promise<Measured & { listMs: number, viaFast: number }> {
   preGrowPnetCipherMemory()
   const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
   await mesh.start()
@@ -342,7 +343,11 @@ async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, 
       await Promise.allSettled(files.map(async f => await client.pull(peer, { path: f.path, sha256: f.sha256, size: f.size }, { signal })))
     const settled: Array<PromiseSettledResult<PullResult>> = []
     if (jobFiles === undefined) settled.push(...await pull(listed))
-    else for (let i = 0; i < listed.length; i += jobFiles) settled.push(...await pull(listed.slice(i, i + jobFiles)))
+    else {
+      const jobs: Array<typeof listed> = []
+      for (let i = 0; i < listed.length; i += jobFiles) jobs.push(listed.slice(i, i + jobFiles))
+      for (const r of await mapLimit(jobs, jobsAtOnce, pull)) settled.push(...r)
+    }
     const failed = settled.find(s => s.status === 'rejected')
     if (failed !== undefined) throw new Error(`${settled.filter(s => s.status === 'rejected').length} pulls failed, e.g. ${String(failed.reason)}`)
     const results = settled.map(s => (s as PromiseFulfilledResult<PullResult>).value)
@@ -578,21 +583,22 @@ export async function transfer (): Promise<SizeResult[]> {
         /** Each variant: how to run it into an empty directory; a string says why it could not run. */
         const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
         const variants = [
-          ['riftmesh fast path', 'riftmesh-fast', true, undefined, true],
-          ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true],
-          ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false],
-          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true],
-          ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true],
-          ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true]
+          ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1],
+          ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1],
+          ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1],
+          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1],
+          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2],
+          ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1],
+          ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1]
         ] as const
         // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
-        for (const [name, mode, fsync, jobFiles, directIo] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
+        for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
           runners.push({
             name,
             run: async dst => {
               const holder = await startHolder(mode, src, swarmKey)
               try {
-                const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo)
+                const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo, jobsAtOnce)
                 if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
                 listMs = r.listMs
                 return r
