@@ -544,6 +544,127 @@ const rate = (bytes: number, ms: number): number => bytes / MiB / (ms / 1000)
 const fmt = (x: number): string => x.toFixed(0)
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`
 
+/**
+ * One file count: its source tree under `work`, every chosen variant ROUNDS times into trees of
+ * their own (kept under `work`), and the figures; `runs`: how many trees of `totalBytes` it wrote.
+ */
+async function measureCount (work: string, count: number, totalBytes: number): Promise<{ result: SizeResult, runs: number }> {
+  const src = join(work, 'src')
+  await mkdir(src)
+  const paths = await makeSource(src, totalBytes, count)
+  const bytes = await treeBytes(src)
+  const swarmKey = newSwarmKey()
+  // every run writes into a directory of its own, and no tree is deleted before the last run
+  // (see keepTrees for why)
+  let runs = 0
+  const fresh = async (): Promise<string> => {
+    const dst = join(work, `dst-${runs++}`)
+    await mkdir(dst)
+    await settleDisk()
+    return dst
+  }
+  const check = async (dst: string, what: string): Promise<void> => {
+    const got = await treeBytes(dst)
+    if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
+  }
+  let listMs = 0
+  /** Each variant: how to run it into an empty directory; a string says why it could not run. */
+  const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
+  const variants = [
+    ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1],
+    ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1],
+    ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1],
+    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1],
+    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2],
+    ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1],
+    ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1]
+  ] as const
+  // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
+  for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
+    runners.push({
+      name,
+      run: async dst => {
+        const holder = await startHolder(mode, src, swarmKey)
+        try {
+          const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo, jobsAtOnce)
+          if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
+          listMs = r.listMs
+          return r
+        } finally {
+          await stopHolder(holder)
+        }
+      }
+    })
+  }
+  runners.push({
+    name: 'raw TCP (node:net)',
+    run: async dst => {
+      const rawHolder = await startHolder('tcp', src, swarmKey)
+      try {
+        return await pullRaw(rawHolder, paths, dst)
+      } finally {
+        await stopHolder(rawHolder)
+      }
+    }
+  })
+  runners.push({ name: 'rsync daemon', run: async dst => await pullRsync(src, dst, work, false) })
+  runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
+  runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
+  const chosen = runners.filter(r => wanted(r.name))
+  /** Why a variant has no figure. */
+  const notRun = new Map(runners.filter(r => !wanted(r.name)).map(r => [r.name, 'not run (RIFTMESH_BENCH_TRANSFER_ONLY)']))
+  // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
+  // (after the source tree was written) or last; each figure is the median round
+  const samples = new Map<string, Measured[]>()
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < chosen.length; i++) {
+      const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
+      const dst = await fresh()
+      if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`variant start: ${r.name}\n`)
+      const m = await r.run(dst)
+      if (typeof m === 'string') {
+        notRun.set(r.name, m)
+        continue
+      }
+      await check(dst, r.name)
+      samples.set(r.name, [...(samples.get(r.name) ?? []), m])
+    }
+  }
+  const measured: Record<string, Measured> = {}
+  const byRound: Record<string, string> = {}
+  for (const [name, ms] of samples) {
+    const sorted = [...ms].sort((a, b) => a.ms - b.ms)
+    measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
+    // every round's figure in round order: a host hiccup shows as one round that is off for
+    // every variant, a variant's own spread as one that is off alone
+    if (ms.length > 1) byRound[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
+  }
+  const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
+  const GiB = bytes / 1024 ** 3
+  for (const [k, m] of Object.entries(measured)) {
+    values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${byRound[k] ?? ''})`
+  }
+  const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
+  /** a / b as a ratio, or why one of them has no figure. */
+  const vs = (a: string, b: string): string => notRun.get(a) ?? notRun.get(b) ?? ratio(mibs(a), mibs(b))
+  const fast = 'riftmesh fast path'
+  const fastNoSync = 'riftmesh fast path, no fsync'
+  const raw = 'raw TCP (node:net)'
+  const ssh = 'rsync -az over ssh (as the original)'
+  values['riftmesh fast path / raw TCP'] = vs(fast, raw)
+  values['riftmesh libp2p stream / raw TCP'] = vs('riftmesh libp2p stream only', raw)
+  values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
+  values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
+  values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
+  if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
+  values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
+  values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
+  values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
+  const rsyncs = runners.map(r => r.name).filter(n => n.startsWith('rsync'))
+  Object.assign(values, verdicts(mibs, notRun, { fast, raw, original: ssh, rsyncs }))
+  return { result: { name: `transfer: ${count} files over loopback (holder in its own process)`, values }, runs }
+}
+
 export async function transfer (): Promise<SizeResult[]> {
   const totalBytes = Number(process.env.RIFTMESH_BENCH_TRANSFER_MB ?? 1024) * MiB
   const counts = (process.env.RIFTMESH_BENCH_TRANSFER_FILES ?? '100,10000').split(',').map(Number)
@@ -559,124 +680,10 @@ export async function transfer (): Promise<SizeResult[]> {
       const { dir: work, cleanup } = await tempDir('riftmesh-bench-xfer-')
       let keep = false
       try {
-        const src = join(work, 'src')
-        await mkdir(src)
-        const paths = await makeSource(src, totalBytes, count)
-        const bytes = await treeBytes(src)
-        const swarmKey = newSwarmKey()
-        // every run writes into a directory of its own, and the trees are deleted only after the
-        // last run: files created right after 10,000 were deleted cost ext4 a scan past the
-        // recently deleted inodes each (its inode allocator skips them for ~30 s), which skewed
-        // whichever run came next
-        let runs = 0
-        const fresh = async (): Promise<string> => {
-          const dst = join(work, `dst-${runs++}`)
-          await mkdir(dst)
-          await settleDisk()
-          return dst
-        }
-        const check = async (dst: string, what: string): Promise<void> => {
-          const got = await treeBytes(dst)
-          if (got !== bytes) throw new Error(`${what}: ${got} bytes arrived of ${bytes}`)
-        }
-        let listMs = 0
-        /** Each variant: how to run it into an empty directory; a string says why it could not run. */
-        const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
-        const variants = [
-          ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1],
-          ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1],
-          ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1],
-          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1],
-          [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2],
-          ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1],
-          ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1]
-        ] as const
-        // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
-        for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
-          runners.push({
-            name,
-            run: async dst => {
-              const holder = await startHolder(mode, src, swarmKey)
-              try {
-                const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo, jobsAtOnce)
-                if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
-                listMs = r.listMs
-                return r
-              } finally {
-                await stopHolder(holder)
-              }
-            }
-          })
-        }
-        runners.push({
-          name: 'raw TCP (node:net)',
-          run: async dst => {
-            const rawHolder = await startHolder('tcp', src, swarmKey)
-            try {
-              return await pullRaw(rawHolder, paths, dst)
-            } finally {
-              await stopHolder(rawHolder)
-            }
-          }
-        })
-        runners.push({ name: 'rsync daemon', run: async dst => await pullRsync(src, dst, work, false) })
-        runners.push({ name: 'rsync daemon --fsync', run: async dst => await pullRsync(src, dst, work, true) })
-        runners.push({ name: 'rsync -az over ssh (as the original)', run: async dst => await pullRsyncSsh(src, dst, work) })
-        const chosen = runners.filter(r => wanted(r.name))
-        /** Why a variant has no figure. */
-        const notRun = new Map(runners.filter(r => !wanted(r.name)).map(r => [r.name, 'not run (RIFTMESH_BENCH_TRANSFER_ONLY)']))
-        // ROUNDS rounds, the order rotated by one each round, so no variant always runs first
-        // (after the source tree was written) or last; each figure is the median round
-        const samples = new Map<string, Measured[]>()
-        for (let round = 0; round < ROUNDS; round++) {
-          for (let i = 0; i < chosen.length; i++) {
-            const r = chosen[(i + round) % chosen.length] as typeof chosen[number]
-            const dst = await fresh()
-            if (process.env.RIFTMESH_BENCH_DEBUG === '1') process.stderr.write(`variant start: ${r.name}\n`)
-            const m = await r.run(dst)
-            if (typeof m === 'string') {
-              notRun.set(r.name, m)
-              continue
-            }
-            await check(dst, r.name)
-            samples.set(r.name, [...(samples.get(r.name) ?? []), m])
-          }
-        }
-        const measured: Record<string, Measured> = {}
-        const byRound: Record<string, string> = {}
-        for (const [name, ms] of samples) {
-          const sorted = [...ms].sort((a, b) => a.ms - b.ms)
-          measured[name] = sorted[Math.floor((sorted.length - 1) / 2)] as Measured
-          // every round's figure in round order: a host hiccup shows as one round that is off for
-          // every variant, a variant's own spread as one that is off alone
-          if (ms.length > 1) byRound[name] = `; by round ${ms.map(m => fmt(rate(bytes, m.ms))).join(' · ')}`
-        }
-        const values: Record<string, number | string> = { 'files × size': `${count} × ${fmt(bytes / count / 1024)} KiB = ${fmt(bytes / MiB)} MiB` }
-        const GiB = bytes / 1024 ** 3
-        for (const [k, m] of Object.entries(measured)) {
-          values[`${k} MiB/s`] = `${fmt(rate(bytes, m.ms))}  (${(m.ms / 1000).toFixed(2)} s; CPU ${(m.cpuMs / 1000 / GiB).toFixed(1)} s/GiB${byRound[k] ?? ''})`
-        }
-        const mibs = (k: string): number => measured[k] !== undefined ? rate(bytes, (measured[k] as Measured).ms) : Number.NaN
-        /** a / b as a ratio, or why one of them has no figure. */
-        const vs = (a: string, b: string): string => notRun.get(a) ?? notRun.get(b) ?? ratio(mibs(a), mibs(b))
-        const fast = 'riftmesh fast path'
-        const fastNoSync = 'riftmesh fast path, no fsync'
-        const raw = 'raw TCP (node:net)'
-        const ssh = 'rsync -az over ssh (as the original)'
-        values['riftmesh fast path / raw TCP'] = vs(fast, raw)
-        values['riftmesh libp2p stream / raw TCP'] = vs('riftmesh libp2p stream only', raw)
-        values['riftmesh fast path / rsync daemon --fsync (both durable)'] = vs(fast, 'rsync daemon --fsync')
-        values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
-        values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
-        if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
-        values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
-        values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
-        values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
-        const rsyncs = runners.map(r => r.name).filter(n => n.startsWith('rsync'))
-        Object.assign(values, verdicts(mibs, notRun, { fast, raw, original: ssh, rsyncs }))
-        out.push({ name: `transfer: ${count} files over loopback (holder in its own process)`, values })
-        keep = keepTrees(work, (chosen.length + 1) * ROUNDS * totalBytes, counts.length - k - 1)
-        if (!keep) values['trees deleted before the next count'] = 'not enough free disk to keep them: the next count\'s first runs may pay ext4\'s scan past recently deleted inodes'
+        const { result, runs } = await measureCount(work, count, totalBytes)
+        out.push(result)
+        keep = keepTrees(work, (runs + ROUNDS) * totalBytes, counts.length - k - 1)
+        if (!keep) result.values['trees deleted before the next count'] = 'not enough free disk to keep them: the next count\'s first runs may pay ext4\'s scan past recently deleted inodes'
       } finally {
         if (keep) deferred.push(cleanup)
         else {
