@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "napi-export.h"
 
 /** The errno's name ("EBADF") where the C library knows it, else a generic code. */
 static const char *errno_code(int err) {
@@ -85,12 +86,6 @@ static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return ab;
-}
-
-static int export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value f;
-  return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &f) == napi_ok &&
-         napi_set_named_property(env, exports, name, f) == napi_ok;
 }
 
 NAPI_MODULE_INIT() {

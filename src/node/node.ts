@@ -301,7 +301,7 @@ export class RiftNode {
     this.stopSteps.push(async () => await server.stop())
     const client = new TransferClient({
       mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs(await mesh.peerAddrs(peer))
-    }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
+    }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, nativeReceive: s.nativeReceive, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
     this.stopSteps.push(async () => await client.close())
     return { scanner, server, client }
   }

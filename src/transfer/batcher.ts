@@ -24,15 +24,17 @@ import { sleep, type Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { errorMessage } from '../core/errors.js'
 import { onAbort } from '../core/signals.js'
-import { HashMismatchError, TransferFailedError, TransferRefusedError } from './errors.js'
+import { HashMismatchError, TransferFailedError, TransferRefusedError, type RefusalCode } from './errors.js'
 import { QueueFullError, type Semaphore } from './limits.js'
 import type { ClientSession, SessionPool, StreamCtx } from './client-session.js'
 import { REFUSAL } from './client-session.js'
 import type { DiskPool } from './disk-pool.js'
-import type { WriteItem } from './disk-ops.js'
+import type { WriteItem, WriteOutcome } from './disk-ops.js'
+import { countsGames } from './file-info.js'
+import type { NativeReceiver } from './native-recv.js'
 import type { LocalHashes } from './scanner.js'
 import type { PullResult } from './client.js'
-import { MAX_BATCH_ITEMS, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber } from './protocol.js'
+import { MAX_BATCH_ITEMS, TRANSFER_VERSION, TransferFrame, TransferProtocolError, TransferRequest, encodeRequest, safeNumber } from './protocol.js'
 
 /** Files per BATCH (sync.batchFiles; 0 = no batching). @default 64 */
 export const DEFAULT_BATCH_FILES = 64
@@ -61,6 +63,15 @@ const MIN_SPREAD_FILES = 8
 /** Estimated bytes per item besides its path. */
 const ITEM_OVERHEAD_BYTES = 96
 const MIN_BUSY_WAIT_MS = 50
+
+/** TransferFrame.Code's names by their number on the wire (declared in order, from 0). */
+const CODE_NAMES = Object.values(TransferFrame.Code).filter((v): v is TransferFrame.Code => typeof v === 'string')
+
+/** A refusal code's number on the wire as the error's code. */
+function refusalOf (code: number): RefusalCode {
+  const name = CODE_NAMES[code]
+  return name !== undefined ? REFUSAL[name] : 'INTERNAL'
+}
 
 /** One queued pull; `settle` is its only way out. */
 export interface BatchEntry {
@@ -107,12 +118,15 @@ export interface PullBatcherComponents {
   slots: Semaphore
   sessions: SessionPool
   disk: DiskPool
-  stats: BatcherStats & { batches: number }
+  /** `nativeBatches`: batches the native receiver took. */
+  stats: BatcherStats & { batches: number, nativeBatches: number }
   hashes?: LocalHashes
   /** The client's current stop signal. */
   stopSignal: () => AbortSignal
   /** The single-GET pull, for a holder that does not take BATCH. */
   single: (e: BatchEntry) => Promise<BatchedResult>
+  /** Receives a batch in C where a session can hand its socket over (native-recv.ts); without it, or when it cannot, in JS. */
+  native?: NativeReceiver
 }
 
 export interface PullBatcherInit {
@@ -305,11 +319,17 @@ export class PullBatcher {
     const peer = ctx.peer
     const credit = batch.reduce((n, e) => n + e.size, 0)
     this.c.stats.pulls += batch.length
+    // taken before the request goes out, so that no answer can reach the JS reader first
+    const fd = this.c.native !== undefined ? session.detachReader() : undefined
     await session.write(encodeRequest({
       op: TransferRequest.Op.BATCH,
       credit,
       items: batch.map(e => ({ path: e.path, expectedSha256: e.sha256, size: BigInt(e.size) }))
     }), ctx)
+    if (fd !== undefined && this.c.native !== undefined) {
+      await this.receiveNatively(this.c.native, fd, session, batch, ctx, state)
+      return
+    }
     let group: Array<{ e: BatchEntry, data: Uint8Array }> = []
     let groupBytes = 0
     const flush = (): void => {
@@ -344,27 +364,68 @@ export class PullBatcher {
     }
   }
 
+  /**
+   * The native receiver reads this batch's answers and places the files (native-recv.ts); each
+   * answered entry settles from its outcome, as from the disk pool's. An exchange that broke off
+   * throws as the JS reader would (the entries not answered are then failed by the caller); a
+   * clean one gives the socket back to the session.
+   */
+  private async receiveNatively (native: NativeReceiver, fd: number, session: ClientSession, batch: BatchEntry[], ctx: StreamCtx, state: { answered: boolean }): Promise<void> {
+    const peer = ctx.peer
+    this.c.stats.nativeBatches++
+    const r = await native.receive(fd, batch.map(e => ({ dest: e.dest, size: e.size, sha256: e.sha256, countLines: countsGames(e.path) })), {
+      fsync: this.init.fsync, maxFrameBytes: session.maxFrameBytes, idleTimeoutMs: session.idleTimeoutMs, version: TRANSFER_VERSION
+    }, ctx.signal)
+    state.answered = r.answered > 0
+    batch.forEach((e, i) => {
+      const o = r.outcomes[i]
+      switch (o?.kind) {
+        case 'ok': this.placed(peer, e, { ok: true, sha256: o.sha256, gameCount: o.gameCount, size: o.size, mtimeMs: o.mtimeMs }, true); break
+        case 'mismatch': this.placed(peer, e, { ok: false, code: 'HASH_MISMATCH', sha256: o.sha256 }, true); break
+        case 'io': this.placed(peer, e, { ok: false, code: 'IO', message: o.message }, true); break
+        case 'skip': this.settle(e, new TransferRefusedError(peer, e.path, refusalOf(o.code), o.message)); break
+        case 'changed': this.settle(e, new TransferRefusedError(peer, e.path, 'CHANGED', 'holder has another version')); break
+        default: break // not answered: the caller fails it
+      }
+    })
+    if (r.status === 'ok') {
+      session.resumeReader()
+      return
+    }
+    const path = batch[r.answered]?.path ?? ctx.path
+    switch (r.status) {
+      case 'error-frame': throw new TransferRefusedError(peer, path, refusalOf(r.code), r.message, r.retryAfterMs)
+      case 'protocol': throw new TransferProtocolError(peer, `batch item ${path}: ${r.message}`)
+      case 'eof': throw new TransferFailedError(peer, path, 'the holder closed the stream')
+      case 'timeout': throw new TransferFailedError(peer, path, `nothing received for ${session.idleTimeoutMs} ms`)
+      case 'cancelled': throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new TransferFailedError(peer, path, 'aborted')
+      default: throw new TransferFailedError(peer, path, r.message)
+    }
+  }
+
+  /** Settle an entry whose file the disk work verified and placed, or did not. */
+  private placed (peer: string, e: BatchEntry, o: WriteOutcome | undefined, viaFastPath: boolean): void {
+    if (o?.ok === true) {
+      this.c.hashes?.remember({ path: e.path, size: o.size, mtimeMs: o.mtimeMs, sha256: o.sha256, gameCount: o.gameCount })
+      if (viaFastPath) this.c.stats.viaFastPath++
+      e.onProgress?.({ peer, path: e.path, bytesDone: e.size, totalBytes: e.size })
+      this.settle(e, { size: o.size, sha256: o.sha256, gameCount: o.gameCount, viaFastPath, durationMs: this.c.clock.monoMs() - e.t0 })
+    } else {
+      this.c.stats.failures++
+      if (o?.code === 'HASH_MISMATCH') {
+        this.c.stats.hashMismatches++
+        this.settle(e, new HashMismatchError(peer, e.path, e.sha256, o.sha256))
+      } else {
+        this.settle(e, new TransferFailedError(peer, e.path, `write: ${o?.message ?? 'no outcome'}`))
+      }
+    }
+  }
+
   /** Verify and place a group of received files on the disk pool; settles each entry. */
   private commit (peer: string, group: Array<{ e: BatchEntry, data: Uint8Array }>, viaFastPath: boolean): void {
     const items: WriteItem[] = group.map(({ e, data }) => ({ dest: e.dest, relPath: e.path, data, expectedSha256: e.sha256 }))
     this.c.disk.write(items, this.init.fsync).then(outcomes => {
-      group.forEach(({ e }, i) => {
-        const o = outcomes[i]
-        if (o?.ok === true) {
-          this.c.hashes?.remember({ path: e.path, size: o.size, mtimeMs: o.mtimeMs, sha256: o.sha256, gameCount: o.gameCount })
-          if (viaFastPath) this.c.stats.viaFastPath++
-          e.onProgress?.({ peer, path: e.path, bytesDone: e.size, totalBytes: e.size })
-          this.settle(e, { size: o.size, sha256: o.sha256, gameCount: o.gameCount, viaFastPath, durationMs: this.c.clock.monoMs() - e.t0 })
-        } else {
-          this.c.stats.failures++
-          if (o?.code === 'HASH_MISMATCH') {
-            this.c.stats.hashMismatches++
-            this.settle(e, new HashMismatchError(peer, e.path, e.sha256, o.sha256))
-          } else {
-            this.settle(e, new TransferFailedError(peer, e.path, `write: ${o?.message ?? 'no outcome'}`))
-          }
-        }
-      })
+      group.forEach(({ e }, i) => this.placed(peer, e, outcomes[i], viaFastPath))
     }, (err: unknown) => {
       for (const { e } of group) {
         this.c.stats.failures++

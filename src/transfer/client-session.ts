@@ -94,6 +94,29 @@ export class ClientSession {
     }
   }
 
+  /** The longest a read waits for a frame. */
+  get idleTimeoutMs (): number {
+    return this.s.idleTimeoutMs
+  }
+
+  /** The largest frame a read accepts. */
+  get maxFrameBytes (): number {
+    return getStreamMaxFrameBytes(this.s.windowBytes)
+  }
+
+  /**
+   * The side channel's socket descriptor for a native reader, Node's reading of it stopped
+   * (SealedFrameStream.detachReader); undefined when the session cannot hand it over.
+   */
+  detachReader (): number | undefined {
+    return this.frames instanceof SealedFrameStream ? this.frames.detachReader() : undefined
+  }
+
+  /** Read here again after a native reader finished cleanly. */
+  resumeReader (): void {
+    if (this.frames instanceof SealedFrameStream) this.frames.resumeReader()
+  }
+
   async read (ctx: StreamCtx): Promise<TransferFrame> {
     const deadline = timeoutSignal(this.s.clock, this.s.idleTimeoutMs, ctx.signal)
     let bytes: Uint8Array | undefined

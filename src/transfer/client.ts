@@ -39,6 +39,7 @@ import { Semaphore, TokenBucket, intInRange } from './limits.js'
 import type { LocalHashes, ScannedFile } from './scanner.js'
 import { ClientSession, SessionPool, type SessionSettings, type StreamCtx } from './client-session.js'
 import { DirSyncer, PartialFile, hashPrefix, type DirectIo } from './partial-file.js'
+import { loadNativeReceiver, type NativeReceiver } from './native-recv.js'
 import { DiskPool } from './disk-pool.js'
 import { loadFsSync, nativeAddonPath, type FsNative } from './fs-sync.js'
 import { DEFAULT_BATCH_FILES, DEFAULT_BATCH_MAX_FILE_BYTES, PullBatcher, type BatchEntry, type BatchedResult } from './batcher.js'
@@ -130,6 +131,13 @@ export interface TransferClientInit {
   batchMaxFileBytes?: number
   /** Worker threads that verify and write batched files (0: on the main thread). @default DEFAULT_DISK_THREADS */
   diskThreads?: number
+  /**
+   * Receive batches on a plain side channel in C (native-recv.ts) where the addon loads; with
+   * fsync it makes files durable with syncfs, so it is used only while `syncfs` is on. @default true
+   */
+  nativeReceive?: boolean
+  /** The receiver addon (tests). @default nativeAddonPath(…, 'riftmesh-recv') */
+  recvAddonPath?: string
 }
 
 export interface TransferClientComponents {
@@ -236,7 +244,7 @@ export class TransferClient {
   /** Created with the data dir's real path, on the first batched pull. */
   private batcher: PullBatcher | undefined
   private disk: DiskPool | undefined
-  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0, batches: 0, directFiles: 0 }
+  readonly stats = { pulls: 0, alreadyPresent: 0, bytesReceived: 0, viaFastPath: 0, hashMismatches: 0, failures: 0, busyRetries: 0, streamsOpened: 0, batches: 0, nativeBatches: 0, directFiles: 0 }
 
   constructor (private readonly components: TransferClientComponents, private readonly init: TransferClientInit) {
     this.log = components.logger.child({ component: 'transfer-client' })
@@ -383,7 +391,9 @@ export class TransferClient {
       if (d.mode === 'syncfs') this.log.info('batched files are made durable with one syncfs per group')
       else this.log.info({ why: d.why }, 'batched files are made durable with an fsync each')
     }
+    const native = this.nativeReceiver()
     this.batcher = new PullBatcher({
+      ...(native !== undefined ? { native } : {}),
       clock: this.components.clock,
       log: this.log,
       slots: this.slots,
@@ -403,6 +413,22 @@ export class TransferClient {
       maxBusyWaitMs: this.maxBusyWaitMs
     })
     return this.batcher
+  }
+
+  /** The native batch receiver when it is wanted and loads (logged either way). */
+  private nativeReceiver (): NativeReceiver | undefined {
+    if (this.init.nativeReceive === false) return undefined
+    if (this.init.fsync !== false && this.init.syncfs === false) {
+      this.log.info('batches are received in JavaScript: the native receiver makes files durable with syncfs, and sync.syncfs is off')
+      return undefined
+    }
+    const r = this.init.recvAddonPath !== undefined ? loadNativeReceiver(this.init.recvAddonPath) : loadNativeReceiver()
+    if ('why' in r) {
+      this.log.info({ why: r.why }, 'batches are received in JavaScript')
+      return undefined
+    }
+    this.log.info('batches on a plain side channel are received natively')
+    return r
   }
 
   /** A batched pull that has to go as a single GET after all. */

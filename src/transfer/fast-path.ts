@@ -152,6 +152,8 @@ export class SealedFrameStream implements FrameStream {
   private readonly outDir: number
   private ended = false
   private corked = false
+  /** A native reader holds the socket (`detachReader`): no byte may arrive here. */
+  private detached = false
   /** False in plain mode (an empty key). */
   readonly sealed: boolean
   private readonly tagBytes: number
@@ -196,8 +198,37 @@ export class SealedFrameStream implements FrameStream {
     w?.()
   }
 
+  /**
+   * The socket's descriptor, for a native reader to take the next answers straight off it
+   * (native-recv.ts): only in plain mode, on a socket from `connectAny`, with nothing received
+   * and not yet read. Node stops reading the socket (its writes go on) until `resumeReader`.
+   * Undefined when any of that does not hold; the frames are then read here as usual.
+   */
+  detachReader (): number | undefined {
+    if (this.sealed || this.detached || readHooks.get(this.socket) === undefined) return undefined
+    if (this.frames.length > 0 || this.cur !== undefined || this.headFill > 0 || this.failure !== undefined || this.eof || this.wake !== undefined) return undefined
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
+    if (typeof fd !== 'number' || fd < 0) return undefined
+    this.socket.pause()
+    this.detached = true
+    return fd
+  }
+
+  /** Read the socket here again, after a native reader is done with it (and left it at a frame boundary). */
+  resumeReader (): void {
+    if (!this.detached) return
+    this.detached = false
+    if (!this.paused) this.socket.resume()
+  }
+
   /** Copy one socket read into the frames it completes (`bytes` may be reused after this returns). */
   private feed (bytes: Buffer): void {
+    if (this.detached) {
+      const err = new FastPathError('bytes arrived while a native reader held the side channel')
+      this.fail(err)
+      this.socket.destroy(err)
+      return
+    }
     for (let o = 0; o < bytes.byteLength && this.failure === undefined;) {
       let cur = this.cur
       if (cur === undefined) {

@@ -25,11 +25,11 @@ export type AlignedAlloc = (size: number) => ArrayBuffer
 /** What the addon offers: syncfs, and aligned memory where the addon is recent enough. */
 export interface FsNative { syncfs: SyncFs, alignedBuffer?: AlignedAlloc }
 
-/** Where the built addon is, from this module's own location (built or source, like the disk worker). */
-export function nativeAddonPath (moduleUrl: string = import.meta.url): string {
+/** Where a built addon (`name`.node) is, from this module's own location (built or source, like the disk worker). */
+export function nativeAddonPath (moduleUrl: string = import.meta.url, name = 'riftmesh-fs'): string {
   const here = dirname(fileURLToPath(moduleUrl)) // <root>/src/transfer or <root>/dist/src/transfer
   const root = dirname(dirname(here))
-  return basename(root) === 'dist' ? join(root, 'native', 'riftmesh-fs.node') : join(root, 'dist', 'native', 'riftmesh-fs.node')
+  return basename(root) === 'dist' ? join(root, 'native', `${name}.node`) : join(root, 'dist', 'native', `${name}.node`)
 }
 
 const loaded = new Map<string, FsNative | { why: string }>()

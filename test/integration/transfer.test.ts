@@ -236,7 +236,7 @@ describe('transfer between three libp2p nodes', () => {
     }
     await publish(A)
     await publish(B)
-    const before = { c: C.client.stats.batches, a: A.server.stats.batches, b: B.server.stats.batches }
+    const before = { c: C.client.stats.batches, native: C.client.stats.nativeBatches, a: A.server.stats.batches, b: B.server.stats.batches }
     const results = await Promise.all(small.map(async (f, i) => await C.client.pull(i % 2 === 0 ? A.peer.mesh.selfId : B.peer.mesh.selfId,
       { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
     for (const f of small) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
@@ -246,6 +246,8 @@ describe('transfer between three libp2p nodes', () => {
     expect(batches).toBeGreaterThanOrEqual(2) // one holder each at least
     expect(batches).toBeLessThanOrEqual(8) // 40 files, not one request each
     expect(A.server.stats.batches - before.a + B.server.stats.batches - before.b).toBe(batches)
+    // A's batches (plain side channel) were received natively where the addon is built; B's (libp2p stream) in JS
+    if (process.platform === 'linux') expect(C.client.stats.nativeBatches - before.native).toBe(A.server.stats.batches - before.a)
     // the received files' hashes went to the scanner: nothing is read on the next scan
     C.reads.length = 0
     await publish(C)
@@ -276,6 +278,49 @@ describe('transfer between three libp2p nodes', () => {
     expect(rf?.peer).toBe(A.peer.mesh.selfId)
     expect(rf?.failedHolders).toEqual([])
     for (const f of [changed, rotten, fine]) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+  })
+
+  it('a session that carried a native batch carries the next batch and GET without a new stream', async () => {
+    const round = (r: number): Array<{ path: string, content: Buffer }> => Array.from({ length: 6 }, (_, i) => ({ path: `games/reuse/r${r}-${i}.jsonl`, content: Buffer.from(`{"r":${r}}\n`.repeat(i + 1)) }))
+    const big = { path: 'training/reuse/big.npz', content: bytes(1536 * 1024, 9) } // over the batch limit: a GET of its own
+    for (const f of [...round(1), ...round(2), big]) await put(A.dir, f.path, f.content)
+    await publish(A)
+    const pull = async (fs: Array<{ path: string, content: Buffer }>): Promise<void> => {
+      await Promise.all(fs.map(async f => await C.client.pull(A.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
+    }
+    await pull(round(1))
+    const opened = C.client.stats.streamsOpened
+    const native = C.client.stats.nativeBatches
+    await pull(round(2))
+    await pull([big])
+    expect(C.client.stats.streamsOpened).toBe(opened)
+    if (process.platform === 'linux') expect(C.client.stats.nativeBatches).toBeGreaterThan(native)
+    for (const f of [...round(1), ...round(2), big]) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+  })
+
+  it('receives batches in JavaScript with sync.nativeReceive off, with the same checks per file', async () => {
+    const js = new TransferClient({ mesh: C.peer.mesh, clock, logger, hashes: C.scanner, hostsOf: async p => hostsFromMultiaddrs(await C.peer.mesh.peerAddrs(p)) },
+      { dataDir: C.dir, windowBytes: 2 * MiB, idleTimeoutMs: 10_000, nativeReceive: false })
+    try {
+      const fine = Array.from({ length: 12 }, (_, i) => ({ path: `games/js/f${i}.jsonl`, content: Buffer.from('{"j":1}\n'.repeat(i + 2)) }))
+      const rotten = { path: 'games/js/rotten.jsonl', content: Buffer.from('{"j":2}\n'.repeat(9)) }
+      for (const f of [...fine, rotten]) await put(A.dir, f.path, f.content)
+      await publish(A)
+      const full = join(A.dir, rotten.path)
+      const st = await stat(full)
+      await writeFile(full, Buffer.from('{"j":7}\n'.repeat(9))) // same size and mtime, other bytes
+      await utimes(full, st.atimeMs / 1000, st.mtimeMs / 1000)
+      const pulls = [...fine, rotten].map(async f => await js.pull(A.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) }))
+      const results = await Promise.allSettled(pulls)
+      expect(results.slice(0, -1).map(r => r.status === 'fulfilled' ? r.value.gameCount : r.reason)).toEqual(fine.map((_, i) => i + 2))
+      expect(results.at(-1)).toMatchObject({ status: 'rejected', reason: { name: 'HashMismatchError' } })
+      for (const f of fine) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+      expect(js.stats.batches).toBeGreaterThanOrEqual(1)
+      expect(js.stats.nativeBatches).toBe(0)
+      expect(js.stats.viaFastPath).toBe(fine.length)
+    } finally {
+      await js.close()
+    }
   })
 
   it('pulls from a holder that does not take BATCH one GET per file, and keeps doing so', async () => {
