@@ -67,6 +67,7 @@ import { DropCounters } from '../../src/mesh/drops.js'
 import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
 import { newSwarmKey } from '../../src/mesh/keys.js'
 import { DIRECT_IO_MIN_BYTES, TransferClient, type PullResult } from '../../src/transfer/client.js'
+import { DEFAULT_BATCH_MAX_FILE_BYTES } from '../../src/transfer/batcher.js'
 import { hostsFromMultiaddrs } from '../../src/transfer/fast-path.js'
 import { MemoryHashCache } from '../../src/transfer/hash-cache.js'
 import { ManifestScanner } from '../../src/transfer/scanner.js'
@@ -324,13 +325,13 @@ async function stopHolder (h: Holder): Promise<void> {
  * `jobFiles`: pull in jobs of this many files, `jobsAtOnce` jobs at a time, as the SyncPlanner
  * does (sync.maxFilesPerSyncJob, sync.maxSyncJobsPerNode); else every file at once.
  */
-async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number, directIo = true, jobsAtOnce = 1): Promise<Measured & { listMs: number, viaFast: number }> {
+async function pullRiftmesh (holder: Holder, dst: string, swarmKey: Uint8Array, fsync: boolean, jobFiles?: number, directIo = true, jobsAtOnce = 1, nativeReceive = true): Promise<Measured & { listMs: number, viaFast: number }> {
   preGrowPnetCipherMemory()
   const mesh = new Libp2pMesh({ logger }, { privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], transport: 'tcp' })
   await mesh.start()
   try {
     const peer = await mesh.dial(holder.info.addr as string, { signal: AbortSignal.timeout(10_000) })
-    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, directIo, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4), ...diskThreads() })
+    const client = new TransferClient({ mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await mesh.peerAddrs(p)) }, { dataDir: dst, fsync, directIo, nativeReceive, maxConcurrentTransfers: Number(process.env.RIFTMESH_BENCH_TRANSFER_CONCURRENCY ?? 4), ...diskThreads() })
     const t0 = performance.now()
     const listed = await client.list(peer, { signal: AbortSignal.timeout(60_000) })
     const t1 = performance.now()
@@ -571,22 +572,25 @@ async function measureCount (work: string, count: number, totalBytes: number): P
   /** Each variant: how to run it into an empty directory; a string says why it could not run. */
   const runners: Array<{ name: string, run: (dst: string) => Promise<Measured | string> }> = []
   const variants = [
-    ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1],
-    ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1],
-    ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1],
-    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1],
-    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2],
-    ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1],
-    ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1]
+    ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1, true],
+    ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1, true],
+    ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1, true],
+    ['riftmesh fast path, batches received in JavaScript (sync.nativeReceive off)', 'riftmesh-fast', true, undefined, true, 1, false],
+    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1, true],
+    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2, true],
+    ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1, true],
+    ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1, true]
   ] as const
-  // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files
-  for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce] of variants.filter(v => v[4] || bytes / count >= DIRECT_IO_MIN_BYTES)) {
+  const small = bytes / count <= DEFAULT_BATCH_MAX_FILE_BYTES
+  // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files;
+  // only small files go in batches: the JavaScript-receiver variant is the same run for large ones
+  for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce, nativeReceive] of variants.filter(v => (v[4] || bytes / count >= DIRECT_IO_MIN_BYTES) && (v[6] || small))) {
     runners.push({
       name,
       run: async dst => {
         const holder = await startHolder(mode, src, swarmKey)
         try {
-          const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo, jobsAtOnce)
+          const r = await pullRiftmesh(holder, dst, swarmKey, fsync, jobFiles, directIo, jobsAtOnce, nativeReceive)
           if (mode !== 'riftmesh-stream' && r.viaFast !== count) throw new Error(`only ${r.viaFast} of ${count} files took the fast path`)
           listMs = r.listMs
           return r
@@ -657,6 +661,7 @@ async function measureCount (work: string, count: number, totalBytes: number): P
   values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
   values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
   if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
+  if (small) values['riftmesh fast path, batches received natively / in JavaScript'] = vs(fast, 'riftmesh fast path, batches received in JavaScript (sync.nativeReceive off)')
   values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
   values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
   values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
