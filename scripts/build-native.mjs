@@ -5,7 +5,8 @@
  * it is.
  *
  * - riftmesh-fs.c → riftmesh-fs.node: syncfs and page-aligned memory (src/transfer/fs-sync.ts).
- * - riftmesh-recv.c → riftmesh-recv.node: the target's BATCH receive in C (src/transfer/native-recv.ts).
+ * - riftmesh-batch.c → riftmesh-batch.node: both ends of a BATCH in C (src/transfer/native-recv.ts,
+ *   native-send.ts).
  *
  * Needs a C compiler (`$CC`, else `cc`) and the Node-API headers, taken from the running Node's
  * own include dir (the pinned `node` package ships them) or a system one. Never fails the
@@ -21,7 +22,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 const addons = [
   { name: 'riftmesh-fs', without: 'received files are fsynced one by one and written through the page cache' },
-  { name: 'riftmesh-recv', without: 'batches of small files are received in JavaScript' }
+  { name: 'riftmesh-batch', without: 'batches of small files are sent and received in JavaScript' }
 ]
 
 /** Directories that may hold node_api.h, most specific first. */

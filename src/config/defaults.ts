@@ -418,8 +418,8 @@ export const DEFAULT_CHUNK_BYTES = 1 * MIB
 export const DEFAULT_SYNC_FSYNC = true
 /** sync.syncfs: with sync.fsync, make each group of batched files durable with one syncfs per file system. @default true */
 export const DEFAULT_SYNC_SYNCFS = true
-/** sync.nativeReceive: receive batches of small files on a plain side channel in C (native addon). @default true */
-export const DEFAULT_SYNC_NATIVE_RECEIVE = true
+/** sync.nativeBatch: send and receive batches of small files on a plain side channel in C (native addon). @default true */
+export const DEFAULT_SYNC_NATIVE_BATCH = true
 /** sync.directIo: with sync.fsync, write received files of 1 MiB or more with O_DIRECT. @default true */
 export const DEFAULT_SYNC_DIRECT_IO = true
 /** sync.batchFiles: small files pulled in one BATCH request (0 or 1: one GET per file). @default 64 */

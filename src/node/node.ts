@@ -295,13 +295,13 @@ export class RiftNode {
     const scanner = new ManifestScanner({ clock: this.clock, logger: this.log }, { dataDir })
     const host = (this.init.transport ?? 'tcp') === 'tcp' && s.fastPath ? fastPathHost(cfg.node.listen) : undefined
     const server = new TransferServer({ mesh, catalog: scanner, clock: this.clock, logger: this.log, drops }, {
-      dataDir, chunkBytes: s.chunkBytes, diskThreads: s.diskThreads, ...(host !== undefined ? { fastPath: { host, encrypt: s.fastPathEncryption } } : {})
+      dataDir, chunkBytes: s.chunkBytes, diskThreads: s.diskThreads, nativeSend: s.nativeBatch, ...(host !== undefined ? { fastPath: { host, encrypt: s.fastPathEncryption } } : {})
     })
     await server.start()
     this.stopSteps.push(async () => await server.stop())
     const client = new TransferClient({
       mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs(await mesh.peerAddrs(peer))
-    }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, nativeReceive: s.nativeReceive, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
+    }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, nativeReceive: s.nativeBatch, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
     this.stopSteps.push(async () => await client.close())
     return { scanner, server, client }
   }

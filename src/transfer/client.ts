@@ -136,7 +136,7 @@ export interface TransferClientInit {
    * fsync it makes files durable with syncfs, so it is used only while `syncfs` is on. @default true
    */
   nativeReceive?: boolean
-  /** The receiver addon (tests). @default nativeAddonPath(…, 'riftmesh-recv') */
+  /** The receiver addon (tests). @default nativeAddonPath(…, 'riftmesh-batch') */
   recvAddonPath?: string
 }
 

@@ -154,6 +154,8 @@ export class SealedFrameStream implements FrameStream {
   private corked = false
   /** A native reader holds the socket (`detachReader`): no byte may arrive here. */
   private detached = false
+  /** A native writer holds the socket (`detachWriter`): nothing may be written here. */
+  private writerDetached = false
   /** False in plain mode (an empty key). */
   readonly sealed: boolean
   private readonly tagBytes: number
@@ -219,6 +221,25 @@ export class SealedFrameStream implements FrameStream {
     if (!this.detached) return
     this.detached = false
     if (!this.paused) this.socket.resume()
+  }
+
+  /**
+   * The socket's descriptor, for a native writer to send the next answers on it
+   * (native-send.ts): only in plain mode and with nothing written here still queued on the
+   * socket. Until `resumeWriter`, writing here throws. Undefined when that does not hold; the
+   * frames are then written here as usual.
+   */
+  detachWriter (): number | undefined {
+    if (this.sealed || this.writerDetached || this.ended || this.corked || this.socket.destroyed || this.socket.writableLength > 0) return undefined
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
+    if (typeof fd !== 'number' || fd < 0) return undefined
+    this.writerDetached = true
+    return fd
+  }
+
+  /** Write here again, after a native writer is done with the socket. */
+  resumeWriter (): void {
+    this.writerDetached = false
   }
 
   /** Copy one socket read into the frames it completes (`bytes` may be reused after this returns). */
@@ -333,6 +354,7 @@ export class SealedFrameStream implements FrameStream {
    */
   async writeParts (parts: readonly Uint8Array[], options: { signal?: AbortSignal, onWritten?: () => void } = {}): Promise<void> {
     if (this.ended) throw new FastPathError('write after close')
+    if (this.writerDetached) throw new FastPathError('write while a native writer holds the side channel')
     const head = Buffer.alloc(4)
     head.writeUInt32BE(parts.reduce((n, p) => n + p.byteLength, 0), 0)
     // frames written in one run of the event loop leave in one system call

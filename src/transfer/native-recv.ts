@@ -1,5 +1,5 @@
 /**
- * The target's BATCH receive in C (native/riftmesh-recv.c, built into `dist/native/` by
+ * The target's BATCH receive in C (native/riftmesh-batch.c, built into `dist/native/` by
  * `npm install`): given a plain side channel whose socket Node has stopped reading, a thread of
  * the addon's own reads the BATCH answers off the socket, verifies each file (sha256 from the
  * OpenSSL Node exports, and the game count) and writes, syncs and renames it exactly as
@@ -8,7 +8,7 @@
  *
  * Why: with 10,000 files of 100 KiB the JS receiver spent ~2.1 s of CPU per GiB on the target —
  * frames, promises and handing bytes to the disk threads cost about as much as the file work —
- * where a C receiver needs ~1.3 (docs/ARCHITECTURE.md, "Where the CPU goes").
+ * where a C receiver needs ~1.3 (docs/ARCHITECTURE.md, "Batches of small files in C at both ends").
  *
  * Where the addon was not built or cannot hash (`available()` says why), `loadNativeReceiver`
  * returns the reason and batches are received in JS as before. The native wait for a frame ends
@@ -67,16 +67,54 @@ export interface NativeReceiver {
   receive: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, signal: AbortSignal) => Promise<NativeBatchResult>
 }
 
-interface Addon {
+/** What the addon exports (native/riftmesh-batch.c); native-send.ts uses the same module. */
+export interface BatchAddon {
   receiveBatch: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, done: (r: NativeBatchResult) => void) => unknown
+  sendBatch: (fd: number, items: readonly unknown[], options: unknown, done: (r: never) => void) => unknown
   cancel: (handle: unknown) => void
   available: () => true | string
+}
+
+/** The addon at `path`, or why it cannot be used (not built, or not this addon). */
+export function requireBatchAddon (path: string): BatchAddon | { why: string } {
+  let mod: Partial<BatchAddon>
+  try {
+    mod = createRequire(import.meta.url)(path) as Partial<BatchAddon>
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    return { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
+  }
+  if (typeof mod.receiveBatch !== 'function' || typeof mod.sendBatch !== 'function' || typeof mod.cancel !== 'function' || typeof mod.available !== 'function') return { why: `${path} is not the batch addon` }
+  return mod as BatchAddon
+}
+
+/**
+ * Run one exchange on the addon's thread: `start` starts it with the completion callback and
+ * returns its handle; an abort of `signal` cancels it, and the promise still settles only when
+ * the thread is done with the socket.
+ */
+export async function runNative<R> (addon: BatchAddon, start: (done: (r: R) => void) => unknown, signal: AbortSignal): Promise<R> {
+  return await new Promise<R>((resolve, reject) => {
+    let unsubscribe: (() => void) | undefined
+    let handle: unknown
+    try {
+      handle = start(result => {
+        unsubscribe?.()
+        resolve(result)
+      })
+    } catch (err) {
+      reject(err)
+      return
+    }
+    if (signal.aborted) addon.cancel(handle)
+    else unsubscribe = onAbort(signal, () => addon.cancel(handle))
+  })
 }
 
 const loaded = new Map<string, NativeReceiver | { why: string }>()
 
 /** The native receiver, or why there is none (loaded once per path). */
-export function loadNativeReceiver (path: string = nativeAddonPath(import.meta.url, 'riftmesh-recv')): NativeReceiver | { why: string } {
+export function loadNativeReceiver (path: string = nativeAddonPath(import.meta.url, 'riftmesh-batch')): NativeReceiver | { why: string } {
   let r = loaded.get(path)
   if (r === undefined) {
     r = load(path)
@@ -86,32 +124,11 @@ export function loadNativeReceiver (path: string = nativeAddonPath(import.meta.u
 }
 
 function load (path: string): NativeReceiver | { why: string } {
-  let mod: Partial<Addon>
-  try {
-    mod = createRequire(import.meta.url)(path) as Partial<Addon>
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    return { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
-  }
-  if (typeof mod.receiveBatch !== 'function' || typeof mod.cancel !== 'function' || typeof mod.available !== 'function') return { why: `${path} is not the receiver addon` }
-  const available = mod.available()
+  const addon = requireBatchAddon(path)
+  if ('why' in addon) return addon
+  const available = addon.available()
   if (available !== true) return { why: available }
-  const addon = mod as Addon
   return {
-    receive: async (fd, items, options, signal) => await new Promise<NativeBatchResult>((resolve, reject) => {
-      let unsubscribe: (() => void) | undefined
-      let handle: unknown
-      try {
-        handle = addon.receiveBatch(fd, items, options, result => {
-          unsubscribe?.()
-          resolve(result)
-        })
-      } catch (err) {
-        reject(err)
-        return
-      }
-      if (signal.aborted) addon.cancel(handle)
-      else unsubscribe = onAbort(signal, () => addon.cancel(handle))
-    })
+    receive: async (fd, items, options, signal) => await runNative<NativeBatchResult>(addon, done => addon.receiveBatch(fd, items, options, done), signal)
   }
 }

@@ -19,14 +19,15 @@ import { PathRefusedError, type RefusalCode } from './errors.js'
 import { checkTransferable, openInside } from './paths.js'
 import { PeerBudget, intInRange } from './limits.js'
 import type { FileCatalog, ScannedFile } from './scanner.js'
-import { FastPathListener, SealedFrameStream, type FastPathListenerInit } from './fast-path.js'
+import { FastPathError, FastPathListener, SealedFrameStream, type FastPathListenerInit } from './fast-path.js'
+import { loadNativeSender, type NativeSender, type NativeSendResult } from './native-send.js'
 import { ChunkReader } from './chunk-reader.js'
 import { listPage } from './listing.js'
 import { DiskPool } from './disk-pool.js'
 import { recycle } from './owned-buffers.js'
 import type { ReadItem, ReadOutcome } from './disk-ops.js'
 import {
-  MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_PAGE_ENTRIES, MAX_PAGE_FRAME_BYTES, MAX_REQUEST_FRAME_BYTES, TRANSFER_PROTOCOL, TransferFrame, TransferProtocolError,
+  MAX_BATCH_BYTES, MAX_BATCH_ITEMS, MAX_PAGE_ENTRIES, MAX_PAGE_FRAME_BYTES, MAX_REQUEST_FRAME_BYTES, TRANSFER_PROTOCOL, TRANSFER_VERSION, TransferFrame, TransferProtocolError,
   TransferRequest, decodeRequest, encodeFrame, errorFrame, frameWithDataParts, safeNumber, skipFrame
 } from './protocol.js'
 
@@ -86,6 +87,10 @@ export interface TransferServerInit {
   diskThreads?: number
   /** Serve BATCH requests; false answers them BAD_REQUEST, as a holder from before BATCH did (tests of mixed versions). @default true */
   acceptBatch?: boolean
+  /** Send batches on a plain side channel in C (native-send.ts) where the addon loads. @default true */
+  nativeSend?: boolean
+  /** The batch addon (tests). @default nativeAddonPath(…, 'riftmesh-batch') */
+  batchAddonPath?: string
 }
 
 export interface TransferServerComponents {
@@ -103,6 +108,8 @@ export interface TransferServerStats {
   requests: number
   /** BATCH requests (also in `requests`). */
   batches: number
+  /** BATCH requests answered by the native sender (also in `batches`). */
+  nativeBatches: number
   /** Files served (by GET or in a BATCH). */
   served: number
   bytesServed: number
@@ -135,6 +142,7 @@ export class TransferServer {
   private registered = false
   private rootReal = ''
   private disk: DiskPool | undefined
+  private native: NativeSender | undefined
   private open = 0
   readonly chunkBytes: number
   private readonly maxConcurrentStreams: number
@@ -145,7 +153,7 @@ export class TransferServer {
   private readonly listPageBytes: number
   private readonly maxListRequests: number
   readonly stats: TransferServerStats = {
-    streams: 0, requests: 0, batches: 0, served: 0, bytesServed: 0, servedFastPath: 0, sideSessions: 0, listPages: 0,
+    streams: 0, requests: 0, batches: 0, nativeBatches: 0, served: 0, bytesServed: 0, servedFastPath: 0, sideSessions: 0, listPages: 0,
     refused: { NOT_FOUND: 0, BAD_PATH: 0, BUSY: 0, CHANGED: 0, BAD_REQUEST: 0, INTERNAL: 0 }
   }
 
@@ -165,6 +173,18 @@ export class TransferServer {
     this.fast = init.fastPath !== undefined ? new FastPathListener({ clock: components.clock, logger: components.logger }, init.fastPath) : undefined
   }
 
+  /** The native batch sender when it is wanted, there is a side channel, and it loads (logged either way). */
+  private nativeSender (): NativeSender | undefined {
+    if (this.init.nativeSend === false || this.fast === undefined) return undefined
+    const r = this.init.batchAddonPath !== undefined ? loadNativeSender(this.init.batchAddonPath) : loadNativeSender()
+    if ('why' in r) {
+      this.log.info({ why: r.why }, 'batches are sent in JavaScript')
+      return undefined
+    }
+    this.log.info('batches on a plain side channel are sent natively')
+    return r
+  }
+
   /** Port of the fast-path listener (0 when off or not started). */
   get fastPathPort (): number {
     return this.fast?.port ?? 0
@@ -180,6 +200,7 @@ export class TransferServer {
     const controller = new AbortController()
     this.rootReal = await realpath(this.init.dataDir)
     this.disk = new DiskPool({ rootReal: this.rootReal, ...(this.init.diskThreads !== undefined ? { threads: this.init.diskThreads } : {}) })
+    this.native = this.nativeSender()
     await this.fast?.start()
     try {
       if (!this.registered) {
@@ -322,6 +343,8 @@ export class TransferServer {
     this.stats.batches++
     // each item: a refusal now, or the read it waits for
     const plan = req.items.map(item => this.checkBatchItem(peer, item))
+    const fd = this.native !== undefined && stream instanceof SealedFrameStream ? stream.detachWriter() : undefined
+    if (fd !== undefined && this.native !== undefined && stream instanceof SealedFrameStream) return await this.sendNatively(this.native, fd, stream, peer, plan, signal)
     const jobs: Array<{ first: number, items: ReadItem[] }> = []
     for (let i = 0; i < plan.length; i++) {
       const p = plan[i]
@@ -374,6 +397,31 @@ export class TransferServer {
       served++
     }
     return served
+  }
+
+  /**
+   * The native sender answers this batch on the side channel's socket (native-send.ts): the
+   * refused items as their SKIP frames, each listed file as a HEADER and its bytes, checked as
+   * the disk workers check them. Counts what it served and refused; an exchange that broke off
+   * ends the session (a frame may be half sent). Returns the files served.
+   */
+  private async sendNatively (native: NativeSender, fd: number, stream: SealedFrameStream, peer: string, plan: BatchPlan[], signal: AbortSignal): Promise<number> {
+    this.stats.nativeBatches++
+    const items = plan.map(p => p instanceof Refusal
+      ? { skip: skipFrame(p.code, p.message) }
+      : { path: p.read.full, size: p.read.size, mtimeMs: p.read.mtimeMs, sha256: p.entry.sha256 })
+    for (const p of plan) if (p instanceof Refusal) this.count(peer, p, 'batch item refused')
+    let r: NativeSendResult
+    try {
+      r = await native.send(fd, items, { rootReal: this.rootReal, idleTimeoutMs: this.idleTimeoutMs, version: TRANSFER_VERSION }, signal)
+    } finally {
+      stream.resumeWriter() // the addon's thread is done with the socket once the promise settles
+    }
+    for (const o of r.outcomes) if (o.kind === 'refused') this.count(peer, new Refusal(o.code, o.message, o.code === 'BAD_PATH'), 'batch item refused')
+    this.stats.served += r.served
+    this.stats.bytesServed += r.bytes
+    if (r.status !== 'ok') throw new FastPathError(`the native batch sender stopped (${r.status}${r.message !== '' ? `: ${r.message}` : ''})`)
+    return r.served
   }
 
   /** A BATCH item checked against the path rules and the listing: a refusal, or what to read. */

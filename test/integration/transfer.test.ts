@@ -47,7 +47,7 @@ interface Node {
 
 const nodes: Node[] = []
 
-async function startNode (swarmKey: Uint8Array, fastPath: boolean, serverInit: { acceptBatch?: boolean } = {}): Promise<Node> {
+async function startNode (swarmKey: Uint8Array, fastPath: boolean, serverInit: { acceptBatch?: boolean, nativeSend?: boolean } = {}): Promise<Node> {
   const peer = await startMemoryPeer({ swarmKey, transport: 'tcp', heartbeats: false })
   const { dir, cleanup } = await tempDir('riftmesh-xfer-it-')
   const reads: string[] = []
@@ -236,7 +236,7 @@ describe('transfer between three libp2p nodes', () => {
     }
     await publish(A)
     await publish(B)
-    const before = { c: C.client.stats.batches, native: C.client.stats.nativeBatches, a: A.server.stats.batches, b: B.server.stats.batches }
+    const before = { c: C.client.stats.batches, native: C.client.stats.nativeBatches, a: A.server.stats.batches, aNative: A.server.stats.nativeBatches, b: B.server.stats.batches }
     const results = await Promise.all(small.map(async (f, i) => await C.client.pull(i % 2 === 0 ? A.peer.mesh.selfId : B.peer.mesh.selfId,
       { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
     for (const f of small) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
@@ -246,8 +246,11 @@ describe('transfer between three libp2p nodes', () => {
     expect(batches).toBeGreaterThanOrEqual(2) // one holder each at least
     expect(batches).toBeLessThanOrEqual(8) // 40 files, not one request each
     expect(A.server.stats.batches - before.a + B.server.stats.batches - before.b).toBe(batches)
-    // A's batches (plain side channel) were received natively where the addon is built; B's (libp2p stream) in JS
-    if (process.platform === 'linux') expect(C.client.stats.nativeBatches - before.native).toBe(A.server.stats.batches - before.a)
+    // A's batches (plain side channel) were sent and received natively where the addon is built; B's (libp2p stream) in JS
+    if (process.platform === 'linux') {
+      expect(C.client.stats.nativeBatches - before.native).toBe(A.server.stats.batches - before.a)
+      expect(A.server.stats.nativeBatches - before.aNative).toBe(A.server.stats.batches - before.a)
+    }
     // the received files' hashes went to the scanner: nothing is read on the next scan
     C.reads.length = 0
     await publish(C)
@@ -321,6 +324,25 @@ describe('transfer between three libp2p nodes', () => {
     } finally {
       await js.close()
     }
+  })
+
+  it('a holder with sync.nativeBatch off sends its batches in JavaScript on the side channel, with the same checks per file', async () => {
+    const js = await startNode(swarmKey, true, { nativeSend: false })
+    await C.peer.mesh.dial(js.peer.addr, { signal: AbortSignal.timeout(5_000) })
+    const fine = Array.from({ length: 10 }, (_, i) => ({ path: `games/jsholder/f${i}.jsonl`, content: Buffer.from('{"h":1}\n'.repeat(i + 1)) }))
+    const gone = { path: 'games/jsholder/gone.jsonl', content: Buffer.from('{"h":2}\n') }
+    for (const f of [...fine, gone]) await put(js.dir, f.path, f.content)
+    await publish(js)
+    await unlink(join(js.dir, gone.path)) // deleted after the scan: a SKIP (CHANGED) for that item alone
+    const native = C.client.stats.nativeBatches
+    const results = await Promise.allSettled([...fine, gone].map(async f => await C.client.pull(js.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
+    expect(results.slice(0, -1).map(r => r.status === 'fulfilled' ? r.value.gameCount : r.reason)).toEqual(fine.map((_, i) => i + 1))
+    expect(results.at(-1)).toMatchObject({ status: 'rejected', reason: { name: 'TransferRefusedError', refusal: 'CHANGED' } })
+    for (const f of fine) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+    expect(js.server.stats.batches).toBeGreaterThanOrEqual(1)
+    expect(js.server.stats.nativeBatches).toBe(0)
+    expect(js.server.stats.refused.CHANGED).toBe(1)
+    if (process.platform === 'linux') expect(C.client.stats.nativeBatches).toBeGreaterThan(native) // received natively all the same
   })
 
   it('pulls from a holder that does not take BATCH one GET per file, and keeps doing so', async () => {

@@ -1,5 +1,5 @@
 /**
- * The native BATCH receiver (native/riftmesh-recv.c through native-recv.ts), against a holder
+ * The native BATCH receiver (native/riftmesh-batch.c through native-recv.ts), against a holder
  * played by hand on a real loopback TCP connection: the frames it reads, the files it writes,
  * what it refuses, and that it leaves the socket exactly at the end of the batch's answers.
  */
@@ -192,6 +192,6 @@ describe.runIf(process.platform === 'linux')('native batch receiver', () => {
 
 describe('native batch receiver loader', () => {
   it('says why there is none when the addon was not built, without throwing', () => {
-    expect(loadNativeReceiver('/nonexistent/riftmesh-recv.node')).toEqual({ why: expect.stringMatching(/was not built/) as string })
+    expect(loadNativeReceiver('/nonexistent/riftmesh-batch.node')).toEqual({ why: expect.stringMatching(/was not built/) as string })
   })
 })
