@@ -91,7 +91,8 @@ const THIS_FILE = fileURLToPath(import.meta.url)
 /** `RIFTMESH_BENCH_DISK_THREADS`: sync.diskThreads on both ends (default: the product's default). */
 const diskThreads = (): { diskThreads?: number } => process.env.RIFTMESH_BENCH_DISK_THREADS !== undefined ? { diskThreads: Number(process.env.RIFTMESH_BENCH_DISK_THREADS) } : {}
 
-type HolderMode = 'riftmesh-fast' | 'riftmesh-sealed' | 'riftmesh-stream' | 'tcp'
+/** `riftmesh-fast-js`: the fast path with batches sent in JavaScript (sync.nativeBatch off on the holder). */
+type HolderMode = 'riftmesh-fast' | 'riftmesh-fast-js' | 'riftmesh-sealed' | 'riftmesh-stream' | 'tcp'
 
 // ---- CPU accounting -----------------------------------------------------------------------
 
@@ -264,7 +265,7 @@ async function runHolder (mode: HolderMode, dir: string, swarmKeyHex: string): P
     const scanner = new ManifestScanner({ clock, logger, cache: new MemoryHashCache() }, { dataDir: dir })
     await scanner.scan()
     const server = new TransferServer({ mesh, catalog: scanner, clock, logger, drops: new DropCounters(logger) }, {
-      dataDir: dir, requestsPerMinute: 1_000_000, ...diskThreads(), ...(mode !== 'riftmesh-stream' ? { fastPath: { host: '127.0.0.1', encrypt: mode === 'riftmesh-sealed' } } : {})
+      dataDir: dir, requestsPerMinute: 1_000_000, nativeSend: mode !== 'riftmesh-fast-js', ...diskThreads(), ...(mode !== 'riftmesh-stream' ? { fastPath: { host: '127.0.0.1', encrypt: mode === 'riftmesh-sealed' } } : {})
     })
     await server.start()
     process.stdout.write(`${JSON.stringify({ addr: mesh.listenAddrs()[0] })}\n`)
@@ -575,7 +576,8 @@ async function measureCount (work: string, count: number, totalBytes: number): P
     ['riftmesh fast path', 'riftmesh-fast', true, undefined, true, 1, true],
     ['riftmesh fast path, no fsync', 'riftmesh-fast', false, undefined, true, 1, true],
     ['riftmesh fast path, through the page cache (sync.directIo off)', 'riftmesh-fast', true, undefined, false, 1, true],
-    ['riftmesh fast path, batches received in JavaScript (sync.nativeReceive off)', 'riftmesh-fast', true, undefined, true, 1, false],
+    ['riftmesh fast path, batches received in C, sent in JavaScript', 'riftmesh-fast-js', true, undefined, true, 1, true],
+    ['riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)', 'riftmesh-fast-js', true, undefined, true, 1, false],
     [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1, true],
     [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2, true],
     ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1, true],
@@ -583,8 +585,8 @@ async function measureCount (work: string, count: number, totalBytes: number): P
   ] as const
   const small = bytes / count <= DEFAULT_BATCH_MAX_FILE_BYTES
   // direct writes apply to single GETs of 1 MiB or more only: the page-cache variant is the same run for small files;
-  // only small files go in batches: the JavaScript-receiver variant is the same run for large ones
-  for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce, nativeReceive] of variants.filter(v => (v[4] || bytes / count >= DIRECT_IO_MIN_BYTES) && (v[6] || small))) {
+  // only small files go in batches: the JavaScript-batch variants are the same run for large ones
+  for (const [name, mode, fsync, jobFiles, directIo, jobsAtOnce, nativeReceive] of variants.filter(v => (v[4] || bytes / count >= DIRECT_IO_MIN_BYTES) && ((v[6] && v[1] !== 'riftmesh-fast-js') || small))) {
     runners.push({
       name,
       run: async dst => {
@@ -661,7 +663,10 @@ async function measureCount (work: string, count: number, totalBytes: number): P
   values['riftmesh fast path, no fsync / rsync daemon (neither durable)'] = vs(fastNoSync, 'rsync daemon')
   values['riftmesh fast path / rsync daemon'] = vs(fast, 'rsync daemon')
   if (bytes / count >= DIRECT_IO_MIN_BYTES) values['riftmesh fast path, O_DIRECT / through the page cache'] = vs(fast, 'riftmesh fast path, through the page cache (sync.directIo off)')
-  if (small) values['riftmesh fast path, batches received natively / in JavaScript'] = vs(fast, 'riftmesh fast path, batches received in JavaScript (sync.nativeReceive off)')
+  if (small) {
+    values['riftmesh fast path, batches in C / in JavaScript'] = vs(fast, 'riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)')
+    values['riftmesh fast path, batches received in C / in JavaScript (both sent in JavaScript)'] = vs('riftmesh fast path, batches received in C, sent in JavaScript', 'riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)')
+  }
   values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
   values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
   values['LIST of the manifest (not in the times)'] = `${fmt(listMs)} ms`
