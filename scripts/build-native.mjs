@@ -5,7 +5,7 @@
  * it is.
  *
  * - riftmesh-fs.c → riftmesh-fs.node: syncfs and page-aligned memory (src/transfer/fs-sync.ts).
- * - riftmesh-batch.c → riftmesh-batch.node: both ends of a BATCH in C (src/transfer/native-recv.ts,
+ * - batch/*.c → riftmesh-batch.node: both ends of a BATCH in C (src/transfer/native-recv.ts,
  *   native-send.ts).
  *
  * Needs a C compiler (`$CC`, else `cc`) and the Node-API headers, taken from the running Node's
@@ -20,10 +20,13 @@ import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
+/** Each addon: its sources (under native/), and what riftmesh does without it. */
 const addons = [
-  { name: 'riftmesh-fs', without: 'received files are fsynced one by one and written through the page cache' },
-  { name: 'riftmesh-batch', without: 'batches of small files are sent and received in JavaScript' }
+  { name: 'riftmesh-fs', sources: ['riftmesh-fs.c'], without: 'received files are fsynced one by one and written through the page cache' },
+  { name: 'riftmesh-batch', sources: ['batch/job.c', 'batch/recv.c', 'batch/send.c', 'batch/module.c'], without: 'batches of small files are sent and received in JavaScript' }
 ]
+/** Headers any source may include: a change to one rebuilds every addon. */
+const headers = ['napi-export.h', 'batch/batch.h'].map(h => join(root, 'native', h))
 
 /** Directories that may hold node_api.h, most specific first. */
 function headerDirs () {
@@ -35,10 +38,10 @@ function headerDirs () {
 }
 
 const include = headerDirs().find(d => existsSync(join(d, 'node_api.h')))
-for (const { name, without } of addons) {
-  const source = join(root, 'native', `${name}.c`)
+for (const { name, sources, without } of addons) {
+  const files = sources.map(s => join(root, 'native', s))
   const out = join(root, 'dist', 'native', `${name}.node`)
-  const newest = Math.max(statSync(source).mtimeMs, statSync(join(root, 'native', 'napi-export.h')).mtimeMs)
+  const newest = Math.max(...[...files, ...headers].map(f => statSync(f).mtimeMs))
   if (existsSync(out) && statSync(out).mtimeMs >= newest) continue // built already
   if (process.platform !== 'linux') {
     console.log(`native: ${name} skipped on ${process.platform} (it uses Linux calls); ${without}`)
@@ -47,7 +50,7 @@ for (const { name, without } of addons) {
   } else {
     mkdirSync(dirname(out), { recursive: true })
     const cc = process.env.CC ?? 'cc'
-    const args = ['-O2', '-shared', '-fPIC', '-Wall', '-Werror', '-std=gnu11', `-I${include}`, source, '-o', out, '-lpthread']
+    const args = ['-O2', '-shared', '-fPIC', '-fvisibility=hidden', '-Wall', '-Werror', '-std=gnu11', `-I${include}`, ...files, '-o', out, '-lpthread']
     const r = spawnSync(cc, args, { encoding: 'utf8' })
     if (r.error !== undefined || r.status !== 0) {
       const why = r.error !== undefined ? r.error.message : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`)

@@ -1,5 +1,5 @@
 /**
- * The target's BATCH receive in C (native/riftmesh-batch.c, built into `dist/native/` by
+ * The target's BATCH receive in C (native/batch/, built into `dist/native/` by
  * `npm install`): given a plain side channel whose socket Node has stopped reading, a thread of
  * the addon's own reads the BATCH answers off the socket, verifies each file (sha256 from the
  * OpenSSL Node exports, and the game count) and writes, syncs and renames it exactly as
@@ -67,7 +67,7 @@ export interface NativeReceiver {
   receive: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, signal: AbortSignal) => Promise<NativeBatchResult>
 }
 
-/** What the addon exports (native/riftmesh-batch.c); native-send.ts uses the same module. */
+/** What the addon exports (native/batch/); native-send.ts uses the same module. */
 export interface BatchAddon {
   receiveBatch: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, done: (r: NativeBatchResult) => void) => unknown
   sendBatch: (fd: number, items: readonly unknown[], options: unknown, done: (r: never) => void) => unknown

@@ -1,5 +1,5 @@
 /**
- * The holder's end of a BATCH in C (native/riftmesh-batch.c, the same addon as native-recv.ts):
+ * The holder's end of a BATCH in C (native/batch/, the same addon as native-recv.ts):
  * on a plain side channel with nothing of Node's queued on the socket, a thread of the addon's
  * own sends the batch's answers — a ready SKIP frame for each item the server refused, and for
  * each listed file its HEADER followed by the bytes through sendfile(2), after the checks

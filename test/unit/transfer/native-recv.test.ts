@@ -1,5 +1,5 @@
 /**
- * The native BATCH receiver (native/riftmesh-batch.c through native-recv.ts), against a holder
+ * The native BATCH receiver (native/batch/ through native-recv.ts), against a holder
  * played by hand on a real loopback TCP connection: the frames it reads, the files it writes,
  * what it refuses, and that it leaves the socket exactly at the end of the batch's answers.
  */

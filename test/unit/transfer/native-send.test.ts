@@ -1,5 +1,5 @@
 /**
- * The native BATCH sender (native/riftmesh-batch.c through native-send.ts), against a target
+ * The native BATCH sender (native/batch/ through native-send.ts), against a target
  * played by hand on a real loopback TCP connection: the frames it writes (decoded with the
  * protocol's own decoder), the SKIPs it builds for files that are gone, changed or outside the
  * data dir, and how it ends when the target goes away or stops reading.
