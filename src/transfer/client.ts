@@ -136,8 +136,6 @@ export interface TransferClientInit {
    * fsync it makes files durable with syncfs, so it is used only while `syncfs` is on. @default true
    */
   nativeReceive?: boolean
-  /** The receiver addon (tests). @default nativeAddonPath(…, 'riftmesh-batch') */
-  recvAddonPath?: string
 }
 
 export interface TransferClientComponents {
@@ -422,7 +420,7 @@ export class TransferClient {
       this.log.info('batches are received in JavaScript: the native receiver makes files durable with syncfs, and sync.syncfs is off')
       return undefined
     }
-    const r = this.init.recvAddonPath !== undefined ? loadNativeReceiver(this.init.recvAddonPath) : loadNativeReceiver()
+    const r = loadNativeReceiver()
     if ('why' in r) {
       this.log.info({ why: r.why }, 'batches are received in JavaScript')
       return undefined

@@ -89,8 +89,6 @@ export interface TransferServerInit {
   acceptBatch?: boolean
   /** Send batches on a plain side channel in C (native-send.ts) where the addon loads. @default true */
   nativeSend?: boolean
-  /** The batch addon (tests). @default nativeAddonPath(…, 'riftmesh-batch') */
-  batchAddonPath?: string
 }
 
 export interface TransferServerComponents {
@@ -176,7 +174,7 @@ export class TransferServer {
   /** The native batch sender when it is wanted, there is a side channel, and it loads (logged either way). */
   private nativeSender (): NativeSender | undefined {
     if (this.init.nativeSend === false || this.fast === undefined) return undefined
-    const r = this.init.batchAddonPath !== undefined ? loadNativeSender(this.init.batchAddonPath) : loadNativeSender()
+    const r = loadNativeSender()
     if ('why' in r) {
       this.log.info({ why: r.why }, 'batches are sent in JavaScript')
       return undefined
