@@ -579,6 +579,7 @@ async function measureCount (work: string, count: number, totalBytes: number): P
     ['riftmesh fast path, batches received in C, sent in JavaScript', 'riftmesh-fast-js', true, undefined, true, 1, true],
     ['riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)', 'riftmesh-fast-js', true, undefined, true, 1, false],
     [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 1, true],
+    [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time, batches in JavaScript (sync.nativeBatch off)`, 'riftmesh-fast-js', true, SYNC_JOB_FILES, true, 1, false],
     [`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} two at a time (sync.maxSyncJobsPerNode=2)`, 'riftmesh-fast', true, SYNC_JOB_FILES, true, 2, true],
     ['riftmesh fast path sealed (AES-GCM)', 'riftmesh-sealed', true, undefined, true, 1, true],
     ['riftmesh libp2p stream only', 'riftmesh-stream', true, undefined, true, 1, true]
@@ -666,6 +667,7 @@ async function measureCount (work: string, count: number, totalBytes: number): P
   if (small) {
     values['riftmesh fast path, batches in C / in JavaScript'] = vs(fast, 'riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)')
     values['riftmesh fast path, batches received in C / in JavaScript (both sent in JavaScript)'] = vs('riftmesh fast path, batches received in C, sent in JavaScript', 'riftmesh fast path, batches in JavaScript at both ends (sync.nativeBatch off)')
+    values[`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES}: batches in C / in JavaScript`] = vs(`riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time`, `riftmesh fast path, sync jobs of ${SYNC_JOB_FILES} one at a time, batches in JavaScript (sync.nativeBatch off)`)
   }
   values['riftmesh fast path / rsync -az over ssh'] = vs(fast, ssh)
   values['riftmesh fast path, no fsync / rsync -az over ssh (neither durable)'] = vs(fastNoSync, ssh)
