@@ -25,7 +25,7 @@ import type { Logger } from '../core/logger.js'
 import { errorMessage } from '../core/errors.js'
 import { onAbort } from '../core/signals.js'
 import { HashMismatchError, TransferFailedError, TransferRefusedError, type RefusalCode } from './errors.js'
-import { QueueFullError, type Semaphore } from './limits.js'
+import { QueueFullError, type Semaphore, type TokenBucket } from './limits.js'
 import type { ClientSession, SessionPool, StreamCtx } from './client-session.js'
 import { REFUSAL } from './client-session.js'
 import type { DiskPool } from './disk-pool.js'
@@ -127,6 +127,8 @@ export interface PullBatcherComponents {
   single: (e: BatchEntry) => Promise<BatchedResult>
   /** Receives a batch in C where a session can hand its socket over (native-recv.ts); without it, or when it cannot, in JS. */
   native?: NativeReceiver
+  /** The client's bandwidth cap: a batch takes its bytes before it is asked for. */
+  bucket?: TokenBucket
 }
 
 export interface PullBatcherInit {
@@ -269,6 +271,12 @@ export class PullBatcher {
   private async run (peer: string, batch: BatchEntry[], stop: AbortSignal): Promise<BatchEntry[]> {
     const ctx: StreamCtx = { peer, path: batch[0]?.path ?? '', signal: stop }
     this.c.stats.batches++
+    try {
+      await this.c.bucket?.take(batch.reduce((n, e) => n + e.size, 0), { signal: stop })
+    } catch (err) {
+      this.failRest(batch, err, peer)
+      return []
+    }
     for (let attempt = 0, busy = 0; ; attempt++) {
       let session: ClientSession
       let reused: boolean

@@ -392,6 +392,7 @@ export class TransferClient {
     const native = this.nativeReceiver()
     this.batcher = new PullBatcher({
       ...(native !== undefined ? { native } : {}),
+      ...(this.bucket !== undefined ? { bucket: this.bucket } : {}),
       clock: this.components.clock,
       log: this.log,
       slots: this.slots,

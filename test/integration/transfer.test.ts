@@ -345,6 +345,24 @@ describe('transfer between three libp2p nodes', () => {
     if (process.platform === 'linux') expect(C.client.stats.nativeBatches).toBeGreaterThan(native) // received natively all the same
   })
 
+  it('holds batched pulls to the bandwidth cap too', async () => {
+    const capped = new TransferClient({ mesh: C.peer.mesh, clock, logger, hostsOf: async p => hostsFromMultiaddrs(await C.peer.mesh.peerAddrs(p)) },
+      { dataDir: C.dir, windowBytes: 2 * MiB, idleTimeoutMs: 10_000, maxBytesPerSecond: 2 * MiB })
+    try {
+      const fs = Array.from({ length: 40 }, (_, i) => ({ path: `games/capped/c${i}.bin`, content: bytes(100 * 1024, 100 + i) }))
+      for (const f of fs) await put(A.dir, f.path, f.content)
+      await publish(A)
+      const t0 = performance.now()
+      await Promise.all(fs.map(async f => await capped.pull(A.peer.mesh.selfId, { path: f.path, sha256: sha(f.content), size: f.content.length }, { signal: AbortSignal.timeout(30_000) })))
+      // 4,000 KiB at 2 MiB/s with a burst of a tenth of a second: at least ~1.8 s, however fast the machine
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(1_500)
+      expect(capped.stats.batches).toBeGreaterThanOrEqual(1)
+      for (const f of fs) expect(sha(await readFile(join(C.dir, f.path)))).toBe(sha(f.content))
+    } finally {
+      await capped.close()
+    }
+  })
+
   it('pulls from a holder that does not take BATCH one GET per file, and keeps doing so', async () => {
     const old = await startNode(swarmKey, true, { acceptBatch: false })
     await C.peer.mesh.dial(old.peer.addr, { signal: AbortSignal.timeout(5_000) })
