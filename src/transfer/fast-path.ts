@@ -122,6 +122,12 @@ function connectWithReadHook (host: string, port: number): Socket {
   return socket
 }
 
+/** The descriptor under a connected TCP socket (Node keeps it on its handle on Unix), or undefined. */
+function socketFd (socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined
+}
+
 /**
  * A FrameStream over a TCP socket, every frame sealed with AES-256-GCM — or, with an empty key,
  * length-prefixed in the clear (plain mode; see the file comment).
@@ -209,8 +215,8 @@ export class SealedFrameStream implements FrameStream {
   detachReader (): number | undefined {
     if (this.sealed || this.detached || readHooks.get(this.socket) === undefined) return undefined
     if (this.frames.length > 0 || this.cur !== undefined || this.headFill > 0 || this.failure !== undefined || this.eof || this.wake !== undefined) return undefined
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
-    if (typeof fd !== 'number' || fd < 0) return undefined
+    const fd = socketFd(this.socket)
+    if (fd === undefined) return undefined
     this.socket.pause()
     this.detached = true
     return fd
@@ -231,8 +237,8 @@ export class SealedFrameStream implements FrameStream {
    */
   detachWriter (): number | undefined {
     if (this.sealed || this.writerDetached || this.ended || this.corked || this.socket.destroyed || this.socket.writableLength > 0) return undefined
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd
-    if (typeof fd !== 'number' || fd < 0) return undefined
+    const fd = socketFd(this.socket)
+    if (fd === undefined) return undefined
     this.writerDetached = true
     return fd
   }
