@@ -40,6 +40,7 @@ import type { LocalHashes, ScannedFile } from './scanner.js'
 import { ClientSession, SessionPool, type SessionSettings, type StreamCtx } from './client-session.js'
 import { DirSyncer, PartialFile, hashPrefix, type DirectIo } from './partial-file.js'
 import { loadNativeReceiver, type NativeReceiver } from './native-recv.js'
+import { nativeOrLogged } from './native-batch.js'
 import { DiskPool } from './disk-pool.js'
 import { loadFsSync, nativeAddonPath, type FsNative } from './fs-sync.js'
 import { DEFAULT_BATCH_FILES, DEFAULT_BATCH_MAX_FILE_BYTES, PullBatcher, type BatchEntry, type BatchedResult } from './batcher.js'
@@ -421,13 +422,7 @@ export class TransferClient {
       this.log.info('batches are received in JavaScript: the native receiver makes files durable with syncfs, and sync.syncfs is off')
       return undefined
     }
-    const r = loadNativeReceiver()
-    if ('why' in r) {
-      this.log.info({ why: r.why }, 'batches are received in JavaScript')
-      return undefined
-    }
-    this.log.info('batches on a plain side channel are received natively')
-    return r
+    return nativeOrLogged(loadNativeReceiver(), this.log, 'received')
   }
 
   /** A batched pull that has to go as a single GET after all. */

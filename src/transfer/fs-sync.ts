@@ -32,22 +32,37 @@ export function nativeAddonPath (moduleUrl: string = import.meta.url, name = 'ri
   return basename(root) === 'dist' ? join(root, 'native', `${name}.node`) : join(root, 'dist', 'native', `${name}.node`)
 }
 
-const loaded = new Map<string, FsNative | { why: string }>()
+/**
+ * The addon at `path` as a module, or why it cannot be used (not built, or failing to load);
+ * shared by every addon riftmesh builds (this one, native-batch.ts).
+ */
+export function requireAddon (path: string): { mod: Record<string, unknown> } | { why: string } {
+  try {
+    return { mod: createRequire(import.meta.url)(path) as Record<string, unknown> }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    return { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
+  }
+}
+
+/** `load`, run once per path (and thread): a loaded addon stays loaded. */
+export function oncePerPath<T> (load: (path: string) => T): (path: string) => T {
+  const loaded = new Map<string, T>()
+  return path => {
+    if (!loaded.has(path)) loaded.set(path, load(path))
+    return loaded.get(path) as T
+  }
+}
+
+const loadFsSyncOnce = oncePerPath((path): FsNative | { why: string } => {
+  const r = requireAddon(path)
+  if ('why' in r) return r
+  const mod = r.mod
+  if (typeof mod.syncfs !== 'function') return { why: `${path} has no syncfs` }
+  return { syncfs: mod.syncfs as SyncFs, ...(typeof mod.alignedBuffer === 'function' ? { alignedBuffer: mod.alignedBuffer as AlignedAlloc } : {}) }
+})
 
 /** The addon's functions, or why there are none (loaded once per path and thread). */
 export function loadFsSync (path: string = nativeAddonPath()): FsNative | { why: string } {
-  let r = loaded.get(path)
-  if (r === undefined) {
-    try {
-      const mod = createRequire(import.meta.url)(path) as { syncfs?: unknown, alignedBuffer?: unknown }
-      r = typeof mod.syncfs !== 'function'
-        ? { why: `${path} has no syncfs` }
-        : { syncfs: mod.syncfs as SyncFs, ...(typeof mod.alignedBuffer === 'function' ? { alignedBuffer: mod.alignedBuffer as AlignedAlloc } : {}) }
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      r = { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
-    }
-    loaded.set(path, r)
-  }
-  return r
+  return loadFsSyncOnce(path)
 }

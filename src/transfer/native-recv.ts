@@ -15,9 +15,8 @@
  * after the session's idle timeout in real time — it is a blocking read at the I/O edge, like
  * the kernel's own socket timeouts, and the simulator never runs transfers on real sockets.
  */
-import { createRequire } from 'node:module'
-import { onAbort } from '../core/signals.js'
-import { nativeAddonPath } from './fs-sync.js'
+import { oncePerPath } from './fs-sync.js'
+import { BATCH_ADDON_PATH, requireBatchAddon, runNative } from './native-batch.js'
 
 /** One file of the batch, in request order. */
 export interface NativeItem {
@@ -67,68 +66,16 @@ export interface NativeReceiver {
   receive: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, signal: AbortSignal) => Promise<NativeBatchResult>
 }
 
-/** What the addon exports (native/batch/); native-send.ts uses the same module. */
-export interface BatchAddon {
-  receiveBatch: (fd: number, items: readonly NativeItem[], options: NativeReceiveOptions, done: (r: NativeBatchResult) => void) => unknown
-  sendBatch: (fd: number, items: readonly unknown[], options: unknown, done: (r: never) => void) => unknown
-  cancel: (handle: unknown) => void
-  available: () => true | string
-}
-
-/** The addon at `path`, or why it cannot be used (not built, or not this addon). */
-export function requireBatchAddon (path: string): BatchAddon | { why: string } {
-  let mod: Partial<BatchAddon>
-  try {
-    mod = createRequire(import.meta.url)(path) as Partial<BatchAddon>
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    return { why: e.code === 'MODULE_NOT_FOUND' ? `${path} was not built (npm install builds it where a C compiler is found)` : `${path}: ${e.message}` }
-  }
-  if (typeof mod.receiveBatch !== 'function' || typeof mod.sendBatch !== 'function' || typeof mod.cancel !== 'function' || typeof mod.available !== 'function') return { why: `${path} is not the batch addon` }
-  return mod as BatchAddon
-}
-
-/**
- * Run one exchange on the addon's thread: `start` starts it with the completion callback and
- * returns its handle; an abort of `signal` cancels it, and the promise still settles only when
- * the thread is done with the socket.
- */
-export async function runNative<R> (addon: BatchAddon, start: (done: (r: R) => void) => unknown, signal: AbortSignal): Promise<R> {
-  return await new Promise<R>((resolve, reject) => {
-    let unsubscribe: (() => void) | undefined
-    let handle: unknown
-    try {
-      handle = start(result => {
-        unsubscribe?.()
-        resolve(result)
-      })
-    } catch (err) {
-      reject(err)
-      return
-    }
-    if (signal.aborted) addon.cancel(handle)
-    else unsubscribe = onAbort(signal, () => addon.cancel(handle))
-  })
-}
-
-const loaded = new Map<string, NativeReceiver | { why: string }>()
-
 /** The native receiver, or why there is none (loaded once per path). */
-export function loadNativeReceiver (path: string = nativeAddonPath(import.meta.url, 'riftmesh-batch')): NativeReceiver | { why: string } {
-  let r = loaded.get(path)
-  if (r === undefined) {
-    r = load(path)
-    loaded.set(path, r)
-  }
-  return r
-}
-
-function load (path: string): NativeReceiver | { why: string } {
-  const addon = requireBatchAddon(path)
-  if ('why' in addon) return addon
-  const available = addon.available()
-  if (available !== true) return { why: available }
-  return {
-    receive: async (fd, items, options, signal) => await runNative<NativeBatchResult>(addon, done => addon.receiveBatch(fd, items, options, done), signal)
-  }
-}
+export const loadNativeReceiver: (path?: string) => NativeReceiver | { why: string } = (() => {
+  const once = oncePerPath((path): NativeReceiver | { why: string } => {
+    const addon = requireBatchAddon(path)
+    if ('why' in addon) return addon
+    const available = addon.available()
+    if (available !== true) return { why: available }
+    return {
+      receive: async (fd, items, options, signal) => await runNative<NativeBatchResult>(addon, done => addon.receiveBatch(fd, items, options, done), signal)
+    }
+  })
+  return (path = BATCH_ADDON_PATH) => once(path)
+})()

@@ -15,8 +15,8 @@
  * write at the I/O edge, which the simulator never runs.
  */
 import type { RefusalCode } from './errors.js'
-import { nativeAddonPath } from './fs-sync.js'
-import { requireBatchAddon, runNative } from './native-recv.js'
+import { oncePerPath } from './fs-sync.js'
+import { BATCH_ADDON_PATH, requireBatchAddon, runNative } from './native-batch.js'
 
 /** One answer of the batch, in request order. */
 export type NativeSendItem =
@@ -53,17 +53,12 @@ export interface NativeSender {
   send: (fd: number, items: readonly NativeSendItem[], options: NativeSendOptions, signal: AbortSignal) => Promise<NativeSendResult>
 }
 
-const loaded = new Map<string, NativeSender | { why: string }>()
-
 /** The native sender, or why there is none (loaded once per path). */
-export function loadNativeSender (path: string = nativeAddonPath(import.meta.url, 'riftmesh-batch')): NativeSender | { why: string } {
-  let r = loaded.get(path)
-  if (r === undefined) {
+export const loadNativeSender: (path?: string) => NativeSender | { why: string } = (() => {
+  const once = oncePerPath((path): NativeSender | { why: string } => {
     const addon = requireBatchAddon(path)
-    r = 'why' in addon
-      ? addon
-      : { send: async (fd, items, options, signal) => await runNative<NativeSendResult>(addon, done => addon.sendBatch(fd, items, options, done as (r: never) => void), signal) }
-    loaded.set(path, r)
-  }
-  return r
-}
+    if ('why' in addon) return addon
+    return { send: async (fd, items, options, signal) => await runNative<NativeSendResult>(addon, done => addon.sendBatch(fd, items, options, done), signal) }
+  })
+  return (path = BATCH_ADDON_PATH) => once(path)
+})()

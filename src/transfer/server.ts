@@ -21,6 +21,7 @@ import { PeerBudget, intInRange } from './limits.js'
 import type { FileCatalog, ScannedFile } from './scanner.js'
 import { FastPathError, FastPathListener, SealedFrameStream, type FastPathListenerInit } from './fast-path.js'
 import { loadNativeSender, type NativeSender, type NativeSendResult } from './native-send.js'
+import { nativeOrLogged } from './native-batch.js'
 import { ChunkReader } from './chunk-reader.js'
 import { listPage } from './listing.js'
 import { DiskPool } from './disk-pool.js'
@@ -174,13 +175,7 @@ export class TransferServer {
   /** The native batch sender when it is wanted, there is a side channel, and it loads (logged either way). */
   private nativeSender (): NativeSender | undefined {
     if (this.init.nativeSend === false || this.fast === undefined) return undefined
-    const r = loadNativeSender()
-    if ('why' in r) {
-      this.log.info({ why: r.why }, 'batches are sent in JavaScript')
-      return undefined
-    }
-    this.log.info('batches on a plain side channel are sent natively')
-    return r
+    return nativeOrLogged(loadNativeSender(), this.log, 'sent')
   }
 
   /** Port of the fast-path listener (0 when off or not started). */
