@@ -17,7 +17,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { preGrowPnetCipherMemory } from './pnet-memory.js'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { ConnectionGater, PrivateKey, Stream } from '@libp2p/interface'
 import type { Logger } from '../core/logger.js'
@@ -25,6 +25,7 @@ import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
+import { advertisable } from './addrs.js'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
 
@@ -66,6 +67,12 @@ export class MeshError extends RiftmeshError {
 export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array, data?: Uint8Array, topic: string }): string {
   if (msg.from !== undefined && msg.seqno !== undefined) return `${bytesToString(msg.from, 'base64')}.${bytesToString(msg.seqno, 'base64')}`
   return `${msg.topic}.${bytesToString(msg.data ?? new Uint8Array(0), 'base64')}`
+}
+
+/** libp2p's announce filter over {@link advertisable}. */
+function announceable (addrs: Multiaddr[]): Multiaddr[] {
+  const keep = new Set(advertisable(addrs.map(a => a.toString())))
+  return addrs.filter(a => keep.has(a.toString()))
 }
 
 function wrapStream (stream: Stream, maxFrameBytes: number): FrameStream {
@@ -127,7 +134,8 @@ export class Libp2pMesh implements Mesh {
     if (init.swarmKey !== null) preGrowPnetCipherMemory()
     const node = await createLibp2p({
       privateKey: init.privateKey,
-      addresses: { listen: [...init.listen] },
+      // never tell others a loopback or link-local address unless this node has nothing else
+      addresses: { listen: [...init.listen], announceFilter: announceable },
       transports: [transport === 'tcp' ? tcp() : memory()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -240,14 +248,31 @@ export class Libp2pMesh implements Mesh {
     }
   }
 
-  /** Dial a multiaddr (with /p2p/<id>); resolves with the remote peer id. */
-  async dial (addr: string, options: { signal?: AbortSignal } = {}): Promise<string> {
+  /**
+   * Dial a multiaddr (with /p2p/<id>), or several addresses of one peer, tried in turn until one
+   * connects; resolves with the remote peer id.
+   */
+  async dial (addr: string | readonly string[], options: { signal?: AbortSignal } = {}): Promise<string> {
+    const list = typeof addr === 'string' ? [addr] : [...addr]
     try {
-      const conn = await this.libp2p.dial(multiaddr(addr), { signal: options.signal })
+      const conn = await this.libp2p.dial(list.length === 1 ? multiaddr(list[0] as string) : list.map(a => multiaddr(a)), { signal: options.signal })
       return conn.remotePeer.toString()
     } catch (err) {
-      throw new MeshError(`cannot dial ${addr}: ${errorMessage(err)}`, undefined, { cause: err })
+      throw new MeshError(`cannot dial ${list.join(' or ')}: ${errorMessage(err)}`, undefined, { cause: err })
     }
+  }
+
+  /** Tell libp2p where a peer listens (so streams opened by peer id can dial it). */
+  async addPeerAddrs (peer: string, addrs: readonly string[]): Promise<void> {
+    const node = this.node
+    if (node === undefined || addrs.length === 0) return
+    await node.peerStore.merge(peerIdFromString(peer), { multiaddrs: addrs.map(a => multiaddr(a.replace(/\/p2p\/[^/]+$/, ''))) })
+  }
+
+  /** Open connections: the remote peer, the address in use and who dialled. */
+  connections (): Array<{ peer: string, addr: string, direction: 'inbound' | 'outbound' }> {
+    if (this.node === undefined) return []
+    return this.node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction }))
   }
 
   connectedPeers (): string[] {

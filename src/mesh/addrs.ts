@@ -1,0 +1,103 @@
+/**
+ * Which addresses a node advertises and which of another node's addresses it dials, and why a
+ * dial failed — pure functions over multiaddr strings.
+ *
+ * A node listening on 0.0.0.0 has every interface address, loopback included. Loopback and
+ * link-local addresses mean "this machine" to whoever dials them, so advertising them sends
+ * every other node to itself (the star-mesh defect). They are advertised only when the node has
+ * nothing else: a cluster whose nodes all run on one machine.
+ */
+
+const IP_RE = /^\/(ip4|ip6)\/([^/]+)(\/|$)/
+
+/** The IP of a multiaddr (`/ip4/10.0.0.5/tcp/4100` → `10.0.0.5`), or undefined for other kinds. */
+export function ipOf (addr: string): string | undefined {
+  return IP_RE.exec(addr)?.[2]
+}
+
+export function isLoopback (addr: string): boolean {
+  const ip = ipOf(addr)
+  return ip !== undefined && (ip.startsWith('127.') || ip === '::1')
+}
+
+export function isLinkLocal (addr: string): boolean {
+  const ip = ipOf(addr)?.toLowerCase()
+  return ip !== undefined && (ip.startsWith('169.254.') || /^fe[89ab][0-9a-f]:/.test(ip))
+}
+
+export function isUnspecified (addr: string): boolean {
+  const ip = ipOf(addr)
+  return ip === '0.0.0.0' || ip === '::'
+}
+
+/** Usable only on this machine (or this link). */
+export function isLocalOnly (addr: string): boolean {
+  return isLoopback(addr) || isLinkLocal(addr)
+}
+
+/**
+ * The addresses to tell other nodes: the listen addresses minus unspecified ones, and minus
+ * loopback and link-local ones unless nothing else is left. Order kept.
+ */
+export function advertisable (addrs: readonly string[]): string[] {
+  const specified = addrs.filter(a => !isUnspecified(a))
+  const remote = specified.filter(a => !isLocalOnly(a))
+  return remote.length > 0 ? remote : specified
+}
+
+/** `addr` with `/p2p/<peer>` appended when it has no peer id. */
+export function withPeerId (addr: string, peer: string): string {
+  return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
+}
+
+/**
+ * The addresses to dial for another node, best first, each with its peer id: what it advertised
+ * (minus unspecified addresses, other nodes' peer ids, and loopback/link-local ones when it has
+ * others — those would reach this machine, not that node), duplicates removed. At most `max`.
+ */
+export function dialAddrs (peer: string, addrs: readonly string[], max = 16): string[] {
+  const own = addrs.filter(a => !a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`))
+  return [...new Set(advertisable(own).map(a => withPeerId(a, peer)))].slice(0, max)
+}
+
+/** Why a dial failed, in words an operator can act on. */
+export type DialCause = 'swarm-key' | 'peer-id' | 'refused' | 'unreachable' | 'timeout' | 'self' | 'other'
+
+export const DIAL_CAUSE_HINTS: Readonly<Record<DialCause, string>> = {
+  'swarm-key': 'the private-network handshake failed: the other side most likely has another swarm key (or is not a riftmesh node)',
+  'peer-id': 'another node answers at that address: the /p2p/ peer id in the address is not the one listening there',
+  refused: 'nothing listens at that address and port (connection refused)',
+  unreachable: 'no route to that address (host or network unreachable)',
+  timeout: 'no answer within the dial timeout (host down, firewalled, or packets dropped)',
+  self: 'that address is this node itself',
+  other: 'the dial failed'
+}
+
+/**
+ * Classify a dial error from its name and message chain (libp2p 3's wording: a pnet mismatch
+ * shows as an EncryptionFailedError with a reset, a wrong /p2p/ id as "Payload identity key X
+ * does not match expected remote identity key Y"; when X is this node, the address led back here).
+ */
+export function dialCause (err: unknown, selfId?: string): DialCause {
+  const texts: string[] = []
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 6; i++) {
+    if (e instanceof Error) {
+      texts.push(`${e.name}: ${e.message}`)
+      const agg = (e as { errors?: unknown }).errors
+      if (Array.isArray(agg)) for (const x of agg.slice(0, 8)) if (x instanceof Error) texts.push(`${x.name}: ${x.message}`)
+      e = (e as { cause?: unknown }).cause
+    } else {
+      texts.push(String(e))
+      break
+    }
+  }
+  const t = texts.join(' | ')
+  if (selfId !== undefined && selfId !== '' && t.includes(`Payload identity key ${selfId} `)) return 'self'
+  if (/dial(l)?ing? (to )?self|cannot dial self|DialToSelf|Tried to dial self/i.test(t)) return 'self'
+  if (/does not match expected remote identity key|UnexpectedPeer|unexpected peer/i.test(t)) return 'peer-id'
+  if (/ECONNREFUSED/.test(t)) return 'refused'
+  if (/EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|no valid addresses/i.test(t)) return 'unreachable'
+  if (/EncryptionFailed|InvalidCryptoExchange|psk|pnet|nonce|ECONNRESET|EPIPE|decrypt/i.test(t)) return 'swarm-key'
+  if (/timed? ?out|TimeoutError|AbortError|aborted/i.test(t)) return 'timeout'
+  return 'other'
+}
