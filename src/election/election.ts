@@ -41,6 +41,8 @@ export interface ElectionServiceComponents {
   logger: Logger
   /** Whether a node is alive as the failure detector sees it (for the preferred leader). */
   isAlive?: (nodeId: string) => boolean
+  /** Whether this node may stand at all now (a node that reached no peer must not lead alone). @default always */
+  mayStand?: () => { ok: true } | { ok: false, reason: string }
 }
 
 export interface LeaderInfo { nodeId: string, epoch: number }
@@ -55,6 +57,8 @@ export class ElectionService {
   private readonly clock: Clock
   private readonly log: Logger
   private readonly isAlive: (nodeId: string) => boolean
+  private readonly mayStand: () => { ok: true } | { ok: false, reason: string }
+  private notStandingReason: string | undefined
   private readonly t: ElectionTimings
   private readonly init: ElectionServiceInit
   private readonly tickMs: number
@@ -84,6 +88,7 @@ export class ElectionService {
     this.clock = components.clock
     this.log = components.logger.child({ component: 'election' })
     this.isAlive = components.isAlive ?? (() => true)
+    this.mayStand = components.mayStand ?? (() => ({ ok: true }))
     this.init = init
     this.t = init
     this.tickMs = init.tickMs ?? Math.max(10, Math.floor(init.renewIntervalMs / 4))
@@ -92,6 +97,9 @@ export class ElectionService {
   }
 
   get role (): Role { return this.roleValue }
+
+  /** Why this node does not stand for leader right now (from `mayStand`), or null. */
+  notStanding (): string | null { return this.notStandingReason ?? null }
 
   /** Load the persisted epoch and promise; always start as a follower. */
   async start (): Promise<void> {
@@ -236,6 +244,13 @@ export class ElectionService {
 
   private async maybeStand (view: ElectionView, now: number): Promise<void> {
     if (!this.eligible(this.s.selfId) || this.currentLeader() !== undefined) return
+    const may = this.mayStand()
+    if (!may.ok) {
+      if (this.notStandingReason !== may.reason) this.log.warn({ reason: may.reason }, `not standing for leader: ${may.reason}`)
+      this.notStandingReason = may.reason
+      return
+    }
+    this.notStandingReason = undefined
     if (this.othersCampaigning(view, now)) {
       this.log.debug('not standing: another candidate is campaigning')
       return // let their vote finish instead of splitting it

@@ -60,13 +60,20 @@ export async function writeSwarmKey (path: string, options: { force?: boolean } 
 }
 
 /**
- * Read the swarm key at `path`. When it is missing and `createIfMissing`, a new one is written
- * (a new private network: other nodes must be given this file).
+ * What to do when the swarm key file is missing: `create` a new one (a new private network: other
+ * nodes must be given this file), or refuse — `join` for a node given bootstrap addresses (it
+ * needs the key of the cluster it joins), `require` for a key file named explicitly.
  */
-export async function loadSwarmKey (path: string, createIfMissing: boolean): Promise<{ key: Uint8Array, created: boolean }> {
+export type MissingSwarmKey = 'create' | 'join' | 'require'
+
+/** Read the swarm key at `path`; when it is missing, as `missing` says. */
+export async function loadSwarmKey (path: string, mode: MissingSwarmKey): Promise<{ key: Uint8Array, created: boolean }> {
   let created = false
   if (!(await exists(path))) {
-    if (!createIfMissing) throw new ConfigError('node.swarmKeyFile', 'an existing swarm key file (make one with `riftmesh keygen --swarm-key FILE`)', `${path} not found`)
+    if (mode === 'join') {
+      throw new ConfigError('node.swarmKeyFile', 'the swarm key of the cluster this node joins (copy that file from a member to this path, or pass --swarm-key FILE); a node given --bootstrap never makes a new key', `${path} not found`)
+    }
+    if (mode === 'require') throw new ConfigError('node.swarmKeyFile', 'an existing swarm key file (make one with `riftmesh keygen --swarm-key FILE`)', `${path} not found`)
     await writeSwarmKey(path)
     created = true
   }

@@ -11,6 +11,7 @@ import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
 import { documentBytes } from './metrics-snapshot.js'
 import { inspectionHandlers } from './metrics-views.js'
+import { stateDigest } from '../mesh/heartbeat.js'
 
 export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock: Clock): Record<string, ControlHandler> {
   return {
@@ -20,12 +21,15 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),
       connected: p.mesh.connectedPeers(),
+      mesh: p.peers.report(),
       peers: p.heartbeat.peers(),
       nodes: p.state.nodes().map(n => ({ nodeId: n.nodeId, host: n.host, cpuCount: n.hardware.cpuCount, hasGpu: n.hardware.hasGpu, capabilities: n.capabilities })),
       drops: { total: p.drops.total(), byReason: p.drops.byReason(), perPeer: p.drops.perPeer() },
       replicator: { ...p.replicator.counters },
       invalidEntries: p.state.stats.snapshot(),
       docBytes: documentBytes(p.state),
+      /** The digest heartbeats carry (equal on two nodes ⇔ equal documents). */
+      digest: Buffer.from(stateDigest(p.state.docs)).toString('hex'),
       restore: p.restore,
       cluster: node.config.node.clusterName,
       election: {
@@ -34,7 +38,8 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
         isLeader: p.election.isLeader(),
         highestEpoch: p.election.highestEpoch,
         mode: p.election.mode(),
-        voters: p.election.voters()
+        voters: p.election.voters(),
+        notStanding: p.election.notStanding()
       },
       managers: {
         healthy: p.managers.loops.healthy(),
@@ -55,6 +60,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     sync: async () => p.managers.sync?.status() ?? null,
     doc: async () => p.state.toJSON(),
     peers: async () => p.heartbeat.peers(),
+    mesh: async () => p.peers.report(),
     settings: async () => Object.fromEntries(p.state.settings()),
     setSetting: async args => {
       const name = args.name
@@ -68,6 +74,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     jobs: async args => jobsMatching(p, args).map(j => ({
       jobId: j.jobId, type: j.dispatch.type, config: j.dispatch.config, engineMode: j.status?.engineMode ?? j.dispatch.engineMode, node: j.dispatch.assignedNode,
       state: j.state, attempt: j.dispatch.attempt, previousJobId: j.dispatch.previousJobId, epoch: j.dispatch.dispatchEpoch,
+      dispatchedBy: j.dispatch.dispatchedBy, leaderless: j.dispatch.spec?.leaderless === true,
       exitCode: j.status?.exitCode ?? null, error: j.status?.error ?? null, outputs: j.status?.outputs ?? [], pid: j.status?.pid ?? null,
       createdAt: j.dispatch.createdAt, startedAt: j.status?.startedAt ?? null, endedAt: j.status?.endedAt ?? null
     })),

@@ -155,7 +155,8 @@ export class RiftNode {
     if (this.init.control !== false) await assertPrivateDir(dataDir)
     const { key } = await loadOrCreateIdentity(join(dataDir, IDENTITY_FILE_NAME))
     const defaultKeyPath = join(dataDir, DEFAULT_SWARM_KEY_FILE_NAME)
-    const swarm = await loadSwarmKey(cfg.node.swarmKeyFile, cfg.node.swarmKeyFile === defaultKeyPath)
+    // a node told whom to join needs that cluster's key: a new one would make it a cluster of one
+    const swarm = await loadSwarmKey(cfg.node.swarmKeyFile, cfg.node.swarmKeyFile === defaultKeyPath ? (cfg.node.bootstrap.length === 0 ? 'create' : 'join') : 'require')
     this.swarmKeyCreated = swarm.created
     if (swarm.created) this.log.warn({ path: cfg.node.swarmKeyFile }, 'created a new swarm key: this is a new private network; give this file to every node that should join it')
 
@@ -220,7 +221,9 @@ export class RiftNode {
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest mismatch'))
     heartbeat.start()
     this.stopSteps.push(() => heartbeat.stop())
-    const peers = new PeerManager({ mesh, tables, state, clock: this.clock, rng: this.rng.fork('peers'), logger: this.log }, { bootstrap: cfg.node.bootstrap, targetPeers: Math.min(8, cfg.mesh.maxPeers) })
+    const peers = new PeerManager({ mesh, tables, state, clock: this.clock, rng: this.rng.fork('peers'), logger: this.log, health: id => heartbeat.health(id) }, {
+      bootstrap: cfg.node.bootstrap, targetPeers: Math.min(8, cfg.mesh.maxPeers)
+    })
     peers.start()
     this.stopSteps.push(() => peers.stop())
 
@@ -233,7 +236,7 @@ export class RiftNode {
     this.stopSteps.push(offHardware)
 
     const e = cfg.election
-    const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
+    const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive: id => heartbeat.health(id) === 'ALIVE', mayStand: () => peers.mayLead() }, {
       voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
       backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, eligibility: e.eligibility, preferredLeader: e.preferredLeader,
       selfEligible: cfg.node.leaderEligible

@@ -1,28 +1,50 @@
 /**
  * Keeps this node connected: remembers every peer it connects to in the peer cache (with
- * reputation), dials the bootstrap list and the cached peers at start and whenever it has no
- * connection — so a restarted node rejoins even without a bootstrap list — and dials nodes it
- * learns of from the cluster document (their NodeInfo addresses) while it has fewer than
- * `targetPeers` connections, so the mesh does not hang on the bootstrap node alone.
+ * reputation and the addresses it can be dialled on), dials the bootstrap list and the cached
+ * peers at start and whenever it has no connection — so a restarted node rejoins through any
+ * surviving member — and dials the members it learns of from the cluster document (every
+ * address each advertised, in turn) while it has fewer than `targetPeers` connections.
+ *
+ * It also says how connected the node is (`report()`: per member connected or not, the address
+ * in use, the last dial error and its likely cause) and warns — at the first round and every
+ * `isolationWarnIntervalMs` while it lasts — when the node reaches nobody although it has
+ * someone to reach, naming each bootstrap address and why it failed.
  */
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { Rng } from '../core/rng.js'
 import { timeoutSignal } from '../core/clock.js'
+import { errorMessage } from '../core/errors.js'
 import type { LocalTables } from '../store/tables.js'
 import type { Libp2pMesh } from '../mesh/libp2p-mesh.js'
 import type { ClusterState } from '../state/cluster-state.js'
+import { DIAL_CAUSE_HINTS, dialAddrs, dialCause, type DialCause } from '../mesh/addrs.js'
+
+/** @default 5_000 */
+export const DEFAULT_REDIAL_INTERVAL_MS = 5_000
+/** @default 5_000 */
+export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+/** @default 8 */
+export const DEFAULT_TARGET_PEERS = 8
+/** @default 60_000 */
+export const DEFAULT_ISOLATION_WARN_INTERVAL_MS = 60_000
+/** After a new connection, the next round comes this soon (to dial the members it tells of). */
+export const KICK_DELAY_MS = 1_000
+/** Most members whose last dial outcome is kept. */
+export const MAX_TRACKED_MEMBERS = 4_096
 
 export interface PeerManagerInit {
   bootstrap: readonly string[]
   /** How often to check for isolation and redial. @default 5_000 */
   redialIntervalMs?: number
-  /** Per-dial timeout (a wrong swarm key shows as a timeout). @default 5_000 */
+  /** Per-dial timeout (a host that drops packets shows as a timeout). @default 5_000 */
   dialTimeoutMs?: number
   /** Most cached peers dialled per round. @default 8 */
   maxDialsPerRound?: number
-  /** Connections to keep by dialling nodes from the document. @default 8 */
+  /** Connections to keep by dialling members from the document: min(members − 1, this). @default 8 */
   targetPeers?: number
+  /** How often the isolation warning repeats while it lasts. @default 60_000 */
+  isolationWarnIntervalMs?: number
 }
 
 export interface PeerManagerComponents {
@@ -33,6 +55,37 @@ export interface PeerManagerComponents {
   clock: Clock
   rng: Rng
   logger: Logger
+  /** The failure detector's verdict on a node (for "connected to k of n alive members"). */
+  health?: (nodeId: string) => string | undefined
+}
+
+export interface DialOutcome { error: string, cause: DialCause, hint: string, atMs: number }
+
+export interface MemberLink {
+  nodeId: string
+  connected: boolean
+  /** The remote address of an open connection, or null. */
+  addr: string | null
+  direction: 'inbound' | 'outbound' | null
+  health: string | null
+  lastError: DialOutcome | null
+}
+
+export interface BootstrapLink { addr: string, reached: boolean, lastError: DialOutcome | null }
+
+export interface MeshReport {
+  connectedPeers: number
+  members: number
+  aliveMembers: number
+  connectedAliveMembers: number
+  /** "connected to 4 of 4 alive members" */
+  summary: string
+  everConnected: boolean
+  isolated: boolean
+  /** The isolation warning while it lasts, else null. */
+  warning: string | null
+  bootstrap: BootstrapLink[]
+  peers: MemberLink[]
 }
 
 export class PeerManager {
@@ -41,26 +94,44 @@ export class PeerManager {
   private unsubscribeIdentify: (() => void) | undefined
   private readonly controller = new AbortController()
   private dialing = false
+  private running = false
   private readonly log: Logger
+  private readonly targetPeers: number
+  private everConnectedValue = false
+  private knowsOthersAtStart = false
+  private rounds = 0
+  private lastIsolationWarnMs: number | undefined
+  private readonly memberErrors = new Map<string, DialOutcome>()
+  private readonly bootstrapOutcomes = new Map<string, { reached: boolean, lastError: DialOutcome | null }>()
+  private readonly knownAddrs = new Map<string, string>()
 
   constructor (private readonly c: PeerManagerComponents, private readonly init: PeerManagerInit) {
     this.log = c.logger.child({ component: 'peer-manager' })
+    this.targetPeers = init.targetPeers ?? DEFAULT_TARGET_PEERS
+    if (!(Number.isInteger(this.targetPeers) && this.targetPeers >= 1)) throw new RangeError(`targetPeers must be an integer ≥ 1, got ${this.targetPeers}`)
+    for (const addr of init.bootstrap) this.bootstrapOutcomes.set(addr, { reached: false, lastError: null })
   }
 
   start (): void {
-    if (this.unsubscribe !== undefined) return
+    if (this.running) return
+    this.running = true
     this.unsubscribe = this.c.mesh.onPeer('connect', peer => {
+      this.everConnectedValue = true
       this.remember(peer).catch((err: unknown) => this.log.warn({ err, peer }, 'peer cache write failed'))
+      this.kick()
     })
     this.unsubscribeIdentify = this.c.mesh.onIdentify((peer, addrs) => {
-      const dialable = addrs.filter(a => !/\/ip[46]\/(0\.0\.0\.0|::)\//.test(a)).map(a => (a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
-      this.c.tables.setPeerAddrs(peer, dialable, this.c.clock.nowMs())
+      this.c.tables.setPeerAddrs(peer, dialAddrs(peer, addrs), this.c.clock.nowMs())
         .catch((err: unknown) => this.log.warn({ err, peer }, 'peer cache write failed'))
     })
-    this.round()
+    this.c.tables.peerCache.entries()
+      .then(entries => { if (entries.some(([id]) => id !== this.c.mesh.selfId)) this.knowsOthersAtStart = true })
+      .catch((err: unknown) => this.log.warn({ err }, 'peer cache read failed'))
+      .finally(() => this.round())
   }
 
   stop (): void {
+    this.running = false
     this.controller.abort(new Error('peer manager stopped'))
     this.c.clock.clearTimer(this.timer)
     this.unsubscribe?.()
@@ -69,70 +140,192 @@ export class PeerManager {
     this.unsubscribeIdentify = undefined
   }
 
+  /** Whether this node has been connected to any peer since it started. */
+  get everConnected (): boolean {
+    return this.everConnectedValue
+  }
+
+  /**
+   * Whether this node may stand for leader: once it has been in contact with a peer, or when it
+   * founds a cluster (no bootstrap list, nobody cached, nobody else in its document). A node that
+   * was told whom to join and has reached nobody must not run as a cluster of one.
+   */
+  mayLead (): { ok: true } | { ok: false, reason: string } {
+    if (this.everConnectedValue) return { ok: true }
+    const others = this.c.state?.nodes().some(n => n.nodeId !== this.c.mesh.selfId) ?? false
+    if (this.init.bootstrap.length === 0 && !this.knowsOthersAtStart && !others) return { ok: true }
+    return { ok: false, reason: 'this node has not reached any peer since it started (it was given peers to join): it will not lead a cluster of one' }
+  }
+
+  /** How connected this node is, per member and per bootstrap address. */
+  report (): MeshReport {
+    const self = this.c.mesh.selfId
+    const conns = new Map<string, { addr: string, direction: 'inbound' | 'outbound' }>()
+    for (const c of this.c.mesh.connections()) {
+      const cur = conns.get(c.peer)
+      if (cur === undefined || (cur.direction === 'inbound' && c.direction === 'outbound')) conns.set(c.peer, { addr: c.addr, direction: c.direction })
+    }
+    const health = this.c.health
+    const peers: MemberLink[] = (this.c.state?.nodes() ?? []).filter(n => n.nodeId !== self).map(n => {
+      const conn = conns.get(n.nodeId)
+      return {
+        nodeId: n.nodeId,
+        connected: conn !== undefined,
+        addr: conn?.addr ?? null,
+        direction: conn?.direction ?? null,
+        health: health?.(n.nodeId) ?? null,
+        lastError: this.memberErrors.get(n.nodeId) ?? null
+      }
+    })
+    const alive = peers.filter(p => p.health === 'ALIVE')
+    const connectedAlive = alive.filter(p => p.connected).length
+    const warning = this.isolationWarning(conns.size)
+    return {
+      connectedPeers: conns.size,
+      members: peers.length,
+      aliveMembers: alive.length,
+      connectedAliveMembers: connectedAlive,
+      summary: `connected to ${connectedAlive} of ${alive.length} alive member(s)${conns.size > connectedAlive ? ` (${conns.size} connection(s) in all)` : ''}`,
+      everConnected: this.everConnectedValue,
+      isolated: conns.size === 0,
+      warning,
+      bootstrap: [...this.bootstrapOutcomes].map(([addr, o]) => ({ addr, reached: o.reached, lastError: o.lastError })),
+      peers
+    }
+  }
+
+  /** Run the next round soon (a new connection may tell of members to dial). */
+  private kick (): void {
+    if (!this.running || this.controller.signal.aborted) return
+    this.c.clock.clearTimer(this.timer)
+    this.timer = this.c.clock.setTimer(() => this.round(), KICK_DELAY_MS)
+  }
+
   /** Record a connection in the peer cache (its listen addresses follow from identify). */
   private async remember (peer: string): Promise<void> {
-    const addrs = (await this.c.mesh.peerAddrs(peer)).map(a => (a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+    const addrs = dialAddrs(peer, await this.c.mesh.peerAddrs(peer))
     await this.c.tables.recordPeerOutcome(peer, addrs, true, this.c.clock.nowMs())
   }
 
   private round (): void {
-    if (this.controller.signal.aborted) return
+    if (!this.running || this.controller.signal.aborted) return
+    this.c.clock.clearTimer(this.timer)
     const connected = this.c.mesh.connectedPeers()
-    if (!this.dialing && (connected.length === 0 || connected.length < (this.init.targetPeers ?? 8))) {
+    if (!this.dialing) {
       this.dialing = true
       const work = connected.length === 0
         ? Promise.all([this.dialKnown(), this.dialMembers(connected)])
         : this.dialMembers(connected)
       work
         .catch((err: unknown) => this.log.debug({ err }, 'redial round failed'))
-        .finally(() => { this.dialing = false })
+        .finally(() => {
+          this.dialing = false
+          this.rounds++
+          this.warnIfIsolated()
+        })
     }
-    this.timer = this.c.clock.setTimer(() => this.round(), this.init.redialIntervalMs ?? 5_000)
+    this.timer = this.c.clock.setTimer(() => this.round(), this.init.redialIntervalMs ?? DEFAULT_REDIAL_INTERVAL_MS)
   }
 
-  /** Dial a few nodes of the document this node is not connected to. */
+  /** Teach libp2p every member's addresses, and dial members this node is not connected to, up to the target. */
   private async dialMembers (connected: readonly string[]): Promise<void> {
     const state = this.c.state
     if (state === undefined) return
+    const self = this.c.mesh.selfId
+    const members = state.nodes().filter(n => n.nodeId !== self)
+    for (const n of members) {
+      const addrs = dialAddrs(n.nodeId, n.addrs)
+      const key = addrs.join(' ')
+      if (this.knownAddrs.get(n.nodeId) === key) continue
+      if (this.knownAddrs.size >= MAX_TRACKED_MEMBERS) this.knownAddrs.clear()
+      this.knownAddrs.set(n.nodeId, key)
+      await this.c.mesh.addPeerAddrs(n.nodeId, addrs).catch((err: unknown) => this.log.debug({ err, peer: n.nodeId }, 'peer store write failed'))
+    }
+    const want = Math.min(members.length, this.targetPeers)
+    if (connected.length >= want) return
     const have = new Set(connected)
-    const missing = this.c.rng.shuffle(state.nodes().filter(n => n.nodeId !== this.c.mesh.selfId && !have.has(n.nodeId)))
-      .slice(0, Math.max(0, (this.init.targetPeers ?? 8) - connected.length))
+    const missing = this.c.rng.shuffle(members.filter(n => !have.has(n.nodeId))).slice(0, want - connected.length)
     await Promise.all(missing.map(async n => {
-      const addr = n.addrs.find(a => a.endsWith(`/p2p/${n.nodeId}`)) ?? (n.addrs[0] !== undefined ? `${n.addrs[0]}/p2p/${n.nodeId}` : undefined)
-      if (addr === undefined) return
-      const t = timeoutSignal(this.c.clock, this.init.dialTimeoutMs ?? 5_000, this.controller.signal)
+      const addrs = dialAddrs(n.nodeId, n.addrs)
+      if (addrs.length === 0) return
       try {
-        await this.c.mesh.dial(addr, { signal: t.signal })
+        await this.dialWithTimeout(addrs)
+        this.memberErrors.delete(n.nodeId)
       } catch (err) {
-        this.log.debug({ err, peer: n.nodeId }, 'dial of a member failed')
-      } finally {
-        t.clear()
+        if (this.controller.signal.aborted) return
+        const outcome = this.outcome(err)
+        if (this.memberErrors.size >= MAX_TRACKED_MEMBERS) this.memberErrors.clear()
+        this.memberErrors.set(n.nodeId, outcome)
+        this.log.debug({ peer: n.nodeId, addrs, cause: outcome.cause, err: outcome.error }, 'dial of a member failed')
       }
     }))
   }
 
-  /** Dial the bootstrap list and the best cached peers, in parallel, each with a timeout. */
+  /** Dial the bootstrap list and the best cached peers (every address each), in parallel, each with a timeout. */
   private async dialKnown (): Promise<void> {
     const cached = (await this.c.tables.peerCache.entries()).map(([, e]) => e)
       .filter(e => e.peerId !== this.c.mesh.selfId && e.addrs.length > 0)
       .sort((a, b) => b.reputation - a.reputation)
       .slice(0, this.init.maxDialsPerRound ?? 8)
-    const targets: Array<{ addr: string, peer: string | null }> = [
-      ...this.init.bootstrap.map(addr => ({ addr, peer: null })),
-      ...cached.map(e => ({ addr: this.c.rng.pick(e.addrs) as string, peer: e.peerId }))
-    ]
-    await Promise.all(targets.map(async ({ addr, peer }) => {
-      const t = timeoutSignal(this.c.clock, this.init.dialTimeoutMs ?? 5_000, this.controller.signal)
+    const boot = [...this.init.bootstrap].map(async addr => {
+      const o = this.bootstrapOutcomes.get(addr) ?? { reached: false, lastError: null }
       try {
-        await this.c.mesh.dial(addr, { signal: t.signal })
+        await this.dialWithTimeout([addr])
+        this.bootstrapOutcomes.set(addr, { reached: true, lastError: null })
       } catch (err) {
-        if (peer !== null && !this.controller.signal.aborted) {
-          await this.c.tables.recordPeerOutcome(peer, [], false, this.c.clock.nowMs())
-        }
-        this.log.debug({ err, addr }, 'dial failed')
-      } finally {
-        t.clear()
+        if (this.controller.signal.aborted) return
+        const outcome = this.outcome(err)
+        this.bootstrapOutcomes.set(addr, { reached: o.reached, lastError: outcome })
+        this.log.debug({ addr, cause: outcome.cause, err: outcome.error }, 'bootstrap dial failed')
       }
-    }))
+    })
+    const fromCache = cached.map(async e => {
+      const addrs = dialAddrs(e.peerId, e.addrs)
+      try {
+        await this.dialWithTimeout(addrs)
+      } catch (err) {
+        if (this.controller.signal.aborted) return
+        await this.c.tables.recordPeerOutcome(e.peerId, [], false, this.c.clock.nowMs())
+        this.log.debug({ err, peer: e.peerId, addrs }, 'dial of a cached peer failed')
+      }
+    })
+    await Promise.all([...boot, ...fromCache])
+  }
+
+  private async dialWithTimeout (addrs: readonly string[]): Promise<void> {
+    const t = timeoutSignal(this.c.clock, this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, this.controller.signal)
+    try {
+      await this.c.mesh.dial(addrs, { signal: t.signal })
+    } finally {
+      t.clear()
+    }
+  }
+
+  private outcome (err: unknown): DialOutcome {
+    const cause = dialCause(err, this.c.mesh.selfId)
+    return { error: errorMessage(err).slice(0, 300), cause, hint: DIAL_CAUSE_HINTS[cause], atMs: this.c.clock.nowMs() }
+  }
+
+  /** The isolation warning, when this node reaches nobody although it has someone to reach. */
+  private isolationWarning (connections: number): string | null {
+    if (connections > 0 || this.rounds === 0) return null
+    const boot = [...this.bootstrapOutcomes]
+    const members = this.c.state?.nodes().filter(n => n.nodeId !== this.c.mesh.selfId).length ?? 0
+    if (boot.length === 0 && members === 0 && !this.knowsOthersAtStart) return null
+    const causes = boot.map(([addr, o]) => `${addr}: ${o.lastError === null ? 'not answered yet' : `${o.lastError.hint} (${o.lastError.cause})`}`)
+    const what = boot.length > 0 ? `none of the ${boot.length} bootstrap address(es) answered` : `none of the ${members} known member(s) answered`
+    return `isolated: this node is connected to no peer; ${what}${causes.length > 0 ? ` — ${causes.join('; ')}` : ''}. Check the swarm key (the same file on every node), the address and peer id, and that the port is open`
+  }
+
+  private warnIfIsolated (): void {
+    const warning = this.isolationWarning(this.c.mesh.connectedPeers().length)
+    if (warning === null) {
+      this.lastIsolationWarnMs = undefined
+      return
+    }
+    const now = this.c.clock.monoMs()
+    if (this.lastIsolationWarnMs !== undefined && now - this.lastIsolationWarnMs < (this.init.isolationWarnIntervalMs ?? DEFAULT_ISOLATION_WARN_INTERVAL_MS)) return
+    this.lastIsolationWarnMs = now
+    this.log.warn({ bootstrap: this.report().bootstrap.map(b => ({ addr: b.addr, cause: b.lastError?.cause ?? null, error: b.lastError?.error ?? null })) }, warning)
   }
 }

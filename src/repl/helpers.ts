@@ -5,6 +5,8 @@
 import { inspect } from 'node:util'
 import { RiftmeshError } from '../core/errors.js'
 import type { ControlCall } from './attach.js'
+import type { MeshReport } from '../node/peer-manager.js'
+import { meshTable } from './mesh-view.js'
 import { bytes, cell, duration, keyValues, shortId, table, type Row } from './format.js'
 
 export class ReplArgumentError extends RiftmeshError {
@@ -67,6 +69,14 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
           const l = record(p.load)
           return { peer: p.peer, health: p.health, silent: duration(p.silentMs as number), cpu: l.cpuPercent, mem: l.memoryPercent, disk: l.diskPercent, gpu: l.gpuPercent, selfplay: l.selfplayJobs, training: l.trainingJobs }
         }), { maxCellChars: 60 }))
+      }
+    },
+    mesh: {
+      usage: 'mesh()', help: 'connections to the other members: connected or not, the address in use, the last dial error',
+      run: async (...a) => {
+        strings('mesh()', a, 0, 0)
+        const m = await call('mesh') as MeshReport
+        return show(m, [`mesh: ${m.summary}`, ...(m.warning === null ? [] : [`WARNING ${m.warning}`]), meshTable(m, 200)].join('\n'))
       }
     },
     nodes: {

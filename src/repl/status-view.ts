@@ -5,6 +5,8 @@
 import type { ControlCall } from './attach.js'
 import { bytes, duration, shortId, table, type Row } from './format.js'
 import { nodesTable } from './helpers.js'
+import type { MeshReport } from '../node/peer-manager.js'
+import { meshTable } from './mesh-view.js'
 
 export interface ClusterSummary {
   self: string
@@ -18,6 +20,10 @@ export interface ClusterSummary {
   drops: number
   loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
   training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number }> } | null
+  /** Connections to the other members: per peer connected or not, the address in use, the last dial error. */
+  mesh: MeshReport | null
+  /** Why this node does not stand for leader, when it does not. */
+  notStanding: string | null
 }
 
 interface StatusReply {
@@ -26,6 +32,8 @@ interface StatusReply {
   drops: { total: number }
   docBytes: Record<string, number>
   managers?: { loops: ClusterSummary['loops'], training: ClusterSummary['training'] }
+  mesh?: MeshReport
+  election?: { notStanding?: string | null }
 }
 
 /** Ask the node for everything the summary shows (five requests). */
@@ -53,8 +61,19 @@ export async function gatherSummary (call: ControlCall): Promise<ClusterSummary>
     documents: { totalBytes: Object.values(status.docBytes).reduce((a, b) => a + b, 0), byDoc: status.docBytes },
     drops: status.drops.total,
     loops: status.managers?.loops ?? [],
-    training: status.managers?.training ?? null
+    training: status.managers?.training ?? null,
+    mesh: status.mesh ?? null,
+    notStanding: status.election?.notStanding ?? null
   }
+}
+
+/** The mesh line, a warning while isolated, and the members table. */
+function meshLines (m: MeshReport | null): string[] {
+  if (m === null) return []
+  const lines = [`mesh: ${m.summary}`]
+  if (m.warning !== null) lines.push(`WARNING ${m.warning}`)
+  if (m.peers.length > 0) lines.push(meshTable(m))
+  return lines
 }
 
 export function renderSummary (s: ClusterSummary): string {
@@ -76,6 +95,8 @@ export function renderSummary (s: ClusterSummary): string {
     `cluster ${s.cluster}, seen from ${s.self}`,
     `leader: ${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
     `nodes: ${s.nodes.length} (${alive} alive)`,
+    ...meshLines(s.mesh),
+    ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),
     '',
     nodesTable(s.nodes),
     '',

@@ -16,6 +16,8 @@ const summary = (over: Partial<ClusterSummary> = {}): ClusterSummary => ({
   drops: 0,
   loops: [{ name: 'sync', state: 'idle', runs: 3, failures: 0, lastError: null }],
   training: null,
+  mesh: null,
+  notStanding: null,
   ...over
 })
 
@@ -48,5 +50,29 @@ describe('renderSummary', () => {
     expect(text).toContain('sync: off')
     expect(text).toContain('loops failing: training (2: boom)')
     expect(text).toContain('training readiness (follower): hex8_2p 12 games needs 500 games')
+  })
+
+  it('shows the mesh line, the isolation warning and each member not connected with its last dial error', () => {
+    const text = renderSummary(summary({
+      mesh: {
+        connectedPeers: 0, members: 2, aliveMembers: 0, connectedAliveMembers: 0, summary: 'connected to 0 of 0 alive member(s)',
+        everConnected: false, isolated: true, warning: 'isolated: this node is connected to no peer',
+        bootstrap: [],
+        peers: [{ nodeId: 'node-b', connected: false, addr: null, direction: null, health: 'DEAD', lastError: { error: 'read ECONNRESET', cause: 'swarm-key', hint: 'h', atMs: 1 } }]
+      },
+      notStanding: 'this node has not reached any peer'
+    }))
+    expect(text).toContain('mesh: connected to 0 of 0 alive member(s)')
+    expect(text).toContain('WARNING isolated: this node is connected to no peer')
+    expect(text).toMatch(/node-b\s+DEAD\s+no\s+swarm-key: read ECONNRESET/)
+    const up = renderSummary(summary({
+      mesh: {
+        connectedPeers: 1, members: 1, aliveMembers: 1, connectedAliveMembers: 1, summary: 'connected to 1 of 1 alive member(s)', everConnected: true, isolated: false, warning: null, bootstrap: [],
+        peers: [{ nodeId: 'node-b', connected: true, addr: '/ip4/10.0.0.2/tcp/4100/p2p/node-b', direction: 'outbound', health: 'ALIVE', lastError: null }]
+      }
+    }))
+    expect(up).toMatch(/node-b\s+ALIVE\s+yes\s+\/ip4\/10\.0\.0\.2\/tcp\/4100 \(out\)/)
+    expect(up).not.toContain('WARNING')
+    expect(text).toContain('WARNING not standing for leader: this node has not reached any peer')
   })
 })
