@@ -101,6 +101,8 @@ export class JobLeader {
     for (const j of jobs) if (j.dispatch.previousJobId !== null) successors.add(j.dispatch.previousJobId)
     const actions = planCleanup(observed, id => this.c.health(id) === 'DEAD', successors, this.p)
     for (const a of actions) this.apply(a, epoch)
+    // observe our own verdicts now: a job's back-off runs from its LOST / EXPIRED verdict, not from the next pass
+    if (actions.length > 0) this.observe(this.c.state.jobs())
     return actions
   }
 
