@@ -44,6 +44,10 @@ export interface LaunchOptions {
   timeoutMs?: number
   clock?: Clock
   logLevel?: string
+  /** The listen address to pass; null passes none (the node's default, 0.0.0.0:4100). @default '/ip4/127.0.0.1/tcp/0' */
+  listen?: string | null
+  /** A command prefix the node runs under (e.g. `ip netns exec NS` for an emulated host). @default none */
+  wrap?: readonly string[]
 }
 
 const keep = (s: string): string => (s.length > MAX_CHILD_OUTPUT_CHARS ? s.slice(-MAX_CHILD_OUTPUT_CHARS) : s)
@@ -52,7 +56,10 @@ export async function startNodeProcess (dataDir: string, args: readonly string[]
   const clock = options.clock ?? new SystemClock()
   const timeoutMs = options.timeoutMs ?? DEFAULT_NODE_START_TIMEOUT_MS
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
-  const proc = spawn(process.execPath, [options.cli ?? CLI_ENTRY, 'node', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', options.logLevel ?? 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const listen = options.listen === undefined ? ['--listen', '/ip4/127.0.0.1/tcp/0'] : options.listen === null ? [] : ['--listen', options.listen]
+  const argv = [process.execPath, options.cli ?? CLI_ENTRY, 'node', '--data-dir', dataDir, ...listen, '--log-level', options.logLevel ?? 'warn', ...args]
+  const [cmd, ...rest] = [...(options.wrap ?? []), ...argv] as [string, ...string[]]
+  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   proc.stdout?.on('data', (d: Buffer) => { out = keep(out + d.toString()) })

@@ -3,7 +3,7 @@
  * listen address on stdout, talk to the control socket, stop with a signal.
  */
 import { fileURLToPath } from 'node:url'
-import { startNodeProcess as launch, type NodeProcess } from '../../src/cli/node-launcher.js'
+import { startNodeProcess as launch, type LaunchOptions, type NodeProcess } from '../../src/cli/node-launcher.js'
 import { SystemClock, sleep } from '../../src/core/clock.js'
 
 // from test/support (vitest) the CLI is in dist/; from dist/test/support (benchmarks) it is a sibling tree
@@ -25,8 +25,8 @@ export const FAST_ELECTION = [
 
 export type { NodeProcess } from '../../src/cli/node-launcher.js'
 
-export async function startNodeProcess (dataDir: string, args: string[], timeoutMs = 20_000): Promise<NodeProcess> {
-  return await launch(dataDir, args, { cli: CLI, timeoutMs })
+export async function startNodeProcess (dataDir: string, args: string[], timeoutMs = 20_000, options: Pick<LaunchOptions, 'listen' | 'wrap' | 'logLevel'> = {}): Promise<NodeProcess> {
+  return await launch(dataDir, args, { cli: CLI, timeoutMs, ...options })
 }
 
 /** Whether a process group still has a member. */

@@ -1,0 +1,169 @@
+/**
+ * A riftmesh cluster on emulated hosts: one `riftmesh node` per lab host, started as the README
+ * says — `--swarm-key`, `--data-dir`, `--bootstrap` and the default listen address
+ * (0.0.0.0:4100) — plus a config file for the workload's knobs (capabilities, manifest
+ * collection period), never for the network or timing profile. The control socket is a file in
+ * the data dir, so the test process (in the root namespace) talks to every node.
+ */
+import { execFile } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { expect } from 'vitest'
+import { SystemClock } from '../../src/core/clock.js'
+import { writeSwarmKey } from '../../src/mesh/keys.js'
+import type { MeshReport } from '../../src/node/peer-manager.js'
+import { CLI, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
+import type { Host, Lab } from './netns.js'
+
+const run = promisify(execFile)
+
+export interface StatusReply {
+  peerId: string
+  digest: string
+  connected: string[]
+  mesh: MeshReport
+  election: { role: string, leader: { nodeId: string, epoch: number } | null, isLeader: boolean, highestEpoch: number, mode: string, voters: string[], notStanding: string | null }
+}
+
+export interface JobRow {
+  jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null
+  epoch: number, dispatchedBy: string, leaderless: boolean, createdAt: number, startedAt: number | null, endedAt: number | null
+}
+
+/** The stand-in selfplay program: appends `start`/`end` lines with its job id to a ledger shared by every host. */
+const JOB_PROGRAM = `
+const fs = require('fs')
+const [jobId, outDir, ledger, ms] = process.argv.slice(2)
+fs.appendFileSync(ledger, 'start ' + jobId + ' ' + Date.now() + '\\n')
+setTimeout(() => {
+  fs.writeFileSync(outDir + '/outputs.json', JSON.stringify({ outputs: ['games:1'] }))
+  fs.appendFileSync(ledger, 'end ' + jobId + ' ' + Date.now() + '\\n')
+  process.exit(0)
+}, Number(ms))
+`
+
+export class HostCluster {
+  readonly keyFile: string
+  readonly ledger: string
+  readonly nodes = new Map<string, NodeProcess>()
+  /** Wall time (ms) each host's node was started at. */
+  readonly startedAt = new Map<string, number>()
+  private readonly all: NodeProcess[] = []
+  private readonly clock = new SystemClock()
+
+  constructor (readonly lab: Lab, readonly root: string) {
+    this.keyFile = join(root, 'cluster.key')
+    this.ledger = join(root, 'ledger.txt')
+  }
+
+  async init (): Promise<void> {
+    await writeSwarmKey(this.keyFile)
+    await writeFile(this.ledger, '')
+  }
+
+  dataDir (h: Host): string {
+    return join(this.root, h.name)
+  }
+
+  /** Start a node on host h with the README's flags; `config` (JSON) goes into a --config file. */
+  async start (h: Host, args: string[], config: Record<string, unknown> = {}): Promise<NodeProcess> {
+    const dir = this.dataDir(h)
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const cfgFile = join(this.root, `${h.name}.config.json`)
+    await writeFile(cfgFile, JSON.stringify(config))
+    this.startedAt.set(h.name, this.clock.nowMs())
+    const n = await startNodeProcess(dir, ['--config', cfgFile, ...args], 30_000, { listen: null, wrap: this.lab.wrap(h), logLevel: 'info' })
+    this.nodes.set(h.name, n)
+    this.all.push(n)
+    return n
+  }
+
+  node (h: Host): NodeProcess {
+    const n = this.nodes.get(h.name)
+    if (n === undefined) throw new Error(`no node on ${h.name}`)
+    return n
+  }
+
+  async status (h: Host): Promise<StatusReply> {
+    return await this.node(h).request('status') as StatusReply
+  }
+
+  /** `riftmesh status --json` as a user runs it (a real CLI process). */
+  async statusJson (h: Host): Promise<{ mesh: MeshReport, notStanding: string | null, leader: { nodeId: string | null, epoch: number | null } }> {
+    const { stdout } = await run(process.execPath, [CLI, 'status', '--json', '--data-dir', this.dataDir(h)], { timeout: 15_000 })
+    return JSON.parse(stdout)
+  }
+
+  async jobs (h: Host): Promise<JobRow[]> {
+    return await this.node(h).request('jobs') as JobRow[]
+  }
+
+  /** Every host's view of the leader (null where none is known or the node does not answer). */
+  async leaders (hosts: readonly Host[]): Promise<Array<{ nodeId: string, epoch: number } | null>> {
+    return await Promise.all(hosts.map(async h => await this.status(h).then(s => s.election.leader, () => null)))
+  }
+
+  /** Wait until every host in `hosts` names the same leader, above `minEpoch` when given; returns it. */
+  async agreedLeader (hosts: readonly Host[], timeoutMs: number, minEpoch = 0): Promise<{ nodeId: string, epoch: number }> {
+    let agreed: { nodeId: string, epoch: number } | undefined
+    await expect.poll(async () => {
+      const ls = await this.leaders(hosts)
+      const first = ls[0]
+      const ok = first !== null && first !== undefined && first.epoch > minEpoch && ls.every(l => l !== null && l.nodeId === first.nodeId && l.epoch === first.epoch)
+      if (ok) agreed = first
+      return ok
+    }, { timeout: timeoutMs, interval: 100 }).toBe(true)
+    return agreed as { nodeId: string, epoch: number }
+  }
+
+  /** Wait until every host's documents are equal (the same state digest at one instant). */
+  async converged (hosts: readonly Host[], timeoutMs: number): Promise<void> {
+    await expect.poll(async () => {
+      const ds = await Promise.all(hosts.map(async h => (await this.status(h)).digest))
+      return new Set(ds).size
+    }, { timeout: timeoutMs, interval: 100 }).toBe(1)
+  }
+
+  /** Settings every cluster test wants: the ledger program for selfplay, one config, the given voters. */
+  async configureJobs (via: Host, voters: readonly string[], jobMs = 3_000): Promise<void> {
+    const program = join(this.root, 'selfplay-stand-in.cjs')
+    await writeFile(program, JOB_PROGRAM)
+    const n = this.node(via)
+    await n.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, program, '{jobId}', '{outputDir}', this.ledger, String(jobMs)] } })
+    const configs = ['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'square19_4p', 'hex8_2p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p']
+    await n.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(configs.map(c => [c, c === 'hex8_2p' ? 8 : 0])) })
+    await n.request('setSetting', { name: 'voters', value: [...voters] })
+  }
+
+  /** The ledger: how many times each job id started. */
+  async ledgerStarts (): Promise<Map<string, number>> {
+    const out = new Map<string, number>()
+    for (const line of (await readFile(this.ledger, 'utf8')).split('\n')) {
+      const m = /^start (\S+) /.exec(line)
+      if (m !== null) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + 1)
+    }
+    return out
+  }
+
+  /** The first JSON log line of host h's node whose message matches, or undefined. */
+  logLine (h: Host, msg: RegExp): { time: number, msg: string } | undefined {
+    for (const line of this.node(h).stderr().split('\n')) {
+      if (!line.startsWith('{')) continue
+      try {
+        const j = JSON.parse(line) as { time: number, msg: string }
+        if (msg.test(j.msg)) return j
+      } catch { /* a partial line at the end */ }
+    }
+    return undefined
+  }
+
+  async stop (): Promise<void> {
+    await stopNodesAndJobs(this.all)
+  }
+}
+
+export function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
