@@ -71,6 +71,8 @@ export class ElectionService {
   private epoch = 0
   private round = 0
   private readonly roundSentAt = new Map<number, number>()
+  /** Wall-clock ms at which the current round was sent (the entries' `sentAt` and `renewedAt`). */
+  private roundSentWallMs = 0
   private candidateSinceMs = 0
   private leaseExpiresAtMs = 0
   private lastRoundMs = 0
@@ -278,9 +280,10 @@ export class ElectionService {
     this.round = 0
     this.roundSentAt.clear()
     this.roundSentAt.set(0, now)
+    this.roundSentWallMs = timestampMs(this.clock)
     this.candidateSinceMs = now
     this.lastRoundMs = now
-    this.s.setCandidacy({ v: 1, nodeId: this.s.selfId, epoch: nextEpoch, round: 0, sentAt: timestampMs(this.clock), renounced: false })
+    this.s.setCandidacy({ v: 1, nodeId: this.s.selfId, epoch: nextEpoch, round: 0, sentAt: this.roundSentWallMs, renounced: false })
     this.noLeaderSinceMs = now
     if (this.mode() === 'epoch') {
       this.becomeLeader(now, now + this.t.leaseMs - this.t.driftMarginMs)
@@ -318,15 +321,20 @@ export class ElectionService {
     return undefined
   }
 
-  /** Start round+1 when renewIntervalMs has passed since the last one. */
-  private nextRound (now: number, withLease: boolean): void {
-    if (now - this.lastRoundMs < this.t.renewIntervalMs) return
+  /**
+   * Start round+1 when renewIntervalMs has passed since the last one: the candidacy (and the lease
+   * while leading) carry the round and its wall-clock send time. Returns whether it did.
+   */
+  private nextRound (now: number, withLease: boolean): boolean {
+    if (now - this.lastRoundMs < this.t.renewIntervalMs) return false
     this.round++
     this.lastRoundMs = now
     this.roundSentAt.set(this.round, now)
     this.roundSentAt.delete(this.round - 10)
-    this.s.setCandidacy({ v: 1, nodeId: this.s.selfId, epoch: this.epoch, round: this.round, sentAt: timestampMs(this.clock), renounced: false })
+    this.roundSentWallMs = timestampMs(this.clock)
+    this.s.setCandidacy({ v: 1, nodeId: this.s.selfId, epoch: this.epoch, round: this.round, sentAt: this.roundSentWallMs, renounced: false })
     if (withLease) this.writeLease()
+    return true
   }
 
   private becomeLeader (now: number, expiresAt: number): void {
@@ -345,12 +353,7 @@ export class ElectionService {
         this.stepDown(`lease of ${other.nodeId} wins (epoch ${other.epoch})`)
         return
       }
-      if (now - this.lastRoundMs >= this.t.renewIntervalMs) {
-        this.round++
-        this.lastRoundMs = now
-        this.leaseExpiresAtMs = now + this.t.leaseMs - this.t.driftMarginMs
-        this.writeLease()
-      }
+      if (this.nextRound(now, true)) this.leaseExpiresAtMs = now + this.t.leaseMs - this.t.driftMarginMs
       return
     }
     // extend the lease by the newest round a majority answered
@@ -364,7 +367,9 @@ export class ElectionService {
   }
 
   private writeLease (): void {
-    this.s.setLease({ v: 1, nodeId: this.s.selfId, epoch: this.epoch, round: this.round, leaseMs: this.t.leaseMs, voters: this.voters().slice(0, 64) })
+    this.s.setLease({
+      v: 1, nodeId: this.s.selfId, epoch: this.epoch, round: this.round, leaseMs: this.t.leaseMs, voters: this.voters().slice(0, 64), renewedAt: this.roundSentWallMs
+    })
   }
 
   private stepDown (reason: string): void {

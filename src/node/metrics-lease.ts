@@ -1,8 +1,9 @@
 /**
- * LeaseWatch: how long the current leader's lease has left, as this node sees it. A lease entry
- * in the document carries no clock reading, so — like the election's own observer — each
- * renewal (a new nodeId/epoch/round) is timed on this node's monotonic clock when it arrives,
- * and the lease runs `leaseMs` from there. For `status`, `leader()` and the metrics.
+ * LeaseWatch: how long the current leader's lease has left, as this node sees it. The lease
+ * entry's `renewedAt` is the leader's wall clock, which may differ from ours by any amount, so —
+ * like the election's own observer — each renewal (a new nodeId/epoch/round) is timed on this
+ * node's monotonic clock when it arrives, and the lease runs `leaseMs` from there. For `status`,
+ * `leader()` and the metrics.
  */
 import type { Clock } from '../core/clock.js'
 import type { ClusterState } from '../state/cluster-state.js'

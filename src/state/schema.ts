@@ -158,9 +158,32 @@ export const bucketMetaSchema = z.strictObject({
 })
 export type BucketMeta = z.infer<typeof bucketMetaSchema>
 
-export const candidacySchema = z.strictObject({ v: z.literal(1), nodeId: id, epoch: count, round: count, sentAt: ms, renounced: z.boolean() })
+export const candidacySchema = z.strictObject({
+  v: z.literal(1),
+  nodeId: id,
+  epoch: count,
+  /** The candidate's current round: a new one every renew interval while it campaigns or leads. */
+  round: count,
+  /** Wall-clock ms (the writer's clock) at which `round` was sent, or the renunciation was written. */
+  sentAt: ms,
+  renounced: z.boolean()
+})
 export const grantSchema = z.strictObject({ v: z.literal(1), voter: id, candidate: id, epoch: count, round: count, leaseMs: count })
-export const leaseSchema = z.strictObject({ v: z.literal(1), nodeId: id, epoch: count, round: count, leaseMs: count, voters: z.array(id).max(MAX_LIST_ITEMS) })
+export const leaseSchema = z.strictObject({
+  v: z.literal(1),
+  nodeId: id,
+  epoch: count,
+  /** The leader's round this entry was written in (one per renewal). */
+  round: count,
+  leaseMs: count,
+  voters: z.array(id).max(MAX_LIST_ITEMS),
+  /**
+   * Wall-clock ms (the leader's clock) at which `round` was sent. The leader's lease ends no
+   * later than renewedAt + leaseMs on its clock; see docs/ARCHITECTURE.md "Election" for how an
+   * outside reader judges it. Absent in entries of nodes older than this field.
+   */
+  renewedAt: ms.optional()
+})
 export type Candidacy = z.infer<typeof candidacySchema>
 export type Grant = z.infer<typeof grantSchema>
 export type Lease = z.infer<typeof leaseSchema>

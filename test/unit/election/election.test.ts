@@ -1,0 +1,61 @@
+/**
+ * ElectionService on virtual time with real ClusterStates and LocalTables: what its entries tell
+ * an outside reader about the lease.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { makeState, nodeId, syncInto } from '../../helpers.js'
+import { ElectionCluster, TIMINGS } from './cluster.js'
+
+let cluster: ElectionCluster | undefined
+
+afterEach(async () => {
+  await cluster?.close()
+  cluster = undefined
+})
+
+const entries = (c: ElectionCluster, i: number): { lease: ReturnType<ElectionCluster['members'][number]['state']['leases']>[number] | undefined, cand: ReturnType<ElectionCluster['members'][number]['state']['candidacies']>[number] | undefined } => {
+  const m = c.members[i]!
+  return { lease: m.state.leases().find(l => l.nodeId === m.id), cand: m.state.candidacies().find(x => x.nodeId === m.id) }
+}
+
+describe('the lease entry says when it was renewed', () => {
+  it('in epoch mode each renewal writes the round and its wall-clock send time in the lease and the candidacy alike', async () => {
+    cluster = await ElectionCluster.start(1)
+    await cluster.run(10_000)
+    const { lease, cand } = entries(cluster, 0)
+    expect(lease?.round).toBeGreaterThanOrEqual(4)
+    expect(cand?.round).toBe(lease?.round)
+    expect(cand?.sentAt).toBe(lease?.renewedAt)
+    // renewed within the last renew interval (plus one election tick), on this node's wall clock
+    const age = cluster.clock.nowMs() - (lease?.renewedAt ?? -Infinity)
+    expect(age).toBeGreaterThanOrEqual(0)
+    expect(age).toBeLessThanOrEqual(TIMINGS.renewIntervalMs + TIMINGS.renewIntervalMs / 4)
+  })
+
+  it('in majority mode the leader\'s renewedAt moves on with every round, equal to its candidacy\'s sentAt', async () => {
+    cluster = await ElectionCluster.start(3)
+    const c = cluster
+    await c.runUntil(() => c.leaderIndex() !== undefined, 20_000)
+    const leader = c.leaderIndex()!
+    const first = entries(c, leader).lease!
+    await c.run(3_000)
+    const { lease, cand } = entries(c, leader)
+    expect(lease!.round).toBeGreaterThanOrEqual(first.round + 2)
+    expect(lease!.renewedAt! - first.renewedAt!).toBeGreaterThanOrEqual(2_000)
+    expect(cand).toMatchObject({ round: lease!.round, sentAt: lease!.renewedAt })
+    // every follower reads the same entry
+    for (const m of c.members) expect(m.state.leases().find(l => l.nodeId === c.members[leader]!.id)?.renewedAt).toBe(lease!.renewedAt)
+  })
+
+  it('reads lease entries of older nodes, which carry no renewedAt, and skips one with a bad renewedAt', () => {
+    const older = makeState(1)
+    const reader = makeState(2)
+    const entry = { v: 1, nodeId: nodeId(1), epoch: 3, round: 7, leaseMs: 4_000, voters: [nodeId(1)] }
+    older.docs.ensure('control').getMap('election').set(`lease/${nodeId(1)}`, entry)
+    syncInto(older, reader)
+    expect(reader.leases()).toEqual([entry])
+    older.docs.ensure('control').getMap('election').set(`lease/${nodeId(1)}`, { ...entry, renewedAt: -1 })
+    syncInto(older, reader)
+    expect(reader.leases()).toEqual([])
+  })
+})
