@@ -139,7 +139,7 @@ export class TrainingCoordinator {
         config,
         games: d.games,
         fingerprint: trainingFingerprint(config, d.games, thresholds.incrementalGames, d.digest),
-        history: rec === undefined ? undefined : { lastDispatchAt: rec.lastDispatchAt, trainedGames: rec.trainedGames },
+        history: rec === undefined ? undefined : { lastDispatchAt: rec.lastDispatchAt, lastEndedAt: rec.lastEndedAt, trainedGames: rec.trainedGames },
         inFlight: inFlight.has(config)
       }]
     })
@@ -159,9 +159,8 @@ export class TrainingCoordinator {
       })
       this.fingerprints.add(d.fingerprint)
       this.c.selector.invalidate() // the node just chosen is busy now
-      this.c.state.setTrainingRecord({
-        v: 1, config: d.config, lastDispatchAt: job.createdAt, lastJobId: job.jobId, dispatchedGames: d.games,
-        trainedGames: rec?.trainedGames ?? null, fingerprints: [...(rec?.fingerprints ?? []), d.fingerprint].slice(-32), epoch
+      this.updateRecord(d.config, epoch, {
+        lastDispatchAt: job.createdAt, lastJobId: job.jobId, dispatchedGames: d.games, fingerprints: [...(rec?.fingerprints ?? []), d.fingerprint].slice(-32)
       })
       report.dispatched.push({ jobId: job.jobId, type: 'training', config: d.config, node: node.info.nodeId, attempt: 1 })
       this.log.info({ config: d.config, games: d.games, node: node.info.nodeId, jobId: job.jobId, epoch }, 'training dispatched')
@@ -182,7 +181,10 @@ export class TrainingCoordinator {
       if (successors.has(j.jobId)) continue
       const t = j.dispatch.type
       if ((t === 'training' || t === 'gauntlet') && RETRYABLE.has(j.state)) this.retry(j, jobs, epoch, report)
-      if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) this.startGauntlet(j, epoch, report)
+      if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) {
+        this.recordEnded(j, epoch)
+        this.startGauntlet(j, epoch, report)
+      }
       if (t === 'gauntlet' && j.state === 'COMPLETE') this.finishGauntlet(j, jobs, epoch, report)
     }
   }
@@ -310,10 +312,24 @@ export class TrainingCoordinator {
   }
 
   private recordTrained (config: ConfigKey, games: number, rec: TrainingRecord | undefined, epoch: number): void {
-    this.c.state.setTrainingRecord({
-      v: 1, config, lastDispatchAt: rec?.lastDispatchAt ?? timestampMs(this.c.clock), lastJobId: rec?.lastJobId ?? null,
-      dispatchedGames: rec?.dispatchedGames ?? games, trainedGames: games, fingerprints: rec?.fingerprints ?? [], epoch
-    })
+    this.updateRecord(config, epoch, { dispatchedGames: rec?.dispatchedGames ?? games, trainedGames: games })
+  }
+
+  /** Note when a training of the config ended (its cooldown runs from then): its node's end time, within [dispatch, now]. */
+  private recordEnded (j: JobView, epoch: number): void {
+    const config = j.dispatch.config
+    if (config === null) return
+    const now = timestampMs(this.c.clock)
+    const endedAt = Math.min(now, Math.max(j.dispatch.createdAt, j.status?.endedAt ?? now))
+    if ((this.c.state.trainingRecords().get(config)?.lastEndedAt ?? -1) >= endedAt) return
+    this.updateRecord(config, epoch, { lastEndedAt: endedAt })
+  }
+
+  /** Write the config's training record: `patch` over the current fields (a first record starts empty, dispatched now). */
+  private updateRecord (config: ConfigKey, epoch: number, patch: Partial<Omit<TrainingRecord, 'v' | 'config' | 'epoch'>>): void {
+    const rec = this.c.state.trainingRecords().get(config) ??
+      { v: 1, config, lastDispatchAt: timestampMs(this.c.clock), lastJobId: null, dispatchedGames: 0, trainedGames: null, fingerprints: [], epoch }
+    this.c.state.setTrainingRecord({ ...rec, ...patch, epoch })
   }
 
   // ---- leaderless ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * TrainingCoordinator decisions as pure functions: cluster-size threshold scaling, readiness per
- * config (games, new games, nothing in flight, cooldown, dedup), the dedup fingerprint, the
+ * config (games, new games, nothing in flight, cooldown since the last training ended, dedup), the dedup fingerprint, the
  * gauntlet verdict and the game-by-game Elo update, and leaderless local training.
  */
 import { createHash } from 'node:crypto'
@@ -59,6 +59,8 @@ export function scaledThresholds (gpuNodes: number, p: TrainingParams = DEFAULT_
 export interface TrainingHistory {
   /** Wall-clock ms of the last training dispatch of this config. */
   lastDispatchAt: number
+  /** Wall-clock ms at which the last training of this config ended; absent if none has. */
+  lastEndedAt?: number | undefined
   /** Cluster games of the config when its last completed training was dispatched; null if never trained. */
   trainedGames: number | null
 }
@@ -96,10 +98,18 @@ export function checkTrainingReadiness (
     if (i.games < thresholds.minGames) return no('too-few-games')
     if (newGames !== null && newGames < thresholds.incrementalGames) return no('too-few-new-games')
     if (i.inFlight) return no('in-flight')
-    if (i.history !== undefined && nowMs - i.history.lastDispatchAt < p.cooldownMs) return no('cooldown')
+    if (i.history !== undefined && nowMs - cooldownStartMs(i.history) < p.cooldownMs) return no('cooldown')
     if (recentFingerprints.has(i.fingerprint)) return no('duplicate')
     return { ...base, ready: true, reason: null }
   })
+}
+
+/**
+ * Where a config's cooldown starts: the end of its last training, or its last dispatch when that
+ * is newer (a training dispatched whose end was never recorded).
+ */
+export function cooldownStartMs (h: TrainingHistory): number {
+  return Math.max(h.lastDispatchAt, h.lastEndedAt ?? Number.NEGATIVE_INFINITY)
 }
 
 /**

@@ -207,6 +207,12 @@ export const trainingRecordSchema = z.strictObject({
   config: configKeySchema,
   /** Wall-clock ms of the last training dispatch of this config. */
   lastDispatchAt: ms,
+  /**
+   * Wall-clock ms at which the last training of this config ended (its node's end time, kept
+   * within [dispatch, the leader's now]); the cooldown runs from it. Absent until a training of
+   * the config ends, and in records of nodes older than this field.
+   */
+  lastEndedAt: ms.optional(),
   lastJobId: id.nullable(),
   /** Cluster games of the config at the last dispatch. */
   dispatchedGames: count,

@@ -10,7 +10,7 @@ export const trainingFields = {
     'How often the leader checks each config for training readiness (also on new data).'),
   minGames: field(games(1), D.DEFAULT_MIN_GAMES, 'Games of a config in the cluster needed for its first training.'),
   incrementalGames: field(games(1), D.DEFAULT_INCREMENTAL_GAMES, 'New games needed since the last training of a config.'),
-  cooldownMs: field(ms(0), D.DEFAULT_TRAINING_COOLDOWN_MS, 'Least time between two trainings of the same config.'),
+  cooldownMs: field(ms(0), D.DEFAULT_TRAINING_COOLDOWN_MS, 'Least time from the end of a config\'s last training to the start of its next.'),
   dedupWindow: field(int(1, 100_000, 'dispatches'), D.DEFAULT_DEDUP_WINDOW,
     'Number of recent (config, data fingerprint) hashes kept to skip repeated trainings.'),
   maxDispatchAttempts: field(int(1, 100, 'nodes'), D.DEFAULT_MAX_DISPATCH_ATTEMPTS,

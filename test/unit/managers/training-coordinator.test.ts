@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
 import { NodeSelector } from '../../../src/managers/node-selector.js'
-import { TrainingCoordinator, type Leadership } from '../../../src/managers/training-coordinator.js'
+import { TrainingCoordinator, type Leadership, type TrainingCoordinatorInit } from '../../../src/managers/training-coordinator.js'
 import type { NodeView } from '../../../src/managers/scores.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import type { ConfigKey, Hardware, JobStatus, Manifest } from '../../../src/state/schema.js'
@@ -31,7 +31,7 @@ class World {
     })
   }
 
-  coordinator (at: number, epoch: number | undefined): TrainingCoordinator {
+  coordinator (at: number, epoch: number | undefined, init: TrainingCoordinatorInit = {}): TrainingCoordinator {
     const state = this.states[at] as ClusterState
     const views = { nodeViews: (): NodeView[] => state.nodes().map(info => ({ info, health: 'ALIVE' as const, load: IDLE })) }
     const selector = new NodeSelector({ views, clock: this.clock, logger: silentLogger() }, { rankingCacheMs: 0 })
@@ -39,14 +39,14 @@ class World {
       leaderEpoch: () => epoch,
       currentLeader: () => (epoch === undefined ? undefined : { nodeId: state.selfId, epoch })
     }
-    return new TrainingCoordinator({ state, selector, leadership, clock: this.clock, logger: silentLogger() })
+    return new TrainingCoordinator({ state, selector, leadership, clock: this.clock, logger: silentLogger() }, init)
   }
 
   sync (): void { syncAll(this.states) }
 
   finish (at: number, jobId: string, state: JobStatus['state'], outputs: string[] = []): void {
     const s = this.states[at] as ClusterState
-    s.setJobStatus({ v: 1, jobId, node: s.selfId, state, pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: state === 'RUNNING' ? null : 2, exitCode: state === 'COMPLETE' ? 0 : null, error: state === 'REFUSED' ? 'no capacity' : null, outputs, engineMode: null })
+    s.setJobStatus({ v: 1, jobId, node: s.selfId, state, pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: state === 'RUNNING' ? null : this.clock.nowMs(), exitCode: state === 'COMPLETE' ? 0 : null, error: state === 'REFUSED' ? 'no capacity' : null, outputs, engineMode: null })
     this.sync()
   }
 }
@@ -129,6 +129,34 @@ describe('TrainingCoordinator', () => {
     publishData(w.states[2] as ClusterState, { hex8_2p: 800 }, 3)
     w.sync()
     expect(c.tick().dispatched.map(d => d.config)).toEqual(['hex8_2p'])
+  })
+
+  it('measures the cooldown from the end of the last training: 30 min run, 30 min cooldown → next at +60 min, not +40', () => {
+    const MIN = 60_000
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1, { training: { cooldownMs: 30 * MIN } })
+    const t0 = w.clock.nowMs()
+    const t = c.tick().dispatched[0]
+    w.clock.advance(30 * MIN)
+    w.finish(1, t?.jobId as string, 'COMPLETE', ['model:models/hex8_2p/m1.bin'])
+    const g = c.tick().dispatched.find(d => d.type === 'gauntlet')
+    w.clock.advance(MIN)
+    w.finish(3, g?.jobId as string, 'COMPLETE', ['results:' + 'W'.repeat(32)])
+    expect(c.tick().promoted).toEqual(['hex8_2p'])
+    publishData(w.states[2] as ClusterState, { hex8_2p: 2000 }, 2) // enough new games
+    w.sync()
+    w.clock.advance(9 * MIN) // t0 + 40 min
+    const r = c.tick()
+    expect(r.dispatched).toEqual([])
+    expect(r.decisions.find(d => d.config === 'hex8_2p')?.reason).toBe('cooldown')
+    w.clock.advance(20 * MIN - 1) // just before t0 + 60 min
+    expect(c.tick().dispatched).toEqual([])
+    w.clock.advance(1)
+    expect(c.tick().dispatched.map(d => [d.type, d.config])).toEqual([['training', 'hex8_2p']])
+    // the record keeps when the first training ended, for a new leader after a failover
+    expect(w.states[0]?.trainingRecords().get('hex8_2p')?.lastEndedAt).toBe(t0 + 30 * MIN)
   })
 
   it('archives a loser against the champion and moves the champion\'s Elo', () => {

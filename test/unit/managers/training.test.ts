@@ -33,6 +33,9 @@ describe('training readiness', () => {
     ['a training of the config in flight', { inFlight: true }, [], false, 'in-flight'],
     ['within the 5 min cooldown', { history: { lastDispatchAt: NOW - 299_999, trainedGames: null } }, [], false, 'cooldown'],
     ['cooldown just passed', { history: { lastDispatchAt: NOW - 300_000, trainedGames: null } }, [], true, null],
+    ['cooldown runs from the end of the last training, not its dispatch', { games: 3500, history: { lastDispatchAt: NOW - 3_600_000, lastEndedAt: NOW - 299_999, trainedGames: 2500 } }, [], false, 'cooldown'],
+    ['cooldown passed since the last training ended', { games: 3500, history: { lastDispatchAt: NOW - 3_600_000, lastEndedAt: NOW - 300_000, trainedGames: 2500 } }, [], true, null],
+    ['a dispatch newer than the last end: the cooldown runs from that dispatch', { history: { lastDispatchAt: NOW - 1_000, lastEndedAt: NOW - 3_600_000, trainedGames: null } }, [], false, 'cooldown'],
     ['same data fingerprint as a recent dispatch', {}, ['fp'], false, 'duplicate']
   ])('%s', (_n, over, recent, ready, reason) => {
     const [d] = checkTrainingReadiness([input(over)], th, new Set(recent), NOW)
