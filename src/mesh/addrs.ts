@@ -45,6 +45,11 @@ export function advertisable (addrs: readonly string[]): string[] {
   return remote.length > 0 ? remote : specified
 }
 
+/** The peer id in a multiaddr's trailing `/p2p/<peer>`, or undefined. */
+export function peerIdOf (addr: string): string | undefined {
+  return /\/p2p\/([^/]+)$/.exec(addr)?.[1]
+}
+
 /** `addr` with `/p2p/<peer>` appended when it has no peer id. */
 export function withPeerId (addr: string, peer: string): string {
   return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
@@ -61,7 +66,7 @@ export function dialAddrs (peer: string, addrs: readonly string[], max = 16): st
 }
 
 /** Why a dial failed, in words an operator can act on. */
-export type DialCause = 'swarm-key' | 'peer-id' | 'refused' | 'unreachable' | 'timeout' | 'self' | 'other'
+export type DialCause = 'swarm-key' | 'peer-id' | 'refused' | 'unreachable' | 'timeout' | 'self' | 'cluster-name' | 'other'
 
 export const DIAL_CAUSE_HINTS: Readonly<Record<DialCause, string>> = {
   'swarm-key': 'the private-network handshake failed: the other side most likely has another swarm key (or is not a riftmesh node)',
@@ -70,6 +75,7 @@ export const DIAL_CAUSE_HINTS: Readonly<Record<DialCause, string>> = {
   unreachable: 'no route to that address (host or network unreachable)',
   timeout: 'no answer within the dial timeout (host down, firewalled, or packets dropped)',
   self: 'that address is this node itself',
+  'cluster-name': 'the node there belongs to another cluster (another node.clusterName), so this node hung up on it: give both the same node.clusterName, or join through a node of this cluster',
   other: 'the dial failed'
 }
 

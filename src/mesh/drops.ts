@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../core/logger.js'
 
-export const DROP_REASONS = ['malformed', 'version', 'oversized', 'invalid-update', 'bad-doc-name', 'spoofed', 'protocol'] as const
+/** `cluster-name`: a sync STEP1 naming another cluster (this node then hangs up on the peer). */
+export const DROP_REASONS = ['malformed', 'version', 'oversized', 'invalid-update', 'bad-doc-name', 'spoofed', 'protocol', 'cluster-name'] as const
 export type DropReason = typeof DROP_REASONS[number]
 
 export interface DropCountersInit {

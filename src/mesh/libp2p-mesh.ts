@@ -22,7 +22,7 @@ import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { ConnectionGater, PrivateKey, Stream } from '@libp2p/interface'
 import type { Logger } from '../core/logger.js'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
-import type { FrameStream, HandleOptions, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
+import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { advertisable } from './addrs.js'
@@ -106,6 +106,7 @@ export class Libp2pMesh implements Mesh {
   private readonly topicHandlers = new Map<string, Set<(m: MeshMessage) => void>>()
   private readonly peerListeners = new Map<PeerEvent, Set<(p: string) => void>>([['connect', new Set()], ['disconnect', new Set()]])
   private readonly identifyListeners = new Set<(peer: string, listenAddrs: string[]) => void>()
+  private readonly hangUpListeners = new Set<(peer: string, reason: HangUpReason) => void>()
   private selfIdValue = ''
 
   constructor (components: Libp2pMeshComponents, private readonly init: Libp2pMeshInit) {
@@ -299,9 +300,24 @@ export class Libp2pMesh implements Mesh {
     return [...out]
   }
 
-  /** Close every connection to `peer`. */
-  async hangUp (peer: string): Promise<void> {
+  /** Close every connection to `peer`; with a reason, `onHangUp` listeners hear it first. */
+  async hangUp (peer: string, reason?: HangUpReason): Promise<void> {
+    if (reason !== undefined) {
+      for (const l of this.hangUpListeners) {
+        try {
+          l(peer, reason)
+        } catch (err) {
+          this.log.error({ err, peer }, 'hang-up listener threw')
+        }
+      }
+    }
     await this.node?.hangUp(peerIdFromString(peer))
+  }
+
+  /** Called when this node hangs up on a peer for a reason (a peer of another cluster). */
+  onHangUp (listener: (peer: string, reason: HangUpReason) => void): () => void {
+    this.hangUpListeners.add(listener)
+    return () => this.hangUpListeners.delete(listener)
   }
 
   /** Called when a peer has told us (identify) the addresses it listens on. */

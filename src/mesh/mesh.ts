@@ -38,6 +38,14 @@ export interface OpenOptions {
 
 export type PeerEvent = 'connect' | 'disconnect'
 
+/** Why this node hung up on a peer: the peer cannot be part of this mesh. */
+export interface HangUpReason {
+  /** `cluster-name`: the peer's sync STEP1 named another `node.clusterName`. */
+  cause: 'cluster-name'
+  /** What was seen, for logs and status (e.g. both cluster names). */
+  detail: string
+}
+
 export interface Mesh {
   /** This node's id (libp2p PeerId as a string). */
   readonly selfId: string
@@ -49,4 +57,9 @@ export interface Mesh {
   /** Ids of peers with an open connection. */
   connectedPeers(): string[]
   onPeer(event: PeerEvent, listener: (peer: string) => void): () => void
+  /**
+   * Close every connection to `peer` because it does not belong in this mesh. Optional: a mesh
+   * without connections of its own (the simulator's) leaves it out, and nothing is closed.
+   */
+  hangUp?(peer: string, reason: HangUpReason): Promise<void>
 }

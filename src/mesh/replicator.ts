@@ -6,6 +6,7 @@
  *  - Remote updates are validated and applied; bad ones are counted per peer.
  *  - Anti-entropy (`/riftmesh/sync/1.0.0`) runs with every newly connected peer, periodically with
  *    a random peer, and on request (a heartbeat digest that differs, a too-large notice).
+ *  - A peer whose sync names another cluster is hung up on (`Mesh.hangUp`), with one warning.
  */
 import * as Y from 'yjs'
 import { timeoutSignal, type Clock, type TimerHandle } from '../core/clock.js'
@@ -17,7 +18,7 @@ import type { ClusterState } from '../state/cluster-state.js'
 import { DocUpdate as DocUpdateMsg } from './gen/riftmesh.js'
 import type { Mesh, MeshMessage } from './mesh.js'
 import type { DropCounters } from './drops.js'
-import { SYNC_PROTOCOL, applyRemote, runSyncInitiator, runSyncResponder, type SyncStats } from './sync-protocol.js'
+import { ClusterMismatchError, SYNC_PROTOCOL, applyRemote, runSyncInitiator, runSyncResponder, type SyncStats } from './sync-protocol.js'
 
 export const DOC_MESSAGE_VERSION = 1
 
@@ -76,6 +77,8 @@ export interface ReplicatorCounters {
   syncsFailed: number
   syncsServed: number
   tooLargeNotices: number
+  /** Hang-ups on peers of another cluster. */
+  foreignClusterHangUps: number
 }
 
 export class Replicator {
@@ -104,10 +107,12 @@ export class Replicator {
   private antiEntropyTimer: TimerHandle | undefined
   private readonly syncing = new Set<string>()
   private readonly lastSyncMs = new Map<string, number>()
+  /** When this node last hung up on a peer of another cluster (both sync roles may find it at once). */
+  private readonly lastHangUpMs = new Map<string, number>()
   private readonly cleanups: Array<() => void> = []
   private controller: AbortController | undefined
   readonly counters: ReplicatorCounters = {
-    published: 0, publishedBytes: 0, publishFailures: 0, received: 0, applied: 0, syncsStarted: 0, syncsFailed: 0, syncsServed: 0, tooLargeNotices: 0
+    published: 0, publishedBytes: 0, publishFailures: 0, received: 0, applied: 0, syncsStarted: 0, syncsFailed: 0, syncsServed: 0, tooLargeNotices: 0, foreignClusterHangUps: 0
   }
 
   constructor (components: ReplicatorComponents, init: ReplicatorInit) {
@@ -146,6 +151,9 @@ export class Replicator {
           const stats = await runSyncResponder(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
           if (stats.skippedTooLarge > 0) this.log.warn({ peer, docs: stats.skippedTooLarge }, 'documents too large for one sync frame were not sent')
           this.counters.syncsServed++
+        } catch (err) {
+          if (err instanceof ClusterMismatchError) this.hangUpForeign(peer, err)
+          throw err
         } finally {
           t.clear()
         }
@@ -187,6 +195,7 @@ export class Replicator {
         return stats
       } catch (err) {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
+        if (err instanceof ClusterMismatchError) this.hangUpForeign(peer, err)
         throw err
       }
     } catch (err) {
@@ -275,6 +284,25 @@ export class Replicator {
       return
     }
     if (applyRemote(this.state.docs, msg.doc, msg.update, m.from, this.drops)) this.counters.applied++
+  }
+
+  /**
+   * A peer of another cluster connected: hang up on it (its STEP1 drop is already counted) and
+   * say so once, with both names and the fix. Both sync roles may find it at once: once per
+   * `minSyncGapMs` per peer.
+   */
+  private hangUpForeign (peer: string, err: ClusterMismatchError): void {
+    const now = this.clock.monoMs()
+    const last = this.lastHangUpMs.get(peer)
+    if (last !== undefined && now - last < this.minSyncGapMs) return
+    if (this.lastHangUpMs.size >= 4096) this.lastHangUpMs.clear()
+    this.lastHangUpMs.set(peer, now)
+    this.counters.foreignClusterHangUps++
+    const detail = `the peer is in cluster ${JSON.stringify(err.peerCluster)}, this node in ${JSON.stringify(err.localCluster)}`
+    this.log.warn({ peer, peerCluster: err.peerCluster, cluster: err.localCluster },
+      `hanging up on ${peer}: ${detail}; nodes mesh only within one node.clusterName — give both the same node.clusterName, or join through a node of cluster ${JSON.stringify(err.localCluster)}`)
+    this.mesh.hangUp?.(peer, { cause: 'cluster-name', detail })
+      .catch((hangUpErr: unknown) => this.log.debug({ err: hangUpErr, peer }, 'hang-up failed'))
   }
 
   private scheduleAntiEntropy (): void {

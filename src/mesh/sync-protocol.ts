@@ -53,6 +53,14 @@ export class SyncProtocolError extends ValidationError {
   }
 }
 
+/** The peer's STEP1 named another cluster: it is not a member of this mesh (the replicator hangs up on it). */
+export class ClusterMismatchError extends SyncProtocolError {
+  constructor (peer: string, readonly peerCluster: string, readonly localCluster: string) {
+    super(peer, `peer is in cluster ${JSON.stringify(peerCluster)}, not ${JSON.stringify(localCluster)}`)
+    this.name = 'ClusterMismatchError'
+  }
+}
+
 const vectorsOf = (docs: DocSet): SyncFrame['vectors'] =>
   docs.names().map(doc => ({ doc, stateVector: docs.stateVector(doc) as Uint8Array<ArrayBuffer>, digest: docs.digest(doc) as Uint8Array<ArrayBuffer> }))
 
@@ -99,8 +107,8 @@ function checkStep1 (step1: SyncFrame, peer: string, drops: DropCounters, limits
     throw new SyncProtocolError(peer, 'expected STEP1')
   }
   if (limits.cluster !== undefined && step1.cluster !== limits.cluster) {
-    drops.record(peer, 'protocol', `cluster ${step1.cluster.slice(0, 64)}`)
-    throw new SyncProtocolError(peer, `peer is in cluster ${JSON.stringify(step1.cluster.slice(0, 64))}, not ${JSON.stringify(limits.cluster)}`)
+    drops.record(peer, 'cluster-name', `cluster ${step1.cluster.slice(0, 64)}`)
+    throw new ClusterMismatchError(peer, step1.cluster.slice(0, 64), limits.cluster)
   }
   const sv = new Map<string, Theirs>()
   for (const v of step1.vectors) {

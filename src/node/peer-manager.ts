@@ -8,7 +8,9 @@
  * It also says how connected the node is (`report()`: per member connected or not, the address
  * in use, the last dial error and its likely cause) and warns — at the first round and every
  * `isolationWarnIntervalMs` while it lasts — when the node reaches nobody although it has
- * someone to reach, naming each bootstrap address and why it failed.
+ * someone to reach, naming each bootstrap address and why it failed. A peer this node hung up
+ * on (another cluster: `Libp2pMesh.onHangUp`) shows with that cause and is not dialled again for
+ * `refusedRedialMs`.
  */
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
@@ -17,8 +19,9 @@ import { timeoutSignal } from '../core/clock.js'
 import { errorMessage } from '../core/errors.js'
 import type { LocalTables } from '../store/tables.js'
 import type { Libp2pMesh } from '../mesh/libp2p-mesh.js'
+import type { HangUpReason } from '../mesh/mesh.js'
 import type { ClusterState } from '../state/cluster-state.js'
-import { DIAL_CAUSE_HINTS, dialAddrs, dialCause, type DialCause } from '../mesh/addrs.js'
+import { DIAL_CAUSE_HINTS, dialAddrs, dialCause, peerIdOf, type DialCause } from '../mesh/addrs.js'
 
 /** @default 5_000 */
 export const DEFAULT_REDIAL_INTERVAL_MS = 5_000
@@ -28,6 +31,8 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 5_000
 export const DEFAULT_TARGET_PEERS = 8
 /** @default 60_000 */
 export const DEFAULT_ISOLATION_WARN_INTERVAL_MS = 60_000
+/** @default 60_000 */
+export const DEFAULT_REFUSED_REDIAL_MS = 60_000
 /** After a new connection, the next round comes this soon (to dial the members it tells of). */
 export const KICK_DELAY_MS = 1_000
 /** Most members whose last dial outcome is kept. */
@@ -45,6 +50,8 @@ export interface PeerManagerInit {
   targetPeers?: number
   /** How often the isolation warning repeats while it lasts. @default 60_000 */
   isolationWarnIntervalMs?: number
+  /** How long a peer this node hung up on (another cluster) is not dialled again. @default 60_000 */
+  refusedRedialMs?: number
 }
 
 export interface PeerManagerComponents {
@@ -92,6 +99,7 @@ export class PeerManager {
   private timer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   private unsubscribeIdentify: (() => void) | undefined
+  private unsubscribeHangUp: (() => void) | undefined
   private readonly controller = new AbortController()
   private dialing = false
   private running = false
@@ -104,6 +112,10 @@ export class PeerManager {
   private readonly memberErrors = new Map<string, DialOutcome>()
   private readonly bootstrapOutcomes = new Map<string, { reached: boolean, lastError: DialOutcome | null }>()
   private readonly knownAddrs = new Map<string, string>()
+  /** Peers this node hung up on, why, and when (monotonic): not dialled for `refusedRedialMs`. */
+  private readonly refused = new Map<string, { outcome: DialOutcome, atMonoMs: number }>()
+  /** The peer each bootstrap address answered as. */
+  private readonly bootstrapPeers = new Map<string, string>()
 
   constructor (private readonly c: PeerManagerComponents, private readonly init: PeerManagerInit) {
     this.log = c.logger.child({ component: 'peer-manager' })
@@ -124,6 +136,7 @@ export class PeerManager {
       this.c.tables.setPeerAddrs(peer, dialAddrs(peer, addrs), this.c.clock.nowMs())
         .catch((err: unknown) => this.log.warn({ err, peer }, 'peer cache write failed'))
     })
+    this.unsubscribeHangUp = this.c.mesh.onHangUp((peer, reason) => this.hungUp(peer, reason))
     this.c.tables.peerCache.entries()
       .then(entries => { if (entries.some(([id]) => id !== this.c.mesh.selfId)) this.knowsOthersAtStart = true })
       .catch((err: unknown) => this.log.warn({ err }, 'peer cache read failed'))
@@ -138,6 +151,8 @@ export class PeerManager {
     this.unsubscribe = undefined
     this.unsubscribeIdentify?.()
     this.unsubscribeIdentify = undefined
+    this.unsubscribeHangUp?.()
+    this.unsubscribeHangUp = undefined
   }
 
   /** Whether this node has been connected to any peer since it started. */
@@ -244,7 +259,7 @@ export class PeerManager {
     const want = Math.min(members.length, this.targetPeers)
     if (connected.length >= want) return
     const have = new Set(connected)
-    const missing = this.c.rng.shuffle(members.filter(n => !have.has(n.nodeId))).slice(0, want - connected.length)
+    const missing = this.c.rng.shuffle(members.filter(n => !have.has(n.nodeId) && this.refusedOutcome(n.nodeId) === undefined)).slice(0, want - connected.length)
     await Promise.all(missing.map(async n => {
       const addrs = dialAddrs(n.nodeId, n.addrs)
       if (addrs.length === 0) return
@@ -264,13 +279,21 @@ export class PeerManager {
   /** Dial the bootstrap list and the best cached peers (every address each), in parallel, each with a timeout. */
   private async dialKnown (): Promise<void> {
     const cached = (await this.c.tables.peerCache.entries()).map(([, e]) => e)
-      .filter(e => e.peerId !== this.c.mesh.selfId && e.addrs.length > 0)
+      .filter(e => e.peerId !== this.c.mesh.selfId && e.addrs.length > 0 && this.refusedOutcome(e.peerId) === undefined)
       .sort((a, b) => b.reputation - a.reputation)
       .slice(0, this.init.maxDialsPerRound ?? 8)
     const boot = [...this.init.bootstrap].map(async addr => {
       const o = this.bootstrapOutcomes.get(addr) ?? { reached: false, lastError: null }
+      const known = this.bootstrapPeer(addr)
+      const refused = known !== undefined ? this.refusedOutcome(known) : undefined
+      if (refused !== undefined) {
+        this.bootstrapOutcomes.set(addr, { reached: o.reached, lastError: refused })
+        return
+      }
       try {
-        await this.dialWithTimeout([addr])
+        const peer = await this.dialWithTimeout([addr])
+        if (this.bootstrapPeers.size >= MAX_TRACKED_MEMBERS) this.bootstrapPeers.clear()
+        this.bootstrapPeers.set(addr, peer)
         this.bootstrapOutcomes.set(addr, { reached: true, lastError: null })
       } catch (err) {
         if (this.controller.signal.aborted) return
@@ -292,10 +315,11 @@ export class PeerManager {
     await Promise.all([...boot, ...fromCache])
   }
 
-  private async dialWithTimeout (addrs: readonly string[]): Promise<void> {
+  /** Dial one peer's addresses; resolves with the peer id that answered. */
+  private async dialWithTimeout (addrs: readonly string[]): Promise<string> {
     const t = timeoutSignal(this.c.clock, this.init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, this.controller.signal)
     try {
-      await this.c.mesh.dial(addrs, { signal: t.signal })
+      return await this.c.mesh.dial(addrs, { signal: t.signal })
     } finally {
       t.clear()
     }
@@ -306,6 +330,35 @@ export class PeerManager {
     return { error: errorMessage(err).slice(0, 300), cause, hint: DIAL_CAUSE_HINTS[cause], atMs: this.c.clock.nowMs() }
   }
 
+  /**
+   * This node hung up on `peer` (another cluster): that is the peer's last error, and that of
+   * each bootstrap address it answered on, until a dial after `refusedRedialMs` says otherwise.
+   */
+  private hungUp (peer: string, reason: HangUpReason): void {
+    const outcome: DialOutcome = { error: reason.detail, cause: reason.cause, hint: `${reason.detail}: ${DIAL_CAUSE_HINTS[reason.cause]}`, atMs: this.c.clock.nowMs() }
+    if (this.refused.size >= MAX_TRACKED_MEMBERS) this.refused.clear()
+    this.refused.set(peer, { outcome, atMonoMs: this.c.clock.monoMs() })
+    if (this.memberErrors.size >= MAX_TRACKED_MEMBERS) this.memberErrors.clear()
+    this.memberErrors.set(peer, outcome)
+    for (const [addr, o] of this.bootstrapOutcomes) {
+      if (this.bootstrapPeer(addr) === peer) this.bootstrapOutcomes.set(addr, { reached: o.reached, lastError: outcome })
+    }
+  }
+
+  /** The peer a bootstrap address answered as (or names in its `/p2p/` part). */
+  private bootstrapPeer (addr: string): string | undefined {
+    return this.bootstrapPeers.get(addr) ?? peerIdOf(addr)
+  }
+
+  /** Why this node hung up on `peer`, while that keeps it from dialling the peer. */
+  private refusedOutcome (peer: string): DialOutcome | undefined {
+    const r = this.refused.get(peer)
+    if (r === undefined) return undefined
+    if (this.c.clock.monoMs() - r.atMonoMs < (this.init.refusedRedialMs ?? DEFAULT_REFUSED_REDIAL_MS)) return r.outcome
+    this.refused.delete(peer)
+    return undefined
+  }
+
   /** The isolation warning, when this node reaches nobody although it has someone to reach. */
   private isolationWarning (connections: number): string | null {
     if (connections > 0 || this.rounds === 0) return null
@@ -314,7 +367,7 @@ export class PeerManager {
     if (boot.length === 0 && members === 0 && !this.knowsOthersAtStart) return null
     const causes = boot.map(([addr, o]) => `${addr}: ${o.lastError === null ? 'not answered yet' : `${o.lastError.hint} (${o.lastError.cause})`}`)
     const what = boot.length > 0 ? `none of the ${boot.length} bootstrap address(es) answered` : `none of the ${members} known member(s) answered`
-    return `isolated: this node is connected to no peer; ${what}${causes.length > 0 ? ` — ${causes.join('; ')}` : ''}. Check the swarm key (the same file on every node), the address and peer id, and that the port is open`
+    return `isolated: this node is connected to no peer; ${what}${causes.length > 0 ? ` — ${causes.join('; ')}` : ''}. Check the swarm key (the same file on every node), node.clusterName (the same on every node), the address and peer id, and that the port is open`
   }
 
   private warnIfIsolated (): void {

@@ -251,7 +251,6 @@ describe('a hostile peer with the swarm key, against a riftmesh node process', (
       { name: 'a frame of version 99', bytes: [lengthPrefixed(frame({ version: 99 }))], counts: { version: 1 }, end: 'reset' },
       { name: 'STEP1 then garbage', bytes: [lengthPrefixed(frame({})), lengthPrefixed(randomBytes(100, 22))], counts: { malformed: 1 }, end: 'reset' },
       { name: 'an UPDATE before STEP1', bytes: [lengthPrefixed(frame({ kind: SyncFrame.Kind.UPDATE, doc: 'control', update: pwn }))], counts: { protocol: 1 }, end: 'reset' },
-      { name: 'a STEP1 of another cluster', bytes: [lengthPrefixed(frame({ cluster: 'other' }))], counts: { protocol: 1 }, end: 'reset' },
       {
         name: 'STEP1, UPDATEs for "secrets" and with non-Yjs bytes, DONE (the exchange goes on)',
         bytes: [
@@ -277,6 +276,16 @@ describe('a hostile peer with the swarm key, against a riftmesh node process', (
     }
     expected = tally(streams, expected)
     await expect.poll(hostileDrops, POLL).toEqual(expected)
+
+    // a STEP1 of another cluster: counted, and the node hangs up on the peer, which dials again
+    const s = await openSync()
+    s.send(lengthPrefixed(frame({ cluster: 'other' })))
+    await expect.poll(() => s.status, { ...POLL, message: 'a STEP1 of another cluster' }).not.toBe('open')
+    expected = tally([{ counts: { 'cluster-name': 1 } }], expected)
+    await expect.poll(hostileDrops, POLL).toEqual(expected)
+    await expect.poll(() => x().connectedPeers().includes(n().peerId), POLL).toBe(false)
+    await x().dial(n().addr, { signal: AbortSignal.timeout(5_000) })
+    await expect.poll(() => [DOC_TOPIC, HB_TOPIC].every(t => subscribers(t).includes(n().peerId)), POLL).toBe(true)
   })
 
   it('leaves the node’s document exactly as it was', async () => {
