@@ -52,7 +52,10 @@ const WRITE_GROUP_FILES = 16
 const WRITE_GROUP_BYTES = 1024 * 1024
 const FSYNC_GROUP_FILES = 64
 const FSYNC_GROUP_BYTES = 4 * 1024 * 1024
-/** A BATCH request's estimated size stays under this (the holder reads requests up to 256 KiB). */
+/**
+ * A BATCH request's estimated size stays under this: holders before 1 MiB request frames
+ * (`MAX_REQUEST_FRAME_BYTES`) read requests of at most 256 KiB.
+ */
 const MAX_BATCH_REQUEST_BYTES = 192 * 1024
 /**
  * A short queue is spread over the transfer slots, down to this many files per batch: a sync

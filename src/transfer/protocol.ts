@@ -24,12 +24,23 @@ import { TransferFrame, TransferRequest, type TransferListEntry } from '../mesh/
 import type { DropCounters } from '../mesh/drops.js'
 import { ValidationError } from '../core/errors.js'
 import type { RefusalCode } from './errors.js'
+import { MAX_PATH_CHARS } from './paths.js'
 
 export const TRANSFER_PROTOCOL = '/riftmesh/transfer/1.0.0'
 export const TRANSFER_VERSION = 1
 
-/** Largest frame a holder reads (a BATCH request lists up to 256 paths of ≤ 1024 characters; others are tiny). */
-export const MAX_REQUEST_FRAME_BYTES = 256 * 1024
+/**
+ * The most bytes one BATCH item takes in a request: a path of `MAX_PATH_CHARS` UTF-16 units (at
+ * most 3 UTF-8 bytes each), a 64-digit hash and a uint64 size, each with its tag and length, and
+ * the item's own tag and length.
+ */
+export const MAX_BATCH_ITEM_BYTES = (1 + 2 + 3 * MAX_PATH_CHARS) + (1 + 1 + 64) + (1 + 10) + (1 + 2)
+/**
+ * Largest frame a holder reads. The largest request is a BATCH of `MAX_BATCH_ITEMS` items of
+ * `MAX_BATCH_ITEM_BYTES` (~789 KiB with the other fields); anything past this is not a request
+ * the protocol allows, and resets the stream (`oversized`).
+ */
+export const MAX_REQUEST_FRAME_BYTES = 1024 * 1024
 /** Largest PAGE frame; the holder's page byte budget must stay under it. */
 export const MAX_PAGE_FRAME_BYTES = 1024 * 1024
 /** Most entries in one PAGE frame. */
