@@ -346,6 +346,11 @@ export const DEFAULT_MIN_GAMES = 2_000
 export const DEFAULT_INCREMENTAL_GAMES = 1_000
 /** training.cooldownMs (REF 5 min). @default 300_000 */
 export const DEFAULT_TRAINING_COOLDOWN_MS = 5 * MINUTE_MS
+/**
+ * training.retryBackoffMs: wait before a failed training attempt is retried on a node that
+ * already tried it (no untried training node left). @default 60_000
+ */
+export const DEFAULT_TRAINING_RETRY_BACKOFF_MS = 1 * MINUTE_MS
 /** training.dedupWindow (REF last 100 dispatches). @default 100 */
 export const DEFAULT_DEDUP_WINDOW = 100
 /** training.maxDispatchAttempts (REF up to 3 distinct nodes). @default 3 */

@@ -9,6 +9,7 @@
 import { timestampMs, type Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { ConfigError } from '../core/errors.js'
+import { MAX_TEXT_CHARS } from '../core/vocabulary.js'
 import { DEFAULT_LEADERLESS_TRAINING_TIMEOUT_MS, DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE, DEFAULT_GAUNTLET_GAMES_PER_SEAT } from '../config/defaults.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { JobView } from '../state/jobs.js'
@@ -17,7 +18,7 @@ import { clusterDataByConfig, localGamesByConfig } from './cluster-data.js'
 import type { NodeSelector } from './node-selector.js'
 import {
   DEFAULT_GAUNTLET_PARAMS, DEFAULT_TRAINING_PARAMS, FingerprintWindow, checkTrainingReadiness, gauntletVerdict,
-  leaderlessTrainingChoice, parseGameResults, scaledThresholds, trainingFingerprint,
+  leaderlessTrainingChoice, parseGameResults, planTrainingRetry, scaledThresholds, trainingFingerprint,
   type GameResult, type GauntletParams, type ReadinessDecision, type TrainingParams
 } from './training.js'
 
@@ -26,6 +27,8 @@ export const DEFAULT_INITIAL_ELO = 1200
 /** Output line prefixes a training / gauntlet job reports in its status `outputs`. */
 export const MODEL_OUTPUT_PREFIX = 'model:'
 export const RESULTS_OUTPUT_PREFIX = 'results:'
+/** Most ended attempts whose end this coordinator remembers for the retry back-off (the oldest forgotten first). */
+export const MAX_TRACKED_ENDED_ATTEMPTS = 10_000
 
 export interface Leadership {
   /** Our epoch while we lead, else undefined. */
@@ -65,8 +68,10 @@ export interface TrainingTickReport {
 }
 
 const ACTIVE = new Set(['PENDING', 'RUNNING'])
-/** Ended without a result (refused, never started, lost with its node, or failed): another node may be tried. */
+/** Ended without a result (refused, never started, lost with its node, or failed): another attempt may follow. */
 const RETRYABLE = new Set(['REFUSED', 'EXPIRED', 'LOST', 'FAILED'])
+/** The leader gave up on this attempt's chain (a FAILED verdict): no further attempt. */
+const givenUp = (j: JobView): boolean => j.verdicts.some(v => v.verdict === 'FAILED')
 
 export class TrainingCoordinator {
   private readonly log: Logger
@@ -79,6 +84,8 @@ export class TrainingCoordinator {
   private readonly fingerprints: FingerprintWindow
   private leaderSeenAtMs: number
   private lastReport: TrainingTickReport | undefined
+  /** jobId → local monotonic ms this coordinator first saw the attempt ended without a result (the retry back-off runs from it). */
+  private readonly endedSeen = new Map<string, number>()
 
   constructor (private readonly c: TrainingCoordinatorComponents, init: TrainingCoordinatorInit = {}) {
     this.log = c.logger.child({ component: 'training-coordinator' })
@@ -91,6 +98,7 @@ export class TrainingCoordinator {
     if (!Number.isInteger(this.tp.maxDispatchAttempts) || this.tp.maxDispatchAttempts < 1) throw new ConfigError('training.maxDispatchAttempts', 'an integer ≥ 1')
     if (!Number.isInteger(this.gamesPerSeat) || this.gamesPerSeat < 1) throw new ConfigError('training.gauntletGamesPerSeat', 'an integer ≥ 1')
     if (!(this.leaderlessTimeoutMs > 0)) throw new ConfigError('election.leaderlessTrainingTimeoutMs', 'a number > 0')
+    if (!(this.tp.retryBackoffMs >= 0)) throw new ConfigError('training.retryBackoffMs', 'a number ≥ 0')
     this.fingerprints = new FingerprintWindow(this.tp.dedupWindow)
     // a node that just started has not yet had the chance to learn of a leader
     this.leaderSeenAtMs = c.clock.monoMs()
@@ -108,9 +116,8 @@ export class TrainingCoordinator {
     if (this.c.leadership.currentLeader() !== undefined) this.leaderSeenAtMs = this.c.clock.monoMs()
     if (epoch !== undefined) {
       report.role = 'leader'
-      const jobs = this.c.state.jobs()
-      this.advance(jobs, epoch, report)
-      this.readiness(this.c.state.jobs(), epoch, report)
+      const waits = this.advance(this.c.state.jobs(), epoch, report)
+      this.readiness(this.c.state.jobs(), epoch, report, waits)
     } else if (this.c.leadership.currentLeader() === undefined) {
       report.role = 'leaderless'
       this.leaderless(report)
@@ -121,15 +128,20 @@ export class TrainingCoordinator {
 
   // ---- readiness and first dispatch ------------------------------------------------------------
 
-  private readiness (jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+  /** `waits`: per config, the in-flight attempt waiting to be retried and why. */
+  private readiness (jobs: JobView[], epoch: number, report: TrainingTickReport, waits: ReadonlyMap<ConfigKey, string>): void {
     const records = this.c.state.trainingRecords()
     for (const r of records.values()) for (const fp of r.fingerprints) this.fingerprints.add(fp)
     const data = clusterDataByConfig(this.c.state.manifests())
     const thresholds = scaledThresholds(this.c.selector.trainingGpuNodeCount(), this.tp)
-    const inFlight = new Set<ConfigKey>()
+    const inFlight = new Map<ConfigKey, string>()
     for (const j of jobs) {
-      if (j.dispatch.type !== 'training' || j.dispatch.config === null) continue
-      if (ACTIVE.has(j.state) || this.awaitingRetry(j, jobs) || this.awaitingGauntlet(j)) inFlight.add(j.dispatch.config)
+      const config = j.dispatch.config
+      if (j.dispatch.type !== 'training' || config === null || inFlight.has(config)) continue
+      const what = `training attempt ${j.dispatch.attempt} ${j.state}`
+      if (ACTIVE.has(j.state)) inFlight.set(config, `${what} on ${j.dispatch.assignedNode}`)
+      else if (this.awaitingRetry(j, jobs)) inFlight.set(config, waits.get(config) ?? `${what}: next attempt at the next pass`)
+      else if (this.awaitingGauntlet(j)) inFlight.set(config, waits.get(config) ?? `training ${j.jobId} complete: its gauntlet is pending or running`)
     }
     const inputs = ALL_CONFIG_KEYS.flatMap(config => {
       const d = data.get(config)
@@ -139,17 +151,21 @@ export class TrainingCoordinator {
         config,
         games: d.games,
         fingerprint: trainingFingerprint(config, d.games, thresholds.incrementalGames, d.digest),
-        history: rec === undefined ? undefined : { lastDispatchAt: rec.lastDispatchAt, lastEndedAt: rec.lastEndedAt, trainedGames: rec.trainedGames },
-        inFlight: inFlight.has(config)
+        history: rec === undefined
+          ? undefined
+          : { lastDispatchAt: rec.lastDispatchAt, lastEndedAt: rec.lastEndedAt, trainedGames: rec.trainedGames, lastFailure: rec.lastFailure },
+        inFlight: inFlight.has(config),
+        inFlightWhy: inFlight.get(config)
       }]
     })
     report.decisions = checkTrainingReadiness(inputs, thresholds, this.fingerprints.view(), timestampMs(this.c.clock), this.tp)
-    for (const d of report.decisions) {
+    for (const [k, d] of report.decisions.entries()) {
       if (d.reason === 'duplicate') this.log.info({ config: d.config, games: d.games }, 'training skipped: same data as a recent dispatch')
       if (!d.ready) continue
       const node = this.c.selector.bestGpuNodeForTraining()
       if (node === null) {
         report.failed.push({ config: d.config, reason: 'no healthy GPU training node' })
+        report.decisions[k] = { ...d, why: 'no healthy GPU training node to run it' }
         continue
       }
       const rec = records.get(d.config)
@@ -169,7 +185,9 @@ export class TrainingCoordinator {
 
   // ---- retries, gauntlets, promotion -----------------------------------------------------------
 
-  private advance (jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+  /** Retries, gauntlets and verdicts; returns, per config, why an attempt waits to be retried. */
+  private advance (jobs: JobView[], epoch: number, report: TrainingTickReport): Map<ConfigKey, string> {
+    const waits = new Map<ConfigKey, string>()
     const successors = new Set<string>()
     const gauntletsFor = new Map<string, JobView[]>()
     for (const j of jobs) {
@@ -180,13 +198,19 @@ export class TrainingCoordinator {
     for (const j of jobs) {
       if (successors.has(j.jobId)) continue
       const t = j.dispatch.type
-      if ((t === 'training' || t === 'gauntlet') && RETRYABLE.has(j.state)) this.retry(j, jobs, epoch, report)
+      if ((t === 'training' || t === 'gauntlet') && RETRYABLE.has(j.state) && !givenUp(j)) {
+        const why = this.retry(j, jobs, epoch, report)
+        if (why !== null && j.dispatch.config !== null) waits.set(j.dispatch.config, why)
+      }
       if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) {
         this.recordEnded(j, epoch)
         this.startGauntlet(j, epoch, report)
       }
       if (t === 'gauntlet' && j.state === 'COMPLETE') this.finishGauntlet(j, jobs, epoch, report)
     }
+    const live = new Set(jobs.map(j => j.jobId))
+    for (const id of this.endedSeen.keys()) if (!live.has(id)) this.endedSeen.delete(id)
+    return waits
   }
 
   /** Jobs of the chain ending at `j` (j, its predecessor, …). */
@@ -202,7 +226,7 @@ export class TrainingCoordinator {
   }
 
   private awaitingRetry (j: JobView, jobs: JobView[]): boolean {
-    return RETRYABLE.has(j.state) && j.dispatch.attempt < this.tp.maxDispatchAttempts && !jobs.some(x => x.dispatch.previousJobId === j.jobId)
+    return RETRYABLE.has(j.state) && !givenUp(j) && !jobs.some(x => x.dispatch.previousJobId === j.jobId)
   }
 
   /** A completed training whose gauntlet verdict (PROMOTED / ARCHIVED) is still to come. */
@@ -210,33 +234,67 @@ export class TrainingCoordinator {
     return j.state === 'COMPLETE'
   }
 
-  private retry (j: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport): void {
+  /**
+   * The next attempt of a training or gauntlet that ended without a result (`planTrainingRetry`):
+   * dispatched, given up, or waiting — then returns why, for `status` and `whyNot`.
+   */
+  private retry (j: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport): string | null {
     const d = j.dispatch
-    if (d.attempt >= this.tp.maxDispatchAttempts) {
-      if (d.type === 'gauntlet') this.archiveAfterGauntletFailure(j, jobs, epoch, report)
-      else report.failed.push({ config: d.config, reason: `${d.type} failed on ${d.attempt} nodes (last: ${j.state}${j.status?.error != null ? `: ${j.status.error}` : ''})` })
-      if (!this.reportedFailures.has(j.jobId)) {
-        this.reportedFailures.add(j.jobId)
-        this.log.error({ jobId: j.jobId, config: d.config, type: d.type, attempts: d.attempt, state: j.state }, 'giving up after the last dispatch attempt')
-      }
-      return
-    }
+    const type = d.type === 'gauntlet' ? 'gauntlet' : 'training'
+    const last = d.attempt >= this.tp.maxDispatchAttempts
     const tried = new Set(this.chain(j, jobs).map(x => x.dispatch.assignedNode))
-    const node = d.type === 'training' ? this.c.selector.bestGpuNodeForTraining(tried) : this.c.selector.bestCpuNodeForGauntlet()
-    if (node === null || (d.type === 'training' && tried.has(node.info.nodeId))) {
-      report.failed.push({ config: d.config, reason: `no other node for ${d.type} attempt ${d.attempt + 1}` })
-      return
+    const best = last ? null : type === 'training' ? this.c.selector.bestGpuNodeForTraining() : this.c.selector.bestCpuNodeForGauntlet()
+    // a gauntlet may go to any node again at once; a training tries the nodes that did not try it first
+    const fresh = best === null || type === 'gauntlet' ? best : this.c.selector.bestGpuNodeForTraining(tried)
+    const plan = planTrainingRetry({
+      type, attempt: d.attempt, maxAttempts: this.tp.maxDispatchAttempts,
+      untried: fresh === null || (type === 'training' && tried.has(fresh.info.nodeId)) ? null : fresh.info.nodeId,
+      any: best?.info.nodeId ?? null, endedForMs: this.endedForMs(j.jobId), backoffMs: this.tp.retryBackoffMs
+    })
+    if (plan.kind === 'wait') return `${type} attempt ${d.attempt} ${j.state}; ${plan.why}`
+    if (plan.kind === 'give-up') {
+      this.giveUp(j, jobs, epoch, report, plan.why)
+      return null
     }
     const next = this.c.state.dispatchJob({
-      type: d.type, config: d.config, engineMode: d.engineMode, assignedNode: node.info.nodeId, dispatchEpoch: epoch,
+      type: d.type, config: d.config, engineMode: d.engineMode, assignedNode: plan.node, dispatchEpoch: epoch,
       attempt: d.attempt + 1, previousJobId: j.jobId, spec: d.spec
     })
     this.c.selector.invalidate()
-    report.dispatched.push({ jobId: next.jobId, type: d.type, config: d.config, node: node.info.nodeId, attempt: next.attempt })
-    this.log.warn({ jobId: next.jobId, previous: j.jobId, state: j.state, node: node.info.nodeId, attempt: next.attempt }, 're-dispatched on another node')
+    report.dispatched.push({ jobId: next.jobId, type: d.type, config: d.config, node: plan.node, attempt: next.attempt })
+    this.log.warn({ jobId: next.jobId, previous: j.jobId, state: j.state, node: plan.node, reused: tried.has(plan.node), attempt: next.attempt }, 're-dispatched')
+    return null
   }
 
-  private readonly reportedFailures = new Set<string>()
+  /** Local ms since this coordinator first saw the attempt ended (a new leader starts the back-off afresh). */
+  private endedForMs (jobId: string): number {
+    const now = this.c.clock.monoMs()
+    const seen = this.endedSeen.get(jobId)
+    if (seen !== undefined) return now - seen
+    this.endedSeen.set(jobId, now)
+    while (this.endedSeen.size > MAX_TRACKED_ENDED_ATTEMPTS) this.endedSeen.delete(this.endedSeen.keys().next().value as string)
+    return 0
+  }
+
+  /**
+   * End the chain with a FAILED verdict on its last attempt. A training's record then says why
+   * and when (the cooldown runs from it, and readiness may trigger again); a gauntlet's
+   * candidate is archived.
+   */
+  private giveUp (j: JobView, jobs: JobView[], epoch: number, report: TrainingTickReport, why: string | null): void {
+    const d = j.dispatch
+    const error = j.status?.error != null ? `: ${j.status.error}` : ''
+    const attempts = `${d.attempt} attempt${d.attempt === 1 ? '' : 's'}`
+    const reason = `${d.type} failed on ${attempts} (last: ${j.state}${error})${why === null ? '' : `; ${why}`}`.slice(0, MAX_TEXT_CHARS)
+    this.c.state.addVerdict({ jobId: j.jobId, verdict: 'FAILED', epoch, reason })
+    this.log.error({ jobId: j.jobId, config: d.config, type: d.type, attempts: d.attempt, state: j.state, reason }, 'giving up')
+    if (d.type === 'gauntlet') {
+      this.archiveAfterGauntletFailure(j, jobs, epoch, report)
+      return
+    }
+    report.failed.push({ config: d.config, reason })
+    if (d.config !== null) this.updateRecord(d.config, epoch, { lastEndedAt: timestampMs(this.c.clock), lastFailure: reason })
+  }
 
   private startGauntlet (training: JobView, epoch: number, report: TrainingTickReport): void {
     const config = training.dispatch.config
@@ -321,8 +379,9 @@ export class TrainingCoordinator {
     if (config === null) return
     const now = timestampMs(this.c.clock)
     const endedAt = Math.min(now, Math.max(j.dispatch.createdAt, j.status?.endedAt ?? now))
-    if ((this.c.state.trainingRecords().get(config)?.lastEndedAt ?? -1) >= endedAt) return
-    this.updateRecord(config, epoch, { lastEndedAt: endedAt })
+    const rec = this.c.state.trainingRecords().get(config)
+    if ((rec?.lastEndedAt ?? -1) >= endedAt && (rec?.lastFailure ?? null) === null) return
+    this.updateRecord(config, epoch, { lastEndedAt: Math.max(endedAt, rec?.lastEndedAt ?? 0), lastFailure: null })
   }
 
   /** Write the config's training record: `patch` over the current fields (a first record starts empty, dispatched now). */

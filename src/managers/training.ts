@@ -8,7 +8,7 @@ import {
   DEFAULT_DEDUP_WINDOW, DEFAULT_ELO_K, DEFAULT_ELO_SCALE, DEFAULT_FIRST_MODEL_WIN_RATE, DEFAULT_GAUNTLET_DRAW_SCORE,
   DEFAULT_INCREMENTAL_GAMES, DEFAULT_INCREMENTAL_GAMES_FLOOR, DEFAULT_MAX_DISPATCH_ATTEMPTS, DEFAULT_MIN_GAMES,
   DEFAULT_MIN_GAMES_FLOOR, DEFAULT_PROMOTE_WIN_RATE, DEFAULT_THRESHOLD_SCALE, DEFAULT_THRESHOLD_SCALE_ABOVE,
-  DEFAULT_TRAINING_COOLDOWN_MS, type ThresholdScaleStep
+  DEFAULT_TRAINING_COOLDOWN_MS, DEFAULT_TRAINING_RETRY_BACKOFF_MS, type ThresholdScaleStep
 } from '../config/defaults.js'
 import type { ConfigKey } from '../state/schema.js'
 
@@ -22,6 +22,8 @@ export interface TrainingParams {
   incrementalGamesFloor: number
   dedupWindow: number
   maxDispatchAttempts: number
+  /** Wait before an attempt is retried on a node that already tried it (no other node left). */
+  retryBackoffMs: number
 }
 
 export const DEFAULT_TRAINING_PARAMS: TrainingParams = {
@@ -33,7 +35,8 @@ export const DEFAULT_TRAINING_PARAMS: TrainingParams = {
   minGamesFloor: DEFAULT_MIN_GAMES_FLOOR,
   incrementalGamesFloor: DEFAULT_INCREMENTAL_GAMES_FLOOR,
   dedupWindow: DEFAULT_DEDUP_WINDOW,
-  maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS
+  maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS,
+  retryBackoffMs: DEFAULT_TRAINING_RETRY_BACKOFF_MS
 }
 
 export interface Thresholds {
@@ -63,6 +66,8 @@ export interface TrainingHistory {
   lastEndedAt?: number | undefined
   /** Cluster games of the config when its last completed training was dispatched; null if never trained. */
   trainedGames: number | null
+  /** Why the last training of this config was given up; null or absent when it was not. */
+  lastFailure?: string | null | undefined
 }
 
 export interface ReadinessInput {
@@ -72,6 +77,8 @@ export interface ReadinessInput {
   history: TrainingHistory | undefined
   /** A training of this config is pending or running (any dispatcher, any epoch). */
   inFlight: boolean
+  /** What the training in flight is doing, in words (e.g. waiting to retry). */
+  inFlightWhy?: string | undefined
 }
 
 export type NotReadyReason = 'too-few-games' | 'too-few-new-games' | 'in-flight' | 'cooldown' | 'duplicate'
@@ -83,6 +90,14 @@ export interface ReadinessDecision {
   games: number
   newGames: number | null
   fingerprint: string
+  /** The reason in words, for `status` and `whyNot`; null when ready. */
+  why: string | null
+}
+
+/** A readiness decision in words, for `status` and `whyNot`: `ready`, or the reason, then why in parentheses. */
+export function readinessText (d: { ready: boolean, reason: string | null, why?: string | null }): string {
+  const head = d.ready ? 'ready' : d.reason ?? 'not ready'
+  return d.why === undefined || d.why === null ? head : `${head} (${d.why})`
 }
 
 /** Readiness of each config (REFERENCE: TrainingCoordinator readiness). */
@@ -94,13 +109,18 @@ export function checkTrainingReadiness (
     const trained = i.history?.trainedGames ?? null
     const newGames = trained === null ? null : i.games - trained
     const base = { config: i.config, games: i.games, newGames, fingerprint: i.fingerprint }
-    const no = (reason: NotReadyReason): ReadinessDecision => ({ ...base, ready: false, reason })
-    if (i.games < thresholds.minGames) return no('too-few-games')
-    if (newGames !== null && newGames < thresholds.incrementalGames) return no('too-few-new-games')
-    if (i.inFlight) return no('in-flight')
-    if (i.history !== undefined && nowMs - cooldownStartMs(i.history) < p.cooldownMs) return no('cooldown')
-    if (recentFingerprints.has(i.fingerprint)) return no('duplicate')
-    return { ...base, ready: true, reason: null }
+    const failed = i.history?.lastFailure ?? null
+    const no = (reason: NotReadyReason, why: string): ReadinessDecision =>
+      ({ ...base, ready: false, reason, why: failed === null ? why : `${why}; last training failed: ${failed}` })
+    if (i.games < thresholds.minGames) return no('too-few-games', `${i.games} of ${thresholds.minGames} games`)
+    if (newGames !== null && newGames < thresholds.incrementalGames) {
+      return no('too-few-new-games', `${newGames} of ${thresholds.incrementalGames} new games since the last training`)
+    }
+    if (i.inFlight) return no('in-flight', i.inFlightWhy ?? 'a training of this config is pending or running')
+    const cooledAt = i.history === undefined ? Number.NEGATIVE_INFINITY : cooldownStartMs(i.history) + p.cooldownMs
+    if (nowMs < cooledAt) return no('cooldown', `cooldown: ${Math.ceil((cooledAt - nowMs) / 1000)} s left`)
+    if (recentFingerprints.has(i.fingerprint)) return no('duplicate', 'same data as a recent dispatch')
+    return { ...base, ready: true, reason: null, why: null }
   })
 }
 
@@ -110,6 +130,45 @@ export function checkTrainingReadiness (
  */
 export function cooldownStartMs (h: TrainingHistory): number {
   return Math.max(h.lastDispatchAt, h.lastEndedAt ?? Number.NEGATIVE_INFINITY)
+}
+
+// ---- retries ---------------------------------------------------------------------------------
+
+export interface RetryInput {
+  type: 'training' | 'gauntlet'
+  /** Attempt number of the job that ended without a result (1: the first dispatch). */
+  attempt: number
+  maxAttempts: number
+  /** The best node that has not tried this job yet, or null. */
+  untried: string | null
+  /** The best node at all, tried or not, or null when there is none. */
+  any: string | null
+  /** How long this node has seen the attempt ended (local monotonic ms). */
+  endedForMs: number
+  backoffMs: number
+}
+
+export type RetryPlan =
+  | { kind: 'dispatch', node: string }
+  | { kind: 'wait', why: string }
+  | { kind: 'give-up', why: string | null }
+
+/**
+ * What to do with a training or gauntlet attempt that ended without a result: the next attempt
+ * on an untried node at once; on a node that tried it once the back-off has passed, when no
+ * other is left; give up after the last attempt, or when no node at all turned up within the
+ * back-off. It never waits without end, so no config stays in flight for ever.
+ */
+export function planTrainingRetry (i: RetryInput): RetryPlan {
+  if (i.attempt >= i.maxAttempts) return { kind: 'give-up', why: null }
+  if (i.untried !== null) return { kind: 'dispatch', node: i.untried }
+  const over = i.endedForMs >= i.backoffMs
+  const left = `${Math.ceil((i.backoffMs - i.endedForMs) / 1000)} s`
+  if (i.any === null) {
+    const why = `no ${i.type} node for attempt ${i.attempt + 1}`
+    return over ? { kind: 'give-up', why } : { kind: 'wait', why: `${why}: giving up in ${left}` }
+  }
+  return over ? { kind: 'dispatch', node: i.any } : { kind: 'wait', why: `no other ${i.type} node: retry on ${i.any} in ${left}` }
 }
 
 /**

@@ -163,7 +163,8 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
       minGamesFloor: t.minGamesFloor,
       incrementalGamesFloor: t.incrementalGamesFloor,
       dedupWindow: t.dedupWindow,
-      maxDispatchAttempts: t.maxDispatchAttempts
+      maxDispatchAttempts: t.maxDispatchAttempts,
+      retryBackoffMs: t.retryBackoffMs
     },
     gauntlet: { promoteWinRate: t.promoteWinRate, firstModelWinRate: t.firstModelWinRate, drawScore: t.gauntletDrawScore, eloK: t.eloK, eloScale: t.eloScale },
     gauntletGamesPerSeat: t.gauntletGamesPerSeat,

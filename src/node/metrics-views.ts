@@ -5,6 +5,7 @@
  */
 import { ControlError, type ControlHandler } from '../repl/control.js'
 import { explainWhyNot, type WhyNotNode } from '../repl/why-not.js'
+import { readinessText } from '../managers/training.js'
 import { activeSelfplayByNode } from '../jobs/lifecycle.js'
 import { ManagerSettings } from '../managers/cluster-settings.js'
 import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.js'
@@ -139,6 +140,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, logger: Logger, cl
       if (!parsed.success) throw new ControlError(`whyNot needs a config key like hex8_2p, got ${JSON.stringify(args.config)}`)
       const config = parsed.data
       const jobs = p.state.jobs().filter(j => j.dispatch.type === 'selfplay' && j.dispatch.config === config && ACTIVE.has(j.state))
+      const training = p.managers.training.report()?.decisions.find(d => d.config === config)
       return explainWhyNot({
         config,
         staticPriority: settings.staticPriority(cfg.scheduler.staticPriority)[config] ?? 0,
@@ -146,7 +148,8 @@ export function inspectionHandlers (node: RiftNode, p: Parts, logger: Logger, cl
         leader: p.election.currentLeader()?.nodeId ?? null,
         selfId: p.mesh.selfId,
         activeJobs: jobs.length,
-        nodes: schedulerNodes(p, config)
+        nodes: schedulerNodes(p, config),
+        training: training === undefined ? null : readinessText(training)
       })
     },
     dispatch: async args => {

@@ -7,6 +7,7 @@ import { bytes, duration, shortId, table, type Row } from './format.js'
 import { nodesTable } from './helpers.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
+import { readinessText } from '../managers/training.js'
 
 export interface ClusterSummary {
   self: string
@@ -19,7 +20,7 @@ export interface ClusterSummary {
   documents: { totalBytes: number, byDoc: Record<string, number> }
   drops: number
   loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
-  training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number }> } | null
+  training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number, why?: string | null }> } | null
   /** Connections to the other members: per peer connected or not, the address in use, the last dial error. */
   mesh: MeshReport | null
   /** Why this node does not stand for leader, when it does not. */
@@ -90,7 +91,7 @@ export function renderSummary (s: ClusterSummary): string {
   const t = s.training
   const training = t === null || t.decisions.length === 0
     ? []
-    : [`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${d.ready ? 'ready' : d.reason ?? ''}`).join('; ')}`]
+    : [`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${readinessText(d)}`).join('; ')}`]
   return [
     `cluster ${s.cluster}, seen from ${s.self}`,
     `leader: ${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,

@@ -31,6 +31,8 @@ export interface WhyNotInput {
   /** Selfplay jobs of this config pending or running. */
   activeJobs: number
   nodes: readonly WhyNotNode[]
+  /** The config's training readiness in words as this node decided it (null when it does not lead). */
+  training?: string | null
 }
 
 export interface WhyNotNodeRow {
@@ -87,5 +89,6 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   const verdict = input.activeJobs > 0 ? 'scheduled' : open.length > 0 && input.leader !== null ? 'waiting' : 'not scheduled'
   if (input.activeJobs > 0) reasons.unshift(`${input.activeJobs} selfplay job(s) of ${input.config} pending or running`)
   if (verdict === 'waiting' && reasons.length === 0) reasons.push('nothing blocks it: it is picked in proportion to its weight at the next dispatch pass')
+  if (input.training != null) reasons.push(`training: ${input.training}`)
   return { config: input.config, verdict, reasons, nodes: rows }
 }

@@ -213,6 +213,8 @@ export const trainingRecordSchema = z.strictObject({
    * the config ends, and in records of nodes older than this field.
    */
   lastEndedAt: ms.optional(),
+  /** Why the last training of this config was given up (FAILED after its last attempt); null or absent when it was not. */
+  lastFailure: text.nullable().optional(),
   lastJobId: id.nullable(),
   /** Cluster games of the config at the last dispatch. */
   dispatchedGames: count,

@@ -98,8 +98,89 @@ describe('TrainingCoordinator', () => {
     w.finish(4, third?.jobId as string, 'REFUSED')
     const r = c.tick()
     expect(r.dispatched).toEqual([])
-    expect(r.failed[0]?.reason).toMatch(/training failed on 3 nodes \(last: REFUSED: no capacity\)/)
+    expect(r.failed[0]?.reason).toMatch(/training failed on 3 attempts \(last: REFUSED: no capacity\)/)
     expect(w.states[0]?.jobs().find(j => j.jobId === third?.jobId)?.dispatch.previousJobId).toBe(second?.jobId)
+  })
+
+  it('with one GPU node, a failed training is retried on it after the back-off, then given up with a FAILED record', () => {
+    const w = new World([cpuHw({ cpuCount: 8 }), gpuHw('NVIDIA H100', { cpuCount: 32 }), cpuHw({ cpuCount: 64 })])
+    publishData(w.states[1] as ClusterState, { hex8_2p: 2500 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1, { training: { retryBackoffMs: 60_000, cooldownMs: 300_000 } })
+    let job = c.tick().dispatched[0]
+    for (const attempt of [2, 3]) {
+      w.finish(1, job?.jobId as string, 'FAILED')
+      const waiting = c.tick()
+      expect(waiting.dispatched).toEqual([])
+      expect(waiting.decisions.find(d => d.config === 'hex8_2p')).toMatchObject({
+        reason: 'in-flight', why: `training attempt ${attempt - 1} FAILED; no other training node: retry on ${nodeId(1)} in 60 s`
+      })
+      w.clock.advance(59_999)
+      expect(c.tick().dispatched).toEqual([])
+      w.clock.advance(1)
+      job = c.tick().dispatched[0]
+      expect(job).toMatchObject({ type: 'training', node: nodeId(1), attempt })
+    }
+    w.finish(1, job?.jobId as string, 'FAILED')
+    const gaveUp = c.tick()
+    expect(gaveUp.failed.map(f => f.reason)).toEqual(['training failed on 3 attempts (last: FAILED)'])
+    expect(w.states[0]?.job(job?.jobId as string)?.verdicts.map(v => v.verdict)).toEqual(['FAILED'])
+    expect(w.states[0]?.trainingRecords().get('hex8_2p')).toMatchObject({ lastFailure: 'training failed on 3 attempts (last: FAILED)', lastEndedAt: w.clock.nowMs() })
+    // no longer in flight: blocked by the cooldown, then by the same data, each with its reason
+    expect(c.tick().decisions.find(d => d.config === 'hex8_2p')).toMatchObject({ reason: 'cooldown', why: expect.stringMatching(/last training failed: training failed on 3 attempts/) })
+    w.clock.advance(300_000)
+    expect(c.tick().decisions.find(d => d.config === 'hex8_2p')).toMatchObject({ reason: 'duplicate', why: expect.stringMatching(/same data as a recent dispatch; last training failed/) })
+    // new data: the readiness pass triggers again
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3600 }, 2)
+    w.sync()
+    expect(c.tick().dispatched).toMatchObject([{ type: 'training', config: 'hex8_2p', node: nodeId(1), attempt: 1 }])
+  })
+
+  it('one GPU node, one failed training, data growing from 2,500 to 38,500 games over 24 h: the config keeps training', () => {
+    const w = new World([cpuHw({ cpuCount: 8 }), gpuHw('NVIDIA H100', { cpuCount: 32 }), cpuHw({ cpuCount: 64 })])
+    const c = w.coordinator(0, 1) // default settings: 5 min readiness pass and cooldown, 3 attempts
+    let failedOne = false
+    let longestInFlightMs = 0
+    let inFlightSince: number | null = null
+    for (let pass = 0; pass <= 288; pass++) {
+      publishData(w.states[1] as ClusterState, { hex8_2p: 2_500 + pass * 125 }, pass)
+      w.sync()
+      // the GPU node fails its first training; everything else completes by the next pass
+      for (const j of w.states[0]?.jobs() ?? []) {
+        if (j.state !== 'PENDING') continue
+        if (j.dispatch.type === 'training' && !failedOne) {
+          failedOne = true
+          w.finish(1, j.jobId, 'FAILED')
+        } else if (j.dispatch.type === 'training') w.finish(1, j.jobId, 'COMPLETE', [`model:models/${j.jobId}.bin`])
+        else w.finish(2, j.jobId, 'COMPLETE', ['results:' + 'W'.repeat(32)])
+      }
+      const d = c.tick().decisions.find(x => x.config === 'hex8_2p')
+      if (d?.reason === 'in-flight') inFlightSince ??= w.clock.nowMs()
+      else inFlightSince = null
+      if (inFlightSince !== null) longestInFlightMs = Math.max(longestInFlightMs, w.clock.nowMs() - inFlightSince)
+      w.clock.advance(300_000)
+    }
+    const trainings = w.states[0]?.jobs().filter(j => j.dispatch.type === 'training') ?? []
+    expect(failedOne).toBe(true)
+    expect(trainings.filter(j => j.state === 'PROMOTED').length).toBeGreaterThan(10)
+    expect(longestInFlightMs).toBeLessThanOrEqual(30 * 60_000)
+  })
+
+  it('gives up after the back-off when no training node is left at all, so readiness can trigger again', () => {
+    const w = new World([cpuHw({ cpuCount: 8 }), gpuHw('NVIDIA H100', { cpuCount: 32 }), cpuHw({ cpuCount: 64 })])
+    publishData(w.states[1] as ClusterState, { hex8_2p: 2500 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1, { training: { retryBackoffMs: 60_000 } })
+    const job = c.tick().dispatched[0]
+    w.finish(1, job?.jobId as string, 'FAILED')
+    // the GPU node retires: no training node at all
+    const s1 = w.states[1] as ClusterState
+    s1.setNodeInfo({ ...(s1.node(nodeId(1)) as NonNullable<ReturnType<ClusterState['node']>>), flags: { voter: false, retired: true, leaderEligible: true } })
+    w.sync()
+    expect(c.tick().decisions.find(d => d.config === 'hex8_2p')?.why).toBe('training attempt 1 FAILED; no training node for attempt 2: giving up in 60 s')
+    w.clock.advance(60_000)
+    expect(c.tick().failed.map(f => f.reason)).toEqual(['training failed on 1 attempt (last: FAILED); no training node for attempt 2'])
+    expect(w.states[0]?.job(job?.jobId as string)?.verdicts.map(v => v.verdict)).toEqual(['FAILED'])
   })
 
   it('runs the gauntlet after training and promotes a winner with a game-by-game Elo', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   FingerprintWindow, checkTrainingReadiness, expectedScore, gauntletVerdict, leaderlessTrainingChoice, parseGameResults,
-  scaledThresholds, trainingFingerprint, updateElo, type ReadinessInput
+  planTrainingRetry, scaledThresholds, trainingFingerprint, updateElo, type ReadinessInput, type RetryInput, type RetryPlan
 } from '../../../src/managers/training.js'
 import type { ConfigKey } from '../../../src/state/schema.js'
 
@@ -14,7 +14,7 @@ describe('threshold scaling with the number of GPU nodes', () => {
   })
 
   it('never goes below the floors (500 / 200)', () => {
-    const p = { minGames: 1000, incrementalGames: 400, cooldownMs: 0, thresholdScale: [{ maxGpuNodes: 1, factor: 1 }], thresholdScaleAbove: 0.1, minGamesFloor: 500, incrementalGamesFloor: 200, dedupWindow: 100, maxDispatchAttempts: 3 }
+    const p = { minGames: 1000, incrementalGames: 400, cooldownMs: 0, thresholdScale: [{ maxGpuNodes: 1, factor: 1 }], thresholdScaleAbove: 0.1, minGamesFloor: 500, incrementalGamesFloor: 200, dedupWindow: 100, maxDispatchAttempts: 3, retryBackoffMs: 60_000 }
     expect(scaledThresholds(10, p)).toEqual({ factor: 0.1, minGames: 500, incrementalGames: 200 })
   })
 })
@@ -46,6 +46,21 @@ describe('training readiness', () => {
   it('decides each config on its own (hex8 and hexagonal apart)', () => {
     const ds = checkTrainingReadiness([input({ config: 'hex8_2p', games: 2500 }), input({ config: 'hexagonal_2p', games: 100 })], th, new Set(), NOW)
     expect(ds.map(d => [d.config, d.ready])).toEqual([['hex8_2p', true], ['hexagonal_2p', false]])
+  })
+})
+
+describe('training retry plan', () => {
+  const base: RetryInput = { type: 'training', attempt: 1, maxAttempts: 3, untried: null, any: 'gpu1', endedForMs: 0, backoffMs: 60_000 }
+  it.each<[string, Partial<RetryInput>, RetryPlan]>([
+    ['an untried node: there, at once', { untried: 'gpu2' }, { kind: 'dispatch', node: 'gpu2' }],
+    ['only a node that tried it: wait for the back-off', { endedForMs: 20_000 }, { kind: 'wait', why: 'no other training node: retry on gpu1 in 40 s' }],
+    ['only a node that tried it, back-off over: reuse it', { endedForMs: 60_000 }, { kind: 'dispatch', node: 'gpu1' }],
+    ['no node at all: wait for the back-off', { any: null, endedForMs: 1 }, { kind: 'wait', why: 'no training node for attempt 2: giving up in 60 s' }],
+    ['no node at all, back-off over: give up', { any: null, endedForMs: 60_000 }, { kind: 'give-up', why: 'no training node for attempt 2' }],
+    ['last attempt: give up', { attempt: 3, untried: 'gpu2' }, { kind: 'give-up', why: null }],
+    ['attempts beyond the limit (a lower setting): give up', { attempt: 5 }, { kind: 'give-up', why: null }]
+  ])('%s', (_n, over, plan) => {
+    expect(planTrainingRetry({ ...base, ...over })).toEqual(plan)
   })
 })
 

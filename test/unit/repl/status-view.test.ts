@@ -38,6 +38,20 @@ describe('renderSummary', () => {
     expect(text).toContain('sync: SYNCING; pulling 12/50 file(s), 3.0 MiB so far; received 40 file(s), 1.0 KiB')
   })
 
+  it('says why a config does not train: a retry waiting for its back-off, a given-up training', () => {
+    const text = renderSummary(summary({
+      training: {
+        role: 'leader',
+        decisions: [
+          { config: 'hex8_2p', ready: false, reason: 'in-flight', games: 2500, why: 'training attempt 1 FAILED; no other training node: retry on gpu-1 in 40 s' },
+          { config: 'square8_2p', ready: false, reason: 'duplicate', games: 3000, why: 'same data as a recent dispatch; last training failed: training failed on 3 attempts (last: LOST)' }
+        ]
+      }
+    }))
+    expect(text).toContain('hex8_2p 2500 games in-flight (training attempt 1 FAILED; no other training node: retry on gpu-1 in 40 s)')
+    expect(text).toContain('square8_2p 3000 games duplicate (same data as a recent dispatch; last training failed: training failed on 3 attempts (last: LOST))')
+  })
+
   it('says when no leader is known, sync is off, loops fail and training waits', () => {
     const text = renderSummary(summary({
       self: 'node-b',

@@ -25,6 +25,15 @@ describe('explainWhyNot', () => {
     expect(r.reasons.join('\n')).toMatch(reason)
   })
 
+  it('says why the config does not train, beside the selfplay reasons', () => {
+    const r = explainWhyNot(input({ training: 'in-flight (training attempt 1 FAILED; no other training node: retry on gpu-1 in 40 s)' }))
+    expect(r.reasons).toEqual([
+      'nothing blocks it: it is picked in proportion to its weight at the next dispatch pass',
+      'training: in-flight (training attempt 1 FAILED; no other training node: retry on gpu-1 in 40 s)'
+    ])
+    expect(explainWhyNot(input({ training: null })).reasons.join('\n')).not.toMatch(/training/)
+  })
+
   it('names the VRAM a large board needs on a small GPU, and the share per node', () => {
     const r = explainWhyNot(input({ config: 'hexagonal_2p', nodes: [node({ weight: 0, hasGpu: true, gpuMemoryGb: 8 }), node({ node: 'n2', weight: 9, totalWeight: 90 })] }))
     expect(r.nodes[0]?.note).toBe('large board needs ≥ 16 GB VRAM, has 8')
