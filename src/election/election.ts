@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
-  decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease,
+  decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
   type ElectionTimings, type ElectionView, type VoterState
 } from './rules.js'
 
@@ -66,6 +66,7 @@ export class ElectionService {
   private running = false
   private ticking = false
   private readonly listeners = new Set<(e: ElectionEvent) => void>()
+  private readonly tickListeners = new Set<() => void>()
 
   roleValue: Role = 'follower'
   private epoch = 0
@@ -129,6 +130,12 @@ export class ElectionService {
     return () => this.listeners.delete(listener)
   }
 
+  /** Called after every evaluation (the ElectionObserver looks at the election then). */
+  onTick (listener: () => void): () => void {
+    this.tickListeners.add(listener)
+    return () => this.tickListeners.delete(listener)
+  }
+
   /** True while this node holds a valid lease (fence every leader-only action with `leaderEpoch`). */
   isLeader (): boolean {
     return this.roleValue === 'leader' && this.clock.monoMs() < this.leaseExpiresAtMs
@@ -167,6 +174,7 @@ export class ElectionService {
     } finally {
       this.ticking = false
     }
+    for (const l of this.tickListeners) l()
   }
 
   private schedule (): void {
@@ -261,7 +269,7 @@ export class ElectionService {
       // pre-vote: a node that cannot see a majority of voters alive cannot win, and each try
       // would raise the epoch and unseat a healthy leader when the partition heals
       const voters = this.voters()
-      const reachable = voters.filter(v => v === this.s.selfId || this.isAlive(v)).length
+      const reachable = votersAlive(voters, this.s.selfId, this.isAlive)
       if (reachable < majority(voters.length)) {
         this.log.debug({ reachable, voters: voters.length }, 'not standing: no majority of voters alive')
         return

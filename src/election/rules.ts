@@ -28,6 +28,11 @@ export function majority (voterCount: number): number {
   return Math.floor(voterCount / 2) + 1
 }
 
+/** Voters this node counts as alive: itself, and those the failure detector says are alive. */
+export function votersAlive (voters: readonly string[], selfId: string, isAlive: (nodeId: string) => boolean): number {
+  return voters.filter(v => v === selfId || isAlive(v)).length
+}
+
 /** Fewer than 3 voters cannot form a meaningful majority: each side may elect ("epoch" mode). */
 export function modeFor (voters: readonly string[], configured: 'majority' | 'epoch'): 'majority' | 'epoch' {
   return configured === 'epoch' || voters.length < 3 ? 'epoch' : 'majority'

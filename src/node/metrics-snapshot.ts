@@ -66,6 +66,7 @@ export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: L
     leaderEpoch: leader?.epoch ?? null,
     highestEpoch: p.election.highestEpoch,
     leaseRemainingMs: leader === undefined ? null : lease.reading(leader.nodeId)?.remainingMs ?? null,
+    electionEvents: p.electionEvents.counts(),
     jobsByState: jobsByState(p.state),
     syncBytesReceived: sync?.totals.bytesReceived ?? 0,
     syncFilesReceived: sync?.totals.filesReceived ?? 0,

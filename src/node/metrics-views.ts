@@ -1,7 +1,8 @@
 /**
  * Control ops for operators' views of the cluster (the REPL's helpers and `riftmesh status`):
  * nodes with their scores and roles, the leader's lease, one job, a manifest, the scheduler's
- * plan and `whyNot`, a manual dispatch through the leader, the metrics history.
+ * plan and `whyNot`, a manual dispatch through the leader, the metrics history, the recent
+ * election events.
  */
 import { ControlError, type ControlHandler } from '../repl/control.js'
 import { explainWhyNot, type WhyNotNode } from '../repl/why-not.js'
@@ -12,6 +13,9 @@ import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.
 import type { Parts, RiftNode } from './node.js'
 import type { Logger } from '../core/logger.js'
 import { timestampMs, type Clock } from '../core/clock.js'
+
+/** Election events returned when no limit is given. @default 50 */
+export const DEFAULT_ELECTION_EVENTS_ROWS = 50
 
 /** Most history samples one `metricsHistory` returns. */
 export const MAX_METRICS_HISTORY_ROWS = 1_000
@@ -49,7 +53,9 @@ function lease (p: Parts): Record<string, unknown> {
     round: reading?.round ?? null,
     highestEpoch: p.election.highestEpoch,
     mode: p.election.mode(),
-    voters: p.election.voters()
+    voters: p.election.voters(),
+    /** Majority mode: voters and how many this node sees alive (null in epoch mode and right after a start). */
+    quorum: p.electionEvents.current().quorum
   }
 }
 
@@ -182,6 +188,12 @@ export function inspectionHandlers (node: RiftNode, p: Parts, logger: Logger, cl
       }
       await p.store.flush()
       return { jobId: d.jobId, type: d.type, config: d.config, node: d.assignedNode, epoch: d.dispatchEpoch }
+    },
+    electionEvents: async args => {
+      const max = p.electionEvents.maxEvents
+      const limit = args.limit === undefined || args.limit === null ? Math.min(DEFAULT_ELECTION_EVENTS_ROWS, max) : Number(args.limit)
+      if (!(Number.isInteger(limit) && limit >= 1 && limit <= max)) throw new ControlError(`electionEvents: limit must be an integer 1–${max}`)
+      return p.electionEvents.events(limit)
     },
     metricsHistory: async args => {
       const limit = args.limit === undefined ? DEFAULT_METRICS_HISTORY_ROWS : Number(args.limit)

@@ -23,6 +23,8 @@ export interface MetricsSnapshot {
   leaderEpoch: number | null
   highestEpoch: number
   leaseRemainingMs: number | null
+  /** Election transitions of any node this node saw since it started, by type (leader-elected, lease-expired, …). */
+  electionEvents: Record<string, number>
   jobsByState: Record<string, number>
   syncBytesReceived: number
   syncFilesReceived: number
@@ -72,7 +74,8 @@ export function historyValues (s: MetricsSnapshot): Record<string, number> {
     epoch: s.leaderEpoch ?? s.highestEpoch,
     syncBytes: s.syncBytesReceived,
     docBytes: Object.values(s.documentBytes).reduce((a, b) => a + b, 0),
-    drops: Object.values(s.droppedByReason).reduce((a, b) => a + b, 0)
+    drops: Object.values(s.droppedByReason).reduce((a, b) => a + b, 0),
+    electionEvents: Object.values(s.electionEvents).reduce((a, b) => a + b, 0)
   }
   for (const [state, n] of Object.entries(s.jobsByState)) out[`jobs${state}`] = n
   return out
@@ -201,6 +204,7 @@ export class NodeMetrics {
     gauge('riftmesh_is_leader', '1 while this node holds a valid leader lease.', s => (s.isLeader ? 1 : 0))
     gauge('riftmesh_leader_known', '1 when this node knows a leader.', s => (s.leaderEpoch === null ? 0 : 1))
     gauge('riftmesh_epoch', 'Epoch of the known leader (else the highest epoch seen).', s => s.leaderEpoch ?? s.highestEpoch)
+    counter('riftmesh_election_events_total', 'Election transitions of any node seen by this one, by type: leader-elected, lease-expired, stepped-down, quorum-lost, quorum-regained.', 'type', s => s.electionEvents)
     gauge('riftmesh_lease_remaining_seconds', 'Time left on the leader\'s lease as this node sees it (-1 without a leader).', s => (s.leaseRemainingMs === null ? -1 : s.leaseRemainingMs / 1_000))
     labelled('riftmesh_jobs', 'Jobs in the document by state.', 'state', s => s.jobsByState)
     labelled('riftmesh_document_bytes', 'Encoded size of the cluster documents by group.', 'doc', s => s.documentBytes)

@@ -30,6 +30,7 @@ import { HardwareMonitor, defaultCapabilities } from '../managers/hardware.js'
 import { StateManager, type LoadReport } from '../managers/state-manager.js'
 import { controlHandlers } from './control-handlers.js'
 import { ElectionService } from '../election/election.js'
+import { ElectionObserver } from '../election/observer.js'
 import { SampledLoad, buildManagers, type NodeManagers } from './managers.js'
 import { ProcessRunner } from '../jobs/runner.js'
 import { ManifestScanner } from '../transfer/scanner.js'
@@ -74,6 +75,8 @@ export interface Parts {
   heartbeat: HeartbeatService
   peers: PeerManager
   election: ElectionService
+  /** The election's transitions of every node as this one sees them (logged, counted, kept for the REPL). */
+  electionEvents: ElectionObserver
   managers: NodeManagers
   hardware: HardwareMonitor
   stateManager: StateManager
@@ -236,13 +239,18 @@ export class RiftNode {
     this.stopSteps.push(offHardware)
 
     const e = cfg.election
-    const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive: id => heartbeat.health(id) === 'ALIVE', mayStand: () => peers.mayLead() }, {
+    const isAlive = (id: string): boolean => heartbeat.health(id) === 'ALIVE'
+    const election = new ElectionService({ state, tables, clock: this.clock, logger: this.log, isAlive, mayStand: () => peers.mayLead() }, {
       voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
       backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, eligibility: e.eligibility, preferredLeader: e.preferredLeader,
       selfEligible: cfg.node.leaderEligible
     })
     await election.start()
     this.stopSteps.push(() => election.stop())
+    // the failure detector has heard nobody for about a lease after a start: no quorum verdict before
+    const electionEvents = new ElectionObserver({ election, state, clock: this.clock, logger: this.log, isAlive }, { quorumGraceMs: e.leaseMs })
+    electionEvents.start()
+    this.stopSteps.push(() => electionEvents.stop())
     election.onChange(e => {
       stateManager.setLocalState({ role: e.type, leader: election.currentLeader()?.nodeId ?? null })
         .catch((err: unknown) => this.log.warn({ err }, 'local state write failed'))
@@ -269,7 +277,7 @@ export class RiftNode {
     const lease = new LeaseWatch({ state, clock: this.clock })
     lease.start()
     this.stopSteps.push(() => lease.stop())
-    const base = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, managers, hardware, stateManager, loadReport, restore, transfer }
+    const base = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, electionEvents, managers, hardware, stateManager, loadReport, restore, transfer }
     const metrics = new NodeMetrics({ snapshot: () => metricsSnapshot(base, lease), history: stateManager, clock: this.clock, logger: this.log }, {
       port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs,
       ...(metricsRegistry !== undefined ? { registry: metricsRegistry } : {})

@@ -95,6 +95,15 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
         return show(l, keyValues({ ...l, leaseRemainingMs: l.leaseRemainingMs === null ? null : duration(l.leaseRemainingMs as number) }, { maxCellChars: 80 }))
       }
     },
+    electionEvents: {
+      usage: 'electionEvents(limit?)', help: 'recent election transitions this node saw: leaders elected, leases expired, step-downs, quorum lost/regained',
+      run: async (...a) => {
+        const usage = 'electionEvents(limit?)'
+        if (a.length > 1 || (a.length === 1 && !(Number.isInteger(a[0]) && (a[0] as number) >= 1))) throw new ReplArgumentError(usage, 'expected one integer ≥ 1 or none')
+        const events = list(await call('electionEvents', a.length === 0 ? {} : { limit: a[0] }))
+        return show(events, table(events.map(e => ({ at: ago(e.atMs), event: e.type, epoch: e.epoch, node: shortId(e.node as string), detail: e.detail })), { maxCellChars: 120 }))
+      }
+    },
     jobs: {
       usage: 'jobs({state, node, type, limit})', help: 'jobs in the document, filtered by state, node, type',
       run: async (...a) => {

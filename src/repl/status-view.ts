@@ -8,11 +8,16 @@ import { nodesTable } from './helpers.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
 import { readinessText } from '../managers/training.js'
+import { hasQuorum, quorumText, type QuorumView } from '../election/transitions.js'
 
 export interface ClusterSummary {
   self: string
   cluster: string
-  leader: { nodeId: string | null, epoch: number | null, isLeader: boolean, role: string, leaseRemainingMs: number | null, mode: string, voters: string[], highestEpoch: number }
+  leader: {
+    nodeId: string | null, epoch: number | null, isLeader: boolean, role: string, leaseRemainingMs: number | null, mode: string, voters: string[], highestEpoch: number
+    /** Majority mode: voters and how many this node sees alive (null in epoch mode, right after a start, and from older nodes). */
+    quorum?: QuorumView | null
+  }
   nodes: Row[]
   runningJobs: Row[]
   jobsByState: Record<string, number>
@@ -53,7 +58,7 @@ export async function gatherSummary (call: ControlCall): Promise<ClusterSummary>
     cluster: status.cluster,
     leader: {
       nodeId: lease.leader, epoch: lease.epoch, isLeader: lease.isLeader, role: lease.role, leaseRemainingMs: lease.leaseRemainingMs,
-      mode: lease.mode, voters: lease.voters, highestEpoch: lease.highestEpoch
+      mode: lease.mode, voters: lease.voters, highestEpoch: lease.highestEpoch, quorum: lease.quorum ?? null
     },
     nodes,
     runningJobs: jobs.filter(j => j.state === 'RUNNING' || j.state === 'PENDING'),
@@ -79,9 +84,10 @@ function meshLines (m: MeshReport | null): string[] {
 
 export function renderSummary (s: ClusterSummary): string {
   const l = s.leader
-  const leader = l.nodeId === null
-    ? 'none known'
-    : `${l.nodeId === s.self ? 'this node' : l.nodeId} (epoch ${l.epoch ?? '-'}, lease ${l.leaseRemainingMs === null ? 'unknown' : `${duration(l.leaseRemainingMs)} left`})`
+  const q = l.quorum ?? null
+  const leader = l.nodeId !== null
+    ? `leader: ${l.nodeId === s.self ? 'this node' : l.nodeId} (epoch ${l.epoch ?? '-'}, lease ${l.leaseRemainingMs === null ? 'unknown' : `${duration(l.leaseRemainingMs)} left`})`
+    : q !== null && !hasQuorum(q) ? `no leader: ${quorumText(q)}` : 'leader: none known'
   const alive = s.nodes.filter(n => n.health === 'ALIVE').length
   const sync = s.sync === null ? 'off' : `${String(s.sync.state)}${typeof s.sync.lastError === 'string' ? ` (${s.sync.lastError})` : ''}`
   const totals = (s.sync?.totals ?? {}) as Record<string, number>
@@ -94,7 +100,7 @@ export function renderSummary (s: ClusterSummary): string {
     : [`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${readinessText(d)}`).join('; ')}`]
   return [
     `cluster ${s.cluster}, seen from ${s.self}`,
-    `leader: ${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
+    `${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
     `nodes: ${s.nodes.length} (${alive} alive)`,
     ...meshLines(s.mesh),
     ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),

@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { gatherSummary, renderSummary } from '../../src/repl/status-view.js'
+import type { ElectionEventRecord } from '../../src/election/observer.js'
 
+const events = async (n: NodeProcess): Promise<ElectionEventRecord[]> => await n.request('electionEvents', { limit: 256 }) as ElectionEventRecord[]
 interface Status { peerId: string, election: { role: string, leader: { nodeId: string, epoch: number } | null, mode: string, voters: string[], highestEpoch: number } }
 
 let root: string
@@ -12,7 +15,8 @@ let keyFile: string
 const running: NodeProcess[] = []
 
 async function start (name: string, extra: string[] = []): Promise<NodeProcess> {
-  const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...FAST_TIMINGS, ...FAST_ELECTION, ...extra, ...(process.env.DEBUG_ELECTION !== undefined ? ['--log-level', 'debug'] : [])])
+  // at info: the election events each node logs are checked below
+  const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...FAST_TIMINGS, ...FAST_ELECTION, ...extra], undefined, { logLevel: process.env.DEBUG_ELECTION !== undefined ? 'debug' : 'info' })
   running.push(n)
   return n
 }
@@ -36,6 +40,8 @@ afterAll(async () => {
 
 describe('leader election across three riftmesh node processes', () => {
   const nodes: Record<string, NodeProcess> = {}
+  let killed: { nodeId: string, epoch: number } | undefined
+  let successor: { nodeId: string, epoch: number } | undefined
 
   it('elects one leader that every node knows, once three voters are set', async () => {
     nodes.a = await start('a')
@@ -69,6 +75,8 @@ describe('leader election across three riftmesh node processes', () => {
     }, { timeout: 20_000, interval: 200 }).toBe(true)
     // lease 2 s + back-off ≤ 0.5 s + failure detection 1.5 s, with process scheduling slack
     expect(Date.now() - killedAt).toBeLessThan(15_000)
+    killed = before
+    successor = { nodeId: next.split('@')[0]!, epoch: Number(next.split('@')[1]) }
 
     const back = await start(oldName) // same data dir: same peer id, promises and epoch on disk
     nodes[oldName] = back
@@ -77,5 +85,34 @@ describe('leader election across three riftmesh node processes', () => {
     const s = await status(back)
     expect(s.election.role).toBe('follower')
     expect(s.election.highestEpoch).toBeGreaterThanOrEqual(before.epoch)
+  })
+
+  it('every survivor listed the killed leader\'s lease expiring and the next leader, with their epochs, and logged each once', async () => {
+    const survivors = Object.values(nodes).filter(n => n.peerId !== killed!.nodeId)
+    for (const n of survivors) {
+      const seen = (await events(n)).map(e => `${e.type} ${e.node}@${e.epoch}`)
+      const expired = seen.indexOf(`lease-expired ${killed!.nodeId}@${killed!.epoch}`)
+      expect(expired, seen.join('\n')).toBeGreaterThanOrEqual(0)
+      expect(seen.indexOf(`leader-elected ${killed!.nodeId}@${killed!.epoch}`)).toBeLessThan(expired)
+      expect(seen.indexOf(`leader-elected ${successor!.nodeId}@${successor!.epoch}`)).toBeGreaterThan(expired)
+      const logged = n.stderr().split('\n').filter(l => l.includes('"component":"election-events"') && l.includes(`lease expired: ${killed!.nodeId} (epoch ${killed!.epoch})`))
+      expect(logged).toHaveLength(1)
+      const now = (await n.request('metricsHistory', { limit: 1 }) as Array<{ values: Record<string, number> }>).at(-1)!
+      expect(now.values.electionEvents).toBeGreaterThanOrEqual(3)
+    }
+  })
+
+  it('a node left alone says quorum lost, and status says why there is no leader', async () => {
+    const [alone, ...others] = Object.values(nodes)
+    for (const n of others) {
+      await n!.stop('SIGKILL')
+      running.splice(running.indexOf(n!), 1)
+    }
+    await expect.poll(async () => (await events(alone!)).filter(e => e.type === 'quorum-lost').map(e => [e.node, e.detail]), { timeout: 20_000, interval: 200 })
+      .toEqual([[alone!.peerId, '1 of 3 voters alive, 2 needed']])
+    const call = async (op: string, args?: Record<string, unknown>): Promise<unknown> => await alone!.request(op, args)
+    await expect.poll(async () => renderSummary(await gatherSummary(call)), { timeout: 20_000, interval: 200 })
+      .toMatch(/\nno leader: 1 of 3 voters alive, 2 needed; this node is follower; majority mode, 3 voter\(s\)\n/)
+    expect(alone!.stderr().split('\n').filter(l => l.includes('quorum lost: 1 of 3 voters alive, 2 needed'))).toHaveLength(1)
   })
 })

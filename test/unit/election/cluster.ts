@@ -1,7 +1,8 @@
 /**
- * A few real ElectionServices on one VirtualClock: each with its own ClusterState and
- * LocalTables (memory-level), documents copied between connected nodes after every step, and
- * "alive" meaning up and connected — the failure detector's answer, without heartbeats.
+ * A few real ElectionServices (each with its ElectionObserver) on one VirtualClock: each with its
+ * own ClusterState and LocalTables (memory-level), documents copied between connected nodes after
+ * every step, and "alive" meaning up and connected — the failure detector's answer, without
+ * heartbeats.
  */
 import { MemoryLevel } from 'memory-level'
 import { VirtualClock } from '../../../src/core/clock.js'
@@ -11,6 +12,7 @@ import { ClusterState } from '../../../src/state/cluster-state.js'
 import type { RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
 import { ElectionService } from '../../../src/election/election.js'
+import { ElectionObserver, type ElectionObserverInit } from '../../../src/election/observer.js'
 import { nodeId, syncInto } from '../../helpers.js'
 
 export const TIMINGS = { leaseMs: 4_000, renewIntervalMs: 1_000, driftMarginMs: 400, backoffMinMs: 200, backoffMaxMs: 1_500 }
@@ -24,6 +26,7 @@ export interface Member {
   tables: LocalTables
   db: RootDb
   election: ElectionService
+  observer: ElectionObserver
   up: boolean
 }
 
@@ -32,6 +35,8 @@ export interface ElectionClusterInit {
   voters?: number
   /** Logger of node `i`. @default silent */
   logger?: (i: number) => Logger
+  /** Settings of every node's ElectionObserver. @default its defaults */
+  observer?: ElectionObserverInit
 }
 
 export class ElectionCluster {
@@ -56,7 +61,9 @@ export class ElectionCluster {
     const tables = new LocalTables(db, logger)
     const election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => this.alive(i, id) }, { voters, ...TIMINGS })
     await election.start()
-    return { index: i, id: nodeId(i), state, tables, db, election, up: true }
+    const observer = new ElectionObserver({ election, state, clock: this.clock, logger, isAlive: id => this.alive(i, id) }, this.init.observer)
+    observer.start()
+    return { index: i, id: nodeId(i), state, tables, db, election, observer, up: true }
   }
 
   /** Whether node `from` sees node `id` alive: both up and not cut apart. */
@@ -82,6 +89,7 @@ export class ElectionCluster {
   crash (i: number): void {
     const m = this.members[i] as Member
     m.election.stop()
+    m.observer.stop()
     m.up = false
   }
 
@@ -112,6 +120,7 @@ export class ElectionCluster {
   async close (): Promise<void> {
     for (const m of this.members) {
       m.election.stop()
+      m.observer.stop()
       await m.db.close()
     }
   }

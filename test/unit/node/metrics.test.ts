@@ -25,6 +25,7 @@ const snapshot: MetricsSnapshot = {
   leaderEpoch: 7,
   highestEpoch: 7,
   leaseRemainingMs: 2_500,
+  electionEvents: { 'leader-elected': 2, 'lease-expired': 1, 'stepped-down': 0, 'quorum-lost': 1, 'quorum-regained': 0 },
   jobsByState: { PENDING: 1, RUNNING: 4, COMPLETE: 0 },
   syncBytesReceived: 1_048_576,
   syncFilesReceived: 3,
@@ -85,6 +86,10 @@ describe('NodeMetrics', () => {
     expect(value(families, 'riftmesh_libp2p_streams', { protocol: '/meshsub/1.1.0' })).toBe(2)
     expect(value(families, 'riftmesh_epoch')).toBe(7)
     expect(value(families, 'riftmesh_lease_remaining_seconds')).toBe(2.5)
+    expect(value(families, 'riftmesh_election_events_total', { type: 'leader-elected' })).toBe(2)
+    expect(value(families, 'riftmesh_election_events_total', { type: 'quorum-lost' })).toBe(1)
+    expect(value(families, 'riftmesh_election_events_total', { type: 'stepped-down' })).toBe(0)
+    expect(families.find(f => f.name === 'riftmesh_election_events_total')?.type).toBe('COUNTER')
     expect(value(families, 'riftmesh_jobs', { state: 'RUNNING' })).toBe(4)
     expect(value(families, 'riftmesh_document_bytes', { doc: 'jobs' })).toBe(5_000)
     expect(value(families, 'riftmesh_sync_received_bytes_total')).toBe(1_048_576)
@@ -108,7 +113,7 @@ describe('NodeMetrics', () => {
     }
     const rows = await history.metrics()
     expect(rows.map(r => r.values.peersAlive)).toEqual([3, 4, 5])
-    expect(rows[0]?.values).toMatchObject({ peersTotal: 3, isLeader: 1, epoch: 7, jobsRUNNING: 4, docBytes: 6_200, drops: 2 })
+    expect(rows[0]?.values).toMatchObject({ peersTotal: 3, isLeader: 1, epoch: 7, jobsRUNNING: 4, docBytes: 6_200, drops: 2, electionEvents: 4 })
   })
 
   it('flattens a snapshot into history values and refuses a bad port or interval', () => {

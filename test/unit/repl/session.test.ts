@@ -25,6 +25,10 @@ const handlers = {
   setSetting: async (a: Record<string, unknown>) => { settings.set(String(a.name), a.value); return { name: a.name, value: a.value } },
   jobs: async (a: Record<string, unknown>) => [{ jobId: 'j1', type: 'selfplay', config: 'hex8_2p', node: 'peer-a', state: a.state ?? 'RUNNING', attempt: 1 }],
   whyNot: async () => { throw new ControlError('whyNot needs a config key like hex8_2p') },
+  electionEvents: async (a: Record<string, unknown>) => [
+    { seq: 1, atMs: -9_000, type: 'leader-elected', epoch: 3, node: 'peer-leader-a', detail: 'peer-leader-a (epoch 3)' },
+    { seq: 2, atMs: -5_000, type: 'quorum-lost', epoch: 3, node: 'peer-self', detail: '1 of 3 voters alive, 2 needed' }
+  ].slice(-Number(a.limit ?? 50)),
   abTests: async () => [{ id: 'ab-1', config: 'hex8_2p', status: 'decided', games: 60, gameBudget: 80, score: 0.983, low: 0.872, high: 0.998, verdict: 'A is stronger' }],
   abStart: async (a: Record<string, unknown>) => { if (a.modelA === a.modelB) throw new ControlError('abStart: model A and model B are the same file'); return { id: 'ab-2', status: 'running' } }
 }
@@ -84,6 +88,16 @@ describe('REPL session', () => {
     await r.until(/answer = 42\n42\n/)
   })
 
+  it('lists the recent election events, the newest last, and checks its limit', async () => {
+    const r = await open()
+    r.input.write('electionEvents()\nelectionEvents("x")\nelectionEvents(1)\n')
+    const out = await r.until(/usage: electionEvents\(limit\?\)[\s\S]*quorum-lost/)
+    expect(out).toMatch(/AT\s+EVENT\s+EPOCH\s+NODE\s+DETAIL/)
+    expect(out).toMatch(/9\.0s ago\s+leader-elected\s+3\s+\S+\s+peer-leader-a \(epoch 3\)\n.*5\.0s ago\s+quorum-lost\s+3\s+\S+\s+1 of 3 voters alive, 2 needed/)
+    expect(out).toMatch(/error: expected one integer ≥ 1 or none; usage: electionEvents\(limit\?\)/)
+    expect(out.slice(out.indexOf('usage: electionEvents'))).not.toContain('leader-elected')
+  })
+
   it('starts and lists A/B tests', async () => {
     const r = await open()
     r.input.write('abStart({config: "hex8_2p", modelA: "m", modelB: "m"})\nabStart({config: "hex8_2p", modelA: "a", modelB: "b"})\nabTests()\n')
@@ -97,7 +111,7 @@ describe('REPL session', () => {
     const r = await open()
     r.input.write('.help\n')
     const help = await r.until(/\.exit/)
-    for (const h of ['peers()', 'nodes()', 'leader()', 'jobs({state, node, type, limit})', 'job(id)', 'manifest(node?)', 'plan()', 'rankings()',
+    for (const h of ['peers()', 'nodes()', 'leader()', 'electionEvents(limit?)', 'jobs({state, node, type, limit})', 'job(id)', 'manifest(node?)', 'plan()', 'rankings()',
       'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()', 'abStart(', 'abTests(id?)', 'abCancel(id)']) {
       expect(help).toContain(h)
     }

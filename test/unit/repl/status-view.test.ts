@@ -38,6 +38,20 @@ describe('renderSummary', () => {
     expect(text).toContain('sync: SYNCING; pulling 12/50 file(s), 3.0 MiB so far; received 40 file(s), 1.0 KiB')
   })
 
+  it('says when no leader is known, sync is off, loops fail and training waits', () => {
+    const text = renderSummary(summary({
+      self: 'node-b',
+      leader: { nodeId: null, epoch: null, isLeader: false, role: 'candidate', leaseRemainingMs: null, mode: 'epoch', voters: [], highestEpoch: 0 },
+      sync: null,
+      loops: [{ name: 'training', state: 'idle', runs: 4, failures: 2, lastError: 'boom' }],
+      training: { role: 'follower', decisions: [{ config: 'hex8_2p', ready: false, reason: 'needs 500 games', games: 12 }] }
+    }))
+    expect(text).toContain('leader: none known; this node is candidate')
+    expect(text).toContain('sync: off')
+    expect(text).toContain('loops failing: training (2: boom)')
+    expect(text).toContain('training readiness (follower): hex8_2p 12 games needs 500 games')
+  })
+
   it('says why a config does not train: a retry waiting for its back-off, a given-up training', () => {
     const text = renderSummary(summary({
       training: {
@@ -52,18 +66,15 @@ describe('renderSummary', () => {
     expect(text).toContain('square8_2p 3000 games duplicate (same data as a recent dispatch; last training failed: training failed on 3 attempts (last: LOST))')
   })
 
-  it('says when no leader is known, sync is off, loops fail and training waits', () => {
-    const text = renderSummary(summary({
-      self: 'node-b',
-      leader: { nodeId: null, epoch: null, isLeader: false, role: 'candidate', leaseRemainingMs: null, mode: 'epoch', voters: [], highestEpoch: 0 },
-      sync: null,
-      loops: [{ name: 'training', state: 'idle', runs: 4, failures: 2, lastError: 'boom' }],
-      training: { role: 'follower', decisions: [{ config: 'hex8_2p', ready: false, reason: 'needs 500 games', games: 12 }] }
-    }))
-    expect(text).toContain('leader: none known; this node is candidate')
-    expect(text).toContain('sync: off')
-    expect(text).toContain('loops failing: training (2: boom)')
-    expect(text).toContain('training readiness (follower): hex8_2p 12 games needs 500 games')
+  it('says why there is no leader when the quorum is lost: "no leader: 1 of 3 voters alive, 2 needed"', () => {
+    const leader = { nodeId: null, epoch: null, isLeader: false, role: 'follower', leaseRemainingMs: null, mode: 'majority', voters: ['node-a', 'node-b', 'node-c'], highestEpoch: 3 }
+    const lost = renderSummary(summary({ leader: { ...leader, quorum: { voters: 3, alive: 1 } }, notStanding: 'this node has not reached any peer' }))
+    expect(lost).toContain('\nno leader: 1 of 3 voters alive, 2 needed; this node is follower; majority mode, 3 voter(s)\n')
+    expect(lost).not.toContain('none known')
+    expect(lost).toContain('WARNING not standing for leader: this node has not reached any peer')
+    // a quorum but no leader yet (an election under way), or no verdict: none known
+    expect(renderSummary(summary({ leader: { ...leader, quorum: { voters: 3, alive: 2 } } }))).toContain('\nleader: none known; this node is follower')
+    expect(renderSummary(summary({ leader: { ...leader, quorum: null } }))).toContain('\nleader: none known; this node is follower')
   })
 
   it('shows the mesh line, the isolation warning and each member not connected with its last dial error', () => {
