@@ -115,7 +115,9 @@ export const scenarioSchema = z.strictObject({
     cleanupIntervalMs: ms.default(2000),
     selfplayDispatchIntervalMs: ms.default(2000),
     leaderlessSelfplayAfterMs: ms.default(10_000),
-    admissionWaitMs: ms.default(3000)
+    admissionWaitMs: ms.default(3000),
+    /** How long a finished bucket stays before it is retired (jobs.retentionMs; the node's default when absent). */
+    retentionMs: ms.optional()
   }).optional(),
   phases: z.strictObject({
     /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */

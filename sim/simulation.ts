@@ -112,7 +112,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       selfplayDispatchIntervalMs: jb.selfplayDispatchIntervalMs,
       jobHeartbeatIntervalMs: jb.jobHeartbeatIntervalMs,
       leaderlessSelfplayAfterMs: jb.leaderlessSelfplayAfterMs,
-      admissionWaitMs: jb.admissionWaitMs
+      admissionWaitMs: jb.admissionWaitMs,
+      ...(jb.retentionMs !== undefined ? { retentionMs: jb.retentionMs } : {})
     }
   }
   if (tr !== undefined && trainingParams !== undefined) {

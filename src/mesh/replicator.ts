@@ -13,18 +13,20 @@ import { timeoutSignal, type Clock, type TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { Rng } from '../core/rng.js'
 import { errorMessage } from '../core/errors.js'
-import type { DocName, DocUpdate } from '../state/docs.js'
+import { bucketIdOfDoc, type DocName, type DocUpdate } from '../state/docs.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import { DocUpdate as DocUpdateMsg } from './gen/riftmesh.js'
 import type { Mesh, MeshMessage } from './mesh.js'
 import type { DropCounters } from './drops.js'
-import { ClusterMismatchError, SYNC_PROTOCOL, applyRemote, runSyncInitiator, runSyncResponder, type SyncStats } from './sync-protocol.js'
+import { ClusterMismatchError, SYNC_PROTOCOL, applyRemote, runSyncInitiator, runSyncResponder, type RetiredDocs, type SyncLimits, type SyncStats } from './sync-protocol.js'
 
 export const DOC_MESSAGE_VERSION = 1
 
 /** Where durable local updates come from (DocStore in a node). */
 export interface UpdateSource {
   onPersisted(listener: (u: DocUpdate) => void): () => void
+  /** The final state of a job bucket this node retired, as a diff against a peer's state vector (DocStore keeps the last few). */
+  retiredFinal?(name: DocName, theirStateVector: Uint8Array): Promise<Uint8Array | undefined>
 }
 
 export interface ReplicatorInit {
@@ -79,6 +81,8 @@ export interface ReplicatorCounters {
   tooLargeNotices: number
   /** Hang-ups on peers of another cluster. */
   foreignClusterHangUps: number
+  /** Job buckets held here that a peer had retired (their final state merged, retired here in turn). */
+  bucketsRetiredByPeers: number
 }
 
 export class Replicator {
@@ -112,7 +116,7 @@ export class Replicator {
   private readonly cleanups: Array<() => void> = []
   private controller: AbortController | undefined
   readonly counters: ReplicatorCounters = {
-    published: 0, publishedBytes: 0, publishFailures: 0, received: 0, applied: 0, syncsStarted: 0, syncsFailed: 0, syncsServed: 0, tooLargeNotices: 0, foreignClusterHangUps: 0
+    published: 0, publishedBytes: 0, publishFailures: 0, received: 0, applied: 0, syncsStarted: 0, syncsFailed: 0, syncsServed: 0, tooLargeNotices: 0, foreignClusterHangUps: 0, bucketsRetiredByPeers: 0
   }
 
   constructor (components: ReplicatorComponents, init: ReplicatorInit) {
@@ -136,6 +140,18 @@ export class Replicator {
     if (!(this.coalesceWindowMs >= 0)) throw new RangeError(`replicator coalesceWindowMs must be ≥ 0, got ${this.coalesceWindowMs}`)
     for (const [k, v] of Object.entries({ maxCoalesceDelayMs: this.maxCoalesceDelayMs, maxGossipMessageBytes: this.maxGossipMessageBytes, antiEntropyIntervalMs: this.antiEntropyIntervalMs, syncTimeoutMs: this.syncTimeoutMs })) {
       if (!Number.isFinite(v) || v < 1) throw new RangeError(`replicator ${k} must be ≥ 1, got ${v}`)
+    }
+  }
+
+  /** Bucket retirement as the sync exchange reconciles it (see sync-protocol.ts). */
+  private readonly retired: RetiredDocs = {
+    final: async (doc, theirs) => await this.updates.retiredFinal?.(doc, theirs),
+    retiredByPeer: (doc, peer) => {
+      const bucketId = bucketIdOfDoc(doc)
+      if (bucketId !== undefined && this.state.markRetiredElsewhere(bucketId)) {
+        this.counters.bucketsRetiredByPeers++
+        this.log.info({ peer, bucket: bucketId }, 'a peer retired a job bucket held here: its final state is merged, and it leaves this node once this node\'s own jobs in it end')
+      }
     }
   }
 
@@ -315,7 +331,7 @@ export class Replicator {
     }, delay)
   }
 
-  private syncLimits (): { maxFrameBytes: number, maxUpdates: number, cluster: string } {
-    return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: this.state.docs.maxDocs + 2, cluster: this.cluster }
+  private syncLimits (): SyncLimits {
+    return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: 2 * this.state.docs.maxDocs + 2, cluster: this.cluster, retired: this.retired }
   }
 }

@@ -9,6 +9,11 @@
  *   UPDATE(doc, diff)…             ─> (everything the responder lacks)
  *   DONE                           ─>
  *
+ * Before its DONE, each side sends RETIRED(doc, final diff) for every job bucket the other side
+ * listed that it has retired: the other side was away (partitioned) while the bucket's jobs ended
+ * and the bucket left this node; it merges the final state and retires the bucket too, so the
+ * two never stay apart over a document one of them refuses.
+ *
  * STEP1 lists each document's state vector and a digest of its snapshot (state vector + delete
  * set). A document whose digests are equal on both sides is not sent; otherwise the diff is sent
  * even when the state vectors are equal, because a Yjs delete does not move the state vector.
@@ -31,6 +36,16 @@ export interface SyncLimits {
   maxUpdates: number
   /** This node's cluster name; a peer of another cluster is refused. Omitted: not checked. */
   cluster?: string
+  /** Job buckets this node retired, and what to do when a peer has retired one held here. Omitted: no RETIRED frames. */
+  retired?: RetiredDocs
+}
+
+/** The two ends of bucket retirement the sync exchange reconciles. */
+export interface RetiredDocs {
+  /** What a peer with state vector `theirs` lacks of the final state of a document this node retired (V2), or undefined when it is not kept. */
+  final(doc: DocName, theirs: Uint8Array): Promise<Uint8Array | undefined>
+  /** A peer retired `doc`, which this node holds; its final state, when sent, is merged already. */
+  retiredByPeer(doc: DocName, peer: string): void
 }
 
 export interface SyncStats {
@@ -42,9 +57,12 @@ export interface SyncStats {
   skippedTooLarge: number
   /** Documents not sent because both sides' snapshot digests were equal. */
   skippedEqual: number
+  /** RETIRED frames sent and received. */
+  sentRetired: number
+  receivedRetired: number
 }
 
-const newStats = (): SyncStats => ({ sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0, skippedTooLarge: 0, skippedEqual: 0 })
+const newStats = (): SyncStats => ({ sentUpdates: 0, receivedUpdates: 0, appliedBytes: 0, rejected: 0, skippedTooLarge: 0, skippedEqual: 0, sentRetired: 0, receivedRetired: 0 })
 
 export class SyncProtocolError extends ValidationError {
   constructor (peer: string, message: string) {
@@ -141,7 +159,23 @@ async function sendMissing (stream: FrameStream, docs: DocSet, names: readonly D
     await stream.write(frame, { signal })
     stats.sentUpdates++
   }
+  if (limits.retired !== undefined) await sendRetired(stream, docs, theirs, limits.retired, limits, stats, signal)
   await stream.write(doneFrame(), { signal })
+}
+
+/** A RETIRED frame for each document the other side listed that this node retired. */
+async function sendRetired (stream: FrameStream, docs: DocSet, theirs: Map<string, Theirs>, retired: RetiredDocs, limits: SyncLimits, stats: SyncStats, signal: AbortSignal): Promise<void> {
+  for (const [doc, t] of theirs) {
+    if (!isDocName(doc) || !docs.isRetired(doc)) continue
+    const final = await retired.final(doc, t.sv) ?? new Uint8Array(0)
+    let frame = SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.RETIRED, vectors: [], doc, update: final as Uint8Array<ArrayBuffer>, cluster: '' })
+    if (frame.byteLength > limits.maxFrameBytes) {
+      // too large to carry: the peer still learns the bucket is retired, without its final records
+      frame = SyncFrame.encode({ version: SYNC_VERSION, kind: SyncFrame.Kind.RETIRED, vectors: [], doc, update: new Uint8Array(0), cluster: '' })
+    }
+    await stream.write(frame, { signal })
+    stats.sentRetired++
+  }
 }
 
 /** Apply UPDATE frames until DONE. */
@@ -149,6 +183,15 @@ async function receiveUpdates (stream: FrameStream, docs: DocSet, peer: string, 
   for (let updates = 0; ;) {
     const frame = await readFrame(stream, peer, drops, signal)
     if (frame.kind === SyncFrame.Kind.DONE) return
+    if (frame.kind === SyncFrame.Kind.RETIRED) {
+      if (++updates > limits.maxUpdates) {
+        drops.record(peer, 'protocol', 'too many sync updates')
+        throw new SyncProtocolError(peer, 'too many updates')
+      }
+      stats.receivedRetired++
+      receiveRetired(docs, frame, peer, drops, limits, stats)
+      continue
+    }
     if (frame.kind !== SyncFrame.Kind.UPDATE) {
       drops.record(peer, 'protocol', `unexpected ${frame.kind}`)
       throw new SyncProtocolError(peer, `unexpected ${frame.kind} frame`)
@@ -160,6 +203,19 @@ async function receiveUpdates (stream: FrameStream, docs: DocSet, peer: string, 
     stats.receivedUpdates++
     applyRemote(docs, frame.doc, frame.update, peer, drops, stats)
   }
+}
+
+/** A peer retired a document: merge its final state if this node holds the document, then say so. */
+function receiveRetired (docs: DocSet, frame: SyncFrame, peer: string, drops: DropCounters, limits: SyncLimits, stats: SyncStats): void {
+  if (!isDocName(frame.doc)) {
+    drops.record(peer, 'bad-doc-name', frame.doc.slice(0, 64))
+    stats.rejected++
+    return
+  }
+  const doc = frame.doc as DocName
+  if (docs.get(doc) === undefined) return // not held here (or retired here too): nothing to reconcile
+  if (frame.update.byteLength > 0 && !applyRemote(docs, doc, frame.update, peer, drops, stats)) return
+  limits.retired?.retiredByPeer(doc, peer)
 }
 
 /** Apply one remote update, counting (not throwing) what is refused. */

@@ -45,6 +45,8 @@ export interface ClusterStateComponents {
 }
 
 const electionEntrySchema = z.union([candidacySchema, grantSchema, leaseSchema])
+/** Most buckets remembered as retired by a peer (a bound; each is retired here soon after). */
+export const MAX_RETIRED_ELSEWHERE = 4_096
 type ElectionEntry = z.infer<typeof electionEntrySchema>
 
 export type DispatchInput = Omit<JobDispatch, 'v' | 'jobId' | 'dispatchedBy' | 'createdAt'>
@@ -79,6 +81,8 @@ export class ClusterState {
   private readonly trainingMap: ValidatedMap<Register<TrainingRecord>>
   private readonly buckets = new Map<string, BucketMaps>()
   private readonly bucketChangedAt = new Map<string, number>()
+  /** Buckets a peer has retired, still held here until this node's own jobs in them end. */
+  private readonly retiredElsewhere = new Set<string>()
   private readonly bucketOpenedAt = new Map<string, number>()
 
   constructor (components: ClusterStateComponents, init: ClusterStateInit) {
@@ -316,13 +320,26 @@ export class ClusterState {
 
   /** Buckets that may be retired now (pure decision over the current view). */
   retirableBuckets (): string[] {
-    return decideRetirableBuckets(this.bucketViews(), this.maxKnownEpoch(), this.clock.nowMs(), this.retentionMs)
+    return decideRetirableBuckets(this.bucketViews(), this.maxKnownEpoch(), this.clock.nowMs(), this.retentionMs, this.retiredElsewhere, this.selfId)
+  }
+
+  /**
+   * A peer has retired this bucket (and sent its final state, merged here before this call): no
+   * other node will take updates for it any more, so it leaves this view as soon as this node's
+   * own jobs in it have ended. Returns whether the bucket is held here.
+   */
+  markRetiredElsewhere (bucketId: string): boolean {
+    if (!this.buckets.has(bucketId)) return false
+    if (this.retiredElsewhere.size >= MAX_RETIRED_ELSEWHERE) this.retiredElsewhere.clear()
+    this.retiredElsewhere.add(bucketId)
+    return true
   }
 
   /** Remove a bucket document for good and return its jobs (for the job history). */
   retireBucket (bucketId: string): JobView[] {
     const view = this.bucketViews().find(b => b.bucketId === bucketId)
     this.docs.retire(bucketDocName(bucketId))
+    this.retiredElsewhere.delete(bucketId)
     this.buckets.delete(bucketId)
     this.bucketChangedAt.delete(bucketId)
     this.bucketOpenedAt.delete(bucketId)

@@ -94,12 +94,22 @@ export function isBucketSealed (bucket: Pick<BucketView, 'bucketId' | 'meta'>, m
   return epoch !== undefined && epoch < maxKnownEpoch
 }
 
-/** Buckets that can leave the document now: sealed, every job ended, and quiet for `retentionMs`. */
+/**
+ * Buckets that can leave the document now: sealed, every job ended, and quiet for `retentionMs` —
+ * or retired already by a peer (`retiredElsewhere`: its final state was merged here), once no
+ * job assigned to `selfId` still runs in it (this node's own record of its own job is kept until
+ * that job ends; every other record is final as far as the cluster will ever know).
+ */
 export function decideRetirableBuckets (
-  buckets: readonly BucketView[], maxKnownEpoch: number, nowMs: number, retentionMs: number
+  buckets: readonly BucketView[], maxKnownEpoch: number, nowMs: number, retentionMs: number,
+  retiredElsewhere: ReadonlySet<string> = new Set(), selfId = ''
 ): string[] {
   const out: string[] = []
   for (const b of buckets) {
+    if (retiredElsewhere.has(b.bucketId)) {
+      if (b.jobs.every(j => j.dispatch.assignedNode !== selfId || isTerminal(j.state))) out.push(b.bucketId)
+      continue
+    }
     if (b.meta === undefined) continue
     if (!isBucketSealed(b, maxKnownEpoch)) continue
     if (b.jobs.length < b.meta.jobCount) continue // dispatches still on their way

@@ -4,7 +4,9 @@
  * it — the Replicator publishes local updates from there, so nothing reaches the network that a
  * crash could lose. When a document's log passes `compactAfterBytes` it is folded into a V2
  * snapshot in one atomic batch. Retired job buckets are deleted whole and their jobs written to
- * the job history in the same batch.
+ * the job history in the same batch; the final state of the last `maxRetiredFinals` of them is
+ * kept, so a peer that still holds one (it was partitioned away while this node retired it) can
+ * be sent that state and retire it too.
  */
 import * as Y from 'yjs'
 import type { Logger } from '../core/logger.js'
@@ -21,7 +23,12 @@ export interface DocStoreInit {
   compactAfterBytes?: number
   /** fsync every flush (turn off only in benchmarks). @default true */
   syncWrites?: boolean
+  /** Final states of retired buckets kept for peers that still hold them; the oldest go first. @default 256 */
+  maxRetiredFinals?: number
 }
+
+/** @default 256 */
+export const DEFAULT_MAX_RETIRED_FINALS = 256
 
 export interface DocStoreComponents {
   db: RootDb
@@ -62,6 +69,9 @@ export class DocStore {
   private unsubscribe: (() => void) | undefined
   private failure: Error | undefined
   private started = false
+  private readonly maxRetiredFinals: number
+  /** Retired bucket document → the LevelDB key of its final state, oldest first. */
+  private readonly finals = new Map<DocName, string>()
 
   constructor (components: DocStoreComponents, init: DocStoreInit = {}) {
     this.db = components.db
@@ -72,6 +82,8 @@ export class DocStore {
       throw new RangeError(`compactAfterBytes must be an integer ≥ 1024, got ${this.compactAfterBytes}`)
     }
     this.syncWrites = init.syncWrites ?? true
+    this.maxRetiredFinals = init.maxRetiredFinals ?? DEFAULT_MAX_RETIRED_FINALS
+    if (!Number.isInteger(this.maxRetiredFinals) || this.maxRetiredFinals < 0) throw new RangeError(`maxRetiredFinals must be an integer ≥ 0, got ${this.maxRetiredFinals}`)
   }
 
   /** Restore every document from LevelDB into the state, then start persisting its updates. */
@@ -118,8 +130,19 @@ export class DocStore {
   async retireBucket (bucketId: string, historyAtMs: number): Promise<JobView[]> {
     await this.flush()
     const name = bucketDocName(bucketId)
+    const doc = this.state.docs.get(name)
+    const final = doc === undefined ? undefined : Y.encodeStateAsUpdateV2(doc)
     const jobs = this.state.retireBucket(bucketId)
     const ops: Array<{ type: 'put' | 'del', key: string, value?: Uint8Array }> = []
+    const finalKey = `final/${padSeq(historyAtMs)}/${name}`
+    if (final !== undefined && this.maxRetiredFinals > 0) {
+      ops.push({ type: 'put', key: finalKey, value: final })
+      while (this.finals.size >= this.maxRetiredFinals) {
+        const [oldest, key] = this.finals.entries().next().value as [DocName, string]
+        this.finals.delete(oldest)
+        ops.push({ type: 'del', key })
+      }
+    }
     for await (const key of this.db.keys({ gte: `log/${name}/`, lt: `log/${name}/~` })) ops.push({ type: 'del', key })
     ops.push({ type: 'del', key: `snap/${name}` })
     ops.push({ type: 'put', key: `retired/${name}`, value: enc.encode(String(historyAtMs)) })
@@ -128,7 +151,20 @@ export class DocStore {
     }
     await this.db.batch(ops as never, { sync: this.syncWrites } as never)
     this.logs.delete(name)
+    if (final !== undefined && this.maxRetiredFinals > 0) this.finals.set(name, finalKey)
     return jobs
+  }
+
+  /**
+   * What a peer holding a bucket this node retired lacks of its final state (a V2 update against
+   * the peer's state vector), or undefined when that state is no longer kept.
+   */
+  async retiredFinal (name: DocName, theirStateVector?: Uint8Array): Promise<Uint8Array | undefined> {
+    const key = this.finals.get(name)
+    if (key === undefined) return undefined
+    const bytes = await this.db.get(key)
+    if (bytes === undefined) return undefined
+    return theirStateVector === undefined ? bytes : Y.diffUpdateV2(bytes, theirStateVector)
   }
 
   /** Fold one document's log into a snapshot now. */
@@ -203,6 +239,10 @@ export class DocStore {
     for await (const key of this.db.keys({ gte: 'retired/', lt: 'retired/~' })) retired.push(key.slice('retired/'.length))
     this.state.docs.markRetired(retired)
     report.retired = retired.length
+    for await (const key of this.db.keys({ gte: 'final/', lt: 'final/~' })) {
+      const name = key.slice('final/'.length + 17) // final/<16-digit time>/<name>
+      if (isDocName(name)) this.finals.set(name, key)
+    }
 
     const perDoc = new Map<DocName, Uint8Array[]>()
     const add = (name: string, bytes: Uint8Array): void => {

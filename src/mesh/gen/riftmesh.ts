@@ -651,13 +651,15 @@ export namespace SyncFrame {
   export enum Kind {
     STEP1 = 'STEP1',
     UPDATE = 'UPDATE',
-    DONE = 'DONE'
+    DONE = 'DONE',
+    RETIRED = 'RETIRED'
   }
 
   enum __KindValues {
     STEP1 = 0,
     UPDATE = 1,
-    DONE = 2
+    DONE = 2,
+    RETIRED = 3
   }
 
   export namespace Kind {

@@ -6,7 +6,7 @@ import { SyncFrame } from '../../../src/mesh/gen/riftmesh.js'
 import type { FrameStream } from '../../../src/mesh/mesh.js'
 import { SYNC_VERSION, SyncProtocolError, runSyncInitiator, runSyncResponder, type SyncLimits, type SyncStats } from '../../../src/mesh/sync-protocol.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
-import { bucketDocName, type DocName } from '../../../src/state/docs.js'
+import { REMOTE_ORIGIN, bucketDocName, type DocName } from '../../../src/state/docs.js'
 import { makeState, nodeId } from '../../helpers.js'
 import { framePair, FrameTooLargeError, type FramePair } from './fakes.js'
 
@@ -156,6 +156,52 @@ describe('sync exchange between two real ClusterStates', () => {
     expect(dropsI.total()).toBe(0)
     expect(dropsR.total()).toBe(0)
     expect(y.setting('k')).toBe(1)
+  })
+
+  it('tells a peer that still holds a bucket this node retired, with its final state: the peer merges it and retires the bucket once its own jobs ended', async () => {
+    // x dispatched a job to y; y completed it and x saw that, then retired the bucket; z (away
+    // meanwhile) still holds the bucket with the job RUNNING as it last heard
+    const x = state(1)
+    const z = state(3)
+    const jobId = x.dispatchJob({ type: 'export', config: null, engineMode: null, spec: {}, assignedNode: nodeId(2), dispatchEpoch: 1, attempt: 0, previousJobId: null }).jobId
+    const bucket = x.docs.names().find(n => n.startsWith('jobs/')) as DocName
+    const y = state(2)
+    y.docs.apply(bucket, x.docs.diff(bucket), REMOTE_ORIGIN)
+    y.setJobStatus({ v: 1, jobId, node: nodeId(2), state: 'RUNNING', startedAt: 1, endedAt: null, heartbeatAt: 1, exitCode: null, error: null, outputs: [], pid: 7, engineMode: null })
+    z.docs.apply(bucket, y.docs.diff(bucket), REMOTE_ORIGIN) // z leaves with the job RUNNING
+    y.setJobStatus({ v: 1, jobId, node: nodeId(2), state: 'COMPLETE', startedAt: 1, endedAt: 2, heartbeatAt: 2, exitCode: 0, error: null, outputs: [], pid: 7, engineMode: null })
+    x.docs.apply(bucket, y.docs.diff(bucket), REMOTE_ORIGIN)
+    const final = Y.encodeStateAsUpdateV2(x.docs.get(bucket) as Y.Doc)
+    x.retireBucket(bucket.slice('jobs/'.length))
+    expect(z.job(jobId)?.state).toBe('RUNNING')
+
+    const told: string[] = []
+    const retiredX = { final: async (_doc: DocName, theirs: Uint8Array) => Y.diffUpdateV2(final, theirs), retiredByPeer: () => { throw new Error('x holds no retired bucket') } }
+    const retiredZ = { final: async () => undefined, retiredByPeer: (doc: DocName) => { told.push(doc); z.markRetiredElsewhere(doc.slice('jobs/'.length)) } }
+    const { a, b } = pair()
+    const signal = AbortSignal.timeout(5_000)
+    const [zStats, xStats] = await Promise.all([
+      runSyncInitiator(a, z.docs, INITIATOR, drops(), { ...LIMITS, retired: retiredZ }, signal),
+      runSyncResponder(b, x.docs, RESPONDER, drops(), { ...LIMITS, retired: retiredX }, signal)
+    ])
+    expect(xStats.sentRetired).toBe(1)
+    expect(zStats.receivedRetired).toBe(1)
+    expect(told).toEqual([bucket])
+    expect(z.job(jobId)?.state).toBe('COMPLETE') // the final state was merged
+    expect(z.retirableBuckets()).toEqual([bucket.slice('jobs/'.length)]) // z runs none of its jobs: it may retire at once
+    expect(x.docs.isRetired(bucket)).toBe(true)
+  })
+
+  it('keeps a bucket retired elsewhere while a job of this node in it still runs', async () => {
+    const z = state(3)
+    const jobId = z.dispatchJob({ type: 'export', config: null, engineMode: null, spec: {}, assignedNode: z.selfId, dispatchEpoch: 1, attempt: 0, previousJobId: null }).jobId
+    const bucketId = (z.docs.names().find(n => n.startsWith('jobs/')) as DocName).slice('jobs/'.length)
+    z.setJobStatus({ v: 1, jobId, node: z.selfId, state: 'RUNNING', startedAt: 1, endedAt: null, heartbeatAt: 1, exitCode: null, error: null, outputs: [], pid: 7, engineMode: null })
+    expect(z.markRetiredElsewhere(bucketId)).toBe(true)
+    expect(z.retirableBuckets()).toEqual([])
+    z.setJobStatus({ v: 1, jobId, node: z.selfId, state: 'COMPLETE', startedAt: 1, endedAt: 2, heartbeatAt: 2, exitCode: 0, error: null, outputs: [], pid: 7, engineMode: null })
+    expect(z.retirableBuckets()).toEqual([bucketId])
+    expect(z.markRetiredElsewhere('e1-nobody-x')).toBe(false)
   })
 
   it('leaves out a document whose UPDATE frame exceeds maxFrameBytes, without failing the exchange', async () => {
