@@ -72,6 +72,8 @@ export interface SimNodeConfig {
     jobHeartbeatIntervalMs: number
     leaderlessSelfplayAfterMs: number
     admissionWaitMs: number
+    /** jobs.retentionMs of every node. @default the node's default */
+    retentionMs?: number
   }
 }
 
@@ -150,7 +152,8 @@ export class SimNode {
     const rng = this.rng.fork(`incarnation-${this.incarnation}`)
     const logger = this.logger.child({ node: this.index })
     const db = await this.disk.open()
-    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state') }, { selfId: this.id })
+    const retentionMs = this.config.jobs?.retentionMs
+    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state') }, { selfId: this.id, ...(retentionMs !== undefined ? { retentionMs } : {}) })
     const store = new DocStore({ db, state, logger }, { syncWrites: true })
     await store.start()
     const tables = new LocalTables(db, logger)
