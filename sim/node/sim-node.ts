@@ -19,6 +19,8 @@ import { NodeSelector } from '../../src/managers/node-selector.js'
 import { TrainingCoordinator } from '../../src/managers/training-coordinator.js'
 import type { TrainingParams } from '../../src/managers/training.js'
 import { LoopManager } from '../../src/node/loops.js'
+import { jobLeaderInit, nodeSelectorInit, selfplaySchedulerInit, trainingCoordinatorInit } from '../../src/node/manager-init.js'
+import { resolveConfig, type RiftmeshConfig } from '../../src/config/index.js'
 import { SelfplayScheduler } from '../../src/managers/selfplay-scheduler.js'
 import { JobWorker } from '../../src/managers/job-worker.js'
 import { JobLeader } from '../../src/managers/job-leader.js'
@@ -83,6 +85,28 @@ export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
 
 const idleLoad: LoadSource = {
   sample: () => ({ cpuPercent: 5, memoryPercent: 20, diskPercent: 20, gpuPercent: 0, gpuMemoryPercent: 0, selfplayJobs: 0, trainingJobs: 0 })
+}
+
+/** Games one simulated selfplay job plays. */
+export const SIM_SELFPLAY_GAMES_PER_JOB = 10
+
+/** The node configuration a simulated node's managers are set up from, through the same functions as a real node's. */
+export function simManagersConfig (c: SimNodeConfig): RiftmeshConfig {
+  const flags: Record<string, unknown> = { 'jobs.selfplayGamesPerJob': SIM_SELFPLAY_GAMES_PER_JOB }
+  const t = c.training
+  if (t !== undefined) {
+    for (const [k, v] of Object.entries(t.params)) flags[`training.${k}`] = v
+    Object.assign(flags, { 'training.readinessIntervalMs': t.readinessIntervalMs, 'election.leaderlessTrainingTimeoutMs': t.leaderlessTrainingTimeoutMs })
+  }
+  const j = c.jobs
+  if (j !== undefined) {
+    for (const [k, v] of Object.entries(j.cleanup)) flags[`jobs.${k}`] = v
+    Object.assign(flags, {
+      'jobs.cleanupIntervalMs': j.cleanupIntervalMs, 'jobs.selfplayDispatchIntervalMs': j.selfplayDispatchIntervalMs, 'jobs.jobHeartbeatIntervalMs': j.jobHeartbeatIntervalMs,
+      'jobs.leaderlessSelfplayAfterMs': j.leaderlessSelfplayAfterMs, 'jobs.admissionWaitMs': j.admissionWaitMs, 'jobs.maxProcessesPerNode': j.maxProcesses
+    })
+  }
+  return resolveConfig({ flags }, { cwd: '/sim', homeDir: null })
 }
 
 export function simNodeId (index: number): string {
@@ -194,11 +218,10 @@ export class SimNode {
     let worker: JobWorker | undefined
     if ((c.training !== undefined || c.jobs !== undefined) && election !== undefined) {
       const views = new ClusterViews({ state, health: heartbeat, selfLoad: () => idleLoad.sample() })
-      const selector = new NodeSelector({ views, clock: this.clock, logger, trainingRunning: () => trainingJobsByNode(state) })
+      const cfg = simManagersConfig(c)
+      const selector = new NodeSelector({ views, clock: this.clock, logger, trainingRunning: () => trainingJobsByNode(state) }, nodeSelectorInit(cfg))
       if (c.training !== undefined) {
-        const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, {
-          training: c.training.params, leaderlessTrainingTimeoutMs: c.training.leaderlessTrainingTimeoutMs
-        })
+        const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, trainingCoordinatorInit(cfg))
         training = coordinator
         loops.add({ name: 'training', intervalMs: c.training.readinessIntervalMs, run: () => { coordinator.tick() } })
       }
@@ -216,11 +239,11 @@ export class SimNode {
         })
         await w.start()
         worker = w
-        const scheduler = new SelfplayScheduler({ state, clock: this.clock, rng: rng.fork('selfplay'), logger })
+        const scheduler = new SelfplayScheduler({ state, clock: this.clock, rng: rng.fork('selfplay'), logger }, selfplaySchedulerInit(cfg))
         const leader = new JobLeader({
           state, selector, scheduler, leadership: election, health: id => heartbeat.health(id), clock: this.clock, logger,
           retireBucket: async id => await store.retireBucket(id, Math.max(0, Math.floor(this.clock.nowMs())))
-        }, { cleanup: j.cleanup, selfplayGamesPerJob: 10, leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs })
+        }, jobLeaderInit(cfg))
         loops.add({ name: 'jobs-worker', intervalMs: 1000, run: async () => { await w.scan() } })
         loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, run: () => { w.heartbeat() } })
         loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { leader.cleanup() } })

@@ -1,6 +1,7 @@
 /**
  * Builds one node's managers from its config and runs their periodic work on the LoopManager:
- * NodeSelector, SelfplayScheduler and TrainingCoordinator over the merged view. The training
+ * NodeSelector, SelfplayScheduler and TrainingCoordinator over the merged view, each set up from
+ * the config by its function in `manager-init.ts`. The training
  * loop runs every `training.readinessIntervalMs` and early when new data lands in a manifest.
  */
 import type { Clock } from '../core/clock.js'
@@ -13,7 +14,6 @@ import { ClusterViews, trainingJobsByNode, type PeerHealthSource } from '../mana
 import { NodeSelector } from '../managers/node-selector.js'
 import { SelfplayScheduler } from '../managers/selfplay-scheduler.js'
 import { TrainingCoordinator, type Leadership } from '../managers/training-coordinator.js'
-import type { LoadWeights, WorkHealthRule } from '../managers/scores.js'
 import { LoopManager } from './loops.js'
 import type { LocalTables } from '../store/tables.js'
 import type { JobView } from '../state/jobs.js'
@@ -27,6 +27,7 @@ import { SyncPlanner, type DataPuller, type DataScanner } from '../managers/sync
 import { wantsForRole, type Wants } from '../managers/sync-plan.js'
 import { loadScore } from '../managers/scores.js'
 import { AbTestManager, type AbStore } from '../managers/ab-tests.js'
+import { jobLeaderInit, loadWeights, nodeSelectorInit, selfplaySchedulerInit, syncPlannerInit, trainingCoordinatorInit } from './manager-init.js'
 
 /** Shortest wait between two data-triggered readiness passes. @default 5_000 */
 export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
@@ -91,103 +92,22 @@ export interface NodeManagersComponents {
   logger: Logger
 }
 
-export function loadWeights (cfg: RiftmeshConfig): LoadWeights {
-  const h = cfg.health
-  return { cpu: h.loadCpuWeight, memory: h.loadMemoryWeight, jobs: h.loadJobsWeight, percentPerJob: h.loadPercentPerJob, trainingJobFactor: h.loadTrainingJobFactor, gpu: h.loadGpuWeight }
-}
-
-export function workRule (cfg: RiftmeshConfig): WorkHealthRule {
-  const h = cfg.health
-  return { maxDiskPercent: h.maxDiskPercentForWork, maxMemoryPercent: h.maxMemoryPercentForWork, maxLoadScore: h.maxLoadScoreForWork }
-}
-
 export function buildManagers (c: NodeManagersComponents): NodeManagers {
   const { config: cfg, state, clock, logger } = c
   const views = new ClusterViews({ state, health: c.health, selfLoad: () => c.load.last() })
-  const selector = new NodeSelector({ views, clock, logger, trainingRunning: () => trainingJobsByNode(state) }, {
-    rankingCacheMs: cfg.selector.rankingCacheMs,
-    gpuScores: cfg.selector.gpuScores,
-    unknownGpuScore: cfg.selector.unknownGpuScore,
-    trainingPrimaryCount: cfg.selector.trainingPrimaryCount,
-    cpuPrimaryCount: cfg.selector.cpuPrimaryCount,
-    minMemoryGbForTasks: cfg.scheduler.minMemoryGbForTasks,
-    loadWeights: loadWeights(cfg),
-    workRule: workRule(cfg),
-    allowCpuTraining: cfg.training.allowCpuTraining
-  })
-  const s = cfg.scheduler
-  const scheduler = new SelfplayScheduler({ state, clock, rng: c.rng.fork('selfplay'), logger }, {
-    weightsCacheMs: s.weightsCacheMs,
-    diversityWindow: s.diversityWindow,
-    staticPriority: s.staticPriority,
-    priority: {
-      minEffectivePriority: s.minEffectivePriority,
-      eloBoostBaseElo: s.eloBoostBaseElo,
-      eloBoostStepElo: s.eloBoostStepElo,
-      eloBoostMax: s.eloBoostMax,
-      defaultCurriculumWeight: s.defaultCurriculumWeight,
-      curriculumBoostScale: s.curriculumBoostScale,
-      curriculumBoostMin: s.curriculumBoostMin,
-      curriculumBoostMax: s.curriculumBoostMax,
-      boardBoost: s.boardBoost,
-      largeBoardMinVramGb: s.largeBoardMinVramGb,
-      bootstrap: { enabled: s.bootstrapBoost, maxGames: 500, boost: 3 },
-      staleness: { enabled: s.stalenessBoost, boostPerHour: 1, maxBoost: 3 },
-      plateau: { enabled: s.plateauHalving, failedGauntlets: 3 }
-    },
-    target: {
-      minMemoryGbForTasks: s.minMemoryGbForTasks,
-      caps: s.selfplayJobCaps,
-      otherGpuCap: s.otherGpuJobCap,
-      cpuOnlyCap: s.cpuOnlyJobCap,
-      busyGpuPercent: s.busyGpuPercent,
-      busyGpuPenaltyJobs: s.busyGpuPenaltyJobs,
-      busyCpuPercent: s.busyCpuPercent,
-      busyCpuPenaltyJobs: s.busyCpuPenaltyJobs,
-      maxRampUpJobs: s.maxRampUpJobs,
-      maxDiskPercent: cfg.health.maxDiskPercentForWork,
-      diskPressureMaxJobs: s.diskPressureMaxJobs,
-      maxMemoryPercent: cfg.health.maxMemoryPercentForWork,
-      memoryPressureMaxJobs: s.memoryPressureMaxJobs,
-      minTargetJobs: s.minTargetJobs
-    }
-  })
-  const t = cfg.training
-  const training = new TrainingCoordinator({ state, selector, leadership: c.leadership, clock, logger }, {
-    training: {
-      minGames: t.minGames,
-      incrementalGames: t.incrementalGames,
-      cooldownMs: t.cooldownMs,
-      thresholdScale: t.thresholdScale,
-      thresholdScaleAbove: t.thresholdScaleAbove,
-      minGamesFloor: t.minGamesFloor,
-      incrementalGamesFloor: t.incrementalGamesFloor,
-      dedupWindow: t.dedupWindow,
-      maxDispatchAttempts: t.maxDispatchAttempts,
-      retryBackoffMs: t.retryBackoffMs
-    },
-    gauntlet: { promoteWinRate: t.promoteWinRate, firstModelWinRate: t.firstModelWinRate, drawScore: t.gauntletDrawScore, eloK: t.eloK, eloScale: t.eloScale },
-    gauntletGamesPerSeat: t.gauntletGamesPerSeat,
-    leaderlessTrainingTimeoutMs: cfg.election.leaderlessTrainingTimeoutMs,
-    maxLeaderlessJobsPerNode: t.maxLeaderlessJobsPerNode
-  })
+  const selector = new NodeSelector({ views, clock, logger, trainingRunning: () => trainingJobsByNode(state) }, nodeSelectorInit(cfg))
+  const scheduler = new SelfplayScheduler({ state, clock, rng: c.rng.fork('selfplay'), logger }, selfplaySchedulerInit(cfg))
+  const training = new TrainingCoordinator({ state, selector, leadership: c.leadership, clock, logger }, trainingCoordinatorInit(cfg))
   const j = cfg.jobs
   const worker = new JobWorker({ state, flush: c.flush, tables: c.tables, runner: c.runner, voters: () => c.leadership.voters(), clock, logger }, {
     dataDir: cfg.node.dataDir, hasGpu: c.hasGpu, capabilities: c.capabilities, maxProcesses: j.maxProcessesPerNode,
     jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs
   })
-  const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, clock, logger }, {
-    cleanup: {
-      dispatchTimeoutMs: j.dispatchTimeoutMs, jobHeartbeatTimeoutMs: j.jobHeartbeatTimeoutMs, reassignBackoffMs: j.reassignBackoffMs,
-      reassignBackoffFactor: j.reassignBackoffFactor, reassignBackoffMaxMs: j.reassignBackoffMaxMs, maxReassignments: j.maxReassignments
-    },
-    selfplayGamesPerJob: j.selfplayGamesPerJob,
-    leaderlessSelfplayAfterMs: j.leaderlessSelfplayAfterMs
-  })
+  const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, clock, logger }, jobLeaderInit(cfg))
   const abTests = new AbTestManager({ state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, clock, rng: c.rng.fork('ab-tests'), logger })
   const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })
-  loops.add({ name: 'training', intervalMs: t.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
+  loops.add({ name: 'training', intervalMs: cfg.training.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })
   loops.add({ name: 'jobs-worker', intervalMs: 2_000, run: async () => { await worker.scan() } })
   loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, initialDelayMs: j.jobHeartbeatIntervalMs, run: () => { worker.heartbeat() } })
   loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { jobLeader.cleanup() } })
@@ -279,17 +199,7 @@ function buildSync (c: NodeManagersComponents, selector: NodeSelector, views: Cl
     if (v === undefined) return { alive: false, load: Number.POSITIVE_INFINITY }
     return { alive: v.health === 'ALIVE', load: loadScore(v.load, v.info.hardware.hasGpu, weights), ...(c.connected !== undefined ? { connected: c.connected(nodeId) } : {}) }
   }
-  const s = cfg.sync
   return new SyncPlanner({
     state, scanner: data.scanner, client: data.client, wants, holder, diskPercent: () => c.load.last().diskPercent, clock: c.clock, logger: c.logger
-  }, {
-    manifestMaxEntries: s.manifestMaxEntries,
-    manifestCacheAgeMs: s.manifestCacheAgeMs,
-    maxFilesPerSyncJob: s.maxFilesPerSyncJob,
-    maxSyncJobsPerNode: s.maxSyncJobsPerNode,
-    mtimeToleranceMs: s.mtimeToleranceMs,
-    maxDiskPercent: s.maxDiskPercent,
-    retryBackoffMinMs: s.retryBackoffMinMs,
-    retryBackoffMaxMs: s.retryBackoffMaxMs
-  })
+  }, syncPlannerInit(cfg))
 }

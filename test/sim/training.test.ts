@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadScenario, parseScenario } from '../../sim/scenario.js'
 import { runSimulation } from '../../sim/simulation.js'
+import { DEFAULT_SIM_NODE_CONFIG, simManagersConfig } from '../../sim/node/sim-node.js'
+import { jobLeaderInit, trainingCoordinatorInit } from '../../src/node/manager-init.js'
 
 const dir = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url))
 const TRAINING_CHECKS = ['training-threshold', 'training-strongest-gpu', 'training-once', 'training-started']
@@ -51,6 +53,19 @@ checks: [convergence, training-threshold, training-strongest-gpu, training-once,
     expect(r.training).toMatchObject({ firstTrainings: 1, configsTrained: ['hex8_3p'] })
     expect(r.training?.models.hex8_3p).toMatchObject({ ownerNode: 'simnode00002' })
     expect(r.training?.models.hex8_3p?.modelId).toMatch(/^e1-/)
+  })
+
+  it('simulated nodes set up their managers from a node configuration, through the same functions as a real node', () => {
+    const cfg = simManagersConfig({
+      ...DEFAULT_SIM_NODE_CONFIG,
+      training: { params: { minGames: 1000, incrementalGames: 500, cooldownMs: 10_000 }, readinessIntervalMs: 2000, leaderlessTrainingTimeoutMs: 60_000 },
+      jobs: {
+        machineOf: () => { throw new Error('not started') }, maxProcesses: 8, cleanup: { jobHeartbeatTimeoutMs: 8000, reassignBackoffMs: 1000 }, cleanupIntervalMs: 2000,
+        selfplayDispatchIntervalMs: 2000, jobHeartbeatIntervalMs: 2000, leaderlessSelfplayAfterMs: 10_000, admissionWaitMs: 3000
+      }
+    })
+    expect(trainingCoordinatorInit(cfg)).toMatchObject({ training: { minGames: 1000, incrementalGames: 500, cooldownMs: 10_000, retryBackoffMs: 60_000 }, leaderlessTrainingTimeoutMs: 60_000 })
+    expect(jobLeaderInit(cfg)).toMatchObject({ cleanup: { jobHeartbeatTimeoutMs: 8000, reassignBackoffMs: 1000, maxReassignments: 3 }, selfplayGamesPerJob: 10, leaderlessSelfplayAfterMs: 10_000 })
   })
 
   it('refuses a training scenario without voters', () => {
