@@ -6,10 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { writeSwarmKey } from '../../src/mesh/keys.js'
 import type { MeshReport } from '../../src/node/peer-manager.js'
-import { tempDir } from '../helpers.js'
-import { startInProcessNode, type InProcessNode } from '../support/in-process-node.js'
+import { nodesRoot, startInProcessNode, type InProcessNode } from '../support/in-process-node.js'
 
 const POLL = { timeout: 15_000, interval: 100 }
 
@@ -20,12 +18,10 @@ const r = (): InProcessNode => red as InProcessNode
 const b = (): InProcessNode => blue as InProcessNode
 
 beforeAll(async () => {
-  const tmp = await tempDir('riftmesh-cluster-name-')
-  cleanup = tmp.cleanup
-  const keyFile = join(tmp.dir, 'swarm.key')
-  await writeSwarmKey(keyFile)
-  red = await startInProcessNode(join(tmp.dir, 'red'), keyFile, { 'node.clusterName': 'red' })
-  blue = await startInProcessNode(join(tmp.dir, 'blue'), keyFile, { 'node.clusterName': 'blue', 'node.bootstrap': [red.addr] })
+  const root = await nodesRoot('riftmesh-cluster-name-')
+  cleanup = root.cleanup
+  red = await startInProcessNode(join(root.dir, 'red'), root.keyFile, { 'node.clusterName': 'red' })
+  blue = await startInProcessNode(join(root.dir, 'blue'), root.keyFile, { 'node.clusterName': 'blue', 'node.bootstrap': [red.addr] })
 }, 60_000)
 
 afterAll(async () => {

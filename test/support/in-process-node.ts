@@ -11,6 +11,8 @@ import { createLogger } from '../../src/core/logger.js'
 import { controlRequest } from '../../src/cli/control-client.js'
 import { controlSocketPath } from '../../src/repl/control.js'
 import { RiftNode } from '../../src/node/node.js'
+import { writeSwarmKey } from '../../src/mesh/keys.js'
+import { tempDir } from '../helpers.js'
 
 export interface InProcessNode {
   node: RiftNode
@@ -54,5 +56,10 @@ export async function startInProcessNode (dataDir: string, swarmKeyFile: string,
   }
 }
 
-/** `dataDir` for node `name` under `root`. */
-export const nodeDir = (root: string, name: string): string => join(root, name)
+/** A temp dir for a test's nodes, with a new swarm key in it; `cleanup` removes it. */
+export async function nodesRoot (prefix: string): Promise<{ dir: string, keyFile: string, cleanup: () => Promise<void> }> {
+  const { dir, cleanup } = await tempDir(prefix)
+  const keyFile = join(dir, 'swarm.key')
+  await writeSwarmKey(keyFile)
+  return { dir, keyFile, cleanup }
+}
