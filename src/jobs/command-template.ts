@@ -161,6 +161,8 @@ export function templateValuesForJob (input: JobTemplateInput): Record<string, T
   values.dataDir = input.dataDir
   values.workDir = input.workDir
   values.outputDir = input.outputDir
+  // a selfplay dispatch of an older leader carries no modelPath: no model, as it always meant
+  if (input.type === 'selfplay' && values.modelPath === undefined) values.modelPath = ''
   if (input.engineMode !== undefined && input.engineMode !== null) values.engineMode = input.engineMode
   if (input.runner !== undefined && input.runner !== null) values.runner = input.runner
   if (input.config !== undefined && input.config !== null) {
@@ -193,7 +195,7 @@ function selfplay (runner: RunnerKind): CommandTemplate {
   return [
     process.execPath, workloadPath('selfplay'), '--job-id', '{jobId}', '--runner', runner,
     '--board', '{board}', '--players', '{players}', '--engine-mode', '{engineMode}', '--games', '{games}',
-    '--data-dir', '{dataDir}', '--output-dir', '{outputDir}'
+    '--model', '{modelPath}', '--data-dir', '{dataDir}', '--output-dir', '{outputDir}'
   ]
 }
 

@@ -22,10 +22,32 @@ export const GPU_ONLY_MODES: readonly EngineMode[] = ['gumbel-mcts', 'mcts', 'nn
 export const CPU_SAFE_MODES: readonly EngineMode[] = ['random', 'heuristic', 'maxn', 'brs']
 /** What a GPU-only mode becomes on a node without a GPU. */
 export const CPU_FALLBACK_MODE: EngineMode = 'heuristic'
+/** Modes that play a value model: self-play in them needs the config's current best model. */
+export const MODEL_MODES: readonly EngineMode[] = ['nnue-guided', 'policy-only', 'nn-minimax', 'nn-descent']
+/** What a model mode becomes while its config has no promoted model yet. */
+export const NO_MODEL_FALLBACK_MODE: EngineMode = 'heuristic'
 
 const MODE_SET: ReadonlySet<string> = new Set(ENGINE_MODES)
 const GPU_ONLY_SET: ReadonlySet<string> = new Set(GPU_ONLY_MODES)
 const SEARCH_SET: ReadonlySet<string> = new Set(SEARCH_MODES)
+
+const MODEL_SET: ReadonlySet<string> = new Set(MODEL_MODES)
+
+/** True for a mode that plays a value model. */
+export function isModelMode (mode: string): boolean {
+  return MODEL_SET.has(mode)
+}
+
+/**
+ * What a self-play dispatch in `mode` carries: a model mode gets the config's best model
+ * (`modelPath`, which the worker syncs before it starts); with no promoted model yet it becomes
+ * `NO_MODEL_FALLBACK_MODE`, and the record says why. Other modes carry an empty `modelPath`.
+ */
+export function selfplayModel (mode: string, config: string, bestModelPath: string | undefined): { engineMode: string, modelPath: string, fallback?: string } {
+  if (!isModelMode(mode)) return { engineMode: mode, modelPath: '' }
+  if (bestModelPath !== undefined && bestModelPath !== '') return { engineMode: mode, modelPath: bestModelPath }
+  return { engineMode: NO_MODEL_FALLBACK_MODE, modelPath: '', fallback: `engine mode ${mode} plays the best model of ${config}, and ${config} has none promoted yet: ran ${NO_MODEL_FALLBACK_MODE} instead` }
+}
 
 export function isEngineMode (mode: string): mode is EngineMode {
   return MODE_SET.has(mode)

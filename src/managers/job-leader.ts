@@ -13,6 +13,8 @@ import type { JobView } from '../state/jobs.js'
 import {
   DEFAULT_CLEANUP_PARAMS, activeSelfplayByNode, planCleanup, planSelfplay, type CleanupAction, type CleanupParams, type ObservedJob
 } from '../jobs/lifecycle.js'
+import { selfplayModel } from '../jobs/engine-modes.js'
+import type { ConfigKey } from '../state/schema.js'
 import type { NodeSelector } from './node-selector.js'
 import type { SelfplayScheduler } from './selfplay-scheduler.js'
 import type { Leadership } from './training-coordinator.js'
@@ -62,6 +64,8 @@ export class JobLeader {
   /** jobId → [change key, local mono ms it was first seen with that key] */
   private readonly observed = new Map<string, [string, number]>()
   private leaderSeenAtMs: number
+  /** (config, mode) pairs whose no-model fallback was logged (once each). */
+  private readonly fallbacksSaid = new Set<string>()
   totals: LeaderPassReport = { dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
 
   constructor (private readonly c: JobLeaderComponents, init: JobLeaderInit = {}) {
@@ -168,9 +172,20 @@ export class JobLeader {
     }, this.perNode, this.perPass)
     const dispatchEpoch = epoch ?? this.c.state.maxKnownEpoch()
     for (const p of plan) {
+      const m = selfplayModel(p.engineMode, p.config, this.c.state.model(p.config as ConfigKey)?.path)
+      if (m.fallback !== undefined && !this.fallbacksSaid.has(`${p.config}/${p.engineMode}`)) {
+        if (this.fallbacksSaid.size >= MAX_OBSERVED_JOBS) this.fallbacksSaid.clear()
+        this.fallbacksSaid.add(`${p.config}/${p.engineMode}`)
+        this.log.info({ config: p.config, engineMode: p.engineMode }, m.fallback)
+      }
       this.c.state.dispatchJob({
-        type: 'selfplay', config: p.config as never, engineMode: p.engineMode, assignedNode: p.nodeId, dispatchEpoch, attempt: 1, previousJobId: null,
-        spec: leaderless ? { games: this.gamesPerJob, leaderless: true } : { games: this.gamesPerJob }
+        type: 'selfplay', config: p.config as never, engineMode: m.engineMode, assignedNode: p.nodeId, dispatchEpoch, attempt: 1, previousJobId: null,
+        spec: {
+          games: this.gamesPerJob,
+          modelPath: m.modelPath,
+          ...(m.fallback !== undefined ? { requestedEngineMode: p.engineMode, engineFallback: m.fallback } : {}),
+          ...(leaderless ? { leaderless: true } : {})
+        }
       })
     }
     if (plan.length > 0) this.c.selector.invalidate()

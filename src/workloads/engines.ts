@@ -13,9 +13,10 @@
  * | nn-descent                 | max^n on the value model                                 |
  *
  * A model mode without a model plays the same search on the heuristic evaluation and its name
- * says so (e.g. `nnue-guided:no-model→greedy(heuristic)`).
+ * says so (e.g. `nnue-guided:no-model→greedy(heuristic)`) — by hand only: the leader dispatches a
+ * model mode with the config's best model (`--model`), or as `heuristic` with the reason recorded.
  */
-import { ENGINE_MODES } from '../jobs/engine-modes.js'
+import { ENGINE_MODES, isModelMode } from '../jobs/engine-modes.js'
 import { greedyEngine, heuristicEngine, randomEngine, type Engine } from './engine.js'
 import { heuristicEvaluate, type Evaluator } from './heuristic.js'
 import { DEFAULT_MCTS_PARAMS, mctsEngine, type MctsParams } from './mcts.js'
@@ -34,14 +35,13 @@ export interface EngineOptions {
   brs?: SearchParams
 }
 
-const MODEL_MODES: ReadonlySet<string> = new Set(['nnue-guided', 'policy-only', 'nn-minimax', 'nn-descent'])
 
 /** The engine of an engine mode. Throws `UsageError` for a name that is not a mode. */
 export function engineForMode (mode: string, options: EngineOptions = {}): Engine {
   const model = options.model
   const evaluate: Evaluator = model !== undefined ? modelEvaluator(model) : heuristicEvaluate
   const evalName = model !== undefined ? 'model' : 'heuristic'
-  const prefix = MODEL_MODES.has(mode) && model === undefined ? `${mode}:no-model→` : ''
+  const prefix = isModelMode(mode) && model === undefined ? `${mode}:no-model→` : ''
   const named = (e: Engine): Engine => (prefix === '' ? e : { name: `${prefix}${e.name}`, chooseMove: e.chooseMove })
   switch (mode) {
     case 'random': return randomEngine

@@ -116,6 +116,14 @@ describe('templateValuesForJob', () => {
     expect(v).toMatchObject({ games: 50, modelPath: '/m.pt', jobId: 'e1-a-b.2', outputDir: '/d/jobs/e1-a-b.2/out' })
   })
 
+  it('passes the dispatch\'s model to the default selfplay template, and no model for a dispatch of an older leader that names none', () => {
+    const tpl = defaultCommandTemplate('selfplay')
+    const withModel = expandTemplate(tpl, templateValuesForJob({ ...base, config: 'hex8_2p', engineMode: 'nnue-guided', runner: 'hybrid', spec: { games: 5, modelPath: 'models/m.json' } }))
+    expect(withModel.slice(withModel.indexOf('--model'), withModel.indexOf('--model') + 2)).toEqual(['--model', 'models/m.json'])
+    const old = expandTemplate(tpl, templateValuesForJob({ ...base, config: 'hex8_2p', engineMode: 'heuristic', runner: 'hybrid', spec: { games: 5 } }))
+    expect(old.slice(old.indexOf('--model'), old.indexOf('--model') + 2)).toEqual(['--model', ''])
+  })
+
   it('leaves config-derived values missing without a config, so a template using them fails by name', () => {
     const v = templateValuesForJob({ ...base, config: null })
     expect(thrown(() => expandTemplate(['bin', '{board}'], v)).placeholder).toBe('board')

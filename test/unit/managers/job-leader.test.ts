@@ -84,3 +84,47 @@ describe('JobLeader cleanup timeline', () => {
     expect(w.leader.observe(state.jobs()).map(o => [o.job.state, o.quietMs])).toEqual([['LOST', 30_000]])
   })
 })
+
+describe('JobLeader selfplay in the model engine modes', () => {
+  /** A leader and one worker, both GPU boxes; the only selfplay row is hex8_2p in nnue-guided. */
+  function world (): { leader: JobLeader, state: ClusterState } {
+    const clock = new VirtualClock(1_700_000_000_000)
+    const state = makeState(0, 1, {}, clock)
+    const worker = makeState(1, 2, {}, clock)
+    state.setNodeInfo(sampleNodeInfo(nodeId(0)))
+    worker.setNodeInfo(sampleNodeInfo(nodeId(1)))
+    syncAll([state, worker])
+    const configs = ['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'square19_4p', 'hex8_2p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p']
+    state.setSetting('staticPriority', Object.fromEntries(configs.map(c => [c, 0])))
+    state.setSetting('engineMixes', { 'hex8_2p:nnue-guided': 50 })
+    const views = { nodeViews: (): NodeView[] => state.nodes().map(info => ({ info, health: 'ALIVE' as const, load: IDLE })) }
+    const logger = silentLogger()
+    const selector = new NodeSelector({ views, clock, logger }, { rankingCacheMs: 0 })
+    const scheduler = new SelfplayScheduler({ state, clock, rng: new SeededRng(1), logger })
+    const leadership: Leadership = { leaderEpoch: () => 1, currentLeader: () => ({ nodeId: state.selfId, epoch: 1 }) }
+    return { state, leader: new JobLeader({ state, selector, scheduler, leadership, health: () => 'ALIVE', retireBucket: async () => [], clock, logger }) }
+  }
+
+  it('hands the config\'s best model to a model-mode selfplay job, so the worker syncs it and plays it', () => {
+    const { state, leader } = world()
+    state.setModel({ v: 1, config: 'hex8_2p', modelId: 'm7', path: 'models/hex8_2p/m7.json', elo: 1600, ownerNode: state.selfId, promotedAt: 1, epoch: 1, history: [] })
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+    const jobs = state.jobs()
+    expect(jobs.length).toBeGreaterThan(0)
+    for (const j of jobs) {
+      expect(j.dispatch.engineMode).toBe('nnue-guided')
+      expect(j.dispatch.spec.modelPath).toBe('models/hex8_2p/m7.json')
+    }
+  })
+
+  it('without a promoted model dispatches heuristic instead, and the record says why', () => {
+    const { state, leader } = world()
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+    for (const j of state.jobs()) {
+      expect(j.dispatch.engineMode).toBe('heuristic')
+      expect(j.dispatch.spec.modelPath).toBe('')
+      expect(j.dispatch.spec.requestedEngineMode).toBe('nnue-guided')
+      expect(j.dispatch.spec.engineFallback).toMatch(/hex8_2p has none promoted yet: ran heuristic instead/)
+    }
+  })
+})
