@@ -7,6 +7,8 @@
  * game in its LevelDB tables (`abTests`, `abTestGames`); the cluster sees its definition as the
  * setting `abTest/<id>`, so that whichever node leads dispatches its tournament jobs. The owner
  * records the games of each finished tournament job, decides, and marks the definition done.
+ * It also publishes its tally and the jobs it recorded in the definition, so that when the owner
+ * dies the leader can adopt the test and carry on from there (`abAdoptable`).
  */
 import { z } from 'zod'
 import { configKeySchema, type ConfigKey, type SettingValue } from '../state/schema.js'
@@ -30,6 +32,11 @@ export const DEFAULT_AB_MAX_FAILED_JOBS = 5
 /** Output line prefix of a tournament job: the results from model A's view. */
 export const TOURNAMENT_RESULTS_PREFIX = 'results:'
 
+/** Most recorded job ids a definition carries (the newest). */
+export const MAX_AB_RECORDED_JOBS = 256
+/** How long a node waits after its start before it takes an owner it has never heard of for gone. @default 30_000 */
+export const DEFAULT_AB_OWNER_GRACE_MS = 30_000
+
 const ID = /^ab-[a-z0-9-]{1,60}$/
 const modelPath = z.string().min(1).max(256).refine(p => !p.startsWith('/') && !p.split('/').includes('..'), 'a path relative to the data dir')
 
@@ -42,7 +49,13 @@ export const abDefinitionSchema = z.strictObject({
   owner: z.string().min(1).max(128),
   state: z.enum(['running', 'done']),
   /** Games the owner has recorded (covers jobs that already left the document). */
-  gamesRecorded: z.number().int().min(0)
+  gamesRecorded: z.number().int().min(0),
+  /** The owner's tally from A's view, for an adopter (absent from older owners). */
+  aWins: z.number().int().min(0).optional(),
+  bWins: z.number().int().min(0).optional(),
+  draws: z.number().int().min(0).optional(),
+  /** The last tournament jobs the owner recorded, so an adopter does not count them again. */
+  recordedJobs: z.array(z.string().min(1).max(256)).max(MAX_AB_RECORDED_JOBS).optional()
 })
 export type AbDefinition = z.infer<typeof abDefinitionSchema> & { id: string }
 
@@ -66,9 +79,22 @@ export function abDefinitions (settings: ReadonlyMap<string, SettingValue>): { t
 }
 
 /** The setting value of a definition (the id is in the setting's name). */
-export function abSettingValue (d: AbDefinition): Record<string, string | number> {
+export function abSettingValue (d: AbDefinition): Record<string, string | number | string[]> {
   const { id: _id, ...rest } = d
   return rest
+}
+
+/**
+ * Running tests the leader should adopt: their owner is gone (`ownerGone`: DEAD to the failure
+ * detector, or never heard of for a grace period), so nobody records their games or decides.
+ */
+export function abAdoptable (defs: readonly AbDefinition[], selfId: string, ownerGone: (owner: string) => boolean): AbDefinition[] {
+  return defs.filter(d => d.state === 'running' && d.owner !== selfId && ownerGone(d.owner))
+}
+
+/** The games an adopter starts from: the previous owner's published tally, from A's view. */
+export function adoptedResults (d: AbDefinition): GameResult[] {
+  return [...new Array<GameResult>(d.aWins ?? 0).fill('W'), ...new Array<GameResult>(d.bWins ?? 0).fill('L'), ...new Array<GameResult>(d.draws ?? 0).fill('D')]
 }
 
 export interface AbStats {

@@ -4,7 +4,9 @@
  *   healthy nodes with the `tournament` capability;
  * - as a test's owner: records the games of its finished tournament jobs in the local tables
  *   (one row per game, from model A's view, A's seat alternating), decides once the interval is
- *   clear of 0.5 or the budget is spent, and marks the definition done so dispatch stops.
+ *   clear of 0.5 or the budget is spent, and marks the definition done so dispatch stops;
+ * - as leader: adopts the running tests whose owner is gone, from the tally the owner published,
+ *   so a test never stalls with its owner (a returning owner then hands the test over).
  */
 import type { Clock } from '../core/clock.js'
 import { timestampMs } from '../core/clock.js'
@@ -15,8 +17,8 @@ import type { ClusterState } from '../state/cluster-state.js'
 import type { AbTest, AbTestGame } from '../store/tables.js'
 import type { GameResult } from './training.js'
 import {
-  AB_SETTING_PREFIX, DEFAULT_AB_MAX_FAILED_JOBS, DEFAULT_AB_MAX_PARALLEL_JOBS, DEFAULT_AB_MIN_GAMES, DEFAULT_AB_Z,
-  abDefinitions, abSettingValue, abStats, abVerdict, jobResults, newAbDefinition, planAbDispatch, testJobs,
+  AB_SETTING_PREFIX, DEFAULT_AB_MAX_FAILED_JOBS, DEFAULT_AB_MAX_PARALLEL_JOBS, DEFAULT_AB_MIN_GAMES, DEFAULT_AB_OWNER_GRACE_MS, DEFAULT_AB_Z, MAX_AB_RECORDED_JOBS,
+  abAdoptable, abDefinitions, abSettingValue, abStats, abVerdict, adoptedResults, jobResults, newAbDefinition, planAbDispatch, testJobs,
   type AbDefinition, type AbStats
 } from './ab-test.js'
 import type { NodeSelector } from './node-selector.js'
@@ -38,6 +40,8 @@ export interface AbTestManagerComponents {
   leadership: Leadership
   /** Make the document's changes durable (and so sent). */
   flush: () => Promise<void>
+  /** The failure detector's verdict on a node (undefined: never heard of). @default every owner alive */
+  health?: (nodeId: string) => string | undefined
   clock: Clock
   rng: Rng
   logger: Logger
@@ -52,6 +56,8 @@ export interface AbTestManagerInit {
   maxParallelJobs?: number
   /** @default DEFAULT_AB_MAX_FAILED_JOBS */
   maxFailedJobs?: number
+  /** After this long running, an owner this node never heard of counts as gone. @default DEFAULT_AB_OWNER_GRACE_MS */
+  ownerGraceMs?: number
 }
 
 export interface AbStartRequest {
@@ -69,6 +75,9 @@ export interface AbReport {
   jobs: Record<string, number>
 }
 
+/** Job id of the stored games an adopter carries over from the previous owner's tally. */
+const ADOPTED_JOB_PREFIX = 'adopted:'
+
 /** A stored game as a result from model A's view. */
 function resultForA (g: AbTestGame): GameResult {
   return g.winner === 'A' ? 'W' : g.winner === 'B' ? 'L' : 'D'
@@ -81,7 +90,9 @@ export class AbTestManager {
   private readonly maxParallel: number
   private readonly maxFailed: number
   private readonly warned = new Set<string>()
-  totals = { dispatched: 0, gamesRecorded: 0, decided: 0 }
+  private readonly ownerGraceMs: number
+  private readonly startedAtMs: number
+  totals = { dispatched: 0, gamesRecorded: 0, decided: 0, adopted: 0 }
 
   constructor (private readonly c: AbTestManagerComponents, init: AbTestManagerInit = {}) {
     this.log = c.logger.child({ component: 'ab-tests' })
@@ -89,6 +100,36 @@ export class AbTestManager {
     this.z = init.z ?? DEFAULT_AB_Z
     this.maxParallel = init.maxParallelJobs ?? DEFAULT_AB_MAX_PARALLEL_JOBS
     this.maxFailed = init.maxFailedJobs ?? DEFAULT_AB_MAX_FAILED_JOBS
+    this.ownerGraceMs = init.ownerGraceMs ?? DEFAULT_AB_OWNER_GRACE_MS
+    this.startedAtMs = c.clock.monoMs()
+  }
+
+  /** Whether a test's owner is gone: DEAD, or never heard of once this node has run a grace period. */
+  private ownerGone (owner: string): boolean {
+    const h = this.c.health?.(owner)
+    if (h === 'DEAD') return true
+    return h === undefined && this.c.health !== undefined && this.c.clock.monoMs() - this.startedAtMs >= this.ownerGraceMs
+  }
+
+  /** The leader's part: take over the running tests whose owner is gone. */
+  async adopt (defs: readonly AbDefinition[] = this.definitions()): Promise<number> {
+    if (this.c.leadership.leaderEpoch() === undefined) return 0
+    let n = 0
+    for (const d of abAdoptable(defs, this.c.state.selfId, o => this.ownerGone(o))) {
+      const results = adoptedResults(d)
+      if (await this.c.store.abTest(d.id) === undefined) {
+        await this.c.store.putAbTest({ id: d.id, config: d.config, modelA: d.modelA, modelB: d.modelB, createdAt: timestampMs(this.c.clock), gameBudget: d.gameBudget, status: 'running', verdict: null })
+        for (const [seq, r] of results.entries()) {
+          await this.c.store.addAbTestGame({ testId: d.id, seq, winner: r === 'W' ? 'A' : r === 'L' ? 'B' : 'draw', aSeat: seq % 2, jobId: `${ADOPTED_JOB_PREFIX}${d.owner}`, atMs: timestampMs(this.c.clock) })
+        }
+      }
+      this.c.state.setSetting(`${AB_SETTING_PREFIX}${d.id}`, abSettingValue({ ...d, owner: this.c.state.selfId }))
+      this.totals.adopted++
+      n++
+      this.log.info({ id: d.id, from: d.owner, games: results.length, ownerCounted: d.gamesRecorded }, `adopted A/B test ${d.id}: its owner ${d.owner} is gone; carrying on from its ${results.length} recorded game(s)`)
+    }
+    if (n > 0) await this.c.flush()
+    return n
   }
 
   /** Start a test owned by this node: kept in the local tables, announced in the settings. */
@@ -136,8 +177,9 @@ export class AbTestManager {
     return tests
   }
 
-  /** One pass: dispatch as leader, record and decide as owner. */
+  /** One pass: adopt and dispatch as leader, record and decide as owner. */
   async tick (): Promise<void> {
+    if (await this.adopt(this.definitions()) > 0) this.c.selector.invalidate()
     const defs = this.definitions()
     this.dispatch(defs)
     await this.record(defs)
@@ -176,14 +218,22 @@ export class AbTestManager {
     let changed = false
     for (const test of await this.c.store.abTests('running')) {
       const d = byId.get(test.id)
+      if (d !== undefined && d.owner !== this.c.state.selfId) {
+        // adopted by the leader while this node was away: it records and decides from now on
+        await this.c.store.putAbTest({ ...test, status: 'cancelled', verdict: `handed over to ${d.owner}, which adopted it while this node was away` })
+        this.log.info({ id: test.id, owner: d.owner }, 'A/B test was adopted by another node while this one was away; it is theirs now')
+        continue
+      }
       const games = await this.c.store.abTestGames(test.id)
-      const recorded = new Set(games.map(g => g.jobId))
+      const recorded = new Set<string | null>([...games.map(g => g.jobId), ...(d?.recordedJobs ?? [])])
       let seq = games.length
       const results: GameResult[] = games.map(resultForA)
       const mine = testJobs(jobs, test.id)
+      const newlyRecorded: string[] = []
       for (const j of mine) {
         if ((j.state !== 'COMPLETE' && j.state !== 'PROMOTED') || recorded.has(j.jobId)) continue
         const rs = jobResults(j)
+        newlyRecorded.push(j.jobId)
         for (let i = 0; i < rs.length && seq < test.gameBudget; i++) {
           const r = rs[i] as GameResult
           await this.c.store.addAbTestGame({ testId: test.id, seq, winner: r === 'W' ? 'A' : r === 'L' ? 'B' : 'draw', aSeat: i % 2, jobId: j.jobId, atMs: timestampMs(this.c.clock) })
@@ -192,7 +242,8 @@ export class AbTestManager {
           this.totals.gamesRecorded++
         }
       }
-      const v = abVerdict(abStats(results, this.z), test.gameBudget, this.minGames)
+      const stats = abStats(results, this.z)
+      const v = abVerdict(stats, test.gameBudget, this.minGames)
       const failed = mine.filter(j => j.state === 'FAILED')
       let next: AbTest | undefined
       if (v.status !== 'running') next = { ...test, status: v.status, verdict: v.verdict }
@@ -202,8 +253,12 @@ export class AbTestManager {
         this.totals.decided++
         this.log.info({ id: test.id, status: next.status, verdict: next.verdict }, 'A/B test finished')
       }
-      if (d !== undefined && (d.gamesRecorded !== results.length || next !== undefined)) {
-        this.c.state.setSetting(`${AB_SETTING_PREFIX}${test.id}`, abSettingValue({ ...d, gamesRecorded: results.length, state: next === undefined ? 'running' : 'done' }))
+      if (d !== undefined && (d.gamesRecorded !== results.length || d.aWins === undefined || newlyRecorded.length > 0 || next !== undefined)) {
+        const ids = [...(d.recordedJobs ?? []), ...games.map(g => g.jobId), ...newlyRecorded].filter((id): id is string => id !== null && !id.startsWith(ADOPTED_JOB_PREFIX))
+        const recordedJobs = [...new Set(ids)].slice(-MAX_AB_RECORDED_JOBS)
+        this.c.state.setSetting(`${AB_SETTING_PREFIX}${test.id}`, abSettingValue({
+          ...d, gamesRecorded: results.length, aWins: stats.aWins, bWins: stats.bWins, draws: stats.draws, recordedJobs, state: next === undefined ? 'running' : 'done'
+        }))
         changed = true
       }
     }

@@ -104,7 +104,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs
   })
   const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, clock, logger }, jobLeaderInit(cfg))
-  const abTests = new AbTestManager({ state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, clock, rng: c.rng.fork('ab-tests'), logger })
+  const abTests = new AbTestManager({ state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, health: c.peerHealth, clock, rng: c.rng.fork('ab-tests'), logger })
   const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })
   loops.add({ name: 'training', intervalMs: cfg.training.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })

@@ -177,4 +177,67 @@ describe('AbTestManager', () => {
     expect(lead.dispatch()).toBe(0)
     await expect(own.cancel('ab-unknown')).rejects.toThrow('no A/B test')
   })
+
+  it('when the owner dies the leader adopts the test from the owner\'s published tally, counts no game twice, decides it, and the returning owner hands it over', async () => {
+    const states = [0, 1, 2].map(i => {
+      const s = makeState(i, i + 1, {}, clock)
+      s.setNodeInfo(sampleNodeInfo(nodeId(i), { hardware: cpuHw(), capabilities: i === 0 ? CPU_CAPS : GPU_CAPS }))
+      return s
+    })
+    const [L, O] = states as [ClusterState, ClusterState, ClusterState]
+    syncAll(states)
+    const { sm: ownSm, m: own } = await owner(O)
+    const leaderDir = await tempDir('riftmesh-ab-leader-')
+    const leaderDb = await openLevel(leaderDir.dir)
+    try {
+      const leadSm = new StateManager({ tables: new LocalTables(leaderDb, silentLogger()), clock, logger: silentLogger() })
+      await leadSm.load()
+      let ownerHealth = 'ALIVE'
+      const views = { nodeViews: (): NodeView[] => L.nodes().map(info => ({ info, health: 'ALIVE' as const, load: IDLE })) }
+      const lead = new AbTestManager({
+        state: L, store: leadSm, selector: new NodeSelector({ views, clock, logger: silentLogger() }, { rankingCacheMs: 0 }), flush: async () => {},
+        health: id => (id === O.selfId ? ownerHealth : 'ALIVE'), clock, rng: new SeededRng(8), logger: silentLogger(),
+        leadership: { leaderEpoch: () => 2, currentLeader: () => ({ nodeId: L.selfId, epoch: 2 }) }
+      }, { minGames: 20, maxParallelJobs: 2 })
+      const finish = (text: string): void => {
+        for (const j of L.jobs().filter(x => x.dispatch.type === 'tournament' && x.state === 'PENDING')) {
+          const s = states.find(x => x.selfId === j.dispatch.assignedNode) as ClusterState
+          s.setJobStatus({ v: 1, jobId: j.jobId, node: s.selfId, state: 'COMPLETE', pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: 2, exitCode: 0, error: null, outputs: [`results:${text}`], engineMode: null })
+        }
+        syncAll(states)
+      }
+      const test = await own.start({ config: 'hex8_2p', modelA: 'models/a.json', modelB: 'models/b.json', games: 200, gamesPerJob: 20 })
+      syncAll(states)
+      await lead.tick() // owner alive: nothing adopted, two tournaments dispatched
+      syncAll(states)
+      finish('WWWWWWWWWWLLLLLLLLLD') // 10 W, 9 L, 1 D each: undecided
+      await own.record()
+      syncAll(states)
+      expect(lead.definitions()[0]).toMatchObject({ owner: O.selfId, gamesRecorded: 40, aWins: 20, bWins: 18, draws: 2 })
+      expect(lead.definitions()[0]?.recordedJobs).toHaveLength(2)
+
+      ownerHealth = 'DEAD'
+      await lead.tick()
+      syncAll(states)
+      expect(lead.totals.adopted).toBe(1)
+      expect(lead.definitions()[0]?.owner).toBe(L.selfId)
+      expect(await leadSm.abTestGames(test.id)).toHaveLength(40) // the tally carried over; the two recorded jobs not counted again
+      finish('WWWWWWWWWWWWWWWWWWWW')
+      await lead.tick()
+      await lead.tick()
+      syncAll(states)
+      const done = await leadSm.abTest(test.id)
+      expect(done?.status).toBe('decided')
+      expect(done?.verdict).toMatch(/^A is stronger: .* over 80 games \(60 W \/ 2 D \/ 18 L\)/)
+      expect(lead.definitions()[0]).toMatchObject({ state: 'done', gamesRecorded: 80 })
+
+      // the old owner comes back: the test is no longer its own
+      await own.record()
+      expect((await ownSm.abTest(test.id))?.status).toBe('cancelled')
+      expect((await ownSm.abTest(test.id))?.verdict).toMatch(/handed over to/)
+    } finally {
+      await leaderDb.close()
+      await leaderDir.cleanup()
+    }
+  })
 })
