@@ -24,9 +24,9 @@ export async function controlRequest (path: string, op: string, args: Record<str
       clearTimeout(timer)
       socket.end()
       try {
-        const reply = JSON.parse(line) as { ok: boolean, result?: unknown, error?: string }
+        const reply = JSON.parse(line) as { ok: boolean, result?: unknown, error?: string, name?: unknown }
         if (reply.ok) resolve(reply.result)
-        else reject(new ControlError(reply.error ?? 'request failed'))
+        else reject(new ControlError(reply.error ?? 'request failed', { remoteName: typeof reply.name === 'string' ? reply.name : undefined }))
       } catch (err) {
         reject(new ControlError(`bad reply from ${path}: ${errorMessage(err)}`))
       }

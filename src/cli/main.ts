@@ -13,7 +13,7 @@ import { runSim, simFlags, simHelp } from './commands/sim.js'
 import { runWorker, workerFlags, workerHelp } from './commands/worker.js'
 import { abFlags, abHelp, runAb } from './commands/ab.js'
 import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
-import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
+import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsFlags, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
 
 interface Command {
@@ -26,7 +26,7 @@ interface Command {
 const commands: Record<string, Command> = {
   node: { summary: 'run a node: join the mesh and replicate the cluster state', help: nodeHelp, flags: nodeFlags, run: runNode },
   status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: statusFlags, run: runStatus },
-  settings: { summary: 'read or change cluster-wide settings', help: settingsHelp, flags: inspectFlags, run: runSettings },
+  settings: { summary: 'read, change, unset or describe cluster-wide settings', help: settingsHelp, flags: settingsFlags, run: runSettings },
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
   repl: { summary: 'a debug REPL attached to a running node', help: replHelp, flags: replFlags, run: runRepl },
   ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },

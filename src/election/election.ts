@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import { timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { ClusterState } from '../state/cluster-state.js'
+import { VOTERS } from '../state/settings-registry.js'
 import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
   decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
@@ -153,10 +154,9 @@ export class ElectionService {
     return undefined
   }
 
+  /** The cluster setting `voters` (only a valid one: a malformed write never takes effect), else the config's. */
   voters (): string[] {
-    const v = this.s.setting('voters')
-    if (Array.isArray(v) && v.every(x => typeof x === 'string') && v.length > 0) return [...new Set(v as string[])].sort()
-    return [...new Set(this.init.voters)].sort()
+    return this.s.settingOf(VOTERS) ?? [...new Set(this.init.voters)].sort()
   }
 
   mode (): 'majority' | 'epoch' {

@@ -1,66 +1,39 @@
 /**
  * Typed readers of the run-time cluster settings the managers use (the document's `settings`
- * registers, changed with `riftmesh settings set` or the REPL). A value of the wrong shape is
- * ignored with a warning, once per distinct value, and the config default applies.
+ * registers, changed with `riftmesh settings set` or the REPL). The schemas are in
+ * state/settings-registry.ts; the state hands out only values that pass them (a malformed value
+ * is ignored there, counted and logged once), so an unset setting and a refused one read alike:
+ * the config default applies.
  */
-import { z } from 'zod'
-import type { Logger } from '../core/logger.js'
-import { BOARD_PRIORITY_LEVELS } from '../core/vocabulary.js'
-import { ALL_CONFIG_KEYS, BOARDS, configKeySchema, type ConfigKey, type SettingValue } from '../state/schema.js'
-import { ENGINE_MODES } from '../jobs/engine-modes.js'
+import { ALL_CONFIG_KEYS, type BOARDS, type ConfigKey } from '../state/schema.js'
+import {
+  BOARD_OVERRIDES, CURRICULUM_WEIGHTS, ENGINE_MIXES, STATIC_PRIORITY, type SettingSpec
+} from '../state/settings-registry.js'
 import type { BoardLevel, CandidateRow } from './selfplay.js'
 
-/** Setting names the managers read. */
-export const SETTING_STATIC_PRIORITY = 'staticPriority'
-export const SETTING_CURRICULUM_WEIGHTS = 'curriculumWeights'
-export const SETTING_BOARD_OVERRIDES = 'boardOverrides'
-export const SETTING_ENGINE_MIXES = 'engineMixes'
-
-const priority = z.number().int().min(0).max(100)
-const levelSchema = z.union([z.enum(BOARD_PRIORITY_LEVELS), z.number().int().min(0).max(3)])
-  .transform(v => (typeof v === 'number' ? BOARD_PRIORITY_LEVELS[v] as BoardLevel : v))
-
-export const staticPrioritySetting = z.record(configKeySchema, priority)
-export const curriculumWeightsSetting = z.record(configKeySchema, z.number().min(0).max(100))
-/** Keyed by config key, or by board (applies to each player count; a config key wins). */
-export const boardOverridesSetting = z.record(z.union([configKeySchema, z.enum(BOARDS)]), levelSchema)
-/** `<config>:<engineMode>` → static priority of an extra candidate row in that mode. */
-export const engineMixesSetting = z.record(
-  z.string().regex(new RegExp(`^(${ALL_CONFIG_KEYS.join('|')}):(${ENGINE_MODES.join('|')})$`), 'a key like square8_2p:mcts'),
-  priority)
+export {
+  SETTING_BOARD_OVERRIDES, SETTING_CURRICULUM_WEIGHTS, SETTING_ENGINE_MIXES, SETTING_STATIC_PRIORITY,
+  boardOverridesSetting, curriculumWeightsSetting, engineMixesSetting, staticPrioritySetting
+} from '../state/settings-registry.js'
 
 export interface SettingsSource {
-  setting(name: string): SettingValue | undefined
+  /** A setting in its typed form, or undefined while unset (or only malformed values were written). */
+  settingOf<T>(spec: SettingSpec<T>): T | undefined
 }
 
 export class ManagerSettings {
-  private readonly warned = new Set<string>()
-
-  constructor (private readonly source: SettingsSource, private readonly log: Logger) {}
-
-  private read<T> (name: string, schema: z.ZodType<T>): T | undefined {
-    const raw = this.source.setting(name)
-    if (raw === undefined || raw === null) return undefined
-    const r = schema.safeParse(raw)
-    if (r.success) return r.data
-    const key = `${name}=${JSON.stringify(raw).slice(0, 200)}`
-    if (!this.warned.has(key)) {
-      this.warned.add(key)
-      this.log.warn({ setting: name, issue: r.error.issues[0]?.message }, 'ignoring a cluster setting of the wrong shape')
-    }
-    return undefined
-  }
+  constructor (private readonly source: SettingsSource) {}
 
   staticPriority (defaults: Readonly<Record<ConfigKey, number>>): Record<ConfigKey, number> {
-    return { ...defaults, ...this.read(SETTING_STATIC_PRIORITY, staticPrioritySetting) }
+    return { ...defaults, ...this.source.settingOf(STATIC_PRIORITY) }
   }
 
   curriculumWeights (): Partial<Record<ConfigKey, number>> {
-    return this.read(SETTING_CURRICULUM_WEIGHTS, curriculumWeightsSetting) ?? {}
+    return this.source.settingOf(CURRICULUM_WEIGHTS) ?? {}
   }
 
   boardOverrides (): Partial<Record<ConfigKey, BoardLevel>> {
-    const raw = this.read(SETTING_BOARD_OVERRIDES, boardOverridesSetting) ?? {}
+    const raw = this.source.settingOf(BOARD_OVERRIDES) ?? {}
     const out: Partial<Record<ConfigKey, BoardLevel>> = {}
     for (const config of ALL_CONFIG_KEYS) {
       const board = config.slice(0, config.lastIndexOf('_')) as typeof BOARDS[number]
@@ -74,7 +47,7 @@ export class ManagerSettings {
   candidateRows (staticDefaults: Readonly<Record<ConfigKey, number>>): CandidateRow[] {
     const stat = this.staticPriority(staticDefaults)
     const rows: CandidateRow[] = ALL_CONFIG_KEYS.map(config => ({ config, engineMode: null, staticPriority: stat[config] ?? 0 }))
-    const mixes = this.read(SETTING_ENGINE_MIXES, engineMixesSetting) ?? {}
+    const mixes = this.source.settingOf(ENGINE_MIXES) ?? {}
     for (const key of Object.keys(mixes).sort()) {
       const [config, engineMode] = key.split(':') as [ConfigKey, string]
       rows.push({ config, engineMode, staticPriority: mixes[key] as number })

@@ -16,6 +16,7 @@ import type { ClusterState } from '../state/cluster-state.js'
 import type { JobView } from '../state/jobs.js'
 import { MAX_ERROR_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, type Capability, type JobStatus, type SettingValue } from '../state/schema.js'
 import type { LocalTables } from '../store/tables.js'
+import { SETTING_JOB_COMMANDS } from '../state/settings-registry.js'
 import { expandTemplate, resolveCommandTemplate, templateValuesForJob, type CommandTemplateOverrides } from '../jobs/command-template.js'
 import type { RunnerKind } from '../jobs/engine-modes.js'
 import { resolveEngineMode } from '../jobs/engine-modes.js'
@@ -25,7 +26,7 @@ import type { JobResult, JobRunner, RunningJob } from '../jobs/runner.js'
 import { DEFAULT_ADMISSION_WAIT_MS, DEFAULT_JOB_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_PROCESSES_PER_NODE } from '../config/defaults.js'
 
 /** The setting with the users' command templates (by job type; selfplay may be split by runner). */
-export const SETTING_JOB_COMMANDS = 'jobCommands'
+export { SETTING_JOB_COMMANDS }
 /** Name of the file a workload writes its outputs into (in its output dir). */
 export const OUTPUTS_FILE = 'outputs.json'
 /** Largest outputs file read. */

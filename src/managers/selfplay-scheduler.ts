@@ -52,7 +52,7 @@ export class SelfplayScheduler {
 
   constructor (private readonly c: SelfplaySchedulerComponents, init: SelfplaySchedulerInit = {}) {
     this.log = c.logger.child({ component: 'selfplay-scheduler' })
-    this.settings = new ManagerSettings(c.state, this.log)
+    this.settings = new ManagerSettings(c.state)
     this.cacheMs = init.weightsCacheMs ?? DEFAULT_WEIGHTS_CACHE_MS
     if (!(this.cacheMs >= 0)) throw new ConfigError('scheduler.weightsCacheMs', 'a number ≥ 0')
     this.staticDefaults = init.staticPriority ?? DEFAULT_STATIC_PRIORITY

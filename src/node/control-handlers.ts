@@ -3,12 +3,12 @@
  */
 import type { ControlHandler } from '../repl/control.js'
 import { ControlError } from '../repl/control.js'
-import { settingValueSchema } from '../state/schema.js'
 import type { JobView } from '../state/jobs.js'
 import type { Parts, RiftNode } from './node.js'
 import type { Logger } from '../core/logger.js'
 import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
+import { settingsControlHandlers } from './control-settings.js'
 import { documentBytes } from './metrics-snapshot.js'
 import { inspectionHandlers } from './metrics-views.js'
 import { stateDigest } from '../mesh/heartbeat.js'
@@ -16,7 +16,8 @@ import { stateDigest } from '../mesh/heartbeat.js'
 export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock: Clock): Record<string, ControlHandler> {
   return {
     ...abControlHandlers(p.managers.abTests),
-    ...inspectionHandlers(node, p, logger, clock),
+    ...inspectionHandlers(node, p, clock),
+    ...settingsControlHandlers(p, { configVoters: node.config.election.voters, electionMode: node.config.election.mode }),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),
@@ -61,16 +62,6 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     doc: async () => p.state.toJSON(),
     peers: async () => p.heartbeat.peers(),
     mesh: async () => p.peers.report(),
-    settings: async () => Object.fromEntries(p.state.settings()),
-    setSetting: async args => {
-      const name = args.name
-      if (typeof name !== 'string' || name.length === 0 || name.length > 128) throw new ControlError('setSetting needs a name (1–128 characters)')
-      const value = settingValueSchema.safeParse(args.value)
-      if (!value.success) throw new ControlError(`setting ${name}: value must be a JSON scalar, a list of scalars or a flat record`)
-      p.state.setSetting(name, value.data)
-      await p.store.flush()
-      return { name, value: value.data }
-    },
     jobs: async args => jobsMatching(p, args).map(j => ({
       jobId: j.jobId, type: j.dispatch.type, config: j.dispatch.config, engineMode: j.status?.engineMode ?? j.dispatch.engineMode, node: j.dispatch.assignedNode,
       state: j.state, attempt: j.dispatch.attempt, previousJobId: j.dispatch.previousJobId, epoch: j.dispatch.dispatchEpoch,

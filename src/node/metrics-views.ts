@@ -11,7 +11,6 @@ import { activeSelfplayByNode } from '../jobs/lifecycle.js'
 import { ManagerSettings } from '../managers/cluster-settings.js'
 import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.js'
 import type { Parts, RiftNode } from './node.js'
-import type { Logger } from '../core/logger.js'
 import { timestampMs, type Clock } from '../core/clock.js'
 
 /** Election events returned when no limit is given. @default 50 */
@@ -108,9 +107,9 @@ function schedulerNodes (p: Parts, config: ConfigKey | undefined): WhyNotNode[] 
   })
 }
 
-export function inspectionHandlers (node: RiftNode, p: Parts, logger: Logger, clock: Clock): Record<string, ControlHandler> {
+export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Record<string, ControlHandler> {
   const cfg = node.config
-  const settings = new ManagerSettings(p.state, logger.child({ component: 'control' }))
+  const settings = new ManagerSettings(p.state)
   return {
     nodes: async () => nodes(p),
     lease: async () => lease(p),

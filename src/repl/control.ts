@@ -16,9 +16,12 @@ export const MAX_CONTROL_LINE_BYTES = 16 * 1024 * 1024
 export type ControlHandler = (args: Record<string, unknown>) => Promise<unknown>
 
 export class ControlError extends RiftmeshError {
-  constructor (message: string, options?: { cause?: unknown }) {
+  /** On the client: the `name` of the error the node answered with (e.g. UnsafeSettingError). */
+  readonly remoteName: string | undefined
+  constructor (message: string, options?: { cause?: unknown, remoteName?: string }) {
     super(message, 'ERR_CONTROL', options)
     this.name = 'ControlError'
+    this.remoteName = options?.remoteName
   }
 }
 

@@ -4,6 +4,8 @@
  */
 import { inspect } from 'node:util'
 import { RiftmeshError } from '../core/errors.js'
+import { CLUSTER_SETTINGS, describeSettings, requireSettingSpec } from '../state/settings-registry.js'
+import { ControlError } from './control.js'
 import type { ControlCall } from './attach.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
@@ -240,25 +242,67 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
   }
 }
 
-/** `settings.get(name?)` and `settings.set(name, value)`. */
-export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set', Helper> {
+const SET_USAGE = 'settings.set(name, value, {force}?)'
+const UNSET_USAGE = 'settings.unset(name, {force}?)'
+
+/** The optional `{force: true}` of settings.set / unset. */
+function forceOption (usage: string, v: unknown): boolean {
+  if (v === undefined) return false
+  const o = record(v)
+  const extra = Object.keys(o).filter(k => k !== 'force')
+  if (typeof v !== 'object' || v === null || extra.length > 0 || (o.force !== undefined && typeof o.force !== 'boolean')) throw new ReplArgumentError(usage, `the last argument is {force: true} or nothing, got ${inspect(v)}`)
+  return o.force === true
+}
+
+/** A change the node refused as unsafe, with how to force it from here. */
+async function change (call: ControlCall, op: 'setSetting' | 'unsetSetting', args: Record<string, unknown>, usage: string): Promise<Record<string, unknown>> {
+  try {
+    return record(await call(op, args))
+  } catch (err) {
+    if (err instanceof ControlError && err.remoteName === 'UnsafeSettingError') throw new ControlError(`${err.message}; to do it anyway: ${usage.replace('{force}?', '{force: true}')}`)
+    throw err
+  }
+}
+
+const lostText = (lost: unknown): string => (Array.isArray(lost) && lost.length > 0 ? `\nforced: gives up ${lost.map(String).join('; and ')}` : '')
+
+/** `settings.get(name?)`, `settings.set(name, value, {force}?)`, `settings.unset(name, {force}?)`, `settings.describe(name?)`. */
+export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set' | 'unset' | 'describe', Helper> {
   return {
     get: {
-      usage: 'settings.get(name?)', help: 'cluster-wide settings, or one of them',
+      usage: 'settings.get(name?)', help: 'cluster-wide settings in effect, or one of them',
       run: async (...a) => {
         const [name] = strings('settings.get(name?)', a, 0, 1)
         const all = record(await call('settings'))
+        if (name !== undefined && !(name in all)) requireSettingSpec(name) // a typo is refused; a known, unset name reads null
         if (name !== undefined) return new Shown(all[name] ?? null, inspect(all[name] ?? null, { depth: 4 }))
         return new Shown(all, keyValues(all, { maxCellChars: 100 }))
       }
     },
     set: {
-      usage: 'settings.set(name, value)', help: 'change a cluster-wide setting (reaches every node)',
+      usage: SET_USAGE, help: 'change a cluster-wide setting (reaches every node); a change that gives up a protection needs {force: true}',
       run: async (...a) => {
-        if (a.length !== 2) throw new ReplArgumentError('settings.set(name, value)', `expected 2 arguments, got ${a.length}`)
-        const [name] = strings('settings.set(name, value)', a.slice(0, 1), 1, 1)
-        const r = record(await call('setSetting', { name, value: a[1] }))
-        return new Shown(r, `${cell(r.name)} = ${cell(r.value)}`)
+        if (a.length < 2 || a.length > 3) throw new ReplArgumentError(SET_USAGE, `expected 2 or 3 arguments, got ${a.length}`)
+        const [name] = strings(SET_USAGE, a.slice(0, 1), 1, 1)
+        const r = await change(call, 'setSetting', { name, value: a[1], force: forceOption(SET_USAGE, a[2]) }, SET_USAGE)
+        return new Shown(r, `${cell(r.name)} = ${cell(r.value)}${lostText(r.lost)}`)
+      }
+    },
+    unset: {
+      usage: UNSET_USAGE, help: 'remove a cluster-wide setting: its default applies again (on every node)',
+      run: async (...a) => {
+        if (a.length < 1 || a.length > 2) throw new ReplArgumentError(UNSET_USAGE, `expected 1 or 2 arguments, got ${a.length}`)
+        const [name] = strings(UNSET_USAGE, a.slice(0, 1), 1, 1)
+        const r = await change(call, 'unsetSetting', { name, force: forceOption(UNSET_USAGE, a[1]) }, UNSET_USAGE)
+        return new Shown(r, `${cell(r.name)} ${r.wasSet === true ? 'unset' : 'was not set'}${lostText(r.lost)}`)
+      }
+    },
+    describe: {
+      usage: 'settings.describe(name?)', help: 'every cluster setting: its form, meaning, default and who reads it',
+      run: async (...a) => {
+        const [name] = strings('settings.describe(name?)', a, 0, 1)
+        const specs = name === undefined ? CLUSTER_SETTINGS : [requireSettingSpec(name)]
+        return new Shown(specs.map(({ schema: _schema, ...rest }) => rest), describeSettings(name === undefined ? undefined : specs[0]))
       }
     }
   }

@@ -68,7 +68,7 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
   let json = init.json ?? false
   const helpers = makeHelpers(init.call, init.nowMs)
   const settings = makeSettingsHelpers(init.call)
-  const all = [...Object.values(helpers), settings.get, settings.set]
+  const all = [...Object.values(helpers), ...Object.values(settings)]
   const format = (v: unknown): string => {
     if (json) return JSON.stringify(v instanceof Shown ? v.data : v) ?? 'null'
     return v instanceof Shown ? v.text : inspect(v, { colors: terminal, depth: 4 })
@@ -101,7 +101,7 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
   const write = (s: string): void => { init.output.write(`${s}\n`) }
 
   for (const [name, h] of Object.entries(helpers)) server.context[name] = h.run
-  server.context.settings = { get: settings.get.run, set: settings.set.run }
+  server.context.settings = Object.fromEntries(Object.entries(settings).map(([k, h]) => [k, h.run]))
   server.defineCommand('help', {
     help: 'list the helpers',
     action () { write(helpText(all)); server.displayPrompt() }

@@ -9,6 +9,7 @@ import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
 import { readinessText } from '../managers/training.js'
 import { hasQuorum, quorumText, type QuorumView } from '../election/transitions.js'
+import { MIN_MAJORITY_VOTERS } from '../state/settings-registry.js'
 
 export interface ClusterSummary {
   self: string
@@ -82,6 +83,14 @@ function meshLines (m: MeshReport | null): string[] {
   return lines
 }
 
+/** Epoch mode gives up split-brain protection: `status` says so on its own line whenever it runs in it. */
+export function epochModeWarning (l: Pick<ClusterSummary['leader'], 'mode' | 'voters'>): string | null {
+  if (l.mode !== 'epoch') return null
+  const why = l.voters.length < MIN_MAJORITY_VOTERS ? `${l.voters.length} voter(s), fewer than ${MIN_MAJORITY_VOTERS}` : 'election.mode is epoch'
+  return `WARNING epoch mode (${why}): no split-brain protection, each side of a network partition may elect its own leader; ` +
+    'name 3 or 5 voters: riftmesh settings set voters \'["<peer id>", …]\''
+}
+
 export function renderSummary (s: ClusterSummary): string {
   const l = s.leader
   const q = l.quorum ?? null
@@ -101,6 +110,7 @@ export function renderSummary (s: ClusterSummary): string {
   return [
     `cluster ${s.cluster}, seen from ${s.self}`,
     `${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
+    ...[epochModeWarning(l)].filter(w => w !== null),
     `nodes: ${s.nodes.length} (${alive} alive)`,
     ...meshLines(s.mesh),
     ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),

@@ -21,6 +21,8 @@ import {
   type TrainingRecord
 } from './schema.js'
 import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.js'
+import { SettingError, settingIssue, settingSpec, type SettingSpec } from './settings-registry.js'
+import { SettingsView } from './settings-view.js'
 import {
   bucketOfJob, decideRetirableBuckets, deriveJobState, formatBucketId, formatJobId, isBucketSealed,
   type BucketView, type JobView
@@ -78,6 +80,7 @@ export class ClusterState {
   private readonly electionMap: ValidatedMap<ElectionEntry>
   private readonly modelsMap: ValidatedMap<Register<ModelEntry>>
   private readonly settingsMap: ValidatedMap<Register<SettingValue>>
+  private readonly settingsView: SettingsView
   private readonly trainingMap: ValidatedMap<Register<TrainingRecord>>
   private readonly buckets = new Map<string, BucketMaps>()
   private readonly bucketChangedAt = new Map<string, number>()
@@ -104,6 +107,7 @@ export class ClusterState {
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
     this.settingsMap = vm('settings', control, settingRegisterSchema as z.ZodType<Register<SettingValue>>, (k, v) =>
       k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>')
+    this.settingsView = new SettingsView(this.stats, this.log)
     this.trainingMap = vm('training', control, trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (k, v) =>
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
     for (const name of this.docs.names()) this.attachBucket(name)
@@ -223,17 +227,39 @@ export class ClusterState {
       { v: 1, name: value.config, writer: this.selfId, version, value })
   }
 
+  /**
+   * The settings in effect: per name, the newest register whose value passes that setting's
+   * schema (settings-registry.ts). A newer value that fails is ignored — counted, and logged
+   * once — so the last valid value stays; a null value is an unset and hides every older one.
+   */
   settings (): Map<string, SettingValue> {
-    const out = new Map<string, SettingValue>()
-    for (const [name, reg] of resolveRegisters(this.settingsMap.values())) out.set(name, reg.value)
-    return out
+    return this.settingsView.current(this.settingsMap.values())
   }
 
   setting (name: string): SettingValue | undefined {
     return this.settings().get(name)
   }
 
+  /** A setting in its typed form (the spec's schema output), or undefined while unset. */
+  settingOf<T> (spec: SettingSpec<T>): T | undefined {
+    const raw = this.setting(spec.name)
+    return raw === undefined ? undefined : spec.schema.parse(raw)
+  }
+
+  /** Write a setting (a value a known setting's schema refuses throws SettingError). */
   setSetting (name: string, value: SettingValue): void {
+    const spec = settingSpec(name)
+    const issue = spec === undefined ? null : settingIssue(spec, value)
+    if (issue !== null) throw new SettingError(issue)
+    this.writeSetting(name, value)
+  }
+
+  /** Unset a setting: a null register above every version seen, so it wins over older writes everywhere. */
+  unsetSetting (name: string): void {
+    this.writeSetting(name, null)
+  }
+
+  private writeSetting (name: string, value: SettingValue): void {
     const checked = settingRegisterSchema.parse({ v: 1, name, writer: this.selfId, version: 0, value })
     checked.version = nextRegisterVersion(this.settingsMap.values(), name)
     this.write('control', 'settings', registerKey(name, this.selfId), checked)

@@ -39,7 +39,7 @@ async function latency (samples = 60): Promise<{ p50: number, p99: number, n: nu
     nodes.push(await startNodeProcess(join(dir, 'b'), [...args, '--bootstrap', nodes[0]!.addr]))
     nodes.push(await startNodeProcess(join(dir, 'c'), [...args, '--bootstrap', nodes[0]!.addr]))
     await nodes[0]!.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, script] } })
-    await nodes[0]!.request('setSetting', { name: 'voters', value: nodes.map(n => n.peerId) })
+    await nodes[0]!.request('setSetting', { name: 'voters', value: nodes.map(n => n.peerId), force: true }) // the others may not be heard yet
     const deadline = Date.now() + 120_000
     for (;;) {
       const jobs = await nodes[0]!.request('jobs') as Array<{ createdAt: number, startedAt: number | null, node: string }>

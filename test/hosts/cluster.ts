@@ -133,7 +133,7 @@ export class HostCluster {
     await n.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, program, '{jobId}', '{outputDir}', this.ledger, String(jobMs)] } })
     const configs = ['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'square19_4p', 'hex8_2p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p']
     await n.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(configs.map(c => [c, c === 'hex8_2p' ? 8 : 0])) })
-    await n.request('setSetting', { name: 'voters', value: [...voters] })
+    await n.request('setSetting', { name: 'voters', value: [...voters], force: true }) // tests set voters before all are heard, or fewer than 3
   }
 
   /** The ledger: how many times each job id started. */

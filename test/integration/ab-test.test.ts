@@ -66,7 +66,7 @@ beforeAll(async () => {
   await start('c', ['--bootstrap', first.addr])
   // no self-play: only the A/B test's tournament jobs run
   await first.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(['square8', 'square19', 'hex8', 'hexagonal'].flatMap(b => [2, 3, 4].map(p => [`${b}_${p}p`, 0]))) })
-  await first.request('setSetting', { name: 'voters', value: Object.values(nodes).map(n => n.peerId) })
+  await first.request('setSetting', { name: 'voters', value: Object.values(nodes).map(n => n.peerId), force: true }) // the others may not be heard yet
 }, 120_000)
 
 afterAll(async () => {

@@ -48,7 +48,7 @@ describe('leader election across three riftmesh node processes', () => {
     nodes.b = await start('b', ['--bootstrap', nodes.a.addr])
     nodes.c = await start('c', ['--bootstrap', nodes.a.addr])
     const ids = [nodes.a.peerId, nodes.b.peerId, nodes.c.peerId]
-    await nodes.a.request('setSetting', { name: 'voters', value: ids })
+    await nodes.a.request('setSetting', { name: 'voters', value: ids, force: true }) // b and c may not be heard yet
     for (const n of Object.values(nodes)) {
       await expect.poll(async () => (await status(n)).election.mode, { timeout: 15_000 }).toBe('majority')
     }

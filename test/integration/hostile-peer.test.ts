@@ -354,10 +354,10 @@ describe('a hostile peer with the swarm key, against a riftmesh node process', (
 
     h().state.setSetting('from-honest', 'hello')
     await expect.poll(settings, POLL).toMatchObject({ 'from-honest': 'hello' })
-    await n().request('setSetting', { name: 'from-node', value: 42 })
-    await expect.poll(() => h().state.setting('from-node'), POLL).toBe(42)
+    await n().request('setSetting', { name: 'curriculumWeights', value: { hex8_2p: 2 } })
+    await expect.poll(() => h().state.setting('curriculumWeights'), POLL).toEqual({ hex8_2p: 2 })
     // after exchanges both ways, neither holds anything the hostile peer sent in a dropped message
-    const want = { 'from-honest': 'hello', 'from-node': 42 }
+    const want = { 'from-honest': 'hello', curriculumWeights: { hex8_2p: 2 } }
     await h().replicator.syncWith(n().peerId)
     expect(await settings()).toEqual(want)
     expect(Object.fromEntries(h().state.settings())).toEqual(want)

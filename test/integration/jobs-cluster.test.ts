@@ -63,7 +63,7 @@ beforeAll(async () => {
   // two configs only, so the stand-in decides the outcome
   const off = Object.fromEntries(['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p'].map(c => [c, 0]))
   await nodes.a.request('setSetting', { name: 'staticPriority', value: { ...off, hex8_2p: 8, square19_4p: 2 } })
-  await nodes.a.request('setSetting', { name: 'voters', value: [nodes.a.peerId, nodes.b.peerId, nodes.c.peerId] })
+  await nodes.a.request('setSetting', { name: 'voters', value: [nodes.a.peerId, nodes.b.peerId, nodes.c.peerId], force: true }) // b and c may not be heard yet
 }, 60_000)
 
 afterAll(async () => {

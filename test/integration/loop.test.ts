@@ -66,7 +66,7 @@ beforeAll(async () => {
   await start('c', ['--bootstrap', a.addr])
   const off = Object.fromEntries(['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'square19_4p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p'].map(c => [c, 0]))
   await a.request('setSetting', { name: 'staticPriority', value: { ...off, [CONFIG]: 8 } })
-  await a.request('setSetting', { name: 'voters', value: Object.values(nodes).map(n => n.peerId) })
+  await a.request('setSetting', { name: 'voters', value: Object.values(nodes).map(n => n.peerId), force: true }) // b and c may not be heard yet
 }, 60_000)
 
 afterAll(async () => {

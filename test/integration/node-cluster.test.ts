@@ -40,11 +40,12 @@ describe('a cluster of riftmesh node processes on 127.0.0.1', () => {
     a = await start('a')
     b = await start('b', ['--bootstrap', a.addr])
     c = await start('c', ['--bootstrap', a.addr])
-    await a.request('setSetting', { name: 'from-a', value: 1 })
-    await b.request('setSetting', { name: 'from-b', value: [2, 'two'] })
-    await c.request('setSetting', { name: 'from-c', value: { x: 3 } })
+    // (settings a leader reads harmlessly: a weight, a boost and a mix)
+    await a.request('setSetting', { name: 'curriculumWeights', value: { hex8_2p: 1 } })
+    await b.request('setSetting', { name: 'boardOverrides', value: { hex8: 'low' } })
+    await c.request('setSetting', { name: 'engineMixes', value: { 'hex8_2p:random': 0 } })
     for (const n of [a, b, c]) {
-      await expect.poll(async () => await settings(n), { timeout: 15_000 }).toEqual({ 'from-a': 1, 'from-b': [2, 'two'], 'from-c': { x: 3 } })
+      await expect.poll(async () => await settings(n), { timeout: 15_000 }).toEqual({ curriculumWeights: { hex8_2p: 1 }, boardOverrides: { hex8: 'low' }, engineMixes: { 'hex8_2p:random': 0 } })
     }
     // every node's NodeInfo reached every node too
     for (const n of [a, b, c]) {
@@ -56,12 +57,12 @@ describe('a cluster of riftmesh node processes on 127.0.0.1', () => {
     expect(await c.stop('SIGTERM')).toBe(0)
     expect(c.stdout()).toMatch(/^stopped$/m)
     running.splice(running.indexOf(c), 1)
-    await a.request('setSetting', { name: 'while-c-was-away', value: 'hello' })
-    await b.request('setSetting', { name: 'from-b', value: 'changed' })
+    await a.request('setSetting', { name: 'curriculumWeights', value: { hex8_2p: 1, hex8_3p: 1 } })
+    await b.request('setSetting', { name: 'boardOverrides', value: { hex8: 'medium' } })
     const before = c.peerId
     c = await start('c') // same data dir, no --bootstrap
     expect(c.peerId).toBe(before) // identity kept in the data dir
-    await expect.poll(async () => await settings(c), { timeout: 20_000 }).toMatchObject({ 'while-c-was-away': 'hello', 'from-b': 'changed' })
+    await expect.poll(async () => await settings(c), { timeout: 20_000 }).toMatchObject({ curriculumWeights: { hex8_2p: 1, hex8_3p: 1 }, boardOverrides: { hex8: 'medium' } })
   })
 
   it('a node that joins late receives the full state', async () => {
@@ -71,7 +72,7 @@ describe('a cluster of riftmesh node processes on 127.0.0.1', () => {
       return JSON.stringify(da) === JSON.stringify(dd)
     }
     await expect.poll(same, { timeout: 20_000 }).toBe(true)
-    expect(Object.keys(await settings(d))).toEqual(expect.arrayContaining(['from-a', 'from-b', 'from-c', 'while-c-was-away']))
+    expect(Object.keys(await settings(d))).toEqual(expect.arrayContaining(['curriculumWeights', 'boardOverrides', 'engineMixes']))
   })
 
   it('marks a node killed with SIGKILL DEAD on the others within the configured time', async () => {

@@ -96,17 +96,17 @@ describe('riftmesh repl on a pseudo-terminal', () => {
 
       // a setting changed here reaches node b
       m = t.mark()
-      t.type('settings.set("replProbe", 42)\r')
-      await t.until(/replProbe = 42/, m)
-      await expect.poll(async () => ((await b.request('settings')) as Record<string, unknown>).replProbe, { timeout: 15_000 }).toBe(42)
+      t.type('settings.set("curriculumWeights", {hex8_2p: 42})\r')
+      await t.until(/curriculumWeights = \{"hex8_2p":42\}/, m)
+      await expect.poll(async () => ((await b.request('settings')) as Record<string, unknown>).curriculumWeights, { timeout: 15_000 }).toEqual({ hex8_2p: 42 })
 
       // tab completion of a helper's name
       m = t.mark()
       t.type('settin\t')
       await t.until(/settings/, m)
-      t.type('.get("replProbe")\r')
+      t.type('.get("curriculumWeights")\r')
       // (a late result is printed over the prompt: escape codes stripped, the prompt text stays before it)
-      await t.until(/(\n|riftmesh> )42\n/, m)
+      await t.until(/(\n|riftmesh> )\{ hex8_2p: 42 \}\n/, m)
 
       // bad input: each prints one error, the session and the node go on
       m = t.mark()
@@ -149,14 +149,14 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     expect(JSON.parse(lines[1] as string)).toMatchObject({ name: 'ControlError', error: expect.stringMatching(/cannot reach/) as unknown })
     expect(JSON.parse(lines[2] as string)).toBe(2)
 
-    await b.request('setSetting', { name: 'pipeProbe', value: 7 })
+    await b.request('setSetting', { name: 'curriculumWeights', value: { hex8_2p: 7 } })
     const piped = spawn(process.execPath, [CLI, 'repl', '--data-dir', b.dataDir, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] })
     let got = ''
     piped.stdout.on('data', (d: Buffer) => { got += d.toString() })
     const done = new Promise<number | null>(resolve => piped.on('exit', code => resolve(code)))
-    piped.stdin.end('settings.get("pipeProbe")\njobs({state: "RUNNING"})\n')
+    piped.stdin.end('settings.get("curriculumWeights")\njobs({state: "RUNNING"})\n')
     expect(await done).toBe(0)
-    expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([7, []])
+    expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([{ hex8_2p: 7 }, []])
   })
 
   it('riftmesh node --repl runs a node with the REPL in the foreground; leaving the REPL stops the node', async () => {

@@ -54,7 +54,7 @@ beforeAll(async () => {
   // one config, so the test knows where the games go
   const configs = ['square8', 'square19', 'hex8', 'hexagonal'].flatMap(b => [2, 3, 4].map(p => `${b}_${p}p`))
   await node.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(configs.map(c => [c, c === 'square8_3p' ? 8 : 0])) })
-  await node.request('setSetting', { name: 'voters', value: [node.peerId] })
+  await node.request('setSetting', { name: 'voters', value: [node.peerId], force: true }) // one node: epoch mode on purpose
 }, 60_000)
 
 afterAll(async () => {

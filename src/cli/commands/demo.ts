@@ -149,7 +149,8 @@ export async function runDemo (args: ParsedArgs, out: (s: string) => void): Prom
     const first = nodes[0] as NodeProcess
     const priorities = Object.fromEntries(BOARD_CONFIGS.map(c => [c, configs.includes(c) ? 8 : 0]))
     await first.request('setSetting', { name: 'staticPriority', value: priorities })
-    await first.request('setSetting', { name: 'voters', value: nodes.slice(0, Math.min(nodes.length, 5)).map(n => n.peerId) })
+    // forced: a demo of one or two nodes runs in epoch mode on purpose, and the others may not be heard yet
+    await first.request('setSetting', { name: 'voters', value: nodes.slice(0, Math.min(nodes.length, 5)).map(n => n.peerId), force: true })
     out('  settings: voters and priorities written; Ctrl-C stops the cluster\n')
     const started = clock.monoMs()
     let prev: Progress | undefined

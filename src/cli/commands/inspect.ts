@@ -5,7 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, errorMessage } from '../../core/errors.js'
 import { attach } from '../../repl/attach.js'
 import { gatherSummary, renderSummary } from '../../repl/status-view.js'
-import { controlSocketPath } from '../../repl/control.js'
+import { ControlError, controlSocketPath } from '../../repl/control.js'
+import { describeSettings, requireSettingSpec } from '../../state/settings-registry.js'
 import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { DEFAULT_DATA_DIR_NAME } from '../../config/defaults.js'
@@ -87,30 +88,82 @@ export async function runDoc (args: ParsedArgs, out: (s: string) => void): Promi
   return 0
 }
 
-export const settingsHelp = `riftmesh settings [get [NAME] | set NAME JSON_VALUE] [--data-dir D | --socket S]
+export const settingsFlags: readonly FlagSpec[] = [
+  ...inspectFlags,
+  { name: 'force', key: null, boolean: true, help: 'set or unset even when the change gives up a protection (it prints which)' }
+]
+
+export const settingsHelp = `riftmesh settings get [NAME] | set NAME JSON_VALUE [--force] | unset NAME [--force] | describe [NAME]
+                  [--data-dir D | --socket S]
 
 Read or change cluster-wide settings through a running node; a change reaches every node.
-Values are JSON: riftmesh settings set voters '["12D3KooW…", "12D3KooW…"]'`
+Values are JSON (a bare word is a string): riftmesh settings set staticPriority '{"hex8_2p": 8}'
+An unknown name or a value of the wrong form is refused. A change of voters that gives up a
+protection (fewer than 3 voters, voters not alive, a majority of unknown peer ids) is refused
+unless --force; unset goes back to the default. describe needs no node.
+
+Settings:
+${describeSettings()}`
+
+/** The one line a refused change ends with: how to force it. */
+const FORCE_HINT = '; add --force to do it anyway'
+
+async function settingsChange (socket: string, op: 'setSetting' | 'unsetSetting', args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  try {
+    return await controlRequest(socket, op, args) as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof ControlError && err.remoteName === 'UnsafeSettingError') throw new ControlError(`${err.message}${FORCE_HINT}`)
+    throw err
+  }
+}
+
+/** A forced change that gave up protections: one warning line naming them. */
+function warnLost (what: string, lost: unknown): void {
+  if (Array.isArray(lost) && lost.length > 0) process.stderr.write(`warning: ${what} with --force gives up ${lost.map(String).join('; and ')}\n`)
+}
+
+function parseValue (raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw // a bare word is a string
+  }
+}
 
 export async function runSettings (args: ParsedArgs, out: (s: string) => void): Promise<number> {
-  const [verb = 'get', name, raw] = args.positionals
+  const [verb = 'get', name, raw, ...extra] = args.positionals
   const socket = socketOf(args)
-  if (verb === 'get') {
-    const all = await controlRequest(socket, 'settings') as Record<string, unknown>
-    out(JSON.stringify(name === undefined ? all : all[name] ?? null, null, 2))
-    return 0
+  const force = args.values.get('force') === true
+  const arity = (usage: string, ok: boolean): void => {
+    if (!ok || extra.length > 0) throw new ConfigError(`settings ${verb}`, usage, 'wrong number of arguments (quote a JSON value as one argument)')
   }
-  if (verb === 'set') {
-    if (name === undefined || raw === undefined) throw new ConfigError('settings set', 'NAME JSON_VALUE', 'missing arguments')
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      value = raw // a bare word is a string
+  switch (verb) {
+    case 'describe':
+      arity('[NAME]', raw === undefined)
+      out(describeSettings(name === undefined ? undefined : requireSettingSpec(name)))
+      return 0
+    case 'get': {
+      arity('[NAME]', raw === undefined)
+      const all = await controlRequest(socket, 'settings') as Record<string, unknown>
+      if (name !== undefined && !(name in all)) requireSettingSpec(name) // a typo is refused; a known, unset name reads null
+      out(JSON.stringify(name === undefined ? all : all[name] ?? null, null, 2))
+      return 0
     }
-    const r = await controlRequest(socket, 'setSetting', { name, value })
-    out(JSON.stringify(r))
-    return 0
+    case 'set': {
+      arity('NAME JSON_VALUE', name !== undefined && raw !== undefined)
+      const r = await settingsChange(socket, 'setSetting', { name, value: parseValue(raw as string), force })
+      warnLost(`setting ${String(name)}`, r.lost)
+      out(JSON.stringify({ name: r.name, value: r.value }))
+      return 0
+    }
+    case 'unset': {
+      arity('NAME', name !== undefined && raw === undefined)
+      const r = await settingsChange(socket, 'unsetSetting', { name, force })
+      warnLost(`unsetting ${String(name)}`, r.lost)
+      out(r.wasSet === true ? `${String(name)} unset` : `${String(name)} was not set`)
+      return 0
+    }
+    default:
+      throw new ConfigError('settings', 'get, set, unset or describe', `got ${JSON.stringify(verb)}`)
   }
-  throw new ConfigError('settings', 'get or set', `got ${JSON.stringify(verb)}`)
 }

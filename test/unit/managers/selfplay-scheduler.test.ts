@@ -5,6 +5,7 @@ import { SeededRng } from '../../../src/core/rng.js'
 import { SelfplayScheduler } from '../../../src/managers/selfplay-scheduler.js'
 import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
 import { cpuHw, gpuHw } from './fixtures.js'
+import { receiveRawSetting } from '../../support/raw-setting.js'
 
 describe('SelfplayScheduler', () => {
   function setup (): { clock: VirtualClock, state: ReturnType<typeof makeState>, sched: SelfplayScheduler } {
@@ -34,9 +35,9 @@ describe('SelfplayScheduler', () => {
     expect(w('square8_2p')).toBe(5 + 2 + 2 + 2)
   })
 
-  it('ignores a setting of the wrong shape and keeps the defaults', () => {
+  it('ignores a setting of the wrong shape from a peer and keeps the defaults', () => {
     const { state, sched } = setup()
-    state.setSetting('staticPriority', { hex8_2p: 'lots' })
+    receiveRawSetting(state, nodeId(9), { name: 'staticPriority', value: { hex8_2p: 'lots' }, version: 5 })
     const t = sched.weightsFor(cpuHw())
     expect(t.weights[t.candidates.findIndex(c => c.config === 'hex8_2p')]).toBe(8)
   })

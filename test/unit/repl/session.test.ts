@@ -112,7 +112,7 @@ describe('REPL session', () => {
     r.input.write('.help\n')
     const help = await r.until(/\.exit/)
     for (const h of ['peers()', 'nodes()', 'leader()', 'electionEvents(limit?)', 'jobs({state, node, type, limit})', 'job(id)', 'manifest(node?)', 'plan()', 'rankings()',
-      'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()', 'abStart(', 'abTests(id?)', 'abCancel(id)']) {
+      'whyNot(config)', 'settings.get(name?)', 'settings.set(name, value, {force}?)', 'settings.unset(name, {force}?)', 'settings.describe(name?)', 'dispatch(', 'cancel(id)', 'elo()', 'metrics(', 'doc()', 'abStart(', 'abTests(id?)', 'abCancel(id)']) {
       expect(help).toContain(h)
     }
     r.input.write('settings.set(\n"multi",\n[1, 2])\n')

@@ -1,0 +1,23 @@
+/**
+ * A setting written the way an old or hostile peer would: a register straight into the control
+ * document's `settings` map, past every check `ClusterState.setSetting` makes. As a local write
+ * it replicates to the node's peers like any other.
+ */
+import * as Y from 'yjs'
+import type { ClusterState } from '../../src/state/cluster-state.js'
+import { REMOTE_ORIGIN } from '../../src/state/docs.js'
+
+export interface RawSetting { name: string, value: unknown, version: number }
+
+/** Write `value` under this node's own register key, as if an older version of it had. */
+export function writeRawSetting (state: ClusterState, s: RawSetting): void {
+  const doc = state.docs.ensure('control')
+  doc.transact(() => doc.getMap('settings').set(`${s.name}@${state.selfId}`, { v: 1, name: s.name, writer: state.selfId, version: s.version, value: s.value }))
+}
+
+/** Apply a register written by `writer` elsewhere, as if it had arrived from that peer. */
+export function receiveRawSetting (state: ClusterState, writer: string, s: RawSetting): void {
+  const d = new Y.Doc()
+  d.getMap('settings').set(`${s.name}@${writer}`, { v: 1, name: s.name, writer, version: s.version, value: s.value })
+  state.docs.apply('control', Y.encodeStateAsUpdateV2(d), REMOTE_ORIGIN)
+}
