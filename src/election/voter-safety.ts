@@ -48,7 +48,7 @@ export function votersRisks (voters: readonly string[], view: VoterView): string
   if (named.length > 0) {
     const alive = n - down.length
     const need = majority(n)
-    const what = named.map(v => `${v} ${view.known.has(v) ? (view.health(v) ?? 'never heard') : 'unknown'}`)
+    const what = named.map(v => `${v} (${view.known.has(v) ? (view.health(v) ?? 'never heard') : 'not a node of this cluster'})`)
     losses.push(alive < need
       ? `a leader: ${ids(what)} not alive here, so ${alive} of ${n} voters are up and ${need} are needed`
       : `fault tolerance: ${ids(what)} not alive here, so ${alive} of ${n} voters are up and ${alive === need ? 'the next voter failure leaves the cluster without a leader' : `only ${alive - need} more voter failure(s) are tolerated instead of ${n - need}`}`)

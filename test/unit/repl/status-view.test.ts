@@ -100,4 +100,14 @@ describe('renderSummary', () => {
     expect(up).not.toContain('WARNING')
     expect(text).toContain('WARNING not standing for leader: this node has not reached any peer')
   })
+
+  it('warns on its own line, right under the leader, whenever the cluster runs in epoch mode', () => {
+    const epoch = (voters: string[]): string[] => renderSummary(summary({ leader: { ...summary().leader, mode: 'epoch', voters } })).split('\n')
+    const lines = epoch(['node-a'])
+    expect(lines[1]).toMatch(/; epoch mode, 1 voter\(s\)$/)
+    expect(lines[2]).toBe('WARNING epoch mode (1 voter(s), fewer than 3): no split-brain protection, each side of a network partition may elect its own leader; ' +
+      'name 3 or 5 voters: riftmesh settings set voters \'["<peer id>", …]\'')
+    expect(epoch(['node-a', 'node-b', 'node-c'])[2]).toMatch(/^WARNING epoch mode \(election\.mode is epoch\): no split-brain protection/)
+    expect(renderSummary(summary())).not.toContain('epoch mode')
+  })
 })
