@@ -4,7 +4,11 @@
  *    or on two machines;
  *  - job-ledger: no accepted job is lost — at the end, every job that was started has, on every
  *    live node, a final state that matches what really happened to its process (or its process
- *    still runs and the record says RUNNING); a retired record was final by construction.
+ *    still runs and the record says RUNNING); a retired record was final by construction;
+ *  - job-superseded: work is not done twice once the partition that caused it is over — a
+ *    re-dispatched job (its `previousJobId` chain) may run beside its predecessor while they are
+ *    apart, but once a leader has seen the predecessor COMPLETE, the successor must not go on to
+ *    complete more than `supersedeGraceMs` later (the leader cancels it).
  */
 import type { Scheduler } from './core/scheduler.js'
 import type { SimNode } from './node/sim-node.js'
@@ -12,9 +16,15 @@ import type { SimMachine } from './node/sim-jobs.js'
 import type { CheckResult } from './simulation.js'
 import { isTerminal } from '../src/state/jobs.js'
 
+/** Sampling period of what leaders see, and the grace a leader has to cancel superseded work. */
+export const JOB_SAMPLE_MS = 1_000
+export const SUPERSEDE_GRACE_MS = 10_000
+
 export class JobMonitor {
   /** jobId → machine index that started it. */
   private readonly startedOn = new Map<string, number>()
+  /** jobId → virtual ms a leader first saw it completed. */
+  private readonly completeSeenByLeader = new Map<string, number>()
   private readonly violations = new Map<string, string>()
   started = 0
 
@@ -33,7 +43,38 @@ export class JobMonitor {
     this.startedOn.set(jobId, machine)
   }
 
+  /** Note which jobs a current leader sees completed (the simulation calls this every JOB_SAMPLE_MS). */
+  sample (): void {
+    for (const n of this.nodes) {
+      if (!n.isUp || n.parts?.election?.isLeader() !== true) continue
+      for (const j of n.state.jobs()) {
+        if ((j.state === 'COMPLETE' || j.state === 'PROMOTED' || j.state === 'ARCHIVED') && !this.completeSeenByLeader.has(j.jobId)) this.completeSeenByLeader.set(j.jobId, this.sched.nowMs)
+      }
+    }
+  }
+
+  /** Successors that completed well after a leader knew their predecessor had. */
+  private checkSuperseded (): void {
+    const ref = this.nodes.find(n => n.isUp)
+    if (ref === undefined) return
+    const byId = new Map(ref.state.jobs().map(j => [j.jobId, j]))
+    for (const j of byId.values()) {
+      const m = this.startedOn.get(j.jobId)
+      const ended = m === undefined ? undefined : this.machines[m]?.get(j.jobId)?.ended
+      if (ended === undefined || ended.exitCode !== 0 || ended.error !== undefined || ended.cancelReason !== undefined) continue
+      for (let p = j.dispatch.previousJobId, hops = 0; p !== null && hops < 16; hops++) {
+        const seen = this.completeSeenByLeader.get(p)
+        if (seen !== undefined && ended.endedAt > seen + SUPERSEDE_GRACE_MS) {
+          this.violate('job-superseded', `job ${j.jobId} completed at ${(ended.endedAt / 1000).toFixed(1)} s although a leader saw its predecessor ${p} completed at ${(seen / 1000).toFixed(1)} s`)
+          return
+        }
+        p = byId.get(p)?.dispatch.previousJobId ?? null
+      }
+    }
+  }
+
   finish (): void {
+    this.checkSuperseded()
     for (const [jobId, m] of this.startedOn) {
       const proc = this.machines[m]?.get(jobId)
       if (proc === undefined) continue
@@ -67,7 +108,7 @@ export class JobMonitor {
   }
 
   results (): CheckResult[] {
-    return ['job-once', 'job-ledger'].map(name => ({ name, ok: !this.violations.has(name), detail: this.violations.get(name) ?? null }))
+    return ['job-once', 'job-ledger', 'job-superseded'].map(name => ({ name, ok: !this.violations.has(name), detail: this.violations.get(name) ?? null }))
   }
 
   summary (): { started: number, completed: number, failed: number, running: number } {

@@ -16,7 +16,7 @@ import { holdsEpoch } from '../src/election/rules.js'
 import { checkAckedWrites, checkConvergence, type AckedWrite } from './checks.js'
 import type { Scenario, TimelineEvent } from './scenario.js'
 import { TrainingMonitor } from './training-monitor.js'
-import { JobMonitor } from './job-monitor.js'
+import { JOB_SAMPLE_MS, JobMonitor } from './job-monitor.js'
 import { SimMachine } from './node/sim-jobs.js'
 import { createHash } from 'node:crypto'
 import type { ConfigKey, Hardware, Manifest } from '../src/state/schema.js'
@@ -162,7 +162,12 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
 
   const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
   const trainingMonitor = trainingParams === undefined ? undefined : new TrainingMonitor(nodes, sched, trainingParams, scenario.gpus.length, fail)
-  if (jb !== undefined) jobMonitor = new JobMonitor(nodes, machines, sched, fail)
+  if (jb !== undefined) {
+    const jm = new JobMonitor(nodes, machines, sched, fail)
+    jobMonitor = jm
+    const sample = (): void => { jm.sample(); sched.after(JOB_SAMPLE_MS, 'job-sample', sample) }
+    sched.after(JOB_SAMPLE_MS, 'job-sample', sample)
+  }
   const dataFiles = new Map<number, Manifest['files']>()
   if (monitor !== undefined && jb === undefined) {
     // workers fence every dispatch assigned to them by its epoch (with `jobs`, the real JobWorker does)

@@ -76,6 +76,7 @@ export interface ObservedJob {
 }
 
 export type CleanupAction =
+  | { kind: 'supersede', jobId: string, reason: string }
   | { kind: 'expire', jobId: string, reason: string }
   | { kind: 'lost', jobId: string, reason: string }
   | { kind: 'redispatch', job: JobView, attempt: number }
@@ -103,9 +104,14 @@ export const REASSIGNABLE_TYPES: ReadonlySet<JobType> = new Set<JobType>(['selfp
 export function planCleanup (
   jobs: readonly ObservedJob[], isDead: (nodeId: string) => boolean, successors: ReadonlySet<string>, p: CleanupParams = DEFAULT_CLEANUP_PARAMS
 ): CleanupAction[] {
-  const out: CleanupAction[] = []
+  const cancels = supersededJobs(jobs.map(o => o.job))
+  const out: CleanupAction[] = cancels.map(s => ({
+    kind: 'supersede' as const, jobId: s.jobId, reason: `superseded: an earlier attempt, ${s.by}, completed (it reported after being cut off)`
+  }))
+  const superseded = new Set(cancels.map(a => a.jobId))
   for (const { job, quietMs } of jobs) {
     const d = job.dispatch
+    if (superseded.has(job.jobId)) continue
     if (job.state === 'PENDING' && quietMs >= p.dispatchTimeoutMs) {
       out.push({ kind: 'expire', jobId: job.jobId, reason: `not started within ${Math.round(p.dispatchTimeoutMs / 1000)} s` })
     } else if (job.state === 'RUNNING' && quietMs >= p.jobHeartbeatTimeoutMs) {
@@ -118,6 +124,34 @@ export function planCleanup (
       } else if (quietMs >= reassignBackoffMs(n, p)) {
         out.push({ kind: 'redispatch', job, attempt: Math.max(1, d.attempt) + 1 })
       }
+    }
+  }
+  return out
+}
+
+/** Most links followed back through a job's re-dispatch chain. */
+export const MAX_CHAIN_HOPS = 32
+const COMPLETED: ReadonlySet<string> = new Set(['COMPLETE', 'PROMOTED', 'ARCHIVED'])
+
+/**
+ * Re-dispatched jobs still pending or running although an earlier attempt of their chain has
+ * completed: that attempt was cut off (marked LOST, its job re-run elsewhere), finished anyway
+ * and reported once the partition healed. At-least-once is the price while the two are apart;
+ * once the leader knows, the later attempt is cancelled rather than done twice.
+ */
+export function supersededJobs (jobs: readonly JobView[]): Array<{ jobId: string, by: string }> {
+  const byId = new Map(jobs.map(j => [j.jobId, j]))
+  const out: Array<{ jobId: string, by: string }> = []
+  for (const j of jobs) {
+    if (j.state !== 'PENDING' && j.state !== 'RUNNING') continue
+    for (let p = j.dispatch.previousJobId, hops = 0; p !== null && hops < MAX_CHAIN_HOPS; hops++) {
+      const prev = byId.get(p)
+      if (prev === undefined) break
+      if (COMPLETED.has(prev.state)) {
+        out.push({ jobId: j.jobId, by: prev.jobId })
+        break
+      }
+      p = prev.dispatch.previousJobId
     }
   }
   return out

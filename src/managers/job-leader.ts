@@ -47,6 +47,8 @@ export interface JobLeaderInit {
 }
 
 export interface LeaderPassReport {
+  /** Later attempts cancelled because an earlier one completed after all. */
+  superseded: number
   dispatched: number
   expired: number
   lost: number
@@ -66,7 +68,7 @@ export class JobLeader {
   private leaderSeenAtMs: number
   /** (config, mode) pairs whose no-model fallback was logged (once each). */
   private readonly fallbacksSaid = new Set<string>()
-  totals: LeaderPassReport = { dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
+  totals: LeaderPassReport = { superseded: 0, dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
 
   constructor (private readonly c: JobLeaderComponents, init: JobLeaderInit = {}) {
     this.log = c.logger.child({ component: 'job-leader' })
@@ -112,6 +114,10 @@ export class JobLeader {
 
   private apply (a: CleanupAction, epoch: number): void {
     switch (a.kind) {
+      case 'supersede':
+        this.c.state.addVerdict({ jobId: a.jobId, verdict: 'CANCELLED', epoch, reason: a.reason })
+        this.totals.superseded++
+        break
       case 'expire':
         this.c.state.addVerdict({ jobId: a.jobId, verdict: 'EXPIRED', epoch, reason: a.reason })
         this.totals.expired++

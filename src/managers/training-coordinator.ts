@@ -13,6 +13,7 @@ import { MAX_TEXT_CHARS } from '../core/vocabulary.js'
 import { DEFAULT_LEADERLESS_TRAINING_TIMEOUT_MS, DEFAULT_MAX_LEADERLESS_JOBS_PER_NODE, DEFAULT_GAUNTLET_GAMES_PER_SEAT } from '../config/defaults.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { JobView } from '../state/jobs.js'
+import { MAX_CHAIN_HOPS } from '../jobs/lifecycle.js'
 import { ALL_CONFIG_KEYS, type ConfigKey, type TrainingRecord } from '../state/schema.js'
 import { clusterDataByConfig, localGamesByConfig } from './cluster-data.js'
 import type { NodeSelector } from './node-selector.js'
@@ -195,16 +196,17 @@ export class TrainingCoordinator {
       const cand = j.dispatch.type === 'gauntlet' ? j.dispatch.spec.candidateJobId : undefined
       if (typeof cand === 'string') gauntletsFor.set(cand, [...(gauntletsFor.get(cand) ?? []), j])
     }
+    const judged = trainingsToJudge(jobs, id => (gauntletsFor.get(id) ?? []).length > 0)
     for (const j of jobs) {
-      if (successors.has(j.jobId)) continue
       const t = j.dispatch.type
+      if (t === 'training' && judged.has(j.jobId)) {
+        this.recordEnded(j, epoch)
+        this.startGauntlet(j, epoch, report)
+      }
+      if (successors.has(j.jobId)) continue
       if ((t === 'training' || t === 'gauntlet') && RETRYABLE.has(j.state) && !givenUp(j)) {
         const why = this.retry(j, jobs, epoch, report)
         if (why !== null && j.dispatch.config !== null) waits.set(j.dispatch.config, why)
-      }
-      if (t === 'training' && j.state === 'COMPLETE' && (gauntletsFor.get(j.jobId) ?? []).length === 0) {
-        this.recordEnded(j, epoch)
-        this.startGauntlet(j, epoch, report)
       }
       if (t === 'gauntlet' && j.state === 'COMPLETE') this.finishGauntlet(j, jobs, epoch, report)
     }
@@ -431,3 +433,32 @@ function outputValue (j: JobView, prefix: string): string | undefined {
 }
 
 const round2 = (v: number): number => Math.round(v * 100) / 100
+
+/**
+ * The completed trainings to judge now: per re-dispatch chain (an attempt and the attempts that
+ * followed it), the first attempt that completed — unless some attempt of the chain is judged
+ * already. An attempt cut off by a partition can complete after its successor was dispatched (or
+ * even completed): two models trained on the same data are never both judged.
+ */
+export function trainingsToJudge (jobs: readonly JobView[], hasGauntlet: (jobId: string) => boolean): Set<string> {
+  const trainings = jobs.filter(j => j.dispatch.type === 'training')
+  const byId = new Map(trainings.map(j => [j.jobId, j]))
+  const rootOf = (j: JobView): string => {
+    let cur = j
+    for (let hops = 0; hops < MAX_CHAIN_HOPS && cur.dispatch.previousJobId !== null; hops++) {
+      const prev = byId.get(cur.dispatch.previousJobId)
+      if (prev === undefined) break
+      cur = prev
+    }
+    return cur.jobId
+  }
+  const chains = new Map<string, JobView[]>()
+  for (const j of trainings) chains.set(rootOf(j), [...(chains.get(rootOf(j)) ?? []), j])
+  const out = new Set<string>()
+  for (const chain of chains.values()) {
+    if (chain.some(j => hasGauntlet(j.jobId) || j.state === 'PROMOTED' || j.state === 'ARCHIVED')) continue
+    const first = chain.filter(j => j.state === 'COMPLETE').sort((a, b) => a.dispatch.attempt - b.dispatch.attempt || a.dispatch.createdAt - b.dispatch.createdAt)[0]
+    if (first !== undefined) out.add(first.jobId)
+  }
+  return out
+}

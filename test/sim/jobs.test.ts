@@ -30,12 +30,19 @@ describe('jobs in the simulator', () => {
   it('retire-during-partition, shortened: a bucket the majority retired while the minority held it is reconciled after the heal (issue 23, defect 9)', async () => {
     // the shipped scenario partitions past the default 10 min retention; here retention is 60 s and
     // the partition 180 s, the same story in a quarter of the virtual time
-    const s = await loadScenario(join(dir, 'retire-during-partition.yaml'))
+    const s = await loadScenario(join(dir, 'long', 'retire-during-partition.yaml'))
     const short = { ...s, jobs: { ...(s.jobs as NonNullable<typeof s.jobs>), retentionMs: 60_000 }, phases: { ...s.phases, safetyUntilMs: 200_000 } }
     const r = await runSimulation(short)
     expect(r.checks.filter(c => !c.ok)).toEqual([])
     expect(r.convergence.at(-1)?.convergedAfterMs).not.toBeNull()
   }, 120_000)
+
+  it('minority-jobs: jobs re-run by the majority while their originals finished on the minority are cancelled once the originals report (issue 23, defect 8)', async () => {
+    const r = await runSimulation(await loadScenario(join(dir, 'minority-jobs.yaml')))
+    expect(r.checks.filter(c => !c.ok)).toEqual([])
+    expect(r.checks.map(c => c.name)).toContain('job-superseded')
+    expect(r.jobs?.failed).toBeGreaterThan(0) // the superseded attempts, cancelled
+  })
 
   it('the monitor reports a dispatch started twice', () => {
     const failures: string[] = []

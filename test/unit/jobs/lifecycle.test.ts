@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  activeSelfplayByNode, decideAdmission, isLeaderlessOwnJob, planCleanup, planSelfplay, reassignBackoffMs, type AdmissionContext, type ObservedJob
+  activeSelfplayByNode, decideAdmission, isLeaderlessOwnJob, planCleanup, planSelfplay, reassignBackoffMs, supersededJobs, type AdmissionContext, type ObservedJob
 } from '../../../src/jobs/lifecycle.js'
 import { deriveJobState, type JobView } from '../../../src/state/jobs.js'
 import type { JobDispatch, JobStatus, JobVerdict } from '../../../src/state/schema.js'
@@ -44,6 +44,26 @@ describe('admission at the worker', () => {
     expect(isLeaderlessOwnJob(dispatch({ dispatchedBy: 'w1', spec: { leaderless: true } }), 'w1')).toBe(true)
     expect(isLeaderlessOwnJob(dispatch({ spec: { leaderless: true } }), 'w1')).toBe(false)
     expect(isLeaderlessOwnJob(dispatch({ dispatchedBy: 'w1' }), 'w1')).toBe(false)
+  })
+})
+
+describe('superseded attempts (issue 23, defect 8)', () => {
+  const original = (run: JobStatus['state']): JobView => job({ jobId: 'e1-x-a.1', assignedNode: 'w1' }, run, ['LOST'])
+  const retry = (run?: JobStatus['state'], n = 2, prev = 'e1-x-a.1'): JobView => job({ jobId: `e1-x-a.${n}`, assignedNode: `w${n}`, attempt: n, previousJobId: prev }, run)
+  it.each<[string, JobView[], Array<{ jobId: string, by: string }>]>([
+    ['a cut-off original that completed cancels its running retry', [original('COMPLETE'), retry('RUNNING')], [{ jobId: 'e1-x-a.2', by: 'e1-x-a.1' }]],
+    ['… and a pending one', [original('COMPLETE'), retry()], [{ jobId: 'e1-x-a.2', by: 'e1-x-a.1' }]],
+    ['… and one further down the chain', [original('COMPLETE'), retry('FAILED'), retry('RUNNING', 3, 'e1-x-a.2')], [{ jobId: 'e1-x-a.3', by: 'e1-x-a.1' }]],
+    ['a retry that completed first is left alone (both done while apart)', [original('COMPLETE'), retry('COMPLETE')], []],
+    ['an original still lost changes nothing', [original('RUNNING'), retry('RUNNING')], []],
+    ['an original that failed changes nothing', [original('FAILED'), retry('RUNNING')], []]
+  ])('%s', (_n, jobs, want) => {
+    expect(supersededJobs(jobs)).toEqual(want)
+  })
+
+  it('planCleanup cancels the superseded attempt and does nothing else with it', () => {
+    const jobs = [original('COMPLETE'), retry('RUNNING')].map(j => ({ job: j, quietMs: 10 * MIN }))
+    expect(planCleanup(jobs, () => false, new Set(['e1-x-a.1']))).toEqual([{ kind: 'supersede', jobId: 'e1-x-a.2', reason: expect.stringMatching(/^superseded: an earlier attempt, e1-x-a\.1, completed/) }])
   })
 })
 

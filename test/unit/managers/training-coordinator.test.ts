@@ -212,6 +212,32 @@ describe('TrainingCoordinator', () => {
     expect(c.tick().dispatched.map(d => d.config)).toEqual(['hex8_2p'])
   })
 
+  it('a training cut off by a partition that completes after its retry was dispatched is the one judged, and the retry\'s model never is (issue 23, defect 8)', () => {
+    const w = new World(hws)
+    publishData(w.states[1] as ClusterState, { hex8_2p: 3000 }, 1)
+    w.sync()
+    const c = w.coordinator(0, 1)
+    const t1 = c.tick().dispatched[0]
+    w.finish(1, t1?.jobId as string, 'RUNNING')
+    // node 1 is cut off: the leader's job cleanup marks the training LOST, and it is retried elsewhere
+    w.states[0]?.addVerdict({ jobId: t1?.jobId as string, verdict: 'LOST', epoch: 1, reason: 'no job heartbeat' })
+    const t2 = c.tick().dispatched.find(d => d.type === 'training')
+    expect(t2).toMatchObject({ node: nodeId(2), attempt: 2 })
+    w.finish(2, t2?.jobId as string, 'RUNNING')
+    // the partition heals: the original reports COMPLETE; it is judged
+    w.finish(1, t1?.jobId as string, 'COMPLETE', ['model:models/hex8_2p/m1.bin'])
+    const g = c.tick().dispatched.filter(d => d.type === 'gauntlet')
+    expect(g).toHaveLength(1)
+    expect(w.states[0]?.job(g[0]?.jobId as string)?.dispatch.spec).toMatchObject({ candidateJobId: t1?.jobId, modelPath: 'models/hex8_2p/m1.bin' })
+    // the retry finishes too before its cancel lands: its model is not judged as well
+    w.finish(2, t2?.jobId as string, 'COMPLETE', ['model:models/hex8_2p/m2.bin'])
+    expect(c.tick().dispatched.filter(d => d.type === 'gauntlet')).toEqual([])
+    w.finish(3, g[0]?.jobId as string, 'COMPLETE', ['results:' + 'WL'.repeat(15) + 'WW'])
+    expect(c.tick().promoted).toEqual(['hex8_2p'])
+    expect(c.tick().dispatched.filter(d => d.type === 'gauntlet')).toEqual([])
+    expect(w.states[0]?.model('hex8_2p')?.path).toBe('models/hex8_2p/m1.bin')
+  })
+
   it('measures the cooldown from the end of the last training: 30 min run, 30 min cooldown → next at +60 min, not +40', () => {
     const MIN = 60_000
     const w = new World(hws)
