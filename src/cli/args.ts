@@ -91,6 +91,20 @@ export function configFlags (parsed: ParsedArgs, specs: readonly FlagSpec[] = CO
   return out
 }
 
+/** How the user wrote each key of `configFlags(parsed)`: `--metrics-port`, `--set health.deadAfterMs`. */
+export function configFlagLabels (parsed: ParsedArgs, specs: readonly FlagSpec[] = CONFIG_FLAGS): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const spec of specs) {
+    if (spec.key !== null && parsed.values.has(spec.name)) out[spec.key] = `--${spec.name}`
+  }
+  const sets = parsed.values.get('set')
+  for (const s of Array.isArray(sets) ? sets : []) {
+    const eq = s.indexOf('=')
+    if (eq > 0) out[s.slice(0, eq)] = `--set ${s.slice(0, eq)}`
+  }
+  return out
+}
+
 export function flagHelp (specs: readonly FlagSpec[]): string {
   const width = Math.max(...specs.map(s => s.name.length)) + 2
   return specs.map(s => `  --${s.name.padEnd(width)}${s.help}`).join('\n')

@@ -26,6 +26,11 @@ export interface ConfigLayers {
   env?: Readonly<Record<string, string | undefined>>
   /** Flat dotted keys (`'mesh.coalesceWindowMs': '20'`); strings are parsed like env values. */
   flags?: Readonly<Record<string, unknown>>
+  /**
+   * How the user wrote each of `flags` (`--metrics-port`, `--set health.deadAfterMs`), so that a
+   * message names the flag typed rather than the key. @default the dotted key
+   */
+  flagLabels?: Readonly<Record<string, string>>
 }
 
 /** Where relative paths and derived defaults resolve. */
@@ -107,20 +112,21 @@ function applyEnv (layers: Layers, env: Readonly<Record<string, string | undefin
   }
 }
 
-function applyFlags (layers: Layers, flags: Readonly<Record<string, unknown>>): void {
+function applyFlags (layers: Layers, flags: Readonly<Record<string, unknown>>, labels: Readonly<Record<string, string>>): void {
   for (const [flag, value] of Object.entries(flags)) {
     if (value === undefined) continue
-    const source = `flag "${flag}"`
+    const label = Object.hasOwn(labels, flag) ? labels[flag] : undefined
+    const source = `flag "${label ?? flag}"`
     const meta = CONFIG_KEYS.get(flag)
     if (meta !== undefined) {
       layers.set(meta, typeof value === 'string' ? parseText(meta, value, source) : value, source)
       continue
     }
-    if (!flag.includes('.')) throw new ConfigError(flag, 'a dotted key such as "health.deadAfterMs"', 'unknown key in flags')
+    if (!flag.includes('.')) throw new ConfigError(flag, 'a dotted key such as "health.deadAfterMs"', `unknown key in ${label ?? 'flags'}`)
     const owner = keyMetaOf(flag)
     const entry = owner !== undefined ? flag.slice(owner.key.length + 1) : ''
     const entryOk = owner?.spec.kind === 'numberMap' && (owner.spec.subKeys === null || owner.spec.subKeys.includes(entry))
-    if (owner === undefined || !entryOk) throw unknownKeyError(flag, 'flags')
+    if (owner === undefined || !entryOk) throw unknownKeyError(flag, label ?? 'flags')
     layers.setEntry(owner, entry, typeof value === 'string' ? parseEntry(owner, entry, value, source) : value, source)
   }
 }
@@ -178,7 +184,7 @@ export function resolveConfig (layers: ConfigLayers, ctx: ResolveContext): Riftm
   const given = new Layers()
   applyFile(given, layers.file, layers.fileLabel ?? 'config file')
   applyEnv(given, layers.env ?? {})
-  applyFlags(given, layers.flags ?? {})
+  applyFlags(given, layers.flags ?? {}, layers.flagLabels ?? {})
   const values = defaultValues(ctx, given.values)
   for (const [key, value] of values) {
     const meta = CONFIG_KEYS.get(key) as ConfigKeyMeta
@@ -240,6 +246,8 @@ export interface LoadConfigOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Flat dotted keys, highest precedence. @default {} */
   flags?: Readonly<Record<string, unknown>>
+  /** How each flag was written, for messages (see ConfigLayers). @default {} */
+  flagLabels?: Readonly<Record<string, string>>
   /** Relative paths resolve against this. @default process.cwd() */
   cwd?: string
   /** Home dir for `~/` and the default data dir; null when there is none. @default os.homedir() */
@@ -264,6 +272,6 @@ export async function loadConfig (options: LoadConfigOptions = {}): Promise<Load
     ? null
     : resolve(cwd, named === '~' || named.startsWith('~/') ? join(homeDir ?? '~', named.slice(1)) : named)
   const doc = file !== null ? await readConfigFile(file, { signal: options.signal }) : undefined
-  const config = resolveConfig({ file: doc, fileLabel: `file ${file ?? ''}`, env, flags: options.flags }, { cwd, homeDir })
+  const config = resolveConfig({ file: doc, fileLabel: `file ${file ?? ''}`, env, flags: options.flags, flagLabels: options.flagLabels }, { cwd, homeDir })
   return { config, warnings: unknownEnvVars(env), file }
 }

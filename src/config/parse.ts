@@ -140,16 +140,27 @@ export function knownKeyPaths (): string[] {
   return out
 }
 
-/** A ConfigError for a key that does not exist, with a suggestion when one is close. */
+/** The key names of `section` (its part after the dot), in table order. */
+function sectionKeyNames (section: string): string[] {
+  return [...CONFIG_KEYS.values()].filter(m => m.section === section).map(m => m.key.slice(section.length + 1))
+}
+
+/**
+ * A ConfigError for a key that does not exist, with a suggestion when one is close. A key under
+ * a known section lists that section's keys; a dotted key is never "corrected" to a bare section.
+ */
 export function unknownKeyError (key: string, source: string): ConfigError {
   const parent = parentOf(key)
   const meta = CONFIG_KEYS.get(parent)
   const expected = parent === ''
     ? `a section name (${Object.keys(CONFIG_SECTIONS).join(', ')})`
-    : meta === undefined
-      ? `a key of section "${parent}"`
-      : meta.spec.subKeys !== null ? `an entry of ${parent} (${meta.spec.subKeys.join(', ')})` : `${parent} set as a whole`
-  const suggestion = suggestKey(key, knownKeyPaths().filter(k => k !== key))
+    : meta !== undefined
+      ? meta.spec.subKeys !== null ? `an entry of ${parent} (${meta.spec.subKeys.join(', ')})` : `${parent} set as a whole`
+      : Object.hasOwn(CONFIG_SECTIONS, parent)
+        ? `a key of section "${parent}" (${sectionKeyNames(parent).join(', ')})`
+        : parent.includes('.') ? `a key of section "${parent.slice(0, parent.indexOf('.'))}"` : `a key under a section (${Object.keys(CONFIG_SECTIONS).join(', ')})`
+  const candidates = knownKeyPaths().filter(k => k !== key && (parent === '' || k.includes('.')))
+  const suggestion = suggestKey(key, candidates)
   return new ConfigError(key, expected, `unknown key in ${source}${suggestion !== null ? `; did you mean "${suggestion}"?` : ''}`)
 }
 

@@ -1,5 +1,5 @@
 import { describeConfig, loadConfig } from '../../config/index.js'
-import { CONFIG_FLAGS, configFlags, type ParsedArgs, type FlagSpec } from '../args.js'
+import { CONFIG_FLAGS, configFlagLabels, configFlags, type ParsedArgs, type FlagSpec } from '../args.js'
 
 export const configFlagsSpec: readonly FlagSpec[] = [
   ...CONFIG_FLAGS,
@@ -24,7 +24,7 @@ export async function runConfig (args: ParsedArgs, out: (s: string) => void): Pr
     return 0
   }
   const file = args.values.get('config')
-  const loaded = await loadConfig({ file: typeof file === 'string' ? file : undefined, flags: configFlags(args) })
+  const loaded = await loadConfig({ file: typeof file === 'string' ? file : undefined, flags: configFlags(args), flagLabels: configFlagLabels(args) })
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w.message}\n`)
   out(JSON.stringify(loaded.config, null, 2))
   return 0

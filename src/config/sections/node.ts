@@ -5,9 +5,8 @@ import { LOG_LEVELS, type LogLevel } from '../../core/logger.js'
 import * as D from '../defaults.js'
 import * as V from '../../core/vocabulary.js'
 import { bool, field, int, list, ms, nullable, num, oneOf, path, text } from '../fields.js'
+import { BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, bootstrapAddrSchema, listenAddrSchema } from '../multiaddrs.js'
 
-/** A multiaddr as text: starts with "/", no spaces or commas. */
-export const multiaddrSchema = z.string().min(2).max(512).regex(/^\/[^\s,]+$/)
 const logLevels = LOG_LEVELS as unknown as readonly [LogLevel, ...LogLevel[]]
 
 export const nodeFields = {
@@ -19,10 +18,10 @@ export const nodeFields = {
     text(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of 1–64 letters, digits, ".", "_" or "-" starting with a letter or digit', 64),
     D.DEFAULT_CLUSTER_NAME,
     'Name of the cluster; nodes only mesh with nodes of the same cluster name.'),
-  listen: field(list(multiaddrSchema, 'multiaddrs starting with "/"', 32), D.DEFAULT_LISTEN_ADDRS,
-    'Multiaddrs this node listens on.'),
-  bootstrap: field(list(multiaddrSchema, 'multiaddrs starting with "/"', 256), D.DEFAULT_BOOTSTRAP_ADDRS,
-    'Multiaddrs of peers dialled at start to join the mesh.'),
+  listen: field(list(listenAddrSchema, `TCP multiaddrs such as ${LISTEN_EXAMPLE}`, 32), D.DEFAULT_LISTEN_ADDRS,
+    'Multiaddrs this node listens on (TCP only).'),
+  bootstrap: field(list(bootstrapAddrSchema, `TCP multiaddrs of peers such as ${BOOTSTRAP_EXAMPLE}`, 256), D.DEFAULT_BOOTSTRAP_ADDRS,
+    'Multiaddrs of peers dialled at start to join the mesh (TCP, ending in /p2p/<peer id>).'),
   swarmKeyFile: field(path(), {
     derivedText: `<dataDir>/${D.DEFAULT_SWARM_KEY_FILE_NAME}`,
     derive: ctx => join(String(ctx.get('node.dataDir')), D.DEFAULT_SWARM_KEY_FILE_NAME)

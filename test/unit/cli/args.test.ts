@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CONFIG_FLAGS, configFlags, parseArgs } from '../../../src/cli/args.js'
+import { CONFIG_FLAGS, configFlagLabels, configFlags, parseArgs } from '../../../src/cli/args.js'
 import { ConfigError } from '../../../src/core/errors.js'
 
 describe('CLI flags', () => {
@@ -20,6 +20,20 @@ describe('CLI flags', () => {
   ])('rejects %j naming the flag', (argv, key) => {
     expect(() => parseArgs(argv, CONFIG_FLAGS)).toThrow(ConfigError)
     try { parseArgs(argv, CONFIG_FLAGS) } catch (err) { expect((err as ConfigError).key).toBe(key) }
+  })
+
+  it('calls a bad flag a flag, not a config key', () => {
+    expect(() => parseArgs(['x', '--nope', '1'], CONFIG_FLAGS)).toThrow(/^flag "--nope": expected one of --config, /)
+    expect(() => parseArgs(['x', '--data-dir'], CONFIG_FLAGS)).toThrow(/^flag "--data-dir": expected a value/)
+  })
+
+  it('labels each config key with the flag that set it', () => {
+    const p = parseArgs(['node', '--metrics-port', 'x', '--set', 'health.deadAfterMs=8000', '--listen', '/ip4/0.0.0.0/tcp/1'], CONFIG_FLAGS)
+    expect(configFlagLabels(p)).toEqual({
+      'node.metricsPort': '--metrics-port',
+      'node.listen': '--listen',
+      'health.deadAfterMs': '--set health.deadAfterMs'
+    })
   })
 
   it('rejects a --set without key=value', () => {

@@ -32,7 +32,12 @@ describe('a bad value', () => {
     ['an unknown capability', { env: { RIFTMESH_NODE_CAPABILITIES: 'selfplay,mining' } }, 'node.capabilities.1', 'a list of at most 6 distinct capabilities'],
     ['a duplicate list entry', { file: { node: { listen: ['/ip4/0.0.0.0/tcp/1', '/ip4/0.0.0.0/tcp/1'] } } },
       'node.listen', 'duplicate entries'],
-    ['a listen address that is not a multiaddr', { flags: { 'node.listen': 'localhost:4100' } }, 'node.listen.0', 'multiaddrs starting with "/"'],
+    ['a listen address that is not a multiaddr', { flags: { 'node.listen': 'localhost:4100' } }, 'node.listen.0', 'not a multiaddr (it starts with "/"'],
+    ['a UDP listen address', { flags: { 'node.listen': '/ip4/0.0.0.0/udp/4100' } }, 'node.listen.0', 'riftmesh listens on TCP only'],
+    ['a bootstrap address that does not parse', { flags: { 'node.bootstrap': '/ip4/300.1.1.1/tcp/4100/p2p/12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29' } }, 'node.bootstrap.0', 'Invalid IPv4 address "300.1.1.1"'],
+    ['a bootstrap address without its peer', { flags: { 'node.bootstrap': '/ip4/10.0.0.5/tcp/4100' } }, 'node.bootstrap.0', 'ends in /p2p/<peer id>'],
+    ['a bootstrap address with a bad peer id', { flags: { 'node.bootstrap': '/ip4/10.0.0.5/tcp/4100/p2p/xyz' } }, 'node.bootstrap.0', '"xyz" after /p2p/ is not a peer id'],
+    ['a bootstrap address over UDP', { flags: { 'node.bootstrap': '/ip4/10.0.0.5/udp/4100/quic-v1/p2p/12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29' } }, 'node.bootstrap.0', 'joins over TCP only'],
     ['a cluster name with spaces', { flags: { 'node.clusterName': 'my lab' } }, 'node.clusterName', 'a name of 1–64 letters'],
     ['a lower-case GPU score name', { file: { selector: { gpuScores: { h100: 3 } } } }, 'selector.gpuScores.h100', 'upper-case GPU name substrings'],
     ['a bad map pair in env', { env: { RIFTMESH_SELECTOR_GPU_SCORES: 'H100:3' } }, 'selector.gpuScores', 'name=value'],
@@ -77,6 +82,20 @@ describe('an unknown key', () => {
     expect(err.message).toContain('unknown key')
     if (suggestion === null) expect(err.message).not.toContain('did you mean')
     else expect(err.message).toContain(`did you mean "${suggestion}"?`)
+  })
+
+  it('lists the keys of a known section, and never offers a bare section for a dotted key', () => {
+    const err = configError({ flags: { 'health.nope': '3' }, flagLabels: { 'health.nope': '--set health.nope' } })
+    expect(err.key).toBe('health.nope')
+    expect(err.message).toContain('a key of section "health" (heartbeatIntervalMs, suspectAfterMs, deadAfterMs,')
+    expect(err.message).toContain('unknown key in --set health.nope')
+    expect(err.message).not.toContain('did you mean "node"')
+  })
+
+  it('suggests the right section for a key under a misspelt one', () => {
+    const err = configError({ flags: { 'helth.deadAfterMs': '3' } })
+    expect(err.message).toContain('a key under a section (node, mesh, health')
+    expect(err.message).toContain('did you mean "health.deadAfterMs"?')
   })
 
   it('names the file it came from', () => {
@@ -128,6 +147,14 @@ describe('a rule across keys', () => {
     expect(err.key).toBe(key)
     expect(err.expected.startsWith(expected)).toBe(true)
     expect(err.message).toContain(`expected ${expected}`)
+  })
+})
+
+describe('a value given by a flag', () => {
+  it('names the flag the user typed, not the key it sets', () => {
+    const err = configError({ flags: { 'node.metricsPort': 'abc' }, flagLabels: { 'node.metricsPort': '--metrics-port' } })
+    expect(err.message).toContain('config "node.metricsPort": expected an integer from 0 to 65535')
+    expect(err.message).toContain('got "abc" from flag "--metrics-port"')
   })
 })
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
     '  clusterName: lab',
     '  dataDir: data',
     '  bootstrap:',
-    '    - /ip4/10.0.0.1/tcp/4100',
+    '    - /ip4/10.0.0.1/tcp/4100/p2p/12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29',
     'mesh:',
     '  coalesceWindowMs: 11',
     'selector:',
@@ -74,7 +74,7 @@ describe('loadConfig precedence', () => {
   it('reads YAML lists, nested maps and .yml files', async () => {
     const { config } = await loadConfig({ ...base, file: yamlFile, env: {} })
     expect(config.node.clusterName).toBe('lab')
-    expect(config.node.bootstrap).toEqual(['/ip4/10.0.0.1/tcp/4100'])
+    expect(config.node.bootstrap).toEqual(['/ip4/10.0.0.1/tcp/4100/p2p/12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29'])
     expect(config.selector.gpuScores['RTX 6000']).toBe(500)
     expect((await loadConfig({ ...base, file: ymlFile, env: {} })).config.health.deadAfterMs).toBe(9000)
   })
