@@ -10,7 +10,7 @@ import { configFlagsSpec, configHelp, runConfig } from './commands/config.js'
 import { nodeFlags, nodeHelp, runNode } from './commands/node.js'
 import { keygenFlags, keygenHelp, runKeygen } from './commands/keygen.js'
 import { runSim, simFlags, simHelp } from './commands/sim.js'
-import { runWorker, workerFlags, workerHelp } from './commands/worker.js'
+import { runWorker, workerFlags, workerHelp, workloadHelp } from './commands/worker.js'
 import { abFlags, abHelp, runAb } from './commands/ab.js'
 import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsFlags, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
@@ -19,6 +19,8 @@ import { replFlags, replHelp, runRepl } from './commands/repl.js'
 interface Command {
   summary: string
   help: string
+  /** The help of one topic (`worker train --help`), or undefined to show the whole help. */
+  topicHelp?: (topic: string) => string | undefined
   flags: readonly FlagSpec[]
   run: (args: ParsedArgs, out: (s: string) => void) => Promise<number>
 }
@@ -34,7 +36,7 @@ const commands: Record<string, Command> = {
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
   keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
   config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig },
-  worker: { summary: 'run a built-in workload (selfplay, train, export, gauntlet, tournament, sync) in the foreground', help: workerHelp, flags: workerFlags, run: runWorker }
+  worker: { summary: 'run a built-in workload (selfplay, train, export, gauntlet, tournament, sync) in the foreground', help: workerHelp, topicHelp: workloadHelp, flags: workerFlags, run: runWorker }
 }
 
 function version (): string {
@@ -71,19 +73,54 @@ export async function main (argv: readonly string[]): Promise<number> {
     return 2
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    out(`${cmd.help}\n\nFlags:\n${flagHelp(cmd.flags)}`)
+    const topic = rest[0] !== undefined && !rest[0].startsWith('-') ? cmd.topicHelp?.(rest[0]) : undefined
+    out(topic ?? `${cmd.help}\n\nFlags:\n${flagHelp(cmd.flags)}`)
     return 0
   }
   try {
     const parsed = parseArgs([first, ...rest], cmd.flags)
     return await cmd.run(parsed, out)
   } catch (err) {
-    if (err instanceof RiftmeshError) {
-      process.stderr.write(`riftmesh ${first}: ${err.message}\n`)
-      return err.code === 'ERR_CONFIG' ? 2 : 1
-    }
-    throw err
+    process.stderr.write(`${errorLine(first, err)}\n`)
+    if (wantsStack(rest, process.env)) process.stderr.write(`${stackOf(err)}\n`)
+    return err instanceof RiftmeshError && err.code === 'ERR_CONFIG' ? 2 : 1
   }
+}
+
+/** Message lines that are stack frames (libp2p puts some into its messages). */
+const STACK_FRAME = /^\s*at\s/
+
+/**
+ * The one line a failed command prints: the command, then the message with its lines joined and
+ * stack frames left out. An error that is not one of ours says so and how to see the stack.
+ */
+function errorLine (command: string, err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  const line = text.split('\n').filter(l => !STACK_FRAME.test(l)).map(l => l.trim()).filter(l => l !== '').join(' ')
+  if (err instanceof RiftmeshError) return `riftmesh ${command}: ${line}`
+  return `riftmesh ${command}: unexpected error: ${line} (run again with --log-level debug for the stack trace)`
+}
+
+/** `--log-level debug|trace` (flag, --set or env) asks for the stack of a failure. */
+function wantsStack (argv: readonly string[], env: Readonly<Record<string, string | undefined>>): boolean {
+  const verbose = (v: string | undefined): boolean => v === 'debug' || v === 'trace'
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--log-level' && verbose(argv[i + 1])) return true
+    if (a.startsWith('--log-level=') && verbose(a.slice('--log-level='.length))) return true
+    if (a === '--set' && /^node\.logLevel=(debug|trace)$/.test(argv[i + 1] ?? '')) return true
+    if (/^--set=node\.logLevel=(debug|trace)$/.test(a)) return true
+  }
+  return verbose(env.RIFTMESH_NODE_LOG_LEVEL)
+}
+
+/** The stack of `err` and of each error in its cause chain. */
+function stackOf (err: unknown): string {
+  const out: string[] = []
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    out.push(`${depth > 0 ? 'caused by: ' : ''}${e instanceof Error ? e.stack ?? e.message : String(e)}`)
+  }
+  return out.join('\n')
 }
 
 // A closed pipe (`riftmesh config | head`) is not an error worth a stack trace.

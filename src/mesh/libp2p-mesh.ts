@@ -26,6 +26,7 @@ import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenO
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { advertisable } from './addrs.js'
+import { listenError } from './listen-errors.js'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
 
@@ -67,6 +68,11 @@ export class MeshError extends RiftmeshError {
 export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array, data?: Uint8Array, topic: string }): string {
   if (msg.from !== undefined && msg.seqno !== undefined) return `${bytesToString(msg.from, 'base64')}.${bytesToString(msg.seqno, 'base64')}`
   return `${msg.topic}.${bytesToString(msg.data ?? new Uint8Array(0), 'base64')}`
+}
+
+/** The first non-empty line of a message (libp2p's errors run to paragraphs with stack frames). */
+function firstLine (message: string): string {
+  return message.split('\n').map(l => l.trim()).find(l => l !== '') ?? message
 }
 
 /** libp2p's announce filter over {@link advertisable}. */
@@ -189,7 +195,8 @@ export class Libp2pMesh implements Mesh {
       await node.start()
     } catch (err) {
       await Promise.resolve(node.stop()).catch((stopErr: unknown) => this.log.debug({ err: stopErr }, 'stop after failed start failed'))
-      throw new MeshError(`libp2p failed to start: ${errorMessage(err)}`, undefined, { cause: err })
+      // a listen failure is told as riftmesh's own flag and problem, not libp2p's paragraph
+      throw listenError(errorMessage(err), err) ?? new MeshError(`libp2p failed to start: ${firstLine(errorMessage(err))}`, undefined, { cause: err })
     }
     this.node = node
     this.selfIdValue = node.peerId.toString()

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
-import { ConfigError } from '../core/errors.js'
+import { ConfigError, ListenError, errorMessage } from '../core/errors.js'
 import { DEFAULT_METRICS_HISTORY_INTERVAL_MS, DEFAULT_METRICS_HOST } from '../config/defaults.js'
 
 /** What one scrape or history sample shows. */
@@ -81,6 +81,19 @@ export function historyValues (s: MetricsSnapshot): Record<string, number> {
   return out
 }
 
+/** The metrics endpoint could not listen on `host`:`port`: say why in riftmesh's own flags. */
+export function metricsListenError (err: unknown, host: string, port: number): ListenError {
+  const code = (err as NodeJS.ErrnoException).code
+  const problem = code === 'EADDRINUSE'
+    ? `port ${port} on ${host} is in use (another riftmesh node or program? pick another with --metrics-port ${port + 1 <= 65_535 ? port + 1 : 9464}, or 0 for no metrics)`
+    : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+      ? `node.metricsHost ${host} is not an address of this machine (set --set node.metricsHost=127.0.0.1, or 0.0.0.0 for every interface)`
+      : code === 'EACCES'
+        ? `port ${port} needs privileges (ports below 1024 are reserved to root); pick one from 1024 up with --metrics-port`
+        : `cannot serve metrics on ${host}:${port} (${errorMessage(err)})`
+  return new ListenError('--metrics-port', String(port), problem, { cause: err })
+}
+
 export class NodeMetrics {
   readonly registry: Registry
   private readonly log: Logger
@@ -133,7 +146,7 @@ export class NodeMetrics {
       })
     } catch (err) {
       await this.stop()
-      throw err
+      throw metricsListenError(err, this.host, this.port)
     }
     this.server = server
     this.log.info({ host: this.host, port: this.listeningPort }, 'serving Prometheus metrics on /metrics')

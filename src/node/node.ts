@@ -3,7 +3,6 @@
  * heartbeats, peer manager, control socket — and starts and stops them in order. The one place
  * that knows every component; a component missing here fails at start, never later.
  */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import type { Clock } from '../core/clock.js'
@@ -15,7 +14,7 @@ import { DEFAULT_SWARM_KEY_FILE_NAME } from '../config/defaults.js'
 import { ClusterState } from '../state/cluster-state.js'
 import type { Hardware, NodeInfo } from '../state/schema.js'
 import { DocStore, type RestoreReport } from '../store/doc-store.js'
-import { openLevel, type RootDb } from '../store/level.js'
+import { levelFailure, openLevel, type RootDb } from '../store/level.js'
 import { LocalTables } from '../store/tables.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
@@ -25,6 +24,7 @@ import { Replicator } from '../mesh/replicator.js'
 import { HeartbeatService, type LoadSource } from '../mesh/heartbeat.js'
 import { ControlServer, assertPrivateDir, controlSocketPath } from '../repl/control.js'
 import { PeerManager } from './peer-manager.js'
+import { prepareDataDir } from './data-dir.js'
 import { OsLoadSource } from './load.js'
 import { HardwareMonitor, defaultCapabilities } from '../managers/hardware.js'
 import { StateManager, type LoadReport } from '../managers/state-manager.js'
@@ -131,7 +131,8 @@ export class RiftNode {
       this.parts = await this.startParts()
     } catch (err) {
       await this.runStopSteps()
-      throw err
+      // a LevelDB read anywhere in the start (restore, local tables) can meet a damaged file
+      throw levelFailure(err, join(this.config.node.dataDir, 'db')) ?? err
     }
   }
 
@@ -154,7 +155,7 @@ export class RiftNode {
   private async startParts (): Promise<Parts> {
     const cfg = this.config
     const dataDir = cfg.node.dataDir
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    await prepareDataDir(dataDir)
     if (this.init.control !== false) await assertPrivateDir(dataDir)
     const { key } = await loadOrCreateIdentity(join(dataDir, IDENTITY_FILE_NAME))
     const defaultKeyPath = join(dataDir, DEFAULT_SWARM_KEY_FILE_NAME)

@@ -19,6 +19,20 @@ Exit codes: 0 done, 1 failed, 2 bad flags.
 
 ${Object.values(WORKLOADS).map(w => `${w.name}: ${w.summary}\n${flagsHelp(w.flags)}`).join('\n\n')}`
 
+/** `worker <name> --help`: that workload's summary and flags only; undefined for an unknown name. */
+export function workloadHelp (name: string): string | undefined {
+  if (!Object.hasOwn(WORKLOADS, name)) return undefined
+  const w = WORKLOADS[name]
+  if (w === undefined) return undefined
+  return `riftmesh worker ${w.name} [flags]
+
+${w.summary}
+Exit codes: 0 done, 1 failed, 2 bad flags.
+
+Flags:
+${flagsHelp(w.flags)}`
+}
+
 export async function runWorker (args: ParsedArgs, out: (s: string) => void): Promise<number> {
   const [name, ...extra] = args.positionals
   const w = name === undefined ? undefined : WORKLOADS[name]
