@@ -8,6 +8,7 @@ import YAML from 'yaml'
 import { z } from 'zod'
 import { ValidationError, errorMessage } from '../src/core/errors.js'
 import { configKeySchema } from '../src/state/schema.js'
+import { editDistance } from '../src/config/parse.js'
 
 const node = z.number().int().nonnegative()
 const ms = z.number().nonnegative()
@@ -32,6 +33,31 @@ const event = z.union([
   z.strictObject({ at: ms, data: z.strictObject({ node, config: configKeySchema, games: z.number().int().min(1) }) })
 ])
 export type TimelineEvent = z.infer<typeof event>
+
+/** The kinds of timeline event, each the one key beside `at`. */
+export const EVENT_KINDS: readonly string[] = event.options.map(o => Object.keys(o.shape).find(k => k !== 'at') as string)
+
+/** Why timeline event `index` (as read from the file) is not a valid event, in words. */
+export function timelineEventProblem (raw: unknown, index: number): string {
+  const where = `timeline event ${index}`
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `${where}: expected a mapping such as { at: 1000, crash: { node: 1 } }`
+  const at = (raw as { at?: unknown }).at
+  const here = typeof at === 'number' ? `${where} (at ${at} ms)` : where
+  const kinds = Object.keys(raw).filter(k => k !== 'at')
+  const known = `events are ${EVENT_KINDS.join(', ')}`
+  if (kinds.length === 0) return `${here}: no event beside "at"; ${known}`
+  if (kinds.length > 1) return `${here}: one event per entry, got ${kinds.map(k => `"${k}"`).join(' and ')}`
+  const kind = kinds[0] as string
+  const option = event.options.find(o => Object.hasOwn(o.shape, kind))
+  if (option === undefined) {
+    const close = EVENT_KINDS.map(k => ({ k, d: editDistance(kind, k) })).filter(c => c.d <= Math.max(2, Math.floor(kind.length / 3))).sort((a, b) => a.d - b.d)[0]
+    return `${here}: unknown event "${kind}"${close !== undefined ? ` (did you mean "${close.k}"?)` : ''}; ${known}`
+  }
+  const r = option.safeParse(raw)
+  const issue = r.success ? undefined : r.error.issues[0]
+  const path = issue?.path.map(String).join('.') ?? ''
+  return `${here}: ${path !== '' ? `${path}: ` : ''}${issue?.message ?? 'invalid'}`
+}
 
 export const CHECKS = [
   'convergence', 'acked-writes', 'no-drops', 'one-leader-per-epoch', 'lease-overlap', 'no-double-grant', 'epoch-monotonic', 'leader-liveness',
@@ -145,6 +171,10 @@ export function parseScenario (text: string, label: string): Scenario {
   const r = scenarioSchema.safeParse(raw)
   if (!r.success) {
     const issue = r.error.issues[0]
+    const [top, index] = issue?.path ?? []
+    if (top === 'timeline' && typeof index === 'number') {
+      throw new ValidationError(label, timelineEventProblem((raw as { timeline: unknown[] }).timeline[index], index))
+    }
     throw new ValidationError(label, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`)
   }
   const s = r.data
