@@ -1,17 +1,24 @@
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
-import { loadConfig } from '../../config/index.js'
-import { createLogger } from '../../core/logger.js'
+import { loadConfig, type RiftmeshConfig } from '../../config/index.js'
+import { SystemClock, timestampMs } from '../../core/clock.js'
+import { StoreError } from '../../core/errors.js'
+import { createLogger, type Logger } from '../../core/logger.js'
 import { controlSocketPath } from '../../repl/control.js'
 import { RiftNode } from '../../node/node.js'
-import { CONFIG_FLAGS, configFlags, type FlagSpec, type ParsedArgs } from '../args.js'
+import { prepareDataDir } from '../../node/data-dir.js'
+import { moveDatabaseAside } from '../../store/level.js'
+import { CONFIG_FLAGS, configFlagLabels, configFlags, type FlagSpec, type ParsedArgs } from '../args.js'
 import { REPL_HISTORY_FILE_NAME, openRepl } from './repl.js'
 
 export const nodeFlags: readonly FlagSpec[] = [
   ...CONFIG_FLAGS,
-  { name: 'repl', key: null, boolean: true, help: 'open the debug REPL on this node in the foreground; leaving it stops the node' }
+  { name: 'repl', key: null, boolean: true, help: 'open the debug REPL on this node in the foreground; leaving it stops the node' },
+  { name: 'reset-state', key: null, boolean: true, help: 'move a damaged database aside to <data-dir>/db.broken-<time> (never deleted) and start with an empty one; identity, swarm key and data files are kept, the documents re-sync from peers' }
 ]
 
 export const nodeHelp = `riftmesh node [--data-dir D] [--listen MA]... [--bootstrap MA]... [--swarm-key FILE] [--config FILE]
+              [--log-level L] [--metrics-port N] [--set KEY=VALUE]... [--repl] [--reset-state]
 
 Run a node: join the mesh through the bootstrap addresses (or the peers it remembers from
 earlier runs), replicate the cluster document, and serve the control socket in the data dir.
@@ -19,45 +26,79 @@ Prints its peer id and listen addresses on stdout; logs go to stderr (JSON lines
 Without --swarm-key, the key is <data-dir>/swarm.key, created on first start (a new private
 network: copy the file to every node that should join). Stops cleanly on SIGINT/SIGTERM.
 --repl opens the debug REPL (see 'riftmesh repl --help') on this node in the foreground.
---metrics-port N serves Prometheus metrics on http://<node.metricsHost>:N/metrics.`
+--metrics-port N serves Prometheus metrics on http://<node.metricsHost>:N/metrics.
+--reset-state is for a database that cannot be read (the node says so at start): run it once,
+with --bootstrap, so that the documents come back from the peers (docs/OPERATIONS.md).`
+
+/** True when a node answers on the control socket of `dataDir` (it is running). */
+async function nodeRunsOn (dataDir: string): Promise<boolean> {
+  return await new Promise(resolve => {
+    const socket = createConnection(controlSocketPath(dataDir))
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => { socket.destroy(); resolve(false) })
+  })
+}
+
+/**
+ * `--reset-state`: move `<data-dir>/db` aside (a rename, never a delete) so the node starts with
+ * an empty document store; everything else in the data dir stays.
+ */
+async function resetState (config: RiftmeshConfig, logger: Logger, out: (s: string) => void): Promise<void> {
+  const dataDir = config.node.dataDir
+  await prepareDataDir(dataDir)
+  if (await nodeRunsOn(dataDir)) throw new StoreError(`--reset-state: a node is running with --data-dir ${dataDir}; stop it first`)
+  const db = join(dataDir, 'db')
+  const moved = await moveDatabaseAside(db, timestampMs(new SystemClock()))
+  if (moved === null) {
+    out(`reset-state: no database in ${db}; nothing to move`)
+    return
+  }
+  out(`reset-state: moved ${db} aside to ${moved}; identity, swarm key and data files are kept; the documents re-sync from peers`)
+  if (config.node.bootstrap.length === 0) {
+    logger.warn({ movedTo: moved }, 'the database was reset: this node remembers no peers now; without --bootstrap it re-syncs nothing until a peer dials it')
+  }
+}
 
 export async function runNode (args: ParsedArgs, out: (s: string) => void): Promise<number> {
   const file = args.values.get('config')
-  const { config, warnings } = await loadConfig({ file: typeof file === 'string' ? file : undefined, flags: configFlags(args) })
+  const { config, warnings } = await loadConfig({ file: typeof file === 'string' ? file : undefined, flags: configFlags(args), flagLabels: configFlagLabels(args) })
   // JSON lines on stderr; readable lines when stderr is a terminal
   const logger = createLogger({ level: config.node.logLevel, destination: 2, pretty: 'auto' })
   for (const w of warnings) logger.warn({ envVar: w.envVar }, w.message)
+  if (args.values.get('reset-state') === true) await resetState(config, logger, out)
   const node = new RiftNode({ config, logger })
   await node.start()
+  let done!: (code: number) => void
+  const stopped = new Promise<number>(resolve => { done = resolve })
+  let stopping = false
+  const onSignal = (sig: NodeJS.Signals | 'repl exit'): void => {
+    if (stopping) {
+      logger.warn({ sig }, 'second signal: exiting without a clean stop')
+      process.exit(1)
+    }
+    stopping = true
+    logger.info({ sig }, 'stopping')
+    node.stop().then(() => {
+      out('stopped')
+      done(0)
+    }, (err: unknown) => {
+      logger.error({ err }, 'stop failed')
+      done(1)
+    })
+  }
+  // before the lines that say the node is up: whoever reads them may stop the node at once
+  const repl = args.values.get('repl') === true
+  process.on('SIGTERM', onSignal)
+  if (!repl) process.on('SIGINT', onSignal)
   out(`peer-id ${node.peerId}`)
   for (const a of node.listenAddrs()) out(`listening ${a}`)
   out(`data-dir ${config.node.dataDir}`)
   if (node.swarmKeyCreated) out(`swarm-key ${config.node.swarmKeyFile} (new: copy it to the other nodes)`)
-  return await new Promise<number>(resolve => {
-    let stopping = false
-    const onSignal = (sig: NodeJS.Signals | 'repl exit'): void => {
-      if (stopping) {
-        logger.warn({ sig }, 'second signal: exiting without a clean stop')
-        process.exit(1)
-      }
-      stopping = true
-      logger.info({ sig }, 'stopping')
-      node.stop().then(() => {
-        out('stopped')
-        resolve(0)
-      }, (err: unknown) => {
-        logger.error({ err }, 'stop failed')
-        resolve(1)
-      })
-    }
-    process.on('SIGTERM', onSignal)
-    if (args.values.get('repl') !== true) {
-      process.on('SIGINT', onSignal)
-      return
-    }
+  if (repl) {
     // the REPL owns Ctrl-C (it clears the line); leaving it stops the node
     const dataDir = config.node.dataDir
     openRepl(controlSocketPath(dataDir), join(dataDir, REPL_HISTORY_FILE_NAME), false)
       .then(() => onSignal('repl exit'), (err: unknown) => { logger.error({ err }, 'repl failed'); onSignal('repl exit') })
-  })
+  }
+  return await stopped
 }

@@ -1,0 +1,322 @@
+/**
+ * What an operator sees when a command cannot do what it was asked: each bad input is a real
+ * `riftmesh` process, and each must exit non-zero with exactly one line on stderr that names the
+ * problem (and the fix), and no stack trace. Then the way out of a damaged database:
+ * `node --reset-state` moves it aside, keeps the identity and the data files, and the documents
+ * come back from a peer.
+ */
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
+import { chmod, chown, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nodeFlags } from '../../src/cli/commands/node.js'
+import { CLI, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { SystemClock, sleep } from '../../src/core/clock.js'
+import { tempDir } from '../helpers.js'
+
+interface Run { code: number, stdout: string, stderr: string }
+
+const running = new Set<ChildProcess>()
+const nodes: NodeProcess[] = []
+const servers: Server[] = []
+let root: string
+let cleanup: () => Promise<void>
+
+/** The environment without any RIFTMESH_* variable of the machine running the tests. */
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIFTMESH_')))
+
+/** Run `riftmesh …` (under `wrap`, e.g. setpriv) to its end, within 30 s. */
+async function riftmesh (args: readonly string[], wrap: readonly string[] = []): Promise<Run> {
+  const [cmd, ...rest] = [...wrap, process.execPath, CLI, ...args] as [string, ...string[]]
+  return await new Promise(resolve => {
+    const child = execFile(cmd, rest, { env: cleanEnv, timeout: 30_000, cwd: root }, (err, stdout, stderr) => {
+      running.delete(child)
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1
+      resolve({ code, stdout, stderr })
+    })
+    running.add(child)
+  })
+}
+
+/** A TCP port held open by this test process (a real listener), so that a node finds it taken. */
+async function heldPort (): Promise<number> {
+  const server = createServer()
+  servers.push(server)
+  return await new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+}
+
+/** How this test can run a command as a user that is not root, or why it cannot. */
+function nonRootWrap (): { wrap: string[], user: string } | { skip: string } {
+  if (process.getuid?.() !== 0) return { wrap: [], user: '' }
+  const tries: string[][] = [
+    ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],
+    ['setpriv', '--reuid=nobody', '--regid=nobody', '--clear-groups'],
+    ['runuser', '-u', 'nobody', '--']
+  ]
+  for (const wrap of tries) {
+    try {
+      execFileSync(wrap[0] as string, [...wrap.slice(1), process.execPath, '-e', 'process.exit(0)'], { stdio: 'ignore', timeout: 10_000 })
+      return { wrap, user: 'nobody' }
+    } catch {
+      continue
+    }
+  }
+  return { skip: 'running as root and neither setpriv nor runuser can run node as nobody here (root ignores permission bits)' }
+}
+
+const PEER = '12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29'
+let keyFile: string
+let first: NodeProcess
+/** A data dir whose database has a truncated .ldb file (node b of a two-node cluster). */
+let damaged: string
+let damagedPeerId: string
+let damagedTable: string
+let readOnly: { dir: string, wrap: string[] } | { skip: string }
+
+/** A fresh data dir under the test root. */
+let dirs = 0
+const fresh = (): string => join(root, `d${++dirs}`)
+/** A node that would start cleanly but for the one thing a row breaks. */
+const nodeArgs = (dataDir: string, ...more: string[]): string[] =>
+  ['node', '--data-dir', dataDir, '--swarm-key', keyFile, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn', ...more]
+
+const docHas = async (n: NodeProcess, text: string): Promise<boolean> => JSON.stringify(await n.request('doc')).includes(text)
+
+/** Poll `check` until it holds, for at most `timeoutMs` (for beforeAll, where expect.poll is not allowed). */
+async function waitUntil (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const clock = new SystemClock()
+  const deadline = clock.monoMs() + timeoutMs
+  while (!(await check())) {
+    if (clock.monoMs() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await sleep(clock, 100)
+  }
+}
+
+beforeAll(async () => {
+  ({ dir: root, cleanup } = await tempDir('riftmesh-operator-'))
+  keyFile = join(root, 'swarm.key')
+  expect((await riftmesh(['keygen', '--swarm-key', keyFile])).code).toBe(0)
+
+  // a two-node cluster; b's database is then damaged the way a crash or a bad disk leaves it
+  first = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile])
+  nodes.push(first)
+  damaged = join(root, 'b')
+  const b = await startNodeProcess(damaged, ['--swarm-key', keyFile, '--bootstrap', first.addr])
+  nodes.push(b)
+  damagedPeerId = b.peerId
+  await waitUntil('b has the documents of a', async () => await docHas(b, first.peerId), 20_000)
+  await mkdir(join(damaged, 'selfplay', 'hex8_2p'), { recursive: true })
+  await writeFile(join(damaged, 'selfplay', 'hex8_2p', 'games.jsonl'), '{"game":1}\n')
+  await b.stop()
+  // a second start turns the update log into a table file (.ldb)
+  const again = await startNodeProcess(damaged, ['--swarm-key', keyFile])
+  nodes.push(again)
+  await again.stop()
+  const table = (await readdir(join(damaged, 'db'))).find(f => f.endsWith('.ldb'))
+  expect(table, 'the database has a table file to damage').toBeDefined()
+  damagedTable = table as string
+  await truncate(join(damaged, 'db', damagedTable), 100)
+
+  const who = nonRootWrap()
+  if ('skip' in who) {
+    readOnly = who
+  } else {
+    await chmod(root, 0o711) // nobody may pass through to its dir, nothing more
+    const dir = join(root, 'read-only')
+    await mkdir(dir)
+    if (who.user !== '') await chown(dir, Number(execFileSync('id', ['-u', who.user]).toString()), Number(execFileSync('id', ['-g', who.user]).toString()))
+    await chmod(dir, 0o500)
+    readOnly = { dir, wrap: who.wrap }
+  }
+}, 120_000)
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL')
+  await Promise.all(nodes.map(async n => await n.stop('SIGKILL')))
+  for (const s of servers) s.close()
+  await chmod(root, 0o700).catch(() => undefined)
+  await cleanup()
+})
+
+interface Row {
+  args: () => Promise<string[]> | string[]
+  code: number
+  line: RegExp
+  wrap?: () => string[]
+  skip?: () => string | undefined
+}
+
+const ROWS: Record<string, Row> = {
+  'the metrics port is in use': {
+    args: async () => { const port = await heldPort(); return nodeArgs(fresh(), '--metrics-port', String(port)) },
+    code: 1,
+    line: /^riftmesh node: --metrics-port (\d+): port \1 on 127\.0\.0\.1 is in use \(another riftmesh node or program\? pick another with --metrics-port \d+, or 0 for no metrics\)$/
+  },
+  'the listen port is in use': {
+    args: async () => { const port = await heldPort(); return [...nodeArgs(fresh()), '--listen', `/ip4/127.0.0.1/tcp/${port}`] },
+    code: 1,
+    line: /^riftmesh node: --listen \/ip4\/127\.0\.0\.1\/tcp\/(\d+): port \1 is in use \(another riftmesh node\? pick another with --listen \/ip4\/127\.0\.0\.1\/tcp\/\d+\)$/
+  },
+  'a UDP listen address': {
+    args: () => ['node', '--data-dir', fresh(), '--listen', '/ip4/127.0.0.1/udp/4100'],
+    code: 2,
+    line: /^riftmesh node: config "node\.listen\.0": .*\(got "\/ip4\/127\.0\.0\.1\/udp\/4100" from flag "--listen": riftmesh listens on TCP only/
+  },
+  'a data dir that is a file': {
+    args: async () => { const f = fresh(); await writeFile(f, 'x'); return nodeArgs(f) },
+    code: 1,
+    line: /^riftmesh node: --data-dir \S+: is a file, not a directory \(move the file away, or pick another directory with --data-dir\)$/
+  },
+  'a read-only data dir': {
+    args: () => nodeArgs('dir' in readOnly ? readOnly.dir : ''),
+    wrap: () => ('wrap' in readOnly ? readOnly.wrap : []),
+    skip: () => ('skip' in readOnly ? readOnly.skip : undefined),
+    code: 1,
+    line: /^riftmesh node: --data-dir \S+: is not writable by (user|uid) \S+ \(EACCES\); give that user the directory \(chown\) or pick another with --data-dir$/
+  },
+  'a bootstrap address that does not parse': {
+    args: () => ['node', '--data-dir', fresh(), '--bootstrap', `/ip4/300.1.1.1/tcp/4100/p2p/${PEER}`],
+    code: 2,
+    line: /^riftmesh node: config "node\.bootstrap\.0": .*from flag "--bootstrap": not a valid multiaddr: Invalid IPv4 address "300\.1\.1\.1"\)$/
+  },
+  'a bootstrap address without /p2p/': {
+    args: () => ['node', '--data-dir', fresh(), '--bootstrap', '/ip4/10.0.0.5/tcp/4100'],
+    code: 2,
+    line: /^riftmesh node: config "node\.bootstrap\.0": .*a bootstrap address ends in \/p2p\/<peer id>/
+  },
+  'a bootstrap address with a bad peer id': {
+    args: () => ['node', '--data-dir', fresh(), '--bootstrap', '/ip4/10.0.0.5/tcp/4100/p2p/not-a-peer'],
+    code: 2,
+    line: /^riftmesh node: config "node\.bootstrap\.0": .*"not-a-peer" after \/p2p\/ is not a peer id/
+  },
+  'a truncated .ldb file': {
+    args: () => nodeArgs(damaged),
+    code: 1,
+    line: /^riftmesh node: the database in \S+\/b\/db is damaged and cannot be read \(LEVEL_IO_ERROR: .*\.ldb.*\); start once with `riftmesh node --reset-state`: it moves the database aside/
+  },
+  'an unknown key of a known section': {
+    args: () => ['node', '--data-dir', fresh(), '--set', 'health.nope=3'],
+    code: 2,
+    line: /^riftmesh node: config "health\.nope": expected a key of section "health" \(heartbeatIntervalMs, suspectAfterMs, deadAfterMs, .*\) \(unknown key in --set health\.nope\)$/
+  },
+  'a key under a misspelt section': {
+    args: () => ['config', '--set', 'helth.deadAfterMs=9000'],
+    code: 2,
+    line: /^riftmesh config: config "helth\.deadAfterMs": expected a key under a section \(node, mesh, health, .*\) \(unknown key in --set helth\.deadAfterMs; did you mean "health\.deadAfterMs"\?\)$/
+  },
+  'an unknown flag': {
+    args: () => ['node', '--bogus'],
+    code: 2,
+    line: /^riftmesh node: flag "--bogus": expected one of --config, --data-dir, .*--reset-state \(unknown flag\)$/
+  },
+  'a flag with a bad value': {
+    args: () => ['node', '--data-dir', fresh(), '--metrics-port', 'abc'],
+    code: 2,
+    line: /^riftmesh node: config "node\.metricsPort": expected an integer from 0 to 65535 \(TCP port\) \(got "abc" from flag "--metrics-port"\)$/
+  },
+  'a flag without its value': {
+    args: () => ['node', '--data-dir'],
+    code: 2,
+    line: /^riftmesh node: flag "--data-dir": expected a value \(missing\)$/
+  },
+  'a bad sim timeline event': {
+    args: async () => {
+      const f = join(root, 'bad-event.yaml')
+      await writeFile(f, 'name: t\nnodes: 3\nphases: { safetyUntilMs: 1000 }\ntimeline:\n  - { at: 100, crash: { node: 1 } }\n  - { at: 200, partiton: [[0], [1, 2]] }\n')
+      return ['sim', 'run', f]
+    },
+    code: 1,
+    line: /^riftmesh sim: \S+bad-event\.yaml: timeline event 1 \(at 200 ms\): unknown event "partiton" \(did you mean "partition"\?\); events are partition, cut, heal/
+  }
+}
+
+describe('a bad input', () => {
+  it.for<[string, Row]>(Object.entries(ROWS))('%s: exits non-zero with one line naming the problem, no stack trace', { timeout: 40_000 }, async ([, row], ctx) => {
+    const skip = row.skip?.()
+    if (skip !== undefined) {
+      console.log(`skipped: ${skip}`)
+      ctx.skip()
+      return
+    }
+    const r = await riftmesh(await row.args(), row.wrap?.() ?? [])
+    const lines = r.stderr.split('\n').filter(l => l !== '')
+    expect(r.stderr).not.toMatch(/^\s+at /m)
+    expect(lines, r.stderr).toHaveLength(1)
+    expect(lines[0]).toMatch(row.line)
+    expect(r.code).toBe(row.code)
+  })
+
+  it('shows the stack as well with --log-level debug', async () => {
+    const f = fresh()
+    await writeFile(f, 'x')
+    const r = await riftmesh(nodeArgs(f, '--log-level', 'debug'))
+    expect(r.code).toBe(1)
+    expect(r.stderr.split('\n')[0]).toMatch(/^riftmesh node: --data-dir \S+: is a file, not a directory/)
+    expect(r.stderr).toMatch(/^DataDirError: .*\n\s+at /m)
+  }, 40_000)
+})
+
+describe('help', () => {
+  it('worker train --help shows the train workload only', async () => {
+    const r = await riftmesh(['worker', 'train', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^riftmesh worker train \[flags\]/)
+    expect(r.stdout).toContain('--epochs')
+    expect(r.stdout).not.toMatch(/selfplay:|gauntlet:|--engine-mode|--baseline/)
+  })
+
+  it('worker --help still lists every workload', async () => {
+    const r = await riftmesh(['worker', '--help'])
+    expect(r.stdout).toMatch(/^selfplay: /m)
+    expect(r.stdout).toMatch(/^train: /m)
+  })
+
+  it('node --help names every flag in its usage lines', async () => {
+    const r = await riftmesh(['node', '--help'])
+    expect(r.code).toBe(0)
+    const usage = r.stdout.slice(0, r.stdout.indexOf('\n\n'))
+    for (const f of nodeFlags) expect(usage, `--${f.name}`).toContain(`--${f.name}`)
+  })
+})
+
+describe('a node stopped the moment it says it is up', () => {
+  it('stops cleanly (exit 0), not killed by the signal', async () => {
+    const codes: Array<number | string> = []
+    for (let i = 0; i < 8; i++) {
+      const n = await startNodeProcess(join(root, 'quick'), ['--swarm-key', keyFile])
+      nodes.push(n)
+      codes.push(await n.stop())
+    }
+    expect(codes).toEqual(Array(8).fill(0))
+  }, 90_000)
+})
+
+describe('node --reset-state', () => {
+  it('moves the damaged database aside, keeps identity and data files, and gets the documents back from a peer', async () => {
+    const refused = await riftmesh(nodeArgs(damaged))
+    expect(refused.code).toBe(1)
+    const b = await startNodeProcess(damaged, ['--swarm-key', keyFile, '--reset-state', '--bootstrap', first.addr])
+    nodes.push(b)
+    expect(b.stdout()).toMatch(/^reset-state: moved \S+\/b\/db aside to \S+\/b\/db\.broken-\d{8}T\d{6}Z; /m)
+    expect(b.peerId).toBe(damagedPeerId)
+    const broken = (await readdir(damaged)).filter(f => f.startsWith('db.broken-'))
+    expect(broken).toHaveLength(1)
+    expect((await stat(join(damaged, broken[0] as string, damagedTable))).size).toBe(100)
+    expect((await stat(join(damaged, 'selfplay', 'hex8_2p', 'games.jsonl'))).size).toBeGreaterThan(0)
+    await expect.poll(async () => await docHas(b, first.peerId), { timeout: 20_000 }).toBe(true)
+    expect(await b.stop()).toBe(0)
+    // and the next plain start is a normal one
+    const again = await startNodeProcess(damaged, ['--swarm-key', keyFile])
+    nodes.push(again)
+    expect(again.peerId).toBe(damagedPeerId)
+    expect(await again.stop()).toBe(0)
+  }, 90_000)
+
+  it('refuses while a node runs on the data dir', async () => {
+    const r = await riftmesh(nodeArgs(join(root, 'a'), '--reset-state'))
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^riftmesh node: --reset-state: a node is running with --data-dir \S+\/a; stop it first\n$/)
+    expect((await readdir(join(root, 'a'))).filter(f => f.startsWith('db.broken-'))).toEqual([])
+  })
+})
