@@ -22,7 +22,12 @@ const settings = new Map<string, unknown>()
 const handlers = {
   peers: async () => [{ peer: 'peer-a', health: 'ALIVE', silentMs: 120, load: { cpuPercent: 12.5, memoryPercent: 40, diskPercent: 10, gpuPercent: 0, selfplayJobs: 1, trainingJobs: 0 } }],
   settings: async () => Object.fromEntries(settings),
-  setSetting: async (a: Record<string, unknown>) => { settings.set(String(a.name), a.value); return { name: a.name, value: a.value } },
+  setSetting: async (a: Record<string, unknown>) => {
+    if (a.name === 'voters' && a.force !== true) throw Object.assign(new ControlError('refused: voters = ["x"] would give up split-brain protection: 1 voter(s) is fewer than 3'), { name: 'UnsafeSettingError' })
+    settings.set(String(a.name), a.value)
+    return { name: a.name, value: a.value, lost: a.force === true ? ['split-brain protection: 1 voter(s) is fewer than 3'] : [] }
+  },
+  unsetSetting: async (a: Record<string, unknown>) => ({ name: a.name, wasSet: settings.delete(String(a.name)), lost: [] }),
   jobs: async (a: Record<string, unknown>) => [{ jobId: 'j1', type: 'selfplay', config: 'hex8_2p', node: 'peer-a', state: a.state ?? 'RUNNING', attempt: 1 }],
   whyNot: async () => { throw new ControlError('whyNot needs a config key like hex8_2p') },
   electionEvents: async (a: Record<string, unknown>) => [
@@ -86,6 +91,22 @@ describe('REPL session', () => {
     await server.start()
     r.input.write('settings.set("answer", 42)\nsettings.get("answer")\n')
     await r.until(/answer = 42\n42\n/)
+  })
+
+  it('sets, forces, unsets and describes settings, and says how to force a refused change', async () => {
+    const r = await open()
+    r.input.write([
+      'settings.set("voters", ["x"])', 'settings.set("voters", ["x"], {force: true})', 'settings.set("voters", ["x"], {force: "yes"})',
+      'settings.unset("voters")', 'settings.unset("voters")', 'settings.get("voters")', 'settings.get("votres")',
+      'settings.describe("voters")', 'settings.describe("votres")'
+    ].join('\n') + '\n')
+    const out = await r.until(/unknown setting "votres"[\s\S]*unknown setting "votres"/)
+    expect(out).toContain('error: refused: voters = ["x"] would give up split-brain protection: 1 voter(s) is fewer than 3; to do it anyway: settings.set(name, value, {force: true})\n')
+    expect(out).toContain('voters = x\nforced: gives up split-brain protection: 1 voter(s) is fewer than 3\n')
+    expect(out).toContain('error: the last argument is {force: true} or nothing, got { force: \'yes\' }; usage: settings.set(name, value, {force}?)\n')
+    expect(out).toContain('voters unset\nvoters was not set\nnull\n')
+    expect(out).toContain('error: unknown setting "votres"; did you mean "voters"? (riftmesh settings describe lists every setting)\n')
+    expect(out).toMatch(/\nvoters\n {4}who elects the leader: .*\n {4}value: {2}a list of peer ids/)
   })
 
   it('lists the recent election events, the newest last, and checks its limit', async () => {
