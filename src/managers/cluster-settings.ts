@@ -7,7 +7,7 @@
  */
 import { ALL_CONFIG_KEYS, type BOARDS, type ConfigKey } from '../state/schema.js'
 import {
-  BOARD_OVERRIDES, CURRICULUM_WEIGHTS, ENGINE_MIXES, STATIC_PRIORITY, type SettingSpec
+  BOARD_OVERRIDES, CURRICULUM_WEIGHTS, ENGINE_MIXES, SELFPLAY_PAUSED, STATIC_PRIORITY, type SettingSpec
 } from '../state/settings-registry.js'
 import type { BoardLevel, CandidateRow } from './selfplay.js'
 
@@ -41,6 +41,11 @@ export class ManagerSettings {
       if (level !== undefined) out[config] = level
     }
     return out
+  }
+
+  /** The operator's pause of self-play (`selfplayPaused`); false while unset. */
+  selfplayPaused (): boolean {
+    return this.source.settingOf(SELFPLAY_PAUSED) ?? false
   }
 
   /** Candidate rows: one per config at its static priority, plus the configured engine mixes. */

@@ -76,6 +76,7 @@ export const SETTING_STATIC_PRIORITY = 'staticPriority'
 export const SETTING_CURRICULUM_WEIGHTS = 'curriculumWeights'
 export const SETTING_BOARD_OVERRIDES = 'boardOverrides'
 export const SETTING_ENGINE_MIXES = 'engineMixes'
+export const SETTING_SELFPLAY_PAUSED = 'selfplayPaused'
 /** A/B test definitions are settings named `abTest/<id>` (managers/ab-test.ts validates them). */
 export const AB_TEST_SETTING_PREFIX = 'abTest/'
 
@@ -139,6 +140,16 @@ export const ENGINE_MIXES: SettingSpec<z.infer<typeof engineMixesSetting>> = {
   readBy: 'the self-play scheduler on every node'
 }
 
+export const SELFPLAY_PAUSED: SettingSpec<boolean> = {
+  name: SETTING_SELFPLAY_PAUSED,
+  schema: z.boolean(),
+  form: 'true or false',
+  example: 'true',
+  meaning: 'pause self-play cluster-wide: no new self-play job is dispatched (running ones finish); status and whyNot say "selfplay: paused"',
+  whenUnset: 'self-play runs (unless the untrained backlog or the training nodes\' disks hold it back)',
+  readBy: 'the leader\'s self-play dispatch (and a leaderless node\'s own), status, whyNot'
+}
+
 export const AB_TEST: SettingSpec<SettingValue> = {
   name: `${AB_TEST_SETTING_PREFIX}<id>`,
   schema: settingValueSchema,
@@ -152,7 +163,7 @@ export const AB_TEST: SettingSpec<SettingValue> = {
 
 /** Every cluster setting, in the order `settings describe` lists them. */
 export const CLUSTER_SETTINGS: ReadonlyArray<SettingSpec<unknown>> = [
-  VOTERS, JOB_COMMANDS, STATIC_PRIORITY, CURRICULUM_WEIGHTS, BOARD_OVERRIDES, ENGINE_MIXES, AB_TEST
+  VOTERS, JOB_COMMANDS, STATIC_PRIORITY, CURRICULUM_WEIGHTS, BOARD_OVERRIDES, ENGINE_MIXES, SELFPLAY_PAUSED, AB_TEST
 ] as ReadonlyArray<SettingSpec<unknown>>
 
 const BY_NAME = new Map(CLUSTER_SETTINGS.filter(s => !s.name.endsWith('<id>')).map(s => [s.name, s]))

@@ -24,10 +24,10 @@ describe('the cluster settings registry', () => {
     }
     const names = CLUSTER_SETTINGS.map(s => s.name)
     expect(new Set(names).size).toBe(names.length)
-    expect(names).toEqual(expect.arrayContaining(['voters', 'jobCommands', 'staticPriority', 'curriculumWeights', 'boardOverrides', 'engineMixes', 'abTest/<id>']))
+    expect(names).toEqual(expect.arrayContaining(['voters', 'jobCommands', 'staticPriority', 'curriculumWeights', 'boardOverrides', 'engineMixes', 'selfplayPaused', 'abTest/<id>']))
   })
 
-  it.each(['jobCommands', 'staticPriority', 'curriculumWeights', 'boardOverrides', 'engineMixes'])('accepts the example it gives for %s', name => {
+  it.each(['jobCommands', 'staticPriority', 'curriculumWeights', 'boardOverrides', 'engineMixes', 'selfplayPaused'])('accepts the example it gives for %s', name => {
     const spec = requireSettingSpec(name)
     expect(() => checkSettingChange(name, JSON.parse(spec.example))).not.toThrow()
   })
@@ -55,7 +55,8 @@ describe('the cluster settings registry', () => {
     ['staticPriority', { hex8_2p: 101 }, /^setting "staticPriority": hex8_2p: .*100/],
     ['curriculumWeights', { hex8_2p: -1 }, /^setting "curriculumWeights": hex8_2p: /],
     ['boardOverrides', { hex8: 'urgent' }, /^setting "boardOverrides": hex8: /],
-    ['engineMixes', { 'hex8_2p:alphazero': 3 }, /^setting "engineMixes": hex8_2p:alphazero: Invalid key in record; .*"<config>:<engineMode>"/]
+    ['engineMixes', { 'hex8_2p:alphazero': 3 }, /^setting "engineMixes": hex8_2p:alphazero: Invalid key in record; .*"<config>:<engineMode>"/],
+    ['selfplayPaused', 'yes', /^setting "selfplayPaused": Invalid input: expected boolean, received string; got "yes"; expected true or false, e.g. true$/]
   ]
   it.each(refused)('refuses %s = %j in one line naming the problem and the form expected', (name, value, re) => {
     expect(oneLine(() => checkSettingChange(name, value))).toMatch(re)
