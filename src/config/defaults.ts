@@ -336,6 +336,12 @@ export const DEFAULT_DISK_PRESSURE_MAX_JOBS = 4
 export const DEFAULT_MEMORY_PRESSURE_MAX_JOBS = 2
 /** scheduler.minTargetJobs (REF: floor 1). @default 1 */
 export const DEFAULT_MIN_TARGET_JOBS = 1
+/**
+ * scheduler.maxUntrainedGames: self-play pauses cluster-wide while the games no completed
+ * training has used yet (per config: cluster games − the last training's games; summed) reach
+ * this (REF: "backpressure says stop"). @default 100_000
+ */
+export const DEFAULT_MAX_UNTRAINED_GAMES = 100_000
 
 // ---- training --------------------------------------------------------------------------------
 /** training.readinessIntervalMs (REF every 5 min). @default 300_000 */

@@ -3,6 +3,7 @@
  * cleans up stale jobs (EXPIRED, LOST, re-dispatch with back-off, FAILED after the last
  * reassignment), and — on every node — retires finished job buckets into the local job history.
  * Without a leader for a while a node keeps itself busy with leaderless selfplay of its own.
+ * Both honour self-play backpressure (operator pause, untrained backlog, training nodes' disk).
  */
 import type { Clock } from '../core/clock.js'
 import { DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS, DEFAULT_SELFPLAY_GAMES_PER_JOB } from '../config/defaults.js'
@@ -16,6 +17,7 @@ import {
 import { selfplayModel } from '../jobs/engine-modes.js'
 import type { ConfigKey } from '../state/schema.js'
 import type { NodeSelector } from './node-selector.js'
+import type { SelfplayBackpressure } from './selfplay-backpressure.js'
 import type { SelfplayScheduler } from './selfplay-scheduler.js'
 import type { Leadership } from './training-coordinator.js'
 
@@ -68,6 +70,8 @@ export class JobLeader {
   private leaderSeenAtMs: number
   /** (config, mode) pairs whose no-model fallback was logged (once each). */
   private readonly fallbacksSaid = new Set<string>()
+  /** The backpressure signals the last dispatch pass acted on (a change is logged once). */
+  private backpressureSaid = ''
   totals: LeaderPassReport = { superseded: 0, dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
 
   constructor (private readonly c: JobLeaderComponents, init: JobLeaderInit = {}) {
@@ -106,13 +110,16 @@ export class JobLeader {
     const successors = new Set<string>()
     for (const j of jobs) if (j.dispatch.previousJobId !== null) successors.add(j.dispatch.previousJobId)
     const actions = planCleanup(observed, id => this.c.health(id) === 'DEAD', successors, this.p)
-    for (const a of actions) this.apply(a, epoch)
+    let paused: boolean | undefined // asked once a pass, only when a selfplay job would be re-run
+    const holdSelfplay = (): boolean => (paused ??= this.selfplayBackpressure().active)
+    for (const a of actions) this.apply(a, epoch, holdSelfplay)
     // observe our own verdicts now: a job's back-off runs from its LOST / EXPIRED verdict, not from the next pass
     if (actions.length > 0) this.observe(this.c.state.jobs())
     return actions
   }
 
-  private apply (a: CleanupAction, epoch: number): void {
+  /** `holdSelfplay`: whether backpressure holds back re-running a selfplay job (planned again next pass). */
+  private apply (a: CleanupAction, epoch: number, holdSelfplay: () => boolean): void {
     switch (a.kind) {
       case 'supersede':
         this.c.state.addVerdict({ jobId: a.jobId, verdict: 'CANCELLED', epoch, reason: a.reason })
@@ -132,6 +139,7 @@ export class JobLeader {
         break
       case 'redispatch': {
         const d = a.job.dispatch
+        if (d.type === 'selfplay' && holdSelfplay()) return
         const to = this.placeAgain(a.job)
         if (to === null) return
         const next = this.c.state.dispatchJob({
@@ -155,7 +163,21 @@ export class JobLeader {
     return other?.info.nodeId ?? null
   }
 
-  /** Fill selfplay targets: the leader for every healthy node; a leaderless node for itself. */
+  /** Self-play backpressure now, from this node's merged view (what a dispatch pass here would act on). */
+  selfplayBackpressure (): SelfplayBackpressure {
+    return this.c.scheduler.backpressure(this.c.selector.trainingNodes())
+  }
+
+  /** Log a change of backpressure once: when it starts, when its signals change, when it lifts. */
+  private noteBackpressure (bp: SelfplayBackpressure): void {
+    const key = bp.signals.join(',')
+    if (key === this.backpressureSaid) return
+    this.backpressureSaid = key
+    if (bp.active) this.log.warn({ signals: bp.signals, cause: bp.cause }, `selfplay paused — ${bp.cause ?? ''}`)
+    else this.log.info({ untrainedGames: bp.untrainedGames }, 'selfplay resumed: no backpressure')
+  }
+
+  /** Fill selfplay targets: the leader for every healthy node; a leaderless node for itself. Nothing new while backpressure holds. */
   dispatchSelfplay (): number {
     const epoch = this.c.leadership.leaderEpoch()
     if (this.c.leadership.currentLeader() !== undefined) this.leaderSeenAtMs = this.c.clock.monoMs()
@@ -167,10 +189,12 @@ export class JobLeader {
     const selfId = this.c.state.selfId
     const views = this.c.selector.nodesForEngineMode('heuristic').filter(v => !leaderless || v.info.nodeId === selfId)
     const byId = new Map(views.map(v => [v.info.nodeId, v]))
+    const backpressure = this.selfplayBackpressure()
+    this.noteBackpressure(backpressure)
     const nodes = views.map(v => ({
       nodeId: v.info.nodeId,
       active: active.get(v.info.nodeId) ?? 0,
-      target: this.c.scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0)
+      target: this.c.scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0, backpressure)
     }))
     const plan = planSelfplay(nodes, id => {
       const v = byId.get(id)

@@ -13,7 +13,7 @@ import {
 import { DEFAULT_LOAD_WEIGHTS, DEFAULT_WORK_HEALTH_RULE, gpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule } from './scores.js'
 import {
   bestCpuNodeForExport, bestCpuNodeForGauntlet, bestGpuNodeForTraining, countTrainingGpuNodes, cpuPrimaryNodes,
-  nodesForEngineMode, scoreNodes, trainingPrimaryNodes, type ScoreParams, type ScoredNode
+  nodesForEngineMode, scoreNodes, trainingNodes, trainingPrimaryNodes, type ScoreParams, type ScoredNode
 } from './selection.js'
 import type { NodeViewSource } from './views.js'
 
@@ -93,6 +93,11 @@ export class NodeSelector {
     const ex = new Set(exclude)
     return this.cached(`bestGpu:${[...ex].sort().join(',')}`, () =>
       this.warnIfNull('bestGpuNodeForTraining', bestGpuNodeForTraining(this.scored(), { exclude: ex, minMemoryGb: this.minMemoryGb, allowCpu: this.allowCpuTraining })?.view ?? null))
+  }
+
+  /** Every alive node training may go to, healthy or not (self-play backpressure reads their disks). */
+  trainingNodes (): NodeView[] {
+    return this.cached('trainingNodes', () => trainingNodes(this.scored(), { minMemoryGb: this.minMemoryGb, allowCpu: this.allowCpuTraining }).map(n => n.view))
   }
 
   cpuPrimaryNodes (count = this.cpuCount): NodeView[] {

@@ -97,6 +97,17 @@ export function bestGpuNodeForTraining (nodes: readonly ScoredNode[], pick: Trai
   return (idleCpus.length > 0 ? idleCpus : cpus).sort(byCpuThenLoad)[0] ?? null
 }
 
+/**
+ * Every alive node training may go to, healthy or not (the nodes whose disk limits the data the
+ * cluster can still train on): nodes with `training` and the memory, GPU ones — CPU ones too
+ * with `allowCpu`. By id.
+ */
+export function trainingNodes (nodes: readonly ScoredNode[], pick: Pick<TrainingPick, 'minMemoryGb' | 'allowCpu'> = {}): ScoredNode[] {
+  const minMem = pick.minMemoryGb ?? 0
+  return nodes.filter(n => n.alive && can(n, 'training') && (hasGpu(n) || pick.allowCpu === true) &&
+    n.view.info.hardware.memoryGb >= minMem).sort(byId)
+}
+
 /** Healthy nodes by CPU power then load. */
 export function cpuPrimaryNodes (nodes: readonly ScoredNode[], count: number): ScoredNode[] {
   return nodes.filter(n => n.alive && n.healthy).sort(byCpuThenLoad).slice(0, count)

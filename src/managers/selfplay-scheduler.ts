@@ -1,6 +1,6 @@
 /**
- * SelfplayScheduler: what a node should play next and how many selfplay jobs it should run.
- * Priorities come from the document (static priorities, curriculum weights and board overrides
+ * SelfplayScheduler: what a node should play next, how many selfplay jobs it should run, and
+ * whether backpressure stops new selfplay everywhere (`backpressure`). Priorities come from the document (static priorities, curriculum weights and board overrides
  * in `settings`, Elo from `models`), so an operator's change applies cluster-wide at run time;
  * weight tables are cached per hardware class for `weightsCacheMs` (REFERENCE: 60 s).
  */
@@ -16,12 +16,16 @@ import { clusterDataByConfig } from './cluster-data.js'
 import { DiversityTracker, type DiversityMetrics } from './diversity.js'
 import type { NodeView } from './scores.js'
 import {
+  DEFAULT_BACKPRESSURE_PARAMS, emptiestTrainingDisk, selfplayBackpressure, untrainedBacklog,
+  type BackpressureParams, type SelfplayBackpressure
+} from './selfplay-backpressure.js'
+import {
   DEFAULT_PRIORITY_PARAMS, DEFAULT_TARGET_PARAMS, candidatesFor, pickFrom, targetJobsForNode, weightTable,
   type Candidate, type ConfigSignals, type PriorityParams, type TargetParams, type WeightTable
 } from './selfplay.js'
 
 export interface SelfplaySchedulerInit {
-  /** How long a computed weight table is reused. @default 60_000 */
+  /** How long a computed weight table (and the cluster's games per config) is reused. @default 60_000 */
   weightsCacheMs?: number
   /** Selections the diversity metrics count over. @default 1_000 */
   diversityWindow?: number
@@ -29,6 +33,8 @@ export interface SelfplaySchedulerInit {
   staticPriority?: Readonly<Record<ConfigKey, number>>
   priority?: Partial<PriorityParams>
   target?: Partial<TargetParams>
+  /** When self-play stops cluster-wide (untrained backlog, training nodes' disk). @default DEFAULT_BACKPRESSURE_PARAMS */
+  backpressure?: Partial<BackpressureParams>
 }
 
 export interface SelfplaySchedulerComponents {
@@ -47,8 +53,11 @@ export class SelfplayScheduler {
   private readonly staticDefaults: Readonly<Record<ConfigKey, number>>
   private readonly pp: PriorityParams
   private readonly tp: TargetParams
+  private readonly bp: BackpressureParams
   private readonly tracker: DiversityTracker
   private readonly cache = new Map<string, { atMs: number, table: WeightTable }>()
+  /** Cluster games per config from every manifest (costly with many nodes), reused like the weights. */
+  private games: { atMs: number, byConfig: Map<ConfigKey, number> } | undefined
 
   constructor (private readonly c: SelfplaySchedulerComponents, init: SelfplaySchedulerInit = {}) {
     this.log = c.logger.child({ component: 'selfplay-scheduler' })
@@ -58,12 +67,16 @@ export class SelfplayScheduler {
     this.staticDefaults = init.staticPriority ?? DEFAULT_STATIC_PRIORITY
     this.pp = { ...DEFAULT_PRIORITY_PARAMS, ...init.priority }
     this.tp = { ...DEFAULT_TARGET_PARAMS, ...init.target }
+    this.bp = { ...DEFAULT_BACKPRESSURE_PARAMS, ...init.backpressure }
+    if (!(Number.isInteger(this.bp.maxUntrainedGames) && this.bp.maxUntrainedGames >= 1)) throw new ConfigError('scheduler.maxUntrainedGames', 'an integer ≥ 1')
+    if (!(this.bp.maxTrainingDiskPercent >= 0 && this.bp.maxTrainingDiskPercent <= 100)) throw new ConfigError('health.maxDiskPercentForWork', 'a number from 0 to 100')
     this.tracker = new DiversityTracker(init.diversityWindow ?? DEFAULT_DIVERSITY_WINDOW)
   }
 
   /** Forget cached weights (a setting or model changed and should apply now). */
   invalidate (): void {
     this.cache.clear()
+    this.games = undefined
   }
 
   /** The weighted table for a node (cached per hardware class). */
@@ -89,8 +102,35 @@ export class SelfplayScheduler {
     return pick
   }
 
-  targetJobsForNode (view: NodeView, currentJobs: number, backpressure = false): number {
-    return targetJobsForNode({ info: view.info, load: view.load, currentJobs, backpressure }, this.tp)
+  /** How many selfplay jobs `view`'s node should run; 0 for every node while `backpressure` is active. */
+  targetJobsForNode (view: NodeView, currentJobs: number, backpressure: SelfplayBackpressure): number {
+    return targetJobsForNode({ info: view.info, load: view.load, currentJobs, backpressure: backpressure.active }, this.tp)
+  }
+
+  /**
+   * Whether new selfplay should stop cluster-wide, and why: the operator's `selfplayPaused`, the
+   * untrained backlog (cluster games per config minus its last completed training's games, from
+   * the document), or every one of `trainingNodes` (alive, able to train) at its disk limit.
+   * The games per config are reused for `weightsCacheMs`; the setting and records are read now.
+   */
+  backpressure (trainingNodes: readonly NodeView[]): SelfplayBackpressure {
+    const games = this.clusterGames()
+    const trained = new Map([...this.c.state.trainingRecords()].map(([k, r]) => [k, r.trainedGames]))
+    const backlog = untrainedBacklog(games, trained)
+    return selfplayBackpressure({
+      paused: this.settings.selfplayPaused(),
+      untrainedGames: backlog.total,
+      largestBacklog: backlog.largest,
+      trainingDisk: emptiestTrainingDisk(trainingNodes)
+    }, this.bp)
+  }
+
+  private clusterGames (): Map<ConfigKey, number> {
+    const now = this.c.clock.monoMs()
+    if (this.games !== undefined && now - this.games.atMs < this.cacheMs) return this.games.byConfig
+    const byConfig = new Map([...clusterDataByConfig(this.c.state.manifests())].map(([k, d]) => [k, d.games]))
+    this.games = { atMs: now, byConfig }
+    return byConfig
   }
 
   diversity (): DiversityMetrics {

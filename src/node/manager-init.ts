@@ -74,7 +74,9 @@ export function selfplaySchedulerInit (cfg: RiftmeshConfig): SelfplaySchedulerIn
       maxMemoryPercent: cfg.health.maxMemoryPercentForWork,
       memoryPressureMaxJobs: s.memoryPressureMaxJobs,
       minTargetJobs: s.minTargetJobs
-    }
+    },
+    // the training nodes' disk limit is the one that stops them taking work (and so data)
+    backpressure: { maxUntrainedGames: s.maxUntrainedGames, maxTrainingDiskPercent: cfg.health.maxDiskPercentForWork }
   }
 }
 

@@ -9,6 +9,7 @@ import { explainWhyNot, type WhyNotNode } from '../repl/why-not.js'
 import { readinessText } from '../managers/training.js'
 import { activeSelfplayByNode } from '../jobs/lifecycle.js'
 import { ManagerSettings } from '../managers/cluster-settings.js'
+import type { SelfplayBackpressure } from '../managers/selfplay-backpressure.js'
 import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.js'
 import type { Parts, RiftNode } from './node.js'
 import { timestampMs, type Clock } from '../core/clock.js'
@@ -85,8 +86,8 @@ function nodes (p: Parts): Array<Record<string, unknown>> {
   })
 }
 
-/** Per node: may it take selfplay, its active/target jobs, the weight of `config` on its table. */
-function schedulerNodes (p: Parts, config: ConfigKey | undefined): WhyNotNode[] {
+/** Per node: may it take selfplay, its active/target jobs (under `backpressure`), the weight of `config` on its table. */
+function schedulerNodes (p: Parts, config: ConfigKey | undefined, backpressure: SelfplayBackpressure): WhyNotNode[] {
   const eligible = new Set(p.managers.selector.nodesForEngineMode('heuristic').map(v => v.info.nodeId))
   const active = activeSelfplayByNode(p.state.jobs())
   return p.managers.selector.scored().map(s => {
@@ -102,7 +103,7 @@ function schedulerNodes (p: Parts, config: ConfigKey | undefined): WhyNotNode[] 
       weight: i < 0 ? 0 : table.weights[i] as number,
       totalWeight: table.total,
       activeSelfplay: n,
-      targetSelfplay: p.managers.scheduler.targetJobsForNode(s.view, n)
+      targetSelfplay: p.managers.scheduler.targetJobsForNode(s.view, n, backpressure)
     }
   })
 }
@@ -131,9 +132,10 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
       const self = p.state.node(p.mesh.selfId)
       const table = self === undefined ? undefined : p.managers.scheduler.weightsFor(self.hardware)
       const leader = p.election.currentLeader()
+      const backpressure = p.managers.jobLeader.selfplayBackpressure()
       return {
         dispatcher: leader === undefined ? 'no leader (leaderless selfplay only)' : leader.nodeId === p.mesh.selfId ? 'this node leads' : `leader ${leader.nodeId}`,
-        selfplay: schedulerNodes(p, undefined).map(n => ({ node: n.node, eligible: n.eligible, health: n.health, active: n.activeSelfplay, target: n.targetSelfplay, wants: n.eligible ? Math.max(0, n.targetSelfplay - n.activeSelfplay) : 0 })),
+        selfplay: schedulerNodes(p, undefined, backpressure).map(n => ({ node: n.node, eligible: n.eligible, health: n.health, active: n.activeSelfplay, target: n.targetSelfplay, wants: n.eligible ? Math.max(0, n.targetSelfplay - n.activeSelfplay) : 0 })),
         weights: table === undefined
           ? []
           : table.candidates.map((c, i) => ({ config: c.config, engineMode: c.engineMode, weight: table.weights[i], share: table.total > 0 ? (table.weights[i] as number) / table.total : 0 })),
@@ -146,6 +148,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
       const config = parsed.data
       const jobs = p.state.jobs().filter(j => j.dispatch.type === 'selfplay' && j.dispatch.config === config && ACTIVE.has(j.state))
       const training = p.managers.training.report()?.decisions.find(d => d.config === config)
+      const backpressure = p.managers.jobLeader.selfplayBackpressure()
       return explainWhyNot({
         config,
         staticPriority: settings.staticPriority(cfg.scheduler.staticPriority)[config] ?? 0,
@@ -153,7 +156,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
         leader: p.election.currentLeader()?.nodeId ?? null,
         selfId: p.mesh.selfId,
         activeJobs: jobs.length,
-        nodes: schedulerNodes(p, config),
+        nodes: schedulerNodes(p, config, backpressure),
         training: training === undefined ? null : readinessText(training)
       })
     },

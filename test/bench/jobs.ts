@@ -101,7 +101,8 @@ export async function jobsBench (): Promise<SizeResult[]> {
   const t1 = performance.now()
   for (let round = 0; round < 5; round++) {
     const active = activeSelfplayByNode(s2.jobs())
-    const plan = planSelfplay(views.map(v => ({ nodeId: v.info.nodeId, active: active.get(v.info.nodeId) ?? 0, target: scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0) })),
+    const bp = scheduler.backpressure([])
+    const plan = planSelfplay(views.map(v => ({ nodeId: v.info.nodeId, active: active.get(v.info.nodeId) ?? 0, target: scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0, bp) })),
       id => scheduler.pickWeightedConfig((byId.get(id) as NodeView).info), 4, 100_000)
     planned += plan.length
   }

@@ -19,7 +19,7 @@ export const healthFields = {
   cpuStretch95: field(num(1, 10, 'multiplier'), D.DEFAULT_CPU_STRETCH_95,
     'deadAfterMs multiplier for a peer that last reported CPU ≥ cpuCriticalPercent.'),
   maxDiskPercentForWork: field(percent(), D.DEFAULT_MAX_DISK_PERCENT_FOR_WORK,
-    'A node is healthy for work only while its disk use is below this.'),
+    'A node is healthy for work only while its disk use is below this. When every training node is at or above it, no new selfplay is dispatched anywhere (backpressure: no training node can take the data).'),
   maxMemoryPercentForWork: field(percent(), D.DEFAULT_MAX_MEMORY_PERCENT_FOR_WORK,
     'A node is healthy for work only while its memory use is below this.'),
   maxLoadScoreForWork: field(num(0, 100, 'load score'), D.DEFAULT_MAX_LOAD_SCORE_FOR_WORK,

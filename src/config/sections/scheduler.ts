@@ -11,7 +11,8 @@ const capText = 'cpuFraction: a number > 0 and ≤ 4, maxJobs: an integer from 1
 const capSchema = z.strictObject({ cpuFraction, maxJobs })
 
 export const schedulerFields = {
-  weightsCacheMs: field(ms(0), D.DEFAULT_WEIGHTS_CACHE_MS, 'How long computed config weights are reused.'),
+  weightsCacheMs: field(ms(0), D.DEFAULT_WEIGHTS_CACHE_MS,
+    'How long computed config weights, and the cluster\'s games per config that backpressure counts, are reused.'),
   diversityWindow: field(int(1, 100_000, 'selections'), D.DEFAULT_DIVERSITY_WINDOW,
     'Number of recent selections the diversity metrics count over.'),
   minMemoryGbForTasks: field(num(0, 100_000, 'GB'), D.DEFAULT_MIN_MEMORY_GB_FOR_TASKS,
@@ -58,5 +59,7 @@ export const schedulerFields = {
   memoryPressureMaxJobs: field(int(0, 1_000, 'jobs'), D.DEFAULT_MEMORY_PRESSURE_MAX_JOBS,
     'Target cap while memory use is at or above health.maxMemoryPercentForWork.'),
   minTargetJobs: field(int(0, 1_000, 'jobs'), D.DEFAULT_MIN_TARGET_JOBS,
-    'Floor of the target for a node that may run selfplay at all.')
+    'Floor of the target for a node that may run selfplay at all.'),
+  maxUntrainedGames: field(int(1, 1_000_000_000, 'games'), D.DEFAULT_MAX_UNTRAINED_GAMES,
+    'Backpressure: no new selfplay anywhere while the games no training has used yet reach this (per config, cluster games minus the games of its last completed training; summed over configs). Running jobs finish.')
 }

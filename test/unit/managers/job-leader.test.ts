@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../../src/core/clock.js'
-import { silentLogger } from '../../../src/core/logger.js'
+import { createLogger, silentLogger, type Logger } from '../../../src/core/logger.js'
 import { SeededRng } from '../../../src/core/rng.js'
 import { DEFAULT_CLEANUP_INTERVAL_MS } from '../../../src/config/defaults.js'
 import { JobLeader } from '../../../src/managers/job-leader.js'
@@ -10,7 +10,7 @@ import { SelfplayScheduler } from '../../../src/managers/selfplay-scheduler.js'
 import type { Leadership } from '../../../src/managers/training-coordinator.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import { makeState, nodeId, sampleNodeInfo, syncAll } from '../../helpers.js'
-import { CPU_CAPS, IDLE, cpuHw } from './fixtures.js'
+import { CPU_CAPS, GPU_CAPS, IDLE, cpuHw, gpuHw, load } from './fixtures.js'
 
 /** A leader (0) and four workers over one virtual clock; workers start what they are given and then hang (no job heartbeat). */
 class World {
@@ -33,6 +33,14 @@ class World {
     this.leader = new JobLeader({ state, selector, scheduler, leadership, health: () => 'ALIVE', retireBucket: async () => [], clock: this.clock, logger })
   }
 
+  /** The leader's state, with one selfplay job dispatched to node 1 and started there. */
+  oneRunningJob (): ClusterState {
+    const state = this.states[0] as ClusterState
+    state.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'heuristic', spec: { games: 10 }, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 1, previousJobId: null })
+    this.startPending()
+    return state
+  }
+
   /** Every PENDING job is started by its node with one job heartbeat, never another. */
   startPending (): void {
     syncAll(this.states)
@@ -49,9 +57,7 @@ class World {
 describe('JobLeader cleanup timeline', () => {
   it('re-dispatches a LOST job 60 / 60 / 120 s after each LOST verdict with the default 60 s pass, then gives up', () => {
     const w = new World()
-    const state = w.states[0] as ClusterState
-    state.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'heuristic', spec: { games: 10 }, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 1, previousJobId: null })
-    w.startPending()
+    const state = w.oneRunningJob()
     const lostAt: number[] = []
     const redispatchedAt: number[] = []
     let gaveUpAt: number | undefined
@@ -74,14 +80,32 @@ describe('JobLeader cleanup timeline', () => {
 
   it('the pass that writes a verdict counts the job quiet from that verdict', () => {
     const w = new World()
-    const state = w.states[0] as ClusterState
-    state.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'heuristic', spec: { games: 10 }, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 1, previousJobId: null })
-    w.startPending()
+    const state = w.oneRunningJob()
     w.leader.cleanup()
     w.clock.advance(300_000) // the default job heartbeat timeout
     expect(w.leader.cleanup().map(a => a.kind)).toEqual(['lost'])
     w.clock.advance(30_000)
     expect(w.leader.observe(state.jobs()).map(o => [o.job.state, o.quietMs])).toEqual([['LOST', 30_000]])
+  })
+})
+
+describe('JobLeader cleanup under selfplay backpressure', () => {
+  it('does not re-run a LOST selfplay job while selfplay is paused, and re-runs it at the first pass after the pause lifts', () => {
+    const w = new World()
+    const state = w.oneRunningJob()
+    w.leader.cleanup()
+    w.clock.advance(300_000)
+    expect(w.leader.cleanup().map(a => a.kind)).toEqual(['lost'])
+    state.setSetting('selfplayPaused', true)
+    for (let i = 0; i < 5; i++) {
+      w.clock.advance(DEFAULT_CLEANUP_INTERVAL_MS)
+      w.leader.cleanup()
+    }
+    expect(state.jobs().map(j => j.state)).toEqual(['LOST'])
+    state.unsetSetting('selfplayPaused')
+    w.clock.advance(DEFAULT_CLEANUP_INTERVAL_MS)
+    w.leader.cleanup()
+    expect(state.jobs().map(j => [j.state, j.dispatch.attempt])).toEqual([['LOST', 1], ['PENDING', 2]])
   })
 })
 
@@ -126,5 +150,106 @@ describe('JobLeader selfplay in the model engine modes', () => {
       expect(j.dispatch.spec.requestedEngineMode).toBe('nnue-guided')
       expect(j.dispatch.spec.engineFallback).toMatch(/hex8_2p has none promoted yet: ran heuristic instead/)
     }
+  })
+})
+
+describe('JobLeader selfplay backpressure', () => {
+  /** A CPU leader (0) and two GPU training nodes (1, 2) whose disk use the test sets. */
+  function world (o: { maxUntrainedGames?: number, leader?: boolean, logger?: Logger } = {}): {
+    state: ClusterState, leader: JobLeader, clock: VirtualClock, disk: Map<string, number>
+  } {
+    const clock = new VirtualClock(1_700_000_000_000)
+    const states = [0, 1, 2].map(i => {
+      const s = makeState(i, i + 1, {}, clock)
+      s.setNodeInfo(sampleNodeInfo(nodeId(i), i === 0 ? { hardware: cpuHw(), capabilities: CPU_CAPS } : { hardware: gpuHw('NVIDIA H100'), capabilities: GPU_CAPS }))
+      return s
+    })
+    syncAll(states)
+    const state = states[0] as ClusterState
+    const disk = new Map<string, number>()
+    const views = { nodeViews: (): NodeView[] => state.nodes().map(info => ({ info, health: 'ALIVE' as const, load: load({ diskPercent: disk.get(info.nodeId) ?? 10 }) })) }
+    const logger = o.logger ?? silentLogger()
+    const selector = new NodeSelector({ views, clock, logger }, { rankingCacheMs: 0 })
+    const scheduler = new SelfplayScheduler({ state, clock, rng: new SeededRng(1), logger }, { weightsCacheMs: 0, backpressure: { maxUntrainedGames: o.maxUntrainedGames ?? 100_000 } })
+    const leadership: Leadership = o.leader === false
+      ? { leaderEpoch: () => undefined, currentLeader: () => undefined }
+      : { leaderEpoch: () => 1, currentLeader: () => ({ nodeId: state.selfId, epoch: 1 }) }
+    const leader = new JobLeader({ state, selector, scheduler, leadership, health: () => 'ALIVE', retireBucket: async () => [], clock, logger }, { leaderlessSelfplayAfterMs: 1_000 })
+    return { state, leader, clock, disk }
+  }
+
+  /** This node's manifest: `games` of hex8_2p in one file. */
+  function publishGames (state: ClusterState, games: number): void {
+    const f = { size: 1, mtimeMs: 1, sha256: 'a'.repeat(64), kind: 'selfplay' as const, config: 'hex8_2p' as const, gameCount: games }
+    state.setManifest({ v: 1, nodeId: state.selfId, generatedAt: 1, totalFiles: 1, totalBytes: 1, summary: {}, files: { 'selfplay/hex8_2p/a.jsonl': f }, truncated: false })
+  }
+
+  function trained (state: ClusterState, games: number): void {
+    state.setTrainingRecord({ v: 1, config: 'hex8_2p', lastDispatchAt: 1, lastJobId: null, dispatchedGames: games, trainedGames: games, fingerprints: [], epoch: 1 })
+  }
+
+  it('dispatches no selfplay while the operator setting selfplayPaused is true, and again once it is unset', () => {
+    const { state, leader } = world()
+    state.setSetting('selfplayPaused', true)
+    expect(leader.dispatchSelfplay()).toBe(0)
+    expect(state.jobs()).toEqual([])
+    expect(leader.selfplayBackpressure()).toMatchObject({ active: true, signals: ['paused'] })
+    state.unsetSetting('selfplayPaused')
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+  })
+
+  it('pauses while the untrained backlog reaches scheduler.maxUntrainedGames, and resumes once a training has used the games', () => {
+    const { state, leader } = world({ maxUntrainedGames: 3_000 })
+    publishGames(state, 3_000)
+    expect(leader.dispatchSelfplay()).toBe(0)
+    expect(leader.selfplayBackpressure().cause).toBe('3000 untrained games ≥ 3000 (scheduler.maxUntrainedGames; most in hex8_2p: 3000)')
+    trained(state, 2_000)
+    expect(leader.selfplayBackpressure()).toMatchObject({ active: false, untrainedGames: 1_000 })
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+  })
+
+  it('pauses while every training node\'s disk is at its limit, not while one of them has room', () => {
+    const { state, leader, disk } = world()
+    disk.set(nodeId(1), 95)
+    disk.set(nodeId(2), 50)
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+    disk.set(nodeId(2), 80)
+    const before = state.jobs().length
+    expect(leader.dispatchSelfplay()).toBe(0)
+    expect(state.jobs()).toHaveLength(before)
+    expect(leader.selfplayBackpressure().cause).toBe(`every training node's disk is at or above 70 % (health.maxDiskPercentForWork): the emptiest, ${nodeId(2)}, is 80 % full`)
+  })
+
+  it('a leaderless node honours the pause for its own selfplay', () => {
+    const { state, leader, clock } = world({ leader: false })
+    clock.advance(2_000)
+    state.setSetting('selfplayPaused', true)
+    expect(leader.dispatchSelfplay()).toBe(0)
+    state.unsetSetting('selfplayPaused')
+    expect(leader.dispatchSelfplay()).toBeGreaterThan(0)
+    expect(state.jobs().every(j => j.dispatch.spec.leaderless === true && j.dispatch.assignedNode === state.selfId)).toBe(true)
+  })
+
+  it('logs the pause and its cause once per change of cause, not every pass, and logs when it lifts', () => {
+    const lines: Array<Record<string, unknown>> = []
+    const logger = createLogger({ level: 'info', destination: { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>) } } })
+    const { state, leader } = world({ maxUntrainedGames: 3_000, logger })
+    const said = (): string[] => lines.filter(l => l.component === 'job-leader' && /^selfplay (paused|resumed)/.test(String(l.msg))).map(l => String(l.msg))
+    leader.dispatchSelfplay()
+    expect(said()).toEqual([])
+    state.setSetting('selfplayPaused', true)
+    for (let i = 0; i < 3; i++) leader.dispatchSelfplay()
+    publishGames(state, 3_500)
+    for (let i = 0; i < 3; i++) leader.dispatchSelfplay()
+    publishGames(state, 4_000) // the count changes, the cause does not
+    leader.dispatchSelfplay()
+    state.unsetSetting('selfplayPaused')
+    trained(state, 4_000)
+    for (let i = 0; i < 3; i++) leader.dispatchSelfplay()
+    expect(said()).toEqual([
+      'selfplay paused — paused by the operator (setting selfplayPaused; unset it to resume)',
+      'selfplay paused — paused by the operator (setting selfplayPaused; unset it to resume); 3500 untrained games ≥ 3000 (scheduler.maxUntrainedGames; most in hex8_2p: 3500)',
+      'selfplay resumed: no backpressure'
+    ])
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   bestCpuNodeForExport, bestCpuNodeForGauntlet, bestGpuNodeForTraining, countTrainingGpuNodes, cpuPrimaryNodes,
-  nodesForEngineMode, scoreNodes, trainingPrimaryNodes
+  nodesForEngineMode, scoreNodes, trainingNodes, trainingPrimaryNodes
 } from '../../../src/managers/selection.js'
 import { GPU_ONLY_MODES, CPU_SAFE_MODES } from '../../../src/jobs/engine-modes.js'
 import type { NodeView } from '../../../src/managers/scores.js'
@@ -31,6 +31,18 @@ describe('trainingPrimaryNodes', () => {
     ['ties by load, then id', [view('b', { hw: gpuHw('NVIDIA A10') }), view('a', { hw: gpuHw('NVIDIA A10G'), load: load({ cpuPercent: 10 }) }), view('c', { hw: gpuHw('NVIDIA A10') })], 5, ['b', 'c', 'a']]
   ])('%s', (_n, views, count, expected) => {
     expect(ids(trainingPrimaryNodes(scoreNodes(views), count))).toEqual(expected)
+  })
+})
+
+describe('trainingNodes (whose disks self-play backpressure reads)', () => {
+  it.each<[string, NodeView[], { minMemoryGb?: number, allowCpu?: boolean }, string[]]>([
+    ['GPU training nodes by id, however full or busy', [view('b', { hw: gpuHw('NVIDIA H100'), load: load({ diskPercent: 95, cpuPercent: 99 }) }), view('a', { hw: gpuHw('NVIDIA A10') })], {}, ['a', 'b']],
+    ['dead, retired and nodes without training are out', [view('d', { hw: gpuHw('NVIDIA H100'), health: 'DEAD' }), view('r', { hw: gpuHw('NVIDIA H100'), retired: true }), view('g', { hw: gpuHw('NVIDIA H100'), caps: ['selfplay'] })], {}, []],
+    ['memory below the minimum is out', [view('small', { hw: gpuHw('NVIDIA H100', { memoryGb: 4 }) })], { minMemoryGb: 8 }, []],
+    ['CPU training nodes only with allowCpu', [view('c', { hw: cpuHw(), caps: ['training'] })], {}, []],
+    ['CPU training nodes with allowCpu', [view('c', { hw: cpuHw(), caps: ['training'] }), view('g', { hw: gpuHw('NVIDIA H100') })], { allowCpu: true }, ['c', 'g']]
+  ])('%s', (_n, views, pick, expected) => {
+    expect(ids(trainingNodes(scoreNodes(views), pick))).toEqual(expected)
   })
 })
 

@@ -6,6 +6,7 @@ import { SelfplayScheduler } from '../../../src/managers/selfplay-scheduler.js'
 import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
 import { cpuHw, gpuHw } from './fixtures.js'
 import { receiveRawSetting } from '../../support/raw-setting.js'
+import type { ManifestFile } from '../../../src/state/schema.js'
 
 describe('SelfplayScheduler', () => {
   function setup (): { clock: VirtualClock, state: ReturnType<typeof makeState>, sched: SelfplayScheduler } {
@@ -59,5 +60,69 @@ describe('SelfplayScheduler', () => {
     expect(m.selections).toBe(50)
     expect(m.byEngineMode).toEqual({ heuristic: 50 })
     expect(Object.values(m.byConfig).reduce((a, b) => a + b, 0)).toBe(50)
+  })
+})
+
+describe('SelfplayScheduler backpressure', () => {
+  function setup (maxUntrainedGames = 3_000): { clock: VirtualClock, state: ReturnType<typeof makeState>, sched: SelfplayScheduler } {
+    const clock = new VirtualClock(1_000_000)
+    const state = makeState(0, 1, {}, clock)
+    return { clock, state, sched: new SelfplayScheduler({ state, clock, rng: new SeededRng(7), logger: silentLogger() }, { backpressure: { maxUntrainedGames } }) }
+  }
+  const file = (n: number, config: 'hex8_2p' | 'square8_2p', gameCount: number): ManifestFile =>
+    ({ size: 1, mtimeMs: 1, sha256: n.toString(16).padStart(64, '0'), kind: 'selfplay', config, gameCount })
+  const publish = (state: ReturnType<typeof makeState>, games: number): void =>
+    state.setManifest({ v: 1, nodeId: state.selfId, generatedAt: 1, totalFiles: 1, totalBytes: 1, summary: {}, truncated: false, files: { 'selfplay/a': file(1, 'hex8_2p', games) } })
+
+  it('sums the untrained backlog over configs from the manifests and training records in the document', () => {
+    const { state, sched } = setup()
+    state.setManifest({
+      v: 1, nodeId: state.selfId, generatedAt: 1, totalFiles: 2, totalBytes: 2, summary: {}, truncated: false,
+      files: { 'selfplay/a': file(1, 'hex8_2p', 2_500), 'selfplay/b': file(2, 'square8_2p', 1_000) }
+    })
+    expect(sched.backpressure([])).toMatchObject({ active: true, signals: ['untrained-backlog'], untrainedGames: 3_500 })
+    state.setTrainingRecord({ v: 1, config: 'hex8_2p', lastDispatchAt: 1, lastJobId: null, dispatchedGames: 2_500, trainedGames: 2_000, fingerprints: [], epoch: 1 })
+    expect(sched.backpressure([])).toMatchObject({ active: false, cause: null, untrainedGames: 1_500, maxUntrainedGames: 3_000 })
+  })
+
+  it('reads the operator\'s selfplayPaused, and ignores a malformed one from a peer', () => {
+    const { state, sched } = setup()
+    receiveRawSetting(state, nodeId(9), { name: 'selfplayPaused', value: 'yes', version: 5 })
+    expect(sched.backpressure([]).active).toBe(false)
+    state.setSetting('selfplayPaused', true)
+    expect(sched.backpressure([]).signals).toEqual(['paused'])
+    state.setSetting('selfplayPaused', false)
+    expect(sched.backpressure([]).active).toBe(false)
+  })
+
+  it('gives every node a target of 0 while backpressure is active', () => {
+    const { state, sched } = setup()
+    const v = { info: sampleNodeInfo(nodeId(1), { hardware: gpuHw('NVIDIA H100', { cpuCount: 64 }) }), health: 'ALIVE' as const, load: undefined }
+    expect(sched.targetJobsForNode(v, 0, sched.backpressure([]))).toBe(2)
+    state.setSetting('selfplayPaused', true)
+    expect(sched.targetJobsForNode(v, 0, sched.backpressure([]))).toBe(0)
+  })
+
+  it('refuses a bad backpressure limit, naming its config key', () => {
+    const clock = new VirtualClock(0)
+    const c = { state: makeState(0, 1, {}, clock), clock, rng: new SeededRng(1), logger: silentLogger() }
+    expect(() => new SelfplayScheduler(c, { backpressure: { maxUntrainedGames: 0 } })).toThrow(/scheduler\.maxUntrainedGames/)
+    expect(() => new SelfplayScheduler(c, { backpressure: { maxTrainingDiskPercent: 120 } })).toThrow(/health\.maxDiskPercentForWork/)
+  })
+
+  it('reuses the cluster\'s games per config for weightsCacheMs (every manifest is read), but applies the pause and training records at once', () => {
+    const { clock, state, sched } = setup()
+    expect(sched.backpressure([]).untrainedGames).toBe(0)
+    publish(state, 3_500)
+    expect(sched.backpressure([]).untrainedGames).toBe(0)
+    state.setSetting('selfplayPaused', true)
+    expect(sched.backpressure([]).signals).toEqual(['paused'])
+    clock.advance(60_000)
+    expect(sched.backpressure([])).toMatchObject({ signals: ['paused', 'untrained-backlog'], untrainedGames: 3_500 })
+    state.setTrainingRecord({ v: 1, config: 'hex8_2p', lastDispatchAt: 1, lastJobId: null, dispatchedGames: 3_500, trainedGames: 3_500, fingerprints: [], epoch: 1 })
+    expect(sched.backpressure([])).toMatchObject({ signals: ['paused'], untrainedGames: 0 })
+    publish(state, 4_000)
+    sched.invalidate()
+    expect(sched.backpressure([]).untrainedGames).toBe(500)
   })
 })

@@ -58,6 +58,8 @@ const MAPPING: Array<[string, unknown, Manager, string, unknown?]> = [
   ['scheduler.diskPressureMaxJobs', 3, 'scheduler', 'target.diskPressureMaxJobs'],
   ['scheduler.memoryPressureMaxJobs', 3, 'scheduler', 'target.memoryPressureMaxJobs'],
   ['scheduler.minTargetJobs', 2, 'scheduler', 'target.minTargetJobs'],
+  ['scheduler.maxUntrainedGames', 5_000, 'scheduler', 'backpressure.maxUntrainedGames'],
+  ['health.maxDiskPercentForWork', 60, 'scheduler', 'backpressure.maxTrainingDiskPercent'],
   ['training.minGames', 3_000, 'training', 'training.minGames'],
   ['training.incrementalGames', 1_500, 'training', 'training.incrementalGames'],
   ['training.cooldownMs', 120_000, 'training', 'training.cooldownMs'],
