@@ -46,6 +46,8 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
         healthy: p.managers.loops.healthy(),
         loops: p.managers.loops.health(),
         training: p.managers.training.report() ?? null,
+        /** Self-play backpressure as this node sees it: active, its cause, the untrained backlog. */
+        selfplay: p.managers.jobLeader.selfplayBackpressure(),
         selfplayDiversity: p.managers.scheduler.diversity()
       }
     }),

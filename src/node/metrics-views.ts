@@ -135,6 +135,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
       const backpressure = p.managers.jobLeader.selfplayBackpressure()
       return {
         dispatcher: leader === undefined ? 'no leader (leaderless selfplay only)' : leader.nodeId === p.mesh.selfId ? 'this node leads' : `leader ${leader.nodeId}`,
+        backpressure,
         selfplay: schedulerNodes(p, undefined, backpressure).map(n => ({ node: n.node, eligible: n.eligible, health: n.health, active: n.activeSelfplay, target: n.targetSelfplay, wants: n.eligible ? Math.max(0, n.targetSelfplay - n.activeSelfplay) : 0 })),
         weights: table === undefined
           ? []
@@ -157,6 +158,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
         selfId: p.mesh.selfId,
         activeJobs: jobs.length,
         nodes: schedulerNodes(p, config, backpressure),
+        backpressure: backpressure.cause,
         training: training === undefined ? null : readinessText(training)
       })
     },

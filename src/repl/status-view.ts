@@ -27,10 +27,20 @@ export interface ClusterSummary {
   drops: number
   loops: Array<{ name: string, state: string, runs: number, failures: number, lastError: string | null }>
   training: { role: string, decisions: Array<{ config: string, ready: boolean, reason: string | null, games: number, why?: string | null }> } | null
+  /** Self-play backpressure as this node sees it (null from nodes older than it). */
+  selfplay: SelfplayStatus | null
   /** Connections to the other members: per peer connected or not, the address in use, the last dial error. */
   mesh: MeshReport | null
   /** Why this node does not stand for leader, when it does not. */
   notStanding: string | null
+}
+
+export interface SelfplayStatus {
+  active: boolean
+  /** Why new self-play is paused cluster-wide; null while it runs. */
+  cause: string | null
+  untrainedGames: number
+  maxUntrainedGames: number
 }
 
 interface StatusReply {
@@ -38,7 +48,7 @@ interface StatusReply {
   cluster: string
   drops: { total: number }
   docBytes: Record<string, number>
-  managers?: { loops: ClusterSummary['loops'], training: ClusterSummary['training'] }
+  managers?: { loops: ClusterSummary['loops'], training: ClusterSummary['training'], selfplay?: SelfplayStatus }
   mesh?: MeshReport
   election?: { notStanding?: string | null }
 }
@@ -69,9 +79,22 @@ export async function gatherSummary (call: ControlCall): Promise<ClusterSummary>
     drops: status.drops.total,
     loops: status.managers?.loops ?? [],
     training: status.managers?.training ?? null,
+    selfplay: status.managers?.selfplay === undefined ? null : selfplayStatus(status.managers.selfplay),
     mesh: status.mesh ?? null,
     notStanding: status.election?.notStanding ?? null
   }
+}
+
+/** Only the fields the summary shows (the control op sends more). */
+function selfplayStatus (s: SelfplayStatus): SelfplayStatus {
+  return { active: s.active, cause: s.cause, untrainedGames: s.untrainedGames, maxUntrainedGames: s.maxUntrainedGames }
+}
+
+/** `selfplay: paused — <cause>` while backpressure holds, else how far the untrained backlog is from its limit. */
+export function selfplayLine (s: SelfplayStatus | null): string[] {
+  if (s === null) return []
+  if (s.active) return [`selfplay: paused — ${s.cause ?? 'backpressure'}`]
+  return [`selfplay: running; ${s.untrainedGames} untrained game(s) of ${s.maxUntrainedGames} before backpressure`]
 }
 
 /** The mesh line, a warning while isolated, and the members table. */
@@ -117,6 +140,7 @@ export function renderSummary (s: ClusterSummary): string {
     '',
     nodesTable(s.nodes),
     '',
+    ...selfplayLine(s.selfplay),
     `jobs: ${Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
     table(s.runningJobs.map(j => ({ jobId: j.jobId, type: j.type, config: j.config, node: shortId(j.node as string), state: j.state, attempt: j.attempt }))),
     '',

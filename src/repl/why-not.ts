@@ -2,7 +2,7 @@
  * `whyNot(config)`: why the selfplay scheduler is (not) picking a config, as a pure function of
  * what the node sees — the config's static priority after settings, the leader, and per node
  * whether it may take selfplay, whether the config is among its candidates, its weight and
- * whether its job target is already met.
+ * whether its job target is already met — and, above all of it, self-play backpressure.
  */
 import { LARGE_BOARDS, boardOf } from '../managers/selfplay.js'
 
@@ -33,6 +33,8 @@ export interface WhyNotInput {
   nodes: readonly WhyNotNode[]
   /** The config's training readiness in words as this node decided it (null when it does not lead). */
   training?: string | null
+  /** Why self-play is paused cluster-wide (backpressure), or null when it is not. */
+  backpressure?: string | null
 }
 
 export interface WhyNotNodeRow {
@@ -59,12 +61,15 @@ function nodeNote (n: WhyNotNode, input: WhyNotInput): string {
     }
     return 'not a candidate on this hardware (engine mode)'
   }
+  if (input.backpressure != null) return 'selfplay paused (backpressure)'
   if (n.activeSelfplay >= n.targetSelfplay) return `full: ${n.activeSelfplay} of ${n.targetSelfplay} selfplay jobs`
   return 'may be picked'
 }
 
 export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   const reasons: string[] = []
+  const paused = input.backpressure ?? null
+  if (paused !== null) reasons.push(`selfplay: paused — ${paused}`)
   const rows = input.nodes.map(n => ({
     node: n.node,
     eligible: n.eligible,
@@ -80,8 +85,8 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   if (input.nodes.length > 0 && eligible.length === 0) reasons.push('no node is taking selfplay (none alive and healthy with the selfplay capability)')
   const candidates = eligible.filter(n => n.weight > 0)
   if (eligible.length > 0 && candidates.length === 0 && input.staticPriority > 0) reasons.push('no eligible node can run it (hardware or engine mode)')
-  const open = candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
-  if (candidates.length > 0 && open.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
+  const open = paused !== null ? [] : candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
+  if (paused === null && candidates.length > 0 && open.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
   for (const n of open) {
     const share = n.weight / n.totalWeight
     if (share < 0.05) reasons.push(`low weight on ${n.node}: ${(share * 100).toFixed(1)}% of its picks`)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { renderSummary, type ClusterSummary } from '../../../src/repl/status-view.js'
+import { gatherSummary, renderSummary, type ClusterSummary } from '../../../src/repl/status-view.js'
 
 const summary = (over: Partial<ClusterSummary> = {}): ClusterSummary => ({
   self: 'node-a',
@@ -16,6 +16,7 @@ const summary = (over: Partial<ClusterSummary> = {}): ClusterSummary => ({
   drops: 0,
   loops: [{ name: 'sync', state: 'idle', runs: 3, failures: 0, lastError: null }],
   training: null,
+  selfplay: null,
   mesh: null,
   notStanding: null,
   ...over
@@ -109,5 +110,31 @@ describe('renderSummary', () => {
       'name 3 or 5 voters: riftmesh settings set voters \'["<peer id>", …]\'')
     expect(epoch(['node-a', 'node-b', 'node-c'])[2]).toMatch(/^WARNING epoch mode \(election\.mode is epoch\): no split-brain protection/)
     expect(renderSummary(summary())).not.toContain('epoch mode')
+  })
+
+  it('shows "selfplay: paused — <cause>" while backpressure holds, else the backlog and its limit', () => {
+    const cause = 'paused by the operator (setting selfplayPaused; unset it to resume)'
+    const paused = renderSummary(summary({ selfplay: { active: true, cause, untrainedGames: 10, maxUntrainedGames: 100_000 } })).split('\n')
+    expect(paused).toContain(`selfplay: paused — ${cause}`)
+    expect(paused.indexOf(`selfplay: paused — ${cause}`)).toBe(paused.findIndex(l => l.startsWith('jobs: ')) - 1)
+    expect(renderSummary(summary({ selfplay: { active: false, cause: null, untrainedGames: 1_200, maxUntrainedGames: 100_000 } })))
+      .toContain('\nselfplay: running; 1200 untrained game(s) of 100000 before backpressure\n')
+    expect(renderSummary(summary({ selfplay: null }))).not.toContain('selfplay:')
+  })
+
+  it('carries the node\'s backpressure into the summary (status --json prints it as is)', async () => {
+    const bp = { active: true, cause: 'x', signals: ['paused'], untrainedGames: 3, maxUntrainedGames: 9 }
+    const replies: Record<string, unknown> = {
+      status: { peerId: 'node-a', cluster: 'lab', drops: { total: 0 }, docBytes: {}, managers: { loops: [], training: null, selfplay: bp } },
+      nodes: [],
+      lease: { leader: null, epoch: null, isLeader: false, role: 'follower', leaseRemainingMs: null, mode: 'majority', voters: [], highestEpoch: 0 },
+      jobs: [],
+      sync: null
+    }
+    const call = async (op: string): Promise<unknown> => replies[op]
+    const s = await gatherSummary(call)
+    expect(JSON.parse(JSON.stringify(s)).selfplay).toEqual({ active: true, cause: 'x', untrainedGames: 3, maxUntrainedGames: 9 })
+    replies.status = { ...(replies.status as object), managers: { loops: [], training: null } } // a node older than backpressure
+    expect((await gatherSummary(call)).selfplay).toBeNull()
   })
 })

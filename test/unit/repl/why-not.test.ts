@@ -34,6 +34,18 @@ describe('explainWhyNot', () => {
     expect(explainWhyNot(input({ training: null })).reasons.join('\n')).not.toMatch(/training/)
   })
 
+  it('puts self-play backpressure first: not scheduled, and every node that could play it says paused', () => {
+    const cause = '3500 untrained games ≥ 3000 (scheduler.maxUntrainedGames; most in hex8_2p: 3500)'
+    const r = explainWhyNot(input({ backpressure: cause, nodes: [node({ targetSelfplay: 0 }), node({ node: 'n2', eligible: false, health: 'DEAD' })] }))
+    expect(r.verdict).toBe('not scheduled')
+    expect(r.reasons).toEqual([`selfplay: paused — ${cause}`])
+    expect(r.nodes.map(n => n.note)).toEqual(['selfplay paused (backpressure)', 'not taking selfplay (health DEAD)'])
+    const running = explainWhyNot(input({ backpressure: 'paused by the operator (setting selfplayPaused; unset it to resume)', activeJobs: 1 }))
+    expect(running.verdict).toBe('scheduled')
+    expect(running.reasons).toEqual(['1 selfplay job(s) of hex8_2p pending or running', 'selfplay: paused — paused by the operator (setting selfplayPaused; unset it to resume)'])
+    expect(explainWhyNot(input({ backpressure: null })).reasons.join('\n')).not.toMatch(/paused/)
+  })
+
   it('names the VRAM a large board needs on a small GPU, and the share per node', () => {
     const r = explainWhyNot(input({ config: 'hexagonal_2p', nodes: [node({ weight: 0, hasGpu: true, gpuMemoryGb: 8 }), node({ node: 'n2', weight: 9, totalWeight: 90 })] }))
     expect(r.nodes[0]?.note).toBe('large board needs ≥ 16 GB VRAM, has 8')
