@@ -178,7 +178,7 @@ export class SimNode {
     const db = await this.disk.open()
     const retentionMs = this.config.jobs?.retentionMs
     const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state') }, { selfId: this.id, ...(retentionMs !== undefined ? { retentionMs } : {}) })
-    const store = new DocStore({ db, state, logger }, { syncWrites: true })
+    const store = new DocStore({ db, state, clock: this.clock, logger }, { syncWrites: true })
     await store.start()
     const tables = new LocalTables(db, logger)
     const drops = new DropCounters(logger)

@@ -127,7 +127,7 @@ export class RealNode {
       started.push(async () => await mesh.stop())
       const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
       started.push(() => state.destroy())
-      const store = new DocStore({ db: this.db, state, logger }, { syncWrites: true })
+      const store = new DocStore({ db: this.db, state, clock, logger }, { syncWrites: true })
       await store.start()
       started.push(async () => await store.stop())
       const drops = new DropCounters(logger)

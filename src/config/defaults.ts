@@ -104,6 +104,10 @@ export const DEFAULT_LOAD_GPU_WEIGHT = 0.3
 export const DEFAULT_COMPACT_AFTER_BYTES = 4 * MIB
 /** store.syncWrites. @default true */
 export const DEFAULT_SYNC_WRITES = true
+/** store.persistRetryMaxMs: longest wait between two tries of a failed document write. @default 5_000 */
+export const DEFAULT_PERSIST_RETRY_MAX_MS = 5 * SECOND_MS
+/** store.maxUnpersistedBytes: document updates kept in memory while writes fail, before they collapse into snapshots. @default 67_108_864 (64 MiB) */
+export const DEFAULT_MAX_UNPERSISTED_BYTES = 64 * MIB
 /** store.jobHistoryMax. @default 100_000 */
 export const DEFAULT_JOB_HISTORY_MAX = 100_000
 /** store.metricsHistoryMax. @default 100_000 */

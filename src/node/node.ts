@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import { hostname } from 'node:os'
+import { statfs } from 'node:fs/promises'
 import type { Clock } from '../core/clock.js'
 import { SystemClock, timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
@@ -15,6 +16,7 @@ import { ClusterState } from '../state/cluster-state.js'
 import type { Hardware, NodeInfo } from '../state/schema.js'
 import { DocStore, type RestoreReport } from '../store/doc-store.js'
 import { levelFailure, openLevel, type RootDb } from '../store/level.js'
+import { WriteGuard } from '../store/write-guard.js'
 import { LocalTables } from '../store/tables.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
@@ -66,6 +68,8 @@ export function heartbeatTopic (cluster: string): string {
 
 export interface Parts {
   db: RootDb
+  /** Every database write passes it: says whether the store can persist, and recovers it. */
+  guard: WriteGuard
   state: ClusterState
   store: DocStore
   tables: LocalTables
@@ -164,7 +168,11 @@ export class RiftNode {
     this.swarmKeyCreated = swarm.created
     if (swarm.created) this.log.warn({ path: cfg.node.swarmKeyFile }, 'created a new swarm key: this is a new private network; give this file to every node that should join it')
 
-    const db = await openLevel(join(dataDir, 'db'))
+    const dbDir = join(dataDir, 'db')
+    const guard = new WriteGuard({
+      db: await openLevel(dbDir), clock: this.clock, logger: this.log, freeBytes: async () => await statfs(dbDir).then(f => f.bavail * f.bsize)
+    })
+    const db = guard.db
     this.stopSteps.push(async () => await db.close())
     const drops = new DropCounters(this.log.child({ component: 'drops' }))
 
@@ -185,7 +193,9 @@ export class RiftNode {
     const state = new ClusterState({ clock: this.clock, logger: this.log, rng: this.rng.fork('state') }, {
       selfId, bucketMaxJobs: cfg.jobs.bucketMaxJobs, bucketMaxAgeMs: cfg.jobs.bucketMaxAgeMs, retentionMs: cfg.jobs.retentionMs
     })
-    const store = new DocStore({ db, state, logger: this.log }, { compactAfterBytes: cfg.store.compactAfterBytes, syncWrites: cfg.store.syncWrites })
+    const store = new DocStore({ db, state, clock: this.clock, logger: this.log }, {
+      compactAfterBytes: cfg.store.compactAfterBytes, syncWrites: cfg.store.syncWrites, retryMaxMs: cfg.store.persistRetryMaxMs, maxQueuedBytes: cfg.store.maxUnpersistedBytes
+    })
     const restore = await store.start()
     this.stopSteps.push(async () => await store.stop())
     this.log.info({ ...restore }, 'restored the cluster documents')
@@ -278,7 +288,7 @@ export class RiftNode {
     const lease = new LeaseWatch({ state, clock: this.clock })
     lease.start()
     this.stopSteps.push(() => lease.stop())
-    const base = { db, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, electionEvents, managers, hardware, stateManager, loadReport, restore, transfer }
+    const base = { db, guard, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, electionEvents, managers, hardware, stateManager, loadReport, restore, transfer }
     const metrics = new NodeMetrics({ snapshot: () => metricsSnapshot(base, lease), history: stateManager, clock: this.clock, logger: this.log }, {
       port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs,
       ...(metricsRegistry !== undefined ? { registry: metricsRegistry } : {})

@@ -53,7 +53,7 @@ export interface SizeResult { name: string, values: Record<string, number | stri
 async function restoreMs (dir: string): Promise<{ ms: number, docBytes: number }> {
   const db = await openLevel(dir)
   const state = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(99) }, { selfId: 'restorer' })
-  const store = new DocStore({ db, state, logger })
+  const store = new DocStore({ db, state, clock: new VirtualClock(0), logger })
   const t0 = performance.now()
   await store.start()
   const ms = performance.now() - t0
@@ -69,7 +69,7 @@ export async function nodeInfoDay (nodes = 100, rounds = 17_280): Promise<SizeRe
   try {
     const db = await openLevel(dir)
     const observer = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1) }, { selfId: 'observer' })
-    const store = new DocStore({ db, state: observer, logger }, { syncWrites: false })
+    const store = new DocStore({ db, state: observer, clock: new VirtualClock(0), logger }, { syncWrites: false })
     await store.start()
     const writers = Array.from({ length: nodes }, (_, i) =>
       new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1000 + i) }, { selfId: peer(i) }))
@@ -137,7 +137,7 @@ export async function jobsChurn (jobs = 100_000, workers = 10, msPerJob = 864): 
     const init = { bucketMaxJobs: 500, retentionMs: 600_000 }
     const db = await openLevel(dir)
     const leader = new ClusterState({ clock, logger, rng: new SeededRng(1) }, { selfId: peer(0), ...init })
-    const store = new DocStore({ db, state: leader, logger }, { syncWrites: false })
+    const store = new DocStore({ db, state: leader, clock: new VirtualClock(0), logger }, { syncWrites: false })
     await store.start()
     const ws = Array.from({ length: workers }, (_, i) => new ClusterState({ clock, logger, rng: new SeededRng(50 + i) }, { selfId: peer(i + 1), ...init }))
     const toLeader: Array<{ doc: string, update: Uint8Array }> = []

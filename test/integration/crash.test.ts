@@ -57,7 +57,7 @@ describe('crash safety of the document store', () => {
       const db = await openLevel(dir)
       const logger = silentLogger()
       const state = new ClusterState({ clock: new SystemClock(), logger, rng: new SeededRng(1) }, { selfId: 'restorer' })
-      const store = new DocStore({ db, state, logger })
+      const store = new DocStore({ db, state, clock: new SystemClock(), logger })
       const report = await store.start()
       expect(report.corrupt).toBe(0)
       const settings = state.settings()

@@ -87,7 +87,7 @@ export async function startMemoryPeer (opts: MemoryPeerOptions = {}): Promise<Me
   const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' }) as unknown as RootDb
   await db.open()
   const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
-  const store = new DocStore({ db, state, logger }, { syncWrites: false })
+  const store = new DocStore({ db, state, clock, logger }, { syncWrites: false })
   await store.start()
   const drops = new DropCounters(logger)
   const replicator = new Replicator({ mesh, state, updates: store, clock, rng: rng.fork('repl'), logger, drops }, {

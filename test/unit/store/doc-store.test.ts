@@ -19,7 +19,7 @@ afterEach(async () => { await cleanup() })
 async function open (clock = new VirtualClock(0), compactAfterBytes = 4 * 1024 * 1024, retentionMs = 1000): Promise<{ db: RootDb, state: ClusterState, store: DocStore, report: Awaited<ReturnType<DocStore['start']>> }> {
   const db = await openLevel(dir)
   const state = new ClusterState({ clock, logger, rng: new SeededRng(Math.floor(Math.random() * 1e9)) }, { selfId: nodeId(1), bucketMaxJobs: 2, retentionMs })
-  const store = new DocStore({ db, state, logger }, { compactAfterBytes })
+  const store = new DocStore({ db, state, clock, logger }, { compactAfterBytes })
   const report = await store.start()
   return { db, state, store, report }
 }
