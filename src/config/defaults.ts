@@ -72,6 +72,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1 * SECOND_MS
 export const DEFAULT_SUSPECT_AFTER_MS = 3 * SECOND_MS
 /** health.deadAfterMs. @default 5_000 */
 export const DEFAULT_DEAD_AFTER_MS = 5 * SECOND_MS
+/** health.maxClockSkewMs: a peer whose heartbeats show its clock this far from ours is warned about. @default 10_000 */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 10 * SECOND_MS
 /** health.cpuHighPercent (REF: CPU ≥ 80 % stretches deadAfter). @default 80 */
 export const DEFAULT_CPU_HIGH_PERCENT = 80
 /** health.cpuCriticalPercent (REF: CPU ≥ 95 %). @default 95 */

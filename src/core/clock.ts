@@ -1,5 +1,6 @@
 import { MinHeap } from './heap.js'
 import { onAbort } from './signals.js'
+import { ConfigError } from './errors.js'
 
 /**
  * Time as a dependency. Every component takes a `Clock`; nothing outside `src/core/` reads
@@ -43,13 +44,38 @@ export async function sleep (clock: Clock, ms: number, options: { signal?: Abort
   })
 }
 
+/**
+ * Test-only: `RIFTMESH_CLOCK_OFFSET_MS` shifts the wall clock (`nowMs`) of every SystemClock in
+ * this process by that many ms (an integer, may be negative), so a test can run a real node
+ * whose clock is wrong (test/integration/clock.test.ts). Read once, by the first SystemClock;
+ * monotonic readings and timers are not affected. Leave it unset in production.
+ */
+export const CLOCK_OFFSET_ENV = 'RIFTMESH_CLOCK_OFFSET_MS'
+
+/** The offset `RIFTMESH_CLOCK_OFFSET_MS` asks for (0 when unset); a malformed value is a ConfigError. */
+export function clockOffsetFromEnv (env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env[CLOCK_OFFSET_ENV]
+  if (raw === undefined || raw === '') return 0
+  const v = Number(raw)
+  if (!Number.isSafeInteger(v)) throw new ConfigError(CLOCK_OFFSET_ENV, 'an integer number of milliseconds (test only)', `got ${JSON.stringify(raw)}`)
+  return v
+}
+
+let envOffsetMs: number | undefined
+
 /** The real clock: wall time and Node timers. Timers are unref'd so they never keep a process alive alone. */
 export class SystemClock implements Clock {
   private nextId = 1
   private readonly timers = new Map<number, NodeJS.Timeout>()
+  private readonly offsetMs: number
+
+  /** @param offsetMs added to every `nowMs` reading (tests only). @default RIFTMESH_CLOCK_OFFSET_MS, else 0 */
+  constructor (offsetMs?: number) {
+    this.offsetMs = offsetMs ?? (envOffsetMs ??= clockOffsetFromEnv(process.env))
+  }
 
   nowMs (): number {
-    return Date.now()
+    return Date.now() + this.offsetMs
   }
 
   monoMs (): number {

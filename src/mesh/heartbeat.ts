@@ -2,6 +2,11 @@
  * Heartbeats: liveness and volatile load on their own topic, outside the document (so they add
  * nothing to it). Each node publishes one every `heartbeatIntervalMs`; every node applies the
  * same failure-detector rule (`health.ts`) to the last one it received from each peer.
+ *
+ * A restart is told from a replay by the sender's incarnation (persisted and bumped at each of
+ * its starts), never by its wall clock: a node restarted with its clock moved back is heard at
+ * once. The send time serves only to measure each peer's clock against ours; a peer further
+ * off than `maxClockSkewMs` is warned about (log, `clockSkews()` for status and metrics).
  */
 import { createHash } from 'node:crypto'
 import type { Clock, TimerHandle } from '../core/clock.js'
@@ -11,6 +16,7 @@ import { Heartbeat } from './gen/riftmesh.js'
 import type { Mesh, MeshMessage } from './mesh.js'
 import type { DropCounters } from './drops.js'
 import { healthOf, type Health, type HealthRule } from './health.js'
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../config/defaults.js'
 
 export const HEARTBEAT_VERSION = 1
 /** Largest heartbeat accepted, in bytes. */
@@ -38,14 +44,25 @@ export interface PeerHealthView {
   /** Local clock ms since that heartbeat. */
   silentMs: number
   seq: number
+  /** The peer's incarnation (0 from a node that does not send one). */
+  incarnation: number
+  /** The peer's clock minus ours, from its last heartbeat (its send time against our receive time; positive: it is ahead). */
+  clockSkewMs: number
   load: LoadSample
 }
+
+/** A peer whose clock is further from ours than `maxClockSkewMs`. */
+export interface ClockSkew { peer: string, skewMs: number }
 
 export interface HeartbeatServiceInit extends HealthRule {
   topic: string
   heartbeatIntervalMs: number
   /** Most peers tracked (the longest silent forgotten first). @default 4096 */
   maxPeers?: number
+  /** This start's incarnation, persisted and bumped by the node at each start (`mesh/incarnation.ts`). @default 0 (not sent) */
+  incarnation?: number
+  /** A peer whose clock differs from ours by more than this is warned about. @default 10_000 */
+  maxClockSkewMs?: number
 }
 
 export interface HeartbeatServiceComponents {
@@ -57,7 +74,25 @@ export interface HeartbeatServiceComponents {
   docs: DocSet
 }
 
-interface PeerRecord { lastMs: number, seq: bigint, sentAtMs: bigint, load: LoadSample, digest: Uint8Array }
+interface PeerRecord extends HeartbeatOrder { lastMs: number, skewMs: number, load: LoadSample, digest: Uint8Array }
+
+/** What orders the heartbeats of one sender. */
+export interface HeartbeatOrder { incarnation: bigint, seq: bigint, sentAtMs: bigint }
+
+/**
+ * Whether `hb` is newer than `prev`, the last heartbeat accepted from its sender (pure).
+ * A higher incarnation is a restart and wins; within one incarnation a higher seq wins; send
+ * times are not compared (a clock moved back must not silence a node). A lower incarnation is a
+ * replay, accepted only when `prevDead` (the sender was silent past deadAfterMs: its data dir
+ * was restored from an older copy, say). Between two senders that send no incarnation (older
+ * nodes, both 0) the rule before incarnations applies: newer in seq or in send time.
+ */
+export function isNewerHeartbeat (prev: HeartbeatOrder | undefined, hb: HeartbeatOrder, prevDead: boolean): boolean {
+  if (prev === undefined) return true
+  if (hb.incarnation === 0n && prev.incarnation === 0n) return hb.seq > prev.seq || hb.sentAtMs > prev.sentAtMs
+  if (hb.incarnation !== prev.incarnation) return hb.incarnation > prev.incarnation || prevDead
+  return hb.seq > prev.seq
+}
 
 /** First 8 bytes of sha256 over every document's name and state vector. */
 export function stateDigest (docs: DocSet): Uint8Array {
@@ -84,6 +119,7 @@ export class HeartbeatService {
   private readonly peersById = new Map<string, PeerRecord>()
   private readonly digestListeners = new Set<(peer: string) => void>()
   private seq = 0n
+  private startedAtMonoMs: number | undefined
   private timer: TimerHandle | undefined
   private unsubscribe: (() => void) | undefined
   /** Our digest, recomputed only after a document changed. */
@@ -91,6 +127,10 @@ export class HeartbeatService {
   private unsubscribeDocs: (() => void) | undefined
   /** Consecutive heartbeats per peer whose digest differed from ours. */
   private readonly mismatches = new Map<string, number>()
+  /** Peers whose clock is off by more than maxClockSkewMs (warned once per episode). */
+  private readonly skewed = new Set<string>()
+  private readonly incarnation: bigint
+  private readonly maxClockSkewMs: number
   sent = 0
 
   constructor (components: HeartbeatServiceComponents, init: HeartbeatServiceInit) {
@@ -104,10 +144,16 @@ export class HeartbeatService {
     if (!(init.heartbeatIntervalMs > 0 && init.heartbeatIntervalMs < init.suspectAfterMs && init.suspectAfterMs < init.deadAfterMs)) {
       throw new RangeError('heartbeat needs 0 < heartbeatIntervalMs < suspectAfterMs < deadAfterMs')
     }
+    const incarnation = init.incarnation ?? 0
+    if (!(Number.isSafeInteger(incarnation) && incarnation >= 0)) throw new RangeError(`incarnation must be an integer ≥ 0, got ${incarnation}`)
+    this.incarnation = BigInt(incarnation)
+    this.maxClockSkewMs = init.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+    if (!(this.maxClockSkewMs > 0)) throw new RangeError(`maxClockSkewMs must be > 0, got ${this.maxClockSkewMs}`)
   }
 
   start (): void {
     if (this.unsubscribe !== undefined) return
+    this.startedAtMonoMs = this.clock.monoMs()
     this.unsubscribe = this.mesh.subscribe(this.init.topic, m => this.onMessage(m))
     this.unsubscribeDocs = this.docs.onUpdate(() => { this.digestCache = undefined })
     this.tick()
@@ -148,8 +194,36 @@ export class HeartbeatService {
       lastHeartbeatMs: r.lastMs,
       silentMs: now - r.lastMs,
       seq: Number(r.seq),
+      incarnation: Number(r.incarnation),
+      clockSkewMs: r.skewMs,
       load: r.load
     })).sort((a, b) => (a.peer < b.peer ? -1 : 1))
+  }
+
+  /** Peers not DEAD whose clock differs from ours by more than maxClockSkewMs, the furthest first. */
+  clockSkews (): ClockSkew[] {
+    const now = this.clock.nowMs()
+    return [...this.peersById]
+      .filter(([p, r]) => this.skewed.has(p) && healthOf(this.init, r.lastMs, now, r.load.cpuPercent) !== 'DEAD')
+      .map(([peer, r]) => ({ peer, skewMs: r.skewMs }))
+      .sort((a, b) => Math.abs(b.skewMs) - Math.abs(a.skewMs))
+  }
+
+  /** The bound clockSkews() applies. */
+  get clockSkewBoundMs (): number {
+    return this.maxClockSkewMs
+  }
+
+  /** How long this service has been listening (0 before start): a peer not heard in longer than deadAfterMs is dead to it. */
+  listeningForMs (): number {
+    return this.startedAtMonoMs === undefined ? 0 : this.clock.monoMs() - this.startedAtMonoMs
+  }
+
+  /** Stop tracking a peer (a node removed from the cluster); a heartbeat from it later tracks it again. */
+  forget (peer: string): void {
+    this.peersById.delete(peer)
+    this.mismatches.delete(peer)
+    this.skewed.delete(peer)
   }
 
   private tick (): void {
@@ -166,7 +240,8 @@ export class HeartbeatService {
       seq: this.seq,
       sentAtMs: BigInt(Math.max(0, Math.floor(this.clock.nowMs()))),
       ...load,
-      stateDigest: this.digest() as Uint8Array<ArrayBuffer>
+      stateDigest: this.digest() as Uint8Array<ArrayBuffer>,
+      incarnation: this.incarnation
     })
     await this.mesh.publish(this.init.topic, bytes)
     this.sent++
@@ -198,16 +273,35 @@ export class HeartbeatService {
       return
     }
     const prev = this.peersById.get(m.from)
-    // A duplicate or reordered heartbeat (seq and send time not newer) is ignored; a lower seq
-    // with a newer send time is the peer restarted, its seq counting from 1 again.
-    if (prev !== undefined && hb.seq <= prev.seq && hb.sentAtMs <= prev.sentAtMs) return
+    const now = this.clock.nowMs()
+    // a duplicate, reordered or replayed heartbeat is ignored (not counted: gossip does this)
+    if (!isNewerHeartbeat(prev, hb, prev !== undefined && healthOf(this.init, prev.lastMs, now, prev.load.cpuPercent) === 'DEAD')) return
+    if (prev !== undefined && hb.incarnation < prev.incarnation) {
+      this.log.warn({ peer: m.from, incarnation: Number(hb.incarnation), was: Number(prev.incarnation) }, 'a peer came back with a lower incarnation (its data dir restored from an older copy?); accepted because it was dead')
+    }
     if (prev === undefined && this.peersById.size >= (this.init.maxPeers ?? 4096)) this.forgetMostSilent()
     const load: LoadSample = {
       cpuPercent: hb.cpuPercent, memoryPercent: hb.memoryPercent, diskPercent: hb.diskPercent, gpuPercent: hb.gpuPercent,
       gpuMemoryPercent: hb.gpuMemoryPercent, selfplayJobs: hb.selfplayJobs, trainingJobs: hb.trainingJobs
     }
-    this.peersById.set(m.from, { lastMs: this.clock.nowMs(), seq: hb.seq, sentAtMs: hb.sentAtMs, load, digest: hb.stateDigest })
+    const skewMs = Number(hb.sentAtMs) - Math.floor(now)
+    this.peersById.set(m.from, { lastMs: now, incarnation: hb.incarnation, seq: hb.seq, sentAtMs: hb.sentAtMs, skewMs, load, digest: hb.stateDigest })
+    this.checkSkew(m.from, skewMs)
     this.checkDigest(m.from, hb.stateDigest)
+  }
+
+  /** Warn once when a peer's clock goes past the bound, and say when it is back within it. */
+  private checkSkew (peer: string, skewMs: number): void {
+    const off = Math.abs(skewMs) > this.maxClockSkewMs
+    if (off === this.skewed.has(peer)) return
+    if (off) {
+      this.skewed.add(peer)
+      this.log.warn({ peer, skewMs, maxClockSkewMs: this.maxClockSkewMs },
+        `the clock of ${peer} is ${Math.round(Math.abs(skewMs) / 1000)} s ${skewMs > 0 ? 'ahead of' : 'behind'} this node's (more than health.maxClockSkewMs); check NTP on both machines`)
+    } else {
+      this.skewed.delete(peer)
+      this.log.info({ peer, skewMs }, 'the clock of a peer is back within health.maxClockSkewMs')
+    }
   }
 
   private checkDigest (peer: string, digest: Uint8Array): void {
@@ -227,9 +321,6 @@ export class HeartbeatService {
     let worst: string | undefined
     let worstMs = Infinity
     for (const [p, r] of this.peersById) if (r.lastMs < worstMs) { worst = p; worstMs = r.lastMs }
-    if (worst !== undefined) {
-      this.peersById.delete(worst)
-      this.mismatches.delete(worst)
-    }
+    if (worst !== undefined) this.forget(worst)
   }
 }

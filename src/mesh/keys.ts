@@ -1,13 +1,15 @@
 /**
  * The node's identity key and the private-network swarm key, both files in the data dir
- * (mode 0600). The identity key keeps the peer id across restarts.
+ * (mode 0600). The identity key keeps the peer id across restarts; a missing one is made anew
+ * only in a data dir that holds no earlier node's state, or when asked (`--new-identity`).
  */
 import { readFile, writeFile, mkdir, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { generateKey } from '@libp2p/pnet'
 import type { PrivateKey } from '@libp2p/interface'
 import { ConfigError, RiftmeshError, errorMessage } from '../core/errors.js'
+import { INCARNATION_FILE_NAME, readIncarnation } from './incarnation.js'
 
 export const IDENTITY_FILE_NAME = 'identity.key'
 
@@ -21,8 +23,30 @@ async function exists (path: string): Promise<boolean> {
   }
 }
 
-/** Load the identity key at `path`, or create and save a new Ed25519 key there. */
-export async function loadOrCreateIdentity (path: string): Promise<{ key: PrivateKey, created: boolean }> {
+/**
+ * What in `dataDir` shows that a node ran there before: its incarnation record (naming its peer
+ * id) or a database. Null for a fresh data dir.
+ */
+export async function earlierNodeState (dataDir: string): Promise<string | null> {
+  const record = await readIncarnation(dataDir).catch(() => undefined)
+  if (record !== undefined) return `${INCARNATION_FILE_NAME} of peer ${record.peerId}`
+  if (await exists(join(dataDir, INCARNATION_FILE_NAME))) return INCARNATION_FILE_NAME
+  if (await exists(join(dataDir, 'db', 'CURRENT'))) return `a database in ${join(dataDir, 'db')}`
+  return null
+}
+
+export interface IdentityOptions {
+  /** Make a new key even though the data dir holds an earlier node's state. @default false */
+  newIdentity?: boolean
+}
+
+/**
+ * Load the identity key at `path`, or create and save a new Ed25519 key there — unless the
+ * directory holds the state of the node the missing key belonged to: a new key would silently
+ * make it another node (another peer id, out of `voters`), so that is refused unless
+ * `newIdentity`.
+ */
+export async function loadOrCreateIdentity (path: string, options: IdentityOptions = {}): Promise<{ key: PrivateKey, created: boolean }> {
   if (await exists(path)) {
     const bytes = await readFile(path)
     try {
@@ -30,6 +54,12 @@ export async function loadOrCreateIdentity (path: string): Promise<{ key: Privat
     } catch (err) {
       throw new RiftmeshError(`identity key ${path} is not a libp2p private key (${errorMessage(err)}); move it away to get a new identity`, 'ERR_IDENTITY', { cause: err })
     }
+  }
+  const earlier = options.newIdentity === true ? null : await earlierNodeState(dirname(path))
+  if (earlier !== null) {
+    throw new RiftmeshError(`identity key ${path} is missing, but the data dir holds the state of the node it belonged to (${earlier}); ` +
+      'restore identity.key from a backup to keep that peer id (and its place in voters), or start once with --new-identity to make this a new node ' +
+      '(then remove the old one from the node table: riftmesh nodes forget <old peer id>)', 'ERR_IDENTITY')
   }
   const key = await generateKeyPair('Ed25519')
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })

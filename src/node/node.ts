@@ -21,6 +21,7 @@ import { LocalTables } from '../store/tables.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
 import { IDENTITY_FILE_NAME, loadOrCreateIdentity, loadSwarmKey } from '../mesh/keys.js'
+import { bumpIncarnation } from '../mesh/incarnation.js'
 import { DropCounters } from '../mesh/drops.js'
 import { Replicator } from '../mesh/replicator.js'
 import { HeartbeatService, type LoadSource } from '../mesh/heartbeat.js'
@@ -56,6 +57,8 @@ export interface RiftNodeInit {
   load?: LoadSource
   /** Serve the control socket. @default true */
   control?: boolean
+  /** Make a new identity even though the data dir holds an earlier node's state (`--new-identity`). @default false */
+  newIdentity?: boolean
 }
 
 export function docTopic (cluster: string): string {
@@ -70,6 +73,8 @@ export interface Parts {
   db: RootDb
   /** Every database write passes it: says whether the store can persist, and recovers it. */
   guard: WriteGuard
+  /** This start's incarnation (heartbeats carry it). */
+  incarnation: number
   state: ClusterState
   store: DocStore
   tables: LocalTables
@@ -161,7 +166,8 @@ export class RiftNode {
     const dataDir = cfg.node.dataDir
     await prepareDataDir(dataDir)
     if (this.init.control !== false) await assertPrivateDir(dataDir)
-    const { key } = await loadOrCreateIdentity(join(dataDir, IDENTITY_FILE_NAME))
+    const { key } = await loadOrCreateIdentity(join(dataDir, IDENTITY_FILE_NAME), { newIdentity: this.init.newIdentity === true })
+    const incarnation = await bumpIncarnation(dataDir, peerIdFromPrivateKey(key).toString())
     const defaultKeyPath = join(dataDir, DEFAULT_SWARM_KEY_FILE_NAME)
     // a node told whom to join needs that cluster's key: a new one would make it a cluster of one
     const swarm = await loadSwarmKey(cfg.node.swarmKeyFile, cfg.node.swarmKeyFile === defaultKeyPath ? (cfg.node.bootstrap.length === 0 ? 'create' : 'join') : 'require')
@@ -230,7 +236,9 @@ export class RiftNode {
       cpuHighPercent: cfg.health.cpuHighPercent,
       cpuCriticalPercent: cfg.health.cpuCriticalPercent,
       stretchHigh: cfg.health.cpuStretch80,
-      stretchCritical: cfg.health.cpuStretch95
+      stretchCritical: cfg.health.cpuStretch95,
+      incarnation,
+      maxClockSkewMs: cfg.health.maxClockSkewMs
     })
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest mismatch'))
     heartbeat.start()
@@ -288,7 +296,7 @@ export class RiftNode {
     const lease = new LeaseWatch({ state, clock: this.clock })
     lease.start()
     this.stopSteps.push(() => lease.stop())
-    const base = { db, guard, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, electionEvents, managers, hardware, stateManager, loadReport, restore, transfer }
+    const base = { db, guard, incarnation, state, store, tables, mesh, drops, replicator, heartbeat, peers, election, electionEvents, managers, hardware, stateManager, loadReport, restore, transfer }
     const metrics = new NodeMetrics({ snapshot: () => metricsSnapshot(base, lease), history: stateManager, clock: this.clock, logger: this.log }, {
       port: cfg.node.metricsPort, host: cfg.node.metricsHost, historyIntervalMs: cfg.node.metricsHistoryIntervalMs,
       ...(metricsRegistry !== undefined ? { registry: metricsRegistry } : {})

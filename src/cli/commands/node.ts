@@ -14,11 +14,12 @@ import { REPL_HISTORY_FILE_NAME, openRepl } from './repl.js'
 export const nodeFlags: readonly FlagSpec[] = [
   ...CONFIG_FLAGS,
   { name: 'repl', key: null, boolean: true, help: 'open the debug REPL on this node in the foreground; leaving it stops the node' },
-  { name: 'reset-state', key: null, boolean: true, help: 'move a damaged database aside to <data-dir>/db.broken-<time> (never deleted) and start with an empty one; identity, swarm key and data files are kept, the documents re-sync from peers' }
+  { name: 'reset-state', key: null, boolean: true, help: 'move a damaged database aside to <data-dir>/db.broken-<time> (never deleted) and start with an empty one; identity, swarm key and data files are kept, the documents re-sync from peers' },
+  { name: 'new-identity', key: null, boolean: true, help: 'when identity.key is missing from a data dir that held a node, make a new one anyway: this becomes a new node with a new peer id' }
 ]
 
 export const nodeHelp = `riftmesh node [--data-dir D] [--listen MA]... [--bootstrap MA]... [--swarm-key FILE] [--config FILE]
-              [--log-level L] [--metrics-port N] [--set KEY=VALUE]... [--repl] [--reset-state]
+              [--log-level L] [--metrics-port N] [--set KEY=VALUE]... [--repl] [--reset-state] [--new-identity]
 
 Run a node: join the mesh through the bootstrap addresses (or the peers it remembers from
 earlier runs), replicate the cluster document, and serve the control socket in the data dir.
@@ -28,7 +29,9 @@ network: copy the file to every node that should join). Stops cleanly on SIGINT/
 --repl opens the debug REPL (see 'riftmesh repl --help') on this node in the foreground.
 --metrics-port N serves Prometheus metrics on http://<node.metricsHost>:N/metrics.
 --reset-state is for a database that cannot be read (the node says so at start): run it once,
-with --bootstrap, so that the documents come back from the peers (docs/OPERATIONS.md).`
+with --bootstrap, so that the documents come back from the peers (docs/OPERATIONS.md).
+A node whose identity.key is missing from a data dir that held a node refuses to start: restore
+the key, or pass --new-identity once to become a new node (riftmesh nodes forget the old id).`
 
 /** True when a node answers on the control socket of `dataDir` (it is running). */
 async function nodeRunsOn (dataDir: string): Promise<boolean> {
@@ -66,7 +69,7 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
   const logger = createLogger({ level: config.node.logLevel, destination: 2, pretty: 'auto' })
   for (const w of warnings) logger.warn({ envVar: w.envVar }, w.message)
   if (args.values.get('reset-state') === true) await resetState(config, logger, out)
-  const node = new RiftNode({ config, logger })
+  const node = new RiftNode({ config, logger, newIdentity: args.values.get('new-identity') === true })
   await node.start()
   let done!: (code: number) => void
   const stopped = new Promise<number>(resolve => { done = resolve })

@@ -10,6 +10,8 @@ export const healthFields = {
     'A peer whose last heartbeat is older than this is SUSPECT (still counted alive, gets no new work).'),
   deadAfterMs: field(ms(1), D.DEFAULT_DEAD_AFTER_MS,
     'A peer whose last heartbeat is older than this is DEAD. Every node must use the same value.'),
+  maxClockSkewMs: field(ms(1), D.DEFAULT_MAX_CLOCK_SKEW_MS,
+    'Warn (log, status, metric) when a peer\'s clock, read from its heartbeats, differs from this node\'s by more than this.'),
   cpuHighPercent: field(percent(), D.DEFAULT_CPU_HIGH_PERCENT,
     'CPU use at or above which a peer\'s deadAfterMs is stretched by cpuStretch80.'),
   cpuCriticalPercent: field(percent(), D.DEFAULT_CPU_CRITICAL_PERCENT,

@@ -174,6 +174,7 @@ export interface Heartbeat {
   selfplayJobs: number
   trainingJobs: number
   stateDigest: Uint8Array<ArrayBuffer>
+  incarnation: bigint
 }
 
 export namespace Heartbeat {
@@ -246,6 +247,11 @@ export namespace Heartbeat {
           w.bytes(obj.stateDigest)
         }
 
+        if ((obj.incarnation != null && obj.incarnation !== 0n)) {
+          w.uint32(104)
+          w.uint64(obj.incarnation)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -262,7 +268,8 @@ export namespace Heartbeat {
           gpuMemoryPercent: 0,
           selfplayJobs: 0,
           trainingJobs: 0,
-          stateDigest: uint8ArrayAlloc(0)
+          stateDigest: uint8ArrayAlloc(0),
+          incarnation: 0n
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -317,6 +324,10 @@ export namespace Heartbeat {
             }
             case 12: {
               obj.stateDigest = reader.bytes()
+              break
+            }
+            case 13: {
+              obj.incarnation = reader.uint64()
               break
             }
             default: {
@@ -418,6 +429,13 @@ export namespace Heartbeat {
               }
               break
             }
+            case 13: {
+              yield {
+                field: `${prefix}.incarnation`,
+                value: reader.uint64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -490,6 +508,11 @@ export namespace Heartbeat {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HeartbeatIncarnationFieldEvent {
+    field: '$.incarnation'
+    value: bigint
+  }
+
   export function encode (obj: Partial<Heartbeat>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Heartbeat.codec())
   }
@@ -498,7 +521,7 @@ export namespace Heartbeat {
     return decodeMessage(buf, Heartbeat.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Generator<HeartbeatVersionFieldEvent | HeartbeatNodeIdFieldEvent | HeartbeatSeqFieldEvent | HeartbeatSentAtMsFieldEvent | HeartbeatCpuPercentFieldEvent | HeartbeatMemoryPercentFieldEvent | HeartbeatDiskPercentFieldEvent | HeartbeatGpuPercentFieldEvent | HeartbeatGpuMemoryPercentFieldEvent | HeartbeatSelfplayJobsFieldEvent | HeartbeatTrainingJobsFieldEvent | HeartbeatStateDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Generator<HeartbeatVersionFieldEvent | HeartbeatNodeIdFieldEvent | HeartbeatSeqFieldEvent | HeartbeatSentAtMsFieldEvent | HeartbeatCpuPercentFieldEvent | HeartbeatMemoryPercentFieldEvent | HeartbeatDiskPercentFieldEvent | HeartbeatGpuPercentFieldEvent | HeartbeatGpuMemoryPercentFieldEvent | HeartbeatSelfplayJobsFieldEvent | HeartbeatTrainingJobsFieldEvent | HeartbeatStateDigestFieldEvent | HeartbeatIncarnationFieldEvent> {
     return streamMessage(buf, Heartbeat.codec(), opts)
   }
 }

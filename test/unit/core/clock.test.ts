@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SystemClock, VirtualClock, sleep } from '../../../src/core/clock.js'
+import { CLOCK_OFFSET_ENV, SystemClock, VirtualClock, clockOffsetFromEnv, sleep } from '../../../src/core/clock.js'
 
 describe('VirtualClock', () => {
   it('fires due timers in due order, ties in insertion order', () => {
@@ -75,4 +75,27 @@ describe('SystemClock', () => {
     c.clearTimer(h)
     expect(c.pendingTimers).toBe(0)
   })
+})
+
+describe('SystemClock offset (RIFTMESH_CLOCK_OFFSET_MS, tests only)', () => {
+  it('shifts nowMs by the offset and leaves monoMs alone', () => {
+    const plain = new SystemClock(0)
+    const ahead = new SystemClock(3_600_000)
+    const diff = ahead.nowMs() - plain.nowMs()
+    expect(diff).toBeGreaterThanOrEqual(3_600_000)
+    expect(diff).toBeLessThan(3_600_000 + 1_000)
+    expect(Math.abs(ahead.monoMs() - plain.monoMs())).toBeLessThan(1_000)
+  })
+
+  const envs: Array<[string | undefined, number | RegExp]> = [
+    [undefined, 0], ['', 0], ['-3600000', -3_600_000], ['250', 250],
+    ['1h', /RIFTMESH_CLOCK_OFFSET_MS.*an integer number of milliseconds/], ['1.5', /an integer/]
+  ]
+  for (const [raw, want] of envs) {
+    it(`reads ${JSON.stringify(raw)} as ${String(want)}`, () => {
+      const read = (): number => clockOffsetFromEnv({ [CLOCK_OFFSET_ENV]: raw })
+      if (typeof want === 'number') expect(read()).toBe(want)
+      else expect(read).toThrow(want)
+    })
+  }
 })

@@ -3,7 +3,7 @@ import { VirtualClock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
 import { DropCounters, type DropReason } from '../../../src/mesh/drops.js'
 import { Heartbeat } from '../../../src/mesh/gen/riftmesh.js'
-import { HEARTBEAT_VERSION, HeartbeatService, MAX_HEARTBEAT_BYTES, stateDigest, type HeartbeatServiceInit, type LoadSample } from '../../../src/mesh/heartbeat.js'
+import { HEARTBEAT_VERSION, HeartbeatService, MAX_HEARTBEAT_BYTES, isNewerHeartbeat, stateDigest, type HeartbeatOrder, type HeartbeatServiceInit, type LoadSample } from '../../../src/mesh/heartbeat.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import { REMOTE_ORIGIN } from '../../../src/state/docs.js'
 import { makeState, nodeId } from '../../helpers.js'
@@ -255,5 +255,84 @@ describe('state digest mismatch', () => {
     expect(stateDigest(a.state.docs)).not.toEqual(before)
     expect(b.state.leases()).toHaveLength(1)
     expect(a.state.leases()).toHaveLength(0)
+  })
+})
+
+describe('incarnations: a restart is told from a replay without clocks', () => {
+  const hb = (incarnation: bigint, seq: bigint, sentAtMs: bigint): HeartbeatOrder => ({ incarnation, seq, sentAtMs })
+  const rows: Array<{ name: string, prev: HeartbeatOrder | undefined, next: HeartbeatOrder, prevDead?: boolean, newer: boolean }> = [
+    { name: 'the first one heard', prev: undefined, next: hb(3n, 1n, 0n), newer: true },
+    { name: 'next seq, same incarnation', prev: hb(3n, 10n, 5_000n), next: hb(3n, 11n, 6_000n), newer: true },
+    { name: 'next seq with a send time moved back an hour', prev: hb(3n, 10n, 3_605_000n), next: hb(3n, 11n, 6_000n), newer: true },
+    { name: 'a duplicate', prev: hb(3n, 10n, 5_000n), next: hb(3n, 10n, 5_000n), newer: false },
+    { name: 'a late one of the same run with a later send time', prev: hb(3n, 10n, 5_000n), next: hb(3n, 9n, 9_000n), newer: false },
+    { name: 'a restart: higher incarnation, seq 1, clock moved back an hour', prev: hb(3n, 500n, 3_605_000n), next: hb(4n, 1n, 6_000n), newer: true },
+    { name: 'a replay of the run before the restart, with a higher seq and send time', prev: hb(4n, 1n, 6_000n), next: hb(3n, 501n, 3_606_000n), newer: false },
+    { name: 'a lower incarnation from a peer that is DEAD here (restored data dir)', prev: hb(4n, 9n, 6_000n), next: hb(2n, 1n, 7_000n), prevDead: true, newer: true },
+    { name: 'a node that sends no incarnation, restarted (seq 1, later send time)', prev: hb(0n, 11n, 6_000n), next: hb(0n, 1n, 7_000n), newer: true },
+    { name: 'a node that sends no incarnation, a reordered one', prev: hb(0n, 11n, 6_000n), next: hb(0n, 10n, 5_000n), newer: false },
+    { name: 'a node upgraded to send incarnations', prev: hb(0n, 11n, 6_000n), next: hb(1n, 1n, 7_000n), newer: true }
+  ]
+  for (const r of rows) {
+    it(`isNewerHeartbeat: ${r.name} → ${r.newer ? 'accepted' : 'ignored'}`, () => {
+      expect(isNewerHeartbeat(r.prev, r.next, r.prevDead ?? false)).toBe(r.newer)
+    })
+  }
+
+  it('publishes its incarnation in every heartbeat', async () => {
+    const net = new FakeNetwork()
+    const clock = new VirtualClock(1_000_000)
+    const a = node(net, clock, 1, { incarnation: 7 })
+    a.hb.start()
+    clock.advance(1_000)
+    await expect.poll(() => a.hb.sent, { timeout: 1_000 }).toBe(2)
+    expect(net.published.map(m => Heartbeat.decode(m.data).incarnation)).toEqual([7n, 7n])
+  })
+
+  it('hears a peer restarted with its clock an hour back at once, and ignores heartbeats of its earlier run', async () => {
+    const { net, clock, a } = setup()
+    const p = nodeId(2)
+    const hourMs = 3_600_000
+    await inject(net, a, p, hbBytes(p, { incarnation: 5n, seq: 200n, sentAtMs: BigInt(clock.nowMs() + hourMs) }))
+    clock.advance(100)
+    await inject(net, a, p, hbBytes(p, { incarnation: 6n, seq: 1n, sentAtMs: BigInt(clock.nowMs()) }))
+    expect(a.hb.peers()).toMatchObject([{ peer: p, incarnation: 6, seq: 1, lastHeartbeatMs: clock.nowMs() }])
+    clock.advance(100)
+    await inject(net, a, p, hbBytes(p, { incarnation: 5n, seq: 201n, sentAtMs: BigInt(clock.nowMs() + hourMs) }))
+    expect(a.hb.peers()).toMatchObject([{ peer: p, incarnation: 6, seq: 1 }])
+  })
+})
+
+describe('clock skew', () => {
+  it('measures each peer\'s clock from its heartbeats and lists those past maxClockSkewMs until they come back', async () => {
+    const net = new FakeNetwork()
+    const clock = new VirtualClock(1_000_000)
+    const a = node(net, clock, 1, { maxClockSkewMs: 10_000 })
+    a.hb.start()
+    const [ahead, behind, close] = [nodeId(2), nodeId(3), nodeId(4)]
+    await inject(net, a, ahead, hbBytes(ahead, { seq: 1n, sentAtMs: BigInt(clock.nowMs() + 3_600_000) }))
+    await inject(net, a, behind, hbBytes(behind, { seq: 1n, sentAtMs: BigInt(clock.nowMs() - 10_001) }))
+    await inject(net, a, close, hbBytes(close, { seq: 1n, sentAtMs: BigInt(clock.nowMs() - 10_000) }))
+    expect(a.hb.clockSkews()).toEqual([{ peer: ahead, skewMs: 3_600_000 }, { peer: behind, skewMs: -10_001 }])
+    expect(a.hb.peers().find(x => x.peer === close)?.clockSkewMs).toBe(-10_000)
+    expect(a.hb.clockSkewBoundMs).toBe(10_000)
+    await inject(net, a, ahead, hbBytes(ahead, { seq: 2n, sentAtMs: BigInt(clock.nowMs() + 50) }))
+    expect(a.hb.clockSkews()).toEqual([{ peer: behind, skewMs: -10_001 }])
+    // a dead peer is not warned about
+    clock.advance(5_000)
+    expect(a.hb.clockSkews()).toEqual([])
+  })
+})
+
+describe('forgetting a peer', () => {
+  it('stops tracking it; a later heartbeat tracks it again', async () => {
+    const { net, a } = setup()
+    const p = nodeId(2)
+    await inject(net, a, p, hbBytes(p))
+    a.hb.forget(p)
+    expect(a.hb.health(p)).toBeUndefined()
+    expect(a.hb.peers()).toEqual([])
+    await inject(net, a, p, hbBytes(p, { seq: 2n }))
+    expect(a.hb.health(p)).toBe('ALIVE')
   })
 })
