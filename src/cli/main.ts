@@ -15,6 +15,7 @@ import { abFlags, abHelp, runAb } from './commands/ab.js'
 import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsFlags, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
+import { nodesFlags, nodesHelp, runNodes } from './commands/nodes.js'
 
 interface Command {
   summary: string
@@ -28,6 +29,7 @@ interface Command {
 const commands: Record<string, Command> = {
   node: { summary: 'run a node: join the mesh and replicate the cluster state', help: nodeHelp, flags: nodeFlags, run: runNode },
   status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: statusFlags, run: runStatus },
+  nodes: { summary: 'the node table; forget a node that is gone for good', help: nodesHelp, flags: nodesFlags, run: runNodes },
   settings: { summary: 'read, change, unset or describe cluster-wide settings', help: settingsHelp, flags: settingsFlags, run: runSettings },
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
   repl: { summary: 'a debug REPL attached to a running node', help: replHelp, flags: replFlags, run: runRepl },

@@ -9,7 +9,8 @@ import type { Logger } from '../core/logger.js'
 import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
 import { settingsControlHandlers } from './control-settings.js'
-import { documentBytes } from './metrics-snapshot.js'
+import { documentBytes, storeHealth } from './metrics-snapshot.js'
+import { nodesControlHandlers } from './control-nodes.js'
 import { inspectionHandlers } from './metrics-views.js'
 import { stateDigest } from '../mesh/heartbeat.js'
 
@@ -18,6 +19,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     ...abControlHandlers(p.managers.abTests),
     ...inspectionHandlers(node, p, clock),
     ...settingsControlHandlers(p, { configVoters: node.config.election.voters, electionMode: node.config.election.mode }),
+    ...nodesControlHandlers(p, { deadAfterMs: node.config.health.deadAfterMs, logger }),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),
@@ -32,6 +34,11 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       /** The digest heartbeats carry (equal on two nodes ⇔ equal documents). */
       digest: Buffer.from(stateDigest(p.state.docs)).toString('hex'),
       restore: p.restore,
+      /** Whether updates reach the disk; while not, why and what waits in memory. */
+      store: storeHealth(p.store.persistence(), p.guard.state(), clock.nowMs()),
+      /** Peers whose clock is off by more than health.maxClockSkewMs. */
+      clock: { maxSkewMs: p.heartbeat.clockSkewBoundMs, skewed: p.heartbeat.clockSkews() },
+      incarnation: p.incarnation,
       cluster: node.config.node.clusterName,
       election: {
         role: p.election.role,

@@ -5,6 +5,38 @@ import { DROP_REASONS } from '../mesh/drops.js'
 import type { MetricsSnapshot } from './metrics.js'
 import type { LeaseWatch } from './metrics-lease.js'
 import type { Parts } from './node.js'
+import type { PersistenceStatus } from '../store/doc-store.js'
+import type { PersistenceState } from '../store/write-guard.js'
+import type { ClockSkew } from '../mesh/heartbeat.js'
+
+/** Whether this node's store persists, from the document store's queue and the database's write guard. */
+export interface StoreHealth {
+  persisting: boolean
+  /** Why not (`ENOSPC`, …), else null. */
+  code: string | null
+  error: string | null
+  /** How long it has not persisted, else null. */
+  failingForMs: number | null
+  /** Document updates waiting in memory to be written. */
+  pendingUpdates: number
+  /** When the document store tries again, else null. */
+  retryInMs: number | null
+}
+
+export function storeHealth (docs: PersistenceStatus, db: PersistenceState, nowMs: number): StoreHealth {
+  const since = [docs.failingSinceMs, db.sinceMs].filter((x): x is number => x !== null)
+  return {
+    persisting: docs.persisting && db.writable,
+    code: docs.code ?? db.code,
+    error: docs.error ?? db.error,
+    failingForMs: since.length === 0 ? null : Math.max(0, nowMs - Math.min(...since)),
+    pendingUpdates: docs.pendingUpdates,
+    retryInMs: docs.retryInMs
+  }
+}
+
+/** Peers whose clock is off by more than the bound (health.maxClockSkewMs), as the heartbeats show. */
+export interface ClockHealth { maxSkewMs: number, skewed: ClockSkew[] }
 
 /** Encoded size of every document, by name. */
 export function documentBytes (state: ClusterState): Record<string, number> {
@@ -57,6 +89,7 @@ export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: L
   const sync = p.managers.sync?.status()
   const served = p.transfer.server.stats
   const pulled = p.transfer.client.stats
+  const skews = p.heartbeat.clockSkews()
   return {
     peersAlive: peers.filter(x => x.health === 'ALIVE').length,
     peersTotal: peers.length,
@@ -79,6 +112,8 @@ export function metricsSnapshot (p: Omit<Parts, 'control' | 'observe'>, lease: L
       hashMismatches: pulled.hashMismatches
     },
     documentBytes: documentBytesByGroup(p.state),
-    droppedByReason: { ...Object.fromEntries(DROP_REASONS.map(r => [r, 0])), ...p.drops.byReason() }
+    droppedByReason: { ...Object.fromEntries(DROP_REASONS.map(r => [r, 0])), ...p.drops.byReason() },
+    store: { persisting: p.store.persistence().persisting && p.guard.state().writable, pendingUpdates: p.store.persistence().pendingUpdates },
+    clock: { skewedPeers: skews.length, maxSkewMs: Math.max(0, ...skews.map(x => Math.abs(x.skewMs))) }
   }
 }

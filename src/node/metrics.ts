@@ -43,6 +43,10 @@ export interface MetricsSnapshot {
   /** Encoded size per document group (control, manifests, jobs). */
   documentBytes: Record<string, number>
   droppedByReason: Record<string, number>
+  /** Whether document updates reach the disk (false: a full disk, say), and how many wait in memory. */
+  store: { persisting: boolean, pendingUpdates: number }
+  /** Peers whose clock differs from ours by more than health.maxClockSkewMs, and the largest such difference (0 with none). */
+  clock: { skewedPeers: number, maxSkewMs: number }
 }
 
 export interface NodeMetricsComponents {
@@ -229,6 +233,10 @@ export class NodeMetrics {
     counter('riftmesh_transfer_batches_total', 'BATCH requests (many small files each), served as a holder or pulled as a target.', 'side', s => s.transfer.batches)
     counter('riftmesh_transfer_refused_total', 'Transfer requests and batch items this node refused, by code.', 'code', s => s.transfer.refusedByCode)
     counter('riftmesh_transfer_hash_mismatches_total', 'Pulled files whose bytes did not hash to the expected sha256 (fetched again elsewhere).', undefined, s => ({ '': s.transfer.hashMismatches }))
+    gauge('riftmesh_store_persisting', '1 while document updates are written to disk; 0 while writes fail (a full disk) and updates wait in memory.', s => (s.store.persisting ? 1 : 0))
+    gauge('riftmesh_store_pending_updates', 'Document updates not yet durable (waiting in memory while writes fail).', s => s.store.pendingUpdates)
+    gauge('riftmesh_peers_clock_skewed', 'Peers whose clock differs from this node\'s by more than health.maxClockSkewMs (from their heartbeats).', s => s.clock.skewedPeers)
+    gauge('riftmesh_clock_skew_max_seconds', 'Largest clock difference to such a peer, in seconds (0 with none).', s => s.clock.maxSkewMs / 1_000)
     counter('riftmesh_dropped_messages_total', 'Messages dropped from peers, by reason.', 'reason', s => s.droppedByReason)
     collectDefaultMetrics({ register: this.registry, prefix: 'riftmesh_' })
   }

@@ -256,6 +256,7 @@ export class RiftNode {
       this.publishNodeInfo(state, mesh, selfId, hw, startedAt)
     })
     this.stopSteps.push(offHardware)
+    this.stopSteps.push(this.keepNodeInfo(state, () => this.publishNodeInfo(state, mesh, selfId, hardware.current(), startedAt)))
 
     const e = cfg.election
     const isAlive = (id: string): boolean => heartbeat.health(id) === 'ALIVE'
@@ -334,6 +335,27 @@ export class RiftNode {
     }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, nativeReceive: s.nativeBatch, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
     this.stopSteps.push(async () => await client.close())
     return { scanner, server, client }
+  }
+
+  /**
+   * Write our NodeInfo again when it disappears from the document (`riftmesh nodes forget` on a
+   * node that thought this one dead, during a partition): a live node stays in the table.
+   */
+  private keepNodeInfo (state: ClusterState, publish: () => void): () => void {
+    let pending: ReturnType<Clock['setTimer']> | undefined
+    const off = state.onUpdate(u => {
+      if (u.doc !== 'control' || pending !== undefined || state.node(state.selfId) !== undefined) return
+      pending = this.clock.setTimer(() => {
+        pending = undefined
+        if (state.node(state.selfId) !== undefined) return
+        this.log.warn('this node was forgotten by a peer while running; writing its entry in the node table again')
+        publish()
+      }, 0)
+    })
+    return () => {
+      off()
+      this.clock.clearTimer(pending)
+    }
   }
 
   /** Write this node's NodeInfo for this run (its start time and addresses change per start). */

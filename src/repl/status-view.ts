@@ -10,6 +10,8 @@ import { meshTable } from './mesh-view.js'
 import { readinessText } from '../managers/training.js'
 import { hasQuorum, quorumText, type QuorumView } from '../election/transitions.js'
 import { MIN_MAJORITY_VOTERS } from '../state/settings-registry.js'
+import type { ClockHealth, StoreHealth } from '../node/metrics-snapshot.js'
+import { clockLines, storeLines } from './health-view.js'
 
 export interface ClusterSummary {
   self: string
@@ -33,6 +35,10 @@ export interface ClusterSummary {
   mesh: MeshReport | null
   /** Why this node does not stand for leader, when it does not. */
   notStanding: string | null
+  /** Whether this node's store persists (null or absent from older nodes). */
+  store?: StoreHealth | null
+  /** Peers whose clock is off (null or absent from older nodes). */
+  clock?: ClockHealth | null
 }
 
 export interface SelfplayStatus {
@@ -51,6 +57,8 @@ interface StatusReply {
   managers?: { loops: ClusterSummary['loops'], training: ClusterSummary['training'], selfplay?: SelfplayStatus }
   mesh?: MeshReport
   election?: { notStanding?: string | null }
+  store?: StoreHealth
+  clock?: ClockHealth
 }
 
 /** Ask the node for everything the summary shows (five requests). */
@@ -81,7 +89,9 @@ export async function gatherSummary (call: ControlCall): Promise<ClusterSummary>
     training: status.managers?.training ?? null,
     selfplay: status.managers?.selfplay === undefined ? null : selfplayStatus(status.managers.selfplay),
     mesh: status.mesh ?? null,
-    notStanding: status.election?.notStanding ?? null
+    notStanding: status.election?.notStanding ?? null,
+    store: status.store ?? null,
+    clock: status.clock ?? null
   }
 }
 
@@ -137,6 +147,8 @@ export function renderSummary (s: ClusterSummary): string {
     `nodes: ${s.nodes.length} (${alive} alive)`,
     ...meshLines(s.mesh),
     ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),
+    ...storeLines(s.store ?? null),
+    ...clockLines(s.clock ?? null),
     '',
     nodesTable(s.nodes),
     '',

@@ -137,6 +137,20 @@ export class ClusterState {
     this.write('control', 'nodes', info.nodeId, nodeInfoSchema.parse(info))
   }
 
+  /**
+   * Remove a node that is gone for good from the node table: its NodeInfo and its manifest are
+   * deleted (the one write to keys of another node; `riftmesh nodes forget` checks first that the
+   * node is dead). A delete removes only what it has seen: if the node comes back it writes its
+   * entries again, and they stand.
+   */
+  forgetNode (nodeId: string): void {
+    if (nodeId === this.selfId) throw new OwnershipError('nodes', `a node cannot forget itself (${nodeId})`)
+    const control = this.docs.ensure('control')
+    control.transact(() => control.getMap('nodes').delete(nodeId))
+    const manifests = this.docs.ensure('manifests')
+    if (manifests.getMap('manifests').has(nodeId)) manifests.transact(() => manifests.getMap('manifests').delete(nodeId))
+  }
+
   // ---- manifests ---------------------------------------------------------------------------
 
   manifests (): Manifest[] {

@@ -32,7 +32,9 @@ const snapshot: MetricsSnapshot = {
   syncFailedPulls: 0,
   transfer: { servedFiles: 12, servedBytes: 4_096, batches: { served: 2, pulled: 1 }, refusedByCode: { BAD_PATH: 1, BUSY: 0 }, hashMismatches: 0 },
   documentBytes: { control: 900, manifests: 300, jobs: 5_000 },
-  droppedByReason: { malformed: 2, spoofed: 0 }
+  droppedByReason: { malformed: 2, spoofed: 0 },
+  store: { persisting: false, pendingUpdates: 42 },
+  clock: { skewedPeers: 1, maxSkewMs: 3_600_000 }
 }
 
 let cleanup: () => Promise<void>
@@ -99,6 +101,10 @@ describe('NodeMetrics', () => {
     expect(value(families, 'riftmesh_transfer_refused_total', { code: 'BAD_PATH' })).toBe(1)
     expect(value(families, 'riftmesh_dropped_messages_total', { reason: 'malformed' })).toBe(2)
     expect(families.find(f => f.name === 'riftmesh_dropped_messages_total')?.type).toBe('COUNTER')
+    expect(value(families, 'riftmesh_store_persisting')).toBe(0)
+    expect(value(families, 'riftmesh_store_pending_updates')).toBe(42)
+    expect(value(families, 'riftmesh_peers_clock_skewed')).toBe(1)
+    expect(value(families, 'riftmesh_clock_skew_max_seconds')).toBe(3_600)
     expect(families.some(f => f.name === 'riftmesh_process_resident_memory_bytes')).toBe(true)
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404)
   })

@@ -1,0 +1,40 @@
+/** `riftmesh nodes`: the node table as a running node sees it, and `forget` for a node gone for good. */
+import { ConfigError } from '../../core/errors.js'
+import { attach } from '../../repl/attach.js'
+import type { Row } from '../../repl/format.js'
+import { nodesTable } from '../../repl/helpers.js'
+import type { FlagSpec, ParsedArgs } from '../args.js'
+import { inspectFlags, socketOf } from './inspect.js'
+
+export const nodesFlags: readonly FlagSpec[] = inspectFlags
+
+export const nodesHelp = `riftmesh nodes [list] [--data-dir D | --socket S] [--json]
+riftmesh nodes forget ID [--data-dir D | --socket S]
+
+list (the default) prints the node table: every node in the cluster document, its health on
+this node, role, scores, load and jobs.
+forget removes a node that is gone for good (a dead machine, an identity replaced with
+--new-identity) from the node table on every node. ID is a peer id or a unique end of one. It
+is refused for a node this node does not see DEAD, for a voter (take it out of voters first)
+and for this node itself. A forgotten node that starts again is back in the table.`
+
+export async function runNodes (args: ParsedArgs, out: (s: string) => void): Promise<number> {
+  const [sub = 'list', id, ...extra] = args.positionals
+  const call = attach(socketOf(args))
+  switch (sub) {
+    case 'list': {
+      if (id !== undefined) throw new ConfigError('nodes list', 'no argument', `got ${JSON.stringify(id)}`)
+      const rows = await call('nodes') as Row[]
+      out(args.values.get('json') === true ? JSON.stringify(rows, null, 2) : `${rows.length} node(s)\n${nodesTable(rows)}`)
+      return 0
+    }
+    case 'forget': {
+      if (id === undefined || extra.length > 0) throw new ConfigError('nodes forget', 'one node id: riftmesh nodes forget ID', id === undefined ? 'none given' : 'more than one given')
+      const r = await call('forgetNode', { nodeId: id }) as { nodeId: string, nodes: number }
+      out(args.values.get('json') === true ? JSON.stringify(r) : `forgot ${r.nodeId}; ${r.nodes} node(s) left in the table (the change reaches every node)`)
+      return 0
+    }
+    default:
+      throw new ConfigError('nodes', 'a subcommand: list or forget', `got ${JSON.stringify(sub)}`)
+  }
+}
