@@ -237,6 +237,7 @@ export class ElectionService {
   }
 
   private async vote (view: ElectionView, now: number): Promise<void> {
+    await this.promiseFromDocument(view)
     const preferred = (this.init.eligibility ?? 'all') === 'preferred' ? (this.init.preferredLeader ?? null) : null
     const d = decideVote(view, this.voter, now, this.t, id => this.eligible(id), preferred)
     if (d.kind === 'none') return
@@ -250,6 +251,21 @@ export class ElectionService {
     this.voter.lastGrantMs = this.clock.monoMs()
     this.voter.lastGrantRound = c.round
     this.s.setGrant({ v: 1, voter: this.s.selfId, candidate: c.nodeId, epoch: c.epoch, round: c.round, leaseMs: this.t.leaseMs })
+  }
+
+  /**
+   * This voter's own grant in the document is a promise it made: after its local promise was lost
+   * (`riftmesh node --reset-state` moves the database aside), the re-synced document still holds
+   * it, and the voter must not grant another candidate at or below that epoch.
+   */
+  private async promiseFromDocument (view: ElectionView): Promise<void> {
+    const own = view.grants.filter(g => g.voter === this.s.selfId).sort((a, b) => b.epoch - a.epoch)[0]
+    const p = this.voter.promise
+    if (own === undefined || (p !== undefined && p.epoch >= own.epoch)) return
+    await this.tables.setPromise({ epoch: own.epoch, candidate: own.candidate, grantedAtMs: timestampMs(this.clock) })
+    this.voter.promise = { epoch: own.epoch, candidate: own.candidate }
+    if (own.epoch > this.highestEpoch) await this.persistEpoch(own.epoch)
+    this.log.info({ epoch: own.epoch, candidate: own.candidate }, 'took this voter\'s promise back from its own grant in the document (its local promise was lost)')
   }
 
   private async maybeStand (view: ElectionView, now: number): Promise<void> {

@@ -59,3 +59,41 @@ describe('the lease entry says when it was renewed', () => {
     expect(reader.leases()).toEqual([])
   })
 })
+
+describe('a voter whose local promise was lost (riftmesh node --reset-state)', () => {
+  it('takes its promise back from its own grant in the re-synced document, and grants no other candidate at that epoch', async () => {
+    const { MemoryLevel } = await import('memory-level')
+    const { VirtualClock } = await import('../../../src/core/clock.js')
+    const { silentLogger } = await import('../../../src/core/logger.js')
+    const { LocalTables } = await import('../../../src/store/tables.js')
+    const { ElectionService } = await import('../../../src/election/election.js')
+    const clock = new VirtualClock(5_000_000)
+    const voter = makeState(0, 1, {}, clock)
+    const [c1, c2] = [makeState(1, 2, {}, clock), makeState(2, 3, {}, clock)]
+    const voters = [nodeId(0), nodeId(1), nodeId(2)]
+    // before the reset: the voter granted node 1 at epoch 5, and that grant is in everyone's document
+    c1.setCandidacy({ v: 1, nodeId: nodeId(1), epoch: 5, round: 0, sentAt: clock.nowMs(), renounced: false })
+    voter.setGrant({ v: 1, voter: nodeId(0), candidate: nodeId(1), epoch: 5, round: 0, leaseMs: TIMINGS.leaseMs })
+    // after the reset: a fresh database (no promise), the document re-synced from peers, and node 2 standing at epoch 5 too
+    const fresh = makeState(0, 9, {}, clock)
+    syncInto(voter, fresh)
+    syncInto(c1, fresh)
+    c2.setCandidacy({ v: 1, nodeId: nodeId(2), epoch: 5, round: 3, sentAt: clock.nowMs(), renounced: false })
+    c1.setCandidacy({ v: 1, nodeId: nodeId(1), epoch: 5, round: 0, sentAt: clock.nowMs(), renounced: true })
+    syncInto(c1, fresh)
+    syncInto(c2, fresh)
+    const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' })
+    await db.open()
+    const tables = new LocalTables(db as never, silentLogger())
+    const e = new ElectionService({ state: fresh, tables, clock, logger: silentLogger() }, { voters, ...TIMINGS, selfEligible: false })
+    expect(fresh.grants().map(g => [g.voter, g.candidate, g.epoch])).toEqual([[nodeId(0), nodeId(1), 5]])
+    await e.start()
+    clock.advance(TIMINGS.leaseMs + 100) // past the quarantine after a start
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve)) // the timer's own tick finishes
+    await e.tick()
+    expect((await tables.promise())?.epoch).toBe(5)
+    expect(fresh.grants().find(g => g.voter === nodeId(0))?.candidate).toBe(nodeId(1)) // still its old grant: node 2 at epoch 5 was refused
+    e.stop()
+    await db.close()
+  })
+})
