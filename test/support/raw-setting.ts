@@ -15,9 +15,14 @@ export function writeRawSetting (state: ClusterState, s: RawSetting): void {
   doc.transact(() => doc.getMap('settings').set(`${s.name}@${state.selfId}`, { v: 1, name: s.name, writer: state.selfId, version: s.version, value: s.value }))
 }
 
-/** Apply a register written by `writer` elsewhere, as if it had arrived from that peer. */
+/**
+ * Apply a register written by `writer` elsewhere, as if it had arrived from that peer. The peer
+ * had seen this node's document first, so its write follows every earlier one (a write from a
+ * fresh document would be concurrent with them, and Yjs would pick a winner by random client id).
+ */
 export function receiveRawSetting (state: ClusterState, writer: string, s: RawSetting): void {
   const d = new Y.Doc()
+  Y.applyUpdateV2(d, Y.encodeStateAsUpdateV2(state.docs.ensure('control')))
   d.getMap('settings').set(`${s.name}@${writer}`, { v: 1, name: s.name, writer, version: s.version, value: s.value })
   state.docs.apply('control', Y.encodeStateAsUpdateV2(d), REMOTE_ORIGIN)
 }
