@@ -10,7 +10,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { expect } from 'vitest'
-import { SystemClock } from '../../src/core/clock.js'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import type { MeshReport } from '../../src/node/peer-manager.js'
 import { CLI, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
@@ -47,10 +46,7 @@ export class HostCluster {
   readonly keyFile: string
   readonly ledger: string
   readonly nodes = new Map<string, NodeProcess>()
-  /** Wall time (ms) each host's node was started at. */
-  readonly startedAt = new Map<string, number>()
   private readonly all: NodeProcess[] = []
-  private readonly clock = new SystemClock()
 
   constructor (readonly lab: Lab, readonly root: string) {
     this.keyFile = join(root, 'cluster.key')
@@ -72,7 +68,6 @@ export class HostCluster {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const cfgFile = join(this.root, `${h.name}.config.json`)
     await writeFile(cfgFile, JSON.stringify(config))
-    this.startedAt.set(h.name, this.clock.nowMs())
     const n = await startNodeProcess(dir, ['--config', cfgFile, ...args], 30_000, { listen: null, wrap: this.lab.wrap(h), logLevel: 'info' })
     this.nodes.set(h.name, n)
     this.all.push(n)
@@ -144,6 +139,11 @@ export class HostCluster {
       if (m !== null) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + 1)
     }
     return out
+  }
+
+  /** Wall time of the first log line of host h's node: when its process was up and running. */
+  firstLogTime (h: Host): number | undefined {
+    return this.logLine(h, /./)?.time
   }
 
   /** The first JSON log line of host h's node whose message matches, or undefined. */
