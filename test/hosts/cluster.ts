@@ -86,7 +86,7 @@ export class HostCluster {
 
   /** `riftmesh status --json` as a user runs it (a real CLI process). */
   async statusJson (h: Host): Promise<{ mesh: MeshReport, notStanding: string | null, leader: { nodeId: string | null, epoch: number | null } }> {
-    const { stdout } = await run(process.execPath, [CLI, 'status', '--json', '--data-dir', this.dataDir(h)], { timeout: 15_000 })
+    const { stdout } = await run(process.execPath, [CLI, 'status', '--json', '--data-dir', this.dataDir(h)], { timeout: 60_000 })
     return JSON.parse(stdout)
   }
 

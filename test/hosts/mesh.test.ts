@@ -78,7 +78,7 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
 
   it('a host with another swarm key and a host with an unreachable bootstrap each warn within 10 s with the cause, show it in status --json, and neither elects itself', async () => {
     for (const [x, cause] of [[h[5] as Host, /^swarm-key$/], [h[6] as Host, /^(unreachable|timeout)$/]] as const) {
-      await expect.poll(async () => (await c.statusJson(x)).mesh.bootstrap[0]?.lastError?.cause, { timeout: 10_000 }).toMatch(cause)
+      await expect.poll(async () => (await c.status(x)).mesh.bootstrap[0]?.lastError?.cause, { timeout: 10_000 }).toMatch(cause)
       const s = await c.statusJson(x)
       expect(s.mesh.isolated).toBe(true)
       expect(s.mesh.warning).toMatch(/^isolated: this node is connected to no peer; none of the 1 bootstrap address\(es\) answered/)

@@ -127,7 +127,8 @@ describe('riftmesh settings against real nodes', () => {
     { name: 'unset of an unknown name', cli: () => ['unset', 'vooters'], repl: () => 'settings.unset("vooters")', unsafe: false, line: /unknown setting "vooters"; did you mean "voters"\?/ }
   ]
 
-  it.each(refused)('refuses $name in the CLI: exit ≠ 0, one line, no stack, settings unchanged', async row => {
+  // refusals change nothing, so the rows run side by side
+  it.concurrent.each(refused)('refuses $name in the CLI: exit ≠ 0, one line, no stack, settings unchanged', async row => {
     const before = await settingsOf(a)
     const r = await settingsCli(a, ...row.cli())
     expect(r.code).not.toBe(0)
