@@ -125,9 +125,10 @@ function stackOf (err: unknown): string {
   return out.join('\n')
 }
 
-// A closed pipe (`riftmesh config | head`) is not an error worth a stack trace.
+// A closed pipe (`riftmesh config | head`) is not an error worth a stack trace. A command that
+// listens for it itself (demo: it stops its nodes first) ends on its own.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-  throw err
+  if (err.code !== 'EPIPE') throw err
+  if (process.stdout.listenerCount('error') === 1) process.exit(process.exitCode ?? 0)
 })
 process.exitCode = await main(process.argv.slice(2))

@@ -48,6 +48,11 @@ export interface LaunchOptions {
   listen?: string | null
   /** A command prefix the node runs under (e.g. `ip netns exec NS` for an emulated host). @default none */
   wrap?: readonly string[]
+  /**
+   * Run the node in a process group of its own, so that a Ctrl-C in the terminal reaches only
+   * the launcher, which then stops the node itself (the demo). @default false
+   */
+  detached?: boolean
 }
 
 const keep = (s: string): string => (s.length > MAX_CHILD_OUTPUT_CHARS ? s.slice(-MAX_CHILD_OUTPUT_CHARS) : s)
@@ -59,7 +64,7 @@ export async function startNodeProcess (dataDir: string, args: readonly string[]
   const listen = options.listen === undefined ? ['--listen', '/ip4/127.0.0.1/tcp/0'] : options.listen === null ? [] : ['--listen', options.listen]
   const argv = [process.execPath, options.cli ?? CLI_ENTRY, 'node', '--data-dir', dataDir, ...listen, '--log-level', options.logLevel ?? 'warn', ...args]
   const [cmd, ...rest] = [...(options.wrap ?? []), ...argv] as [string, ...string[]]
-  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false })
   let out = ''
   let err = ''
   proc.stdout?.on('data', (d: Buffer) => { out = keep(out + d.toString()) })

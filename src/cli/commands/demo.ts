@@ -1,14 +1,17 @@
 /**
  * `riftmesh demo` (`npm run cluster`): a local cluster of real node processes on 127.0.0.1 with
  * small thresholds, so the whole loop — self-play, sync, training, gauntlet, promotion — runs
- * on one machine within minutes. Prints progress; Ctrl-C stops every node cleanly.
+ * on one machine within minutes. Prints progress; Ctrl-C (also SIGTERM, SIGHUP, or stdout closing
+ * under `demo | head`) stops every node and every job the nodes started, and nothing is left.
  */
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SystemClock, sleep } from '../../core/clock.js'
 import { ConfigError } from '../../core/errors.js'
+import { holdProcessOpen } from '../../core/keep-alive.js'
 import { BOARD_CONFIGS } from '../../core/vocabulary.js'
+import { runningJobs, stopJobs } from '../../jobs/leftovers.js'
 import { writeSwarmKey } from '../../mesh/keys.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { startNodeProcess, type NodeProcess } from '../node-launcher.js'
@@ -18,14 +21,15 @@ export const demoFlags: readonly FlagSpec[] = [
   { name: 'configs', key: null, help: 'comma-separated configs to play (default hex8_2p,square8_2p)' },
   { name: 'dir', key: null, help: 'where the nodes keep their data (default: a new temp dir)' },
   { name: 'min-games', key: null, help: 'games before the first training (default 300)' },
-  { name: 'duration', key: null, help: 'stop after this many seconds (default: run until Ctrl-C)' }
+  { name: 'duration', key: null, help: 'stop after this many seconds, > 0 (default: run until Ctrl-C)' }
 ]
 
 export const demoHelp = `riftmesh demo [--nodes 3] [--configs hex8_2p,square8_2p] [--dir D] [--min-games 300] [--duration S]
 
 Start a local cluster of real riftmesh nodes on 127.0.0.1 with small thresholds and watch the
 loop run: self-play jobs, data moving to the training node, training, gauntlet, promotion.
-Progress is printed every few seconds. Ctrl-C stops every node cleanly. (npm run cluster)`
+Progress is printed every few seconds. Ctrl-C (or SIGTERM, a closed terminal, a closed
+stdout) stops every node and every job it started. (npm run cluster)`
 
 /** The settings and config overrides a demo cluster runs with. */
 export function demoNodeArgs (keyFile: string, minGames: number): string[] {
@@ -106,78 +110,116 @@ export function demoEvents (prev: Progress | undefined, now: Progress): string[]
   return out
 }
 
-export async function runDemo (args: ParsedArgs, out: (s: string) => void): Promise<number> {
+/** Signals that stop the demo: Ctrl-C, kill, and the terminal closing. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+/** How long the demo's jobs get after SIGTERM before SIGKILL. @default 5_000 */
+export const DEMO_JOB_STOP_GRACE_MS = 5_000
+
+interface DemoOptions { nodeCount: number, configs: string[], minGames: number, durationS: number | undefined }
+
+/** The demo's flags, checked: a bad one is a ConfigError naming it. */
+export function demoOptions (args: ParsedArgs): DemoOptions {
   const nodeCount = Number(args.values.get('nodes') ?? 3)
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 16) throw new ConfigError('nodes', 'an integer from 1 to 16', `got ${String(args.values.get('nodes'))}`)
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 16) throw new ConfigError('--nodes', 'an integer from 1 to 16', `got ${String(args.values.get('nodes'))}`)
   const configs = String(args.values.get('configs') ?? 'hex8_2p,square8_2p').split(',').map(s => s.trim()).filter(s => s.length > 0)
   const bad = configs.find(c => !(BOARD_CONFIGS as readonly string[]).includes(c))
-  if (bad !== undefined || configs.length === 0) throw new ConfigError('configs', `config keys among ${BOARD_CONFIGS.join(', ')}`, `got ${JSON.stringify(bad ?? '')}`)
+  if (bad !== undefined || configs.length === 0) throw new ConfigError('--configs', `config keys among ${BOARD_CONFIGS.join(', ')}`, `got ${JSON.stringify(bad ?? '')}`)
   const minGames = Number(args.values.get('min-games') ?? 300)
-  if (!Number.isInteger(minGames) || minGames < 1) throw new ConfigError('min-games', 'an integer ≥ 1')
-  const durationS = args.values.get('duration') === undefined ? undefined : Number(args.values.get('duration'))
+  if (!Number.isInteger(minGames) || minGames < 1) throw new ConfigError('--min-games', 'an integer ≥ 1', `got ${String(args.values.get('min-games'))}`)
+  const rawDuration = args.values.get('duration')
+  const durationS = rawDuration === undefined ? undefined : Number(rawDuration)
+  if (durationS !== undefined && !(Number.isFinite(durationS) && durationS > 0)) throw new ConfigError('--duration', 'a number of seconds > 0', `got ${String(rawDuration)}`)
+  return { nodeCount, configs, minGames, durationS }
+}
+
+export async function runDemo (args: ParsedArgs, out: (s: string) => void): Promise<number> {
+  const { nodeCount, configs, minGames, durationS } = demoOptions(args)
   const clock = new SystemClock()
   const dir = typeof args.values.get('dir') === 'string' ? args.values.get('dir') as string : await mkdtemp(join(tmpdir(), 'riftmesh-demo-'))
   const keyFile = join(dir, 'swarm.key')
   await writeSwarmKey(keyFile)
   const nodes: NodeProcess[] = []
-  const stopAll = async (): Promise<void> => {
-    // nodes leave their jobs running on purpose (a restarted node re-adopts them); a demo that
-    // stops should not leave them behind: note their process groups first, stop them after
-    const groups = new Set<number>()
-    for (const n of nodes) {
-      const jobs = await n.request('jobs').catch(() => []) as Array<{ state: string, pid: number | null }>
-      for (const j of jobs) if (j.state === 'RUNNING' && j.pid !== null) groups.add(j.pid)
-    }
-    await Promise.all(nodes.map(async n => await n.stop('SIGTERM')))
-    for (const pid of groups) {
-      try { process.kill(-pid, 'SIGTERM') } catch { /* already gone */ }
-    }
+  // Ctrl-C, kill, a closed terminal or a closed stdout (`demo | head`) end the run; the nodes run
+  // in process groups of their own, so they hear none of it and this process stops them in order
+  const stop = new AbortController()
+  let stdoutClosed = false
+  const say = (s: string): void => { if (!stdoutClosed) out(s) }
+  const onSignal = (): void => { stop.abort() }
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (stdoutClosed) return
+    stdoutClosed = true
+    process.stderr.write(`riftmesh demo: stdout closed (${err.code ?? err.message}); stopping the cluster\n`)
+    stop.abort()
   }
-  let interrupted = false
-  const onSignal = (): void => { interrupted = true }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal)
+  process.stdout.on('error', onStdoutError)
+  // the nodes' exits and the jobs' are waited on with unref'd timers: keep the process up meanwhile
+  const release = holdProcessOpen()
   try {
-    out(`riftmesh demo: ${nodeCount} node(s) in ${dir}, playing ${configs.join(', ')}; first training at ${minGames} games`)
+    say(`riftmesh demo: ${nodeCount} node(s) in ${dir}, playing ${configs.join(', ')}; first training at ${minGames} games`)
     const common = demoNodeArgs(keyFile, minGames)
-    for (let i = 0; i < nodeCount; i++) {
+    for (let i = 0; i < nodeCount && !stop.signal.aborted; i++) {
       const boot = i === 0 ? [] : ['--bootstrap', (nodes[0] as NodeProcess).addr]
-      const n = await startNodeProcess(join(dir, `node-${i}`), [...common, ...boot])
+      const n = await startNodeProcess(join(dir, `node-${i}`), [...common, ...boot], { detached: true })
       nodes.push(n)
-      out(`  node ${i}: ${n.peerId} at ${n.addr}`)
+      say(`  node ${i}: ${n.peerId} at ${n.addr}`)
     }
-    const first = nodes[0] as NodeProcess
-    const priorities = Object.fromEntries(BOARD_CONFIGS.map(c => [c, configs.includes(c) ? 8 : 0]))
-    await first.request('setSetting', { name: 'staticPriority', value: priorities })
-    // forced: a demo of one or two nodes runs in epoch mode on purpose, and the others may not be heard yet
-    await first.request('setSetting', { name: 'voters', value: nodes.slice(0, Math.min(nodes.length, 5)).map(n => n.peerId), force: true })
-    out('  settings: voters and priorities written; Ctrl-C stops the cluster\n')
+    if (!stop.signal.aborted) await configureDemo(nodes, configs)
+    say('  settings: voters and priorities written; Ctrl-C stops the cluster\n')
     const started = clock.monoMs()
     let prev: Progress | undefined
-    while (!interrupted && (durationS === undefined || clock.monoMs() - started < durationS * 1000)) {
-      await sleep(clock, 3000)
-      if (interrupted) break
+    while (!stop.signal.aborted && (durationS === undefined || clock.monoMs() - started < durationS * 1000)) {
+      await sleep(clock, 3000, { signal: stop.signal }).catch((err: unknown) => { if (!stop.signal.aborted) throw err })
+      if (stop.signal.aborted) break
       try {
-        const p = await progress(first)
-        const t = ((clock.monoMs() - started) / 1000).toFixed(0).padStart(4)
-        const games = Object.entries(p.games).filter(([c]) => configs.includes(c)).map(([c, g]) => `${c} ${g}`).join(', ') || 'none yet'
-        const models = Object.entries(p.models).map(([c, m]) => `${c} Elo ${m.elo.toFixed(0)}`).join(', ') || 'none promoted yet'
-        out(`[${t}s] leader ${p.leader ?? 'electing…'} · ${p.nodes} nodes · games ${games} · models ${models}`)
-        out(`        jobs: ${jobSummary(p.jobs)}`)
-        const stalled = stallLine(p)
-        if (stalled !== null) out(stalled)
-        for (const e of demoEvents(prev, p)) out(e)
+        const p = await progress(nodes[0] as NodeProcess)
+        for (const line of progressLines(p, prev, configs, clock.monoMs() - started)) say(line)
         prev = p
       } catch (err) {
-        out(`[progress unavailable: ${err instanceof Error ? err.message : String(err)}]`)
+        say(`[progress unavailable: ${err instanceof Error ? err.message : String(err)}]`)
       }
     }
-    out('\nstopping the cluster…')
+    say('\nstopping the cluster…')
     return 0
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await stopAll()
-    out(`stopped; data kept in ${dir}`)
+    try {
+      await stopDemo(nodes, clock)
+      say(`stopped; data kept in ${dir}`)
+    } finally {
+      process.stdout.off('error', onStdoutError)
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal)
+      release()
+    }
   }
+}
+
+/** Priorities for the demo's configs only, and every node (up to 5) a voter. */
+async function configureDemo (nodes: readonly NodeProcess[], configs: readonly string[]): Promise<void> {
+  const first = nodes[0] as NodeProcess
+  const priorities = Object.fromEntries(BOARD_CONFIGS.map(c => [c, configs.includes(c) ? 8 : 0]))
+  await first.request('setSetting', { name: 'staticPriority', value: priorities })
+  // forced: a demo of one or two nodes runs in epoch mode on purpose, and the others may not be heard yet
+  await first.request('setSetting', { name: 'voters', value: nodes.slice(0, Math.min(nodes.length, 5)).map(n => n.peerId), force: true })
+}
+
+/** The two or more lines printed every few seconds. */
+function progressLines (p: Progress, prev: Progress | undefined, configs: readonly string[], elapsedMs: number): string[] {
+  const t = (elapsedMs / 1000).toFixed(0).padStart(4)
+  const games = Object.entries(p.games).filter(([c]) => configs.includes(c)).map(([c, g]) => `${c} ${g}`).join(', ') || 'none yet'
+  const models = Object.entries(p.models).map(([c, m]) => `${c} Elo ${m.elo.toFixed(0)}`).join(', ') || 'none promoted yet'
+  const lines = [`[${t}s] leader ${p.leader ?? 'electing…'} · ${p.nodes} nodes · games ${games} · models ${models}`, `        jobs: ${jobSummary(p.jobs)}`]
+  const stalled = stallLine(p)
+  if (stalled !== null) lines.push(stalled)
+  return [...lines, ...demoEvents(prev, p)]
+}
+
+/**
+ * Stop every node, then every job the nodes started: a node leaves its jobs running when it
+ * stops (a restarted node re-adopts them), but a demo that ends must leave nothing behind. The
+ * jobs are found from their process records, so also those of a node that died on its own.
+ */
+async function stopDemo (nodes: readonly NodeProcess[], clock: SystemClock): Promise<void> {
+  await Promise.all(nodes.map(async n => await n.stop('SIGTERM')))
+  const jobs = (await Promise.all(nodes.map(async n => await runningJobs(n.dataDir, clock)))).flat()
+  await stopJobs(jobs, { clock, graceMs: DEMO_JOB_STOP_GRACE_MS })
 }
