@@ -96,8 +96,22 @@ export async function writeSwarmKey (path: string, options: { force?: boolean } 
  */
 export type MissingSwarmKey = 'create' | 'join' | 'require'
 
-/** Read the swarm key at `path`; when it is missing, as `missing` says. */
-export async function loadSwarmKey (path: string, mode: MissingSwarmKey): Promise<{ key: Uint8Array, created: boolean }> {
+/**
+ * The warning for a swarm key file that group or others may read or write (whoever reads the key
+ * can join the cluster), or null when only its owner can.
+ */
+export function swarmKeyModeWarning (path: string, fileMode: number): string | null {
+  const open = fileMode & 0o077
+  if (open === 0) return null
+  const who = [(open & 0o070) !== 0 ? 'group' : null, (open & 0o007) !== 0 ? 'others' : null].filter(w => w !== null).join(' and ')
+  return `swarm key ${path} is open to ${who} (mode ${(fileMode & 0o777).toString(8).padStart(4, '0')}): whoever can read it can join this cluster; run chmod 600 ${path}`
+}
+
+/**
+ * Read the swarm key at `path`; when it is missing, as `missing` says. `warning` is set when the
+ * file is open to group or others.
+ */
+export async function loadSwarmKey (path: string, mode: MissingSwarmKey): Promise<{ key: Uint8Array, created: boolean, warning: string | null }> {
   let created = false
   if (!(await exists(path))) {
     if (mode === 'join') {
@@ -111,5 +125,5 @@ export async function loadSwarmKey (path: string, mode: MissingSwarmKey): Promis
   if (!SWARM_KEY_RE.test(new TextDecoder().decode(bytes))) {
     throw new ConfigError('node.swarmKeyFile', 'a libp2p swarm key file (/key/swarm/psk/1.0.0/, /base16/, 64 hex digits)', `${path} has another format`)
   }
-  return { key: bytes, created }
+  return { key: bytes, created, warning: swarmKeyModeWarning(path, (await stat(path)).mode) }
 }

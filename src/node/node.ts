@@ -173,6 +173,7 @@ export class RiftNode {
     const swarm = await loadSwarmKey(cfg.node.swarmKeyFile, cfg.node.swarmKeyFile === defaultKeyPath ? (cfg.node.bootstrap.length === 0 ? 'create' : 'join') : 'require')
     this.swarmKeyCreated = swarm.created
     if (swarm.created) this.log.warn({ path: cfg.node.swarmKeyFile }, 'created a new swarm key: this is a new private network; give this file to every node that should join it')
+    if (swarm.warning !== null) this.log.warn({ path: cfg.node.swarmKeyFile }, swarm.warning)
 
     const dbDir = join(dataDir, 'db')
     const guard = new WriteGuard({
