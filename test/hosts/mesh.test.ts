@@ -81,6 +81,8 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
       await expect.poll(async () => (await c.status(x)).mesh.bootstrap[0]?.lastError?.cause, { timeout: 10_000 }).toMatch(cause)
       const s = await c.statusJson(x)
       expect(s.mesh.isolated).toBe(true)
+      // the warning names the cause of the latest dial (a loaded bootstrap host may first answer too slowly: timeout)
+      if (x === h[5]) expect(s.mesh.warning).toMatch(/another swarm key/)
       expect(s.mesh.warning).toMatch(/^isolated: this node is connected to no peer; none of the 1 bootstrap address\(es\) answered/)
       expect(s.leader.nodeId).toBeNull()
       expect(s.notStanding).toMatch(/has not reached any peer/)
@@ -90,7 +92,6 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
       expect((warned?.time ?? Infinity) - (c.firstLogTime(x) ?? Infinity)).toBeLessThanOrEqual(10_000)
       expect(c.node(x).stderr()).not.toMatch(/became leader|standing for election/)
     }
-    expect(c.logLine(h[5] as Host, /^isolated: /)?.msg).toMatch(/another swarm key/)
   })
 
   it('the bootstrap host cut off: a leader within one lease + back-off, a file produced on one host is synced to another (sha256), a job dispatched meanwhile completes, a restarted host rejoins without --bootstrap', async () => {
