@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { Rng } from '../core/rng.js'
 import { ConfigError } from '../core/errors.js'
+import { OncePerCause, type Cause } from '../core/once-per-cause.js'
 import { DEFAULT_DIVERSITY_WINDOW, DEFAULT_STATIC_PRIORITY, DEFAULT_WEIGHTS_CACHE_MS } from '../config/defaults.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { ConfigKey, Hardware, NodeInfo } from '../state/schema.js'
@@ -21,7 +22,7 @@ import {
 } from './selfplay-backpressure.js'
 import {
   DEFAULT_PRIORITY_PARAMS, DEFAULT_TARGET_PARAMS, candidatesFor, pickFrom, targetJobsForNode, weightTable,
-  type Candidate, type ConfigSignals, type PriorityParams, type TargetParams, type WeightTable
+  type Candidate, type CandidateRow, type ConfigSignals, type PriorityParams, type TargetParams, type WeightTable
 } from './selfplay.js'
 
 export interface SelfplaySchedulerInit {
@@ -56,11 +57,14 @@ export class SelfplayScheduler {
   private readonly bp: BackpressureParams
   private readonly tracker: DiversityTracker
   private readonly cache = new Map<string, { atMs: number, table: WeightTable }>()
+  /** "no selfplay config this node can run", said once per node and cause, not at every dispatch pass. */
+  private readonly noPick: OncePerCause
   /** Cluster games per config from every manifest (costly with many nodes), reused like the weights. */
   private games: { atMs: number, byConfig: Map<ConfigKey, number> } | undefined
 
   constructor (private readonly c: SelfplaySchedulerComponents, init: SelfplaySchedulerInit = {}) {
     this.log = c.logger.child({ component: 'selfplay-scheduler' })
+    this.noPick = new OncePerCause(this.log)
     this.settings = new ManagerSettings(c.state)
     this.cacheMs = init.weightsCacheMs ?? DEFAULT_WEIGHTS_CACHE_MS
     if (!(this.cacheMs >= 0)) throw new ConfigError('scheduler.weightsCacheMs', 'a number ≥ 0')
@@ -93,11 +97,10 @@ export class SelfplayScheduler {
 
   /** A (config, engine mode) for `node` to play, chosen in proportion to effective priority. */
   pickWeightedConfig (node: NodeInfo): Candidate | null {
-    const pick = pickFrom(this.weightsFor(node.hardware), this.c.rng)
-    if (pick === null) {
-      this.log.warn({ node: node.nodeId }, 'no selfplay config this node can run')
-      return null
-    }
+    const table = this.weightsFor(node.hardware)
+    const pick = pickFrom(table, this.c.rng)
+    this.noPick.report(node.nodeId, pick === null ? noPickCause(node.nodeId, this.settings.candidateRows(this.staticDefaults), table) : null)
+    if (pick === null) return null
     this.tracker.record({ config: pick.config, engineMode: pick.engineMode, symmetric: true })
     return pick
   }
@@ -173,6 +176,14 @@ export class SelfplayScheduler {
     }
     return s
   }
+}
+
+/** Why a node's weight table gives it nothing to play, as a cause said once (see OncePerCause). Pure. */
+export function noPickCause (node: string, rows: readonly CandidateRow[], table: WeightTable): Cause {
+  const msg = 'no selfplay config this node can run'
+  if (!rows.some(r => r.staticPriority > 0)) return { key: 'priority', msg: `${msg}: every config's static priority is 0 (setting staticPriority)`, fields: { node } }
+  if (table.candidates.length === 0) return { key: 'hardware', msg: `${msg}: no config with a priority above 0 suits its hardware (engine mode, large-board VRAM)`, fields: { node } }
+  return { key: 'weight', msg: `${msg}: every candidate's effective priority is 0`, fields: { node, candidates: table.candidates.length } }
 }
 
 /** Nodes of one class see the same candidates: GPU or not, and whether large boards are out. */

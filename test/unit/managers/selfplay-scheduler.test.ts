@@ -7,6 +7,8 @@ import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
 import { cpuHw, gpuHw } from './fixtures.js'
 import { receiveRawSetting } from '../../support/raw-setting.js'
 import type { ManifestFile } from '../../../src/state/schema.js'
+import { ALL_CONFIG_KEYS } from '../../../src/state/schema.js'
+import { capturingLogger, warnings } from '../../support/capture-log.js'
 
 describe('SelfplayScheduler', () => {
   function setup (): { clock: VirtualClock, state: ReturnType<typeof makeState>, sched: SelfplayScheduler } {
@@ -60,6 +62,32 @@ describe('SelfplayScheduler', () => {
     expect(m.selections).toBe(50)
     expect(m.byEngineMode).toEqual({ heuristic: 50 })
     expect(Object.values(m.byConfig).reduce((a, b) => a + b, 0)).toBe(50)
+  })
+})
+
+describe('SelfplayScheduler: nothing to play', () => {
+  it('says "no selfplay config this node can run" once per node and cause over many passes, and once when it clears', () => {
+    const clock = new VirtualClock(1_000_000)
+    const state = makeState(0, 1, {}, clock)
+    const { log, lines } = capturingLogger()
+    const sched = new SelfplayScheduler({ state, clock, rng: new SeededRng(7), logger: log }, { weightsCacheMs: 0 })
+    const a = sampleNodeInfo(nodeId(1), { hardware: cpuHw() })
+    const b = sampleNodeInfo(nodeId(2), { hardware: gpuHw('NVIDIA H100') })
+    state.setSetting('staticPriority', Object.fromEntries(ALL_CONFIG_KEYS.map(k => [k, 0])))
+    // a dispatch pass every 2 s for 13 min: 390 passes, two nodes
+    for (let i = 0; i < 390; i++) {
+      expect(sched.pickWeightedConfig(a)).toBeNull()
+      expect(sched.pickWeightedConfig(b)).toBeNull()
+      clock.advance(2_000)
+    }
+    expect(warnings(lines).map(l => [l.node, l.msg])).toEqual([
+      [nodeId(1), 'no selfplay config this node can run: every config\'s static priority is 0 (setting staticPriority)'],
+      [nodeId(2), 'no selfplay config this node can run: every config\'s static priority is 0 (setting staticPriority)']
+    ])
+    state.setSetting('staticPriority', { hex8_2p: 3 })
+    for (let i = 0; i < 10; i++) expect(sched.pickWeightedConfig(a)).not.toBeNull()
+    expect(lines).toHaveLength(3)
+    expect(lines[2]).toMatchObject({ level: 30, node: nodeId(1), msg: 'resolved: no selfplay config this node can run: every config\'s static priority is 0 (setting staticPriority)' })
   })
 })
 
