@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_DISK_PERCENT_FOR_WORK, DEFAULT_MAX_LOAD_SCORE_FOR_WORK, DEFAULT_MAX_MEMORY_PERCENT_FOR_WORK,
   DEFAULT_UNKNOWN_GPU_SCORE
 } from '../config/defaults.js'
+import { exclusionsText, type Exclusion } from './eligibility.js'
 
 /** One node as the managers see it: its document entry, its health and its last reported load. */
 export interface NodeView {
@@ -103,17 +104,24 @@ export function isAlive (view: NodeView): boolean {
 }
 
 /**
- * Why a node gets no new work, or null when it is healthy for work: ALIVE, not retired,
- * disk < 70 %, memory < 75 %, load score < 80. The reason is for people (status, demo). Pure.
+ * Every cause that keeps a node from new work, in order: retired, not ALIVE, disk ≥ 70 %,
+ * memory ≥ 75 %, load score ≥ 80 (the limits of `rule`). Empty when it is healthy for work. Pure.
  */
-export function unfitForWork (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): string | null {
-  if (view.info.flags.retired) return 'retired'
-  if (view.health !== 'ALIVE') return view.health.toLowerCase()
+export function workExclusions (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): Exclusion[] {
+  const out: Exclusion[] = []
+  if (view.info.flags.retired) out.push({ kind: 'retired' })
+  if (view.health !== 'ALIVE') out.push({ kind: 'health', health: view.health })
   const load = view.load
-  if (load !== undefined && load.diskPercent >= rule.maxDiskPercent) return `disk ${load.diskPercent.toFixed(0)} % used (limit ${rule.maxDiskPercent} %)`
-  if (load !== undefined && load.memoryPercent >= rule.maxMemoryPercent) return `memory ${load.memoryPercent.toFixed(0)} % used (limit ${rule.maxMemoryPercent} %)`
+  if (load !== undefined && load.diskPercent >= rule.maxDiskPercent) out.push({ kind: 'disk', percent: load.diskPercent, limitPercent: rule.maxDiskPercent })
+  if (load !== undefined && load.memoryPercent >= rule.maxMemoryPercent) out.push({ kind: 'memory', percent: load.memoryPercent, limitPercent: rule.maxMemoryPercent })
   const score = loadScore(load, view.info.hardware.hasGpu, w)
-  return score < rule.maxLoadScore ? null : `load score ${score.toFixed(0)} (limit ${rule.maxLoadScore})`
+  if (score >= rule.maxLoadScore) out.push({ kind: 'load', score, limit: rule.maxLoadScore })
+  return out
+}
+
+/** Why a node gets no new work in words (every cause of `workExclusions`), or null when it is healthy for work. Pure. */
+export function unfitForWork (view: NodeView, rule: WorkHealthRule = DEFAULT_WORK_HEALTH_RULE, w: LoadWeights = DEFAULT_LOAD_WEIGHTS): string | null {
+  return exclusionsText(workExclusions(view, rule, w))
 }
 
 /** Healthy for new work: unfitForWork finds no reason. */

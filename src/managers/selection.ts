@@ -5,8 +5,9 @@
  */
 import {
   DEFAULT_GPU_SCORE_TABLE, DEFAULT_LOAD_WEIGHTS, DEFAULT_WORK_HEALTH_RULE, cpuPowerScore, gpuPowerScore,
-  isAlive, loadScore, type GpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule, unfitForWork
+  isAlive, loadScore, type GpuScoreTable, type LoadWeights, type NodeView, type WorkHealthRule, workExclusions
 } from './scores.js'
+import { exclusionsText, type Exclusion } from './eligibility.js'
 import { isGpuOnly } from '../jobs/engine-modes.js'
 import type { Capability } from '../state/schema.js'
 
@@ -30,7 +31,9 @@ export interface ScoredNode {
   load: number
   alive: boolean
   healthy: boolean
-  /** Why it gets no new work (disk, memory, load, health), or null when healthy. */
+  /** Why it gets no new work (retired, health, disk, memory, load), each with its numbers; empty when healthy. */
+  exclusions: Exclusion[]
+  /** The exclusions in words, or null when healthy. */
   unfit: string | null
   /** Training jobs it runs (heartbeat count, or known from the jobs view). */
   trainingJobs: number
@@ -39,7 +42,7 @@ export interface ScoredNode {
 export function scoreNodes (views: readonly NodeView[], params: ScoreParams = DEFAULT_SCORE_PARAMS, trainingRunning?: ReadonlyMap<string, number>): ScoredNode[] {
   return views.map(view => {
     const hw = view.info.hardware
-    const unfit = unfitForWork(view, params.workRule, params.loadWeights)
+    const exclusions = workExclusions(view, params.workRule, params.loadWeights)
     return {
       view,
       nodeId: view.info.nodeId,
@@ -47,8 +50,9 @@ export function scoreNodes (views: readonly NodeView[], params: ScoreParams = DE
       cpuScore: cpuPowerScore(view.info),
       load: loadScore(view.load, hw.hasGpu, params.loadWeights),
       alive: isAlive(view) && !view.info.flags.retired,
-      healthy: unfit === null,
-      unfit,
+      healthy: exclusions.length === 0,
+      exclusions,
+      unfit: exclusionsText(exclusions),
       trainingJobs: Math.max(view.load?.trainingJobs ?? 0, trainingRunning?.get(view.info.nodeId) ?? 0)
     }
   })
@@ -125,10 +129,21 @@ export function bestCpuNodeForGauntlet (nodes: readonly ScoredNode[]): ScoredNod
   return bestCpuNodeWith(nodes, 'gauntlet')
 }
 
-/** Healthy selfplay nodes that can run `mode` (GPU-only modes need a GPU), least loaded first. */
+/**
+ * Every cause that keeps `n` from selfplay in `mode`: its work exclusions (retired, health, disk,
+ * memory, load), no selfplay capability, no GPU for a GPU-only mode. Empty when it takes selfplay.
+ * The one decision behind `nodesForEngineMode` (the leader's dispatch) and `whyNot`.
+ */
+export function selfplayExclusions (n: ScoredNode, mode: string): Exclusion[] {
+  const out = [...n.exclusions]
+  if (!can(n, 'selfplay')) out.push({ kind: 'capability', capability: 'selfplay' })
+  if (isGpuOnly(mode) && !hasGpu(n)) out.push({ kind: 'no-gpu', engineMode: mode })
+  return out
+}
+
+/** Selfplay nodes that can run `mode` (no `selfplayExclusions`: alive, healthy, able, a GPU for GPU-only modes), least loaded first. */
 export function nodesForEngineMode (nodes: readonly ScoredNode[], mode: string): ScoredNode[] {
-  const gpuOnly = isGpuOnly(mode)
-  return nodes.filter(n => n.alive && n.healthy && can(n, 'selfplay') && (!gpuOnly || hasGpu(n))).sort(byLoad)
+  return nodes.filter(n => n.alive && selfplayExclusions(n, mode).length === 0).sort(byLoad)
 }
 
 /** GPU nodes that count for scaling the training thresholds: alive, with `training`. */

@@ -16,12 +16,13 @@ import { ManagerSettings } from './cluster-settings.js'
 import { clusterDataByConfig } from './cluster-data.js'
 import { DiversityTracker, type DiversityMetrics } from './diversity.js'
 import type { NodeView } from './scores.js'
+import type { Exclusion } from './eligibility.js'
 import {
   DEFAULT_BACKPRESSURE_PARAMS, emptiestTrainingDisk, selfplayBackpressure, untrainedBacklog,
   type BackpressureParams, type SelfplayBackpressure
 } from './selfplay-backpressure.js'
 import {
-  DEFAULT_PRIORITY_PARAMS, DEFAULT_TARGET_PARAMS, candidatesFor, pickFrom, targetJobsForNode, weightTable,
+  DEFAULT_PRIORITY_PARAMS, DEFAULT_TARGET_PARAMS, candidatesFor, pickFrom, targetExclusions, targetJobsForNode, weightTable,
   type Candidate, type CandidateRow, type ConfigSignals, type PriorityParams, type TargetParams, type WeightTable
 } from './selfplay.js'
 
@@ -108,6 +109,11 @@ export class SelfplayScheduler {
   /** How many selfplay jobs `view`'s node should run; 0 for every node while `backpressure` is active. */
   targetJobsForNode (view: NodeView, currentJobs: number, backpressure: SelfplayBackpressure): number {
     return targetJobsForNode({ info: view.info, load: view.load, currentJobs, backpressure: backpressure.active }, this.tp)
+  }
+
+  /** Why `info`'s node gets a selfplay target of 0 whatever its load (capability, retired, too little memory). */
+  targetExclusions (info: NodeInfo): Exclusion[] {
+    return targetExclusions(info, this.tp)
   }
 
   /**

@@ -17,6 +17,7 @@ import {
 import { isGpuOnly } from '../jobs/engine-modes.js'
 import type { LoadSample } from '../mesh/heartbeat.js'
 import { ALL_CONFIG_KEYS, type ConfigKey, type Hardware, type NodeInfo } from '../state/schema.js'
+import type { Exclusion } from './eligibility.js'
 
 export type BoardLevel = typeof BOARD_PRIORITY_LEVELS[number]
 
@@ -248,11 +249,19 @@ export interface TargetInput {
   backpressure: boolean
 }
 
+/** Why a node's selfplay target is 0 whatever its load: no selfplay capability, retired, less memory than a task needs. */
+export function targetExclusions (info: NodeInfo, p: TargetParams = DEFAULT_TARGET_PARAMS): Exclusion[] {
+  const out: Exclusion[] = []
+  if (!info.capabilities.includes('selfplay')) out.push({ kind: 'capability', capability: 'selfplay' })
+  if (info.flags.retired) out.push({ kind: 'retired' })
+  if (info.hardware.memoryGb < p.minMemoryGbForTasks) out.push({ kind: 'small-memory', memoryGb: info.hardware.memoryGb, minMemoryGb: p.minMemoryGbForTasks })
+  return out
+}
+
 /** How many selfplay jobs the node should run (REFERENCE: targetJobsForNode). */
 export function targetJobsForNode (input: TargetInput, p: TargetParams = DEFAULT_TARGET_PARAMS): number {
   const { info, load } = input
-  if (!info.capabilities.includes('selfplay') || info.flags.retired) return 0
-  if (info.hardware.memoryGb < p.minMemoryGbForTasks || input.backpressure) return 0
+  if (targetExclusions(info, p).length > 0 || input.backpressure) return 0
   let target = hardwareJobCap(info.hardware, p)
   if (load !== undefined) {
     if (info.hardware.hasGpu && (load.gpuPercent > p.busyGpuPercent || load.gpuMemoryPercent > p.busyGpuPercent)) target -= p.busyGpuPenaltyJobs

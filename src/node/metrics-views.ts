@@ -10,6 +10,8 @@ import { readinessText } from '../managers/training.js'
 import { activeSelfplayByNode } from '../jobs/lifecycle.js'
 import { ManagerSettings } from '../managers/cluster-settings.js'
 import type { SelfplayBackpressure } from '../managers/selfplay-backpressure.js'
+import { selfplayExclusions } from '../managers/selection.js'
+import { exclusionText } from '../managers/eligibility.js'
 import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.js'
 import type { Parts, RiftNode } from './node.js'
 import { timestampMs, type Clock } from '../core/clock.js'
@@ -31,11 +33,12 @@ function optionalText (op: string, args: Record<string, unknown>, key: string): 
   return v
 }
 
-/** A node named by its id or a unique suffix of it. */
+/** A node named by its id or a unique prefix or suffix of it. */
 function resolveNode (p: Parts, op: string, name: string): string {
   const ids = p.state.nodes().map(n => n.nodeId)
   if (ids.includes(name)) return name
-  const matches = ids.filter(id => id.endsWith(name))
+  const part = name.replace(/^…|…$/g, '') // a shown prefix (`12D3KooWAb…`) or suffix (`…x7Qz`)
+  const matches = ids.filter(id => id.startsWith(part) || id.endsWith(part))
   if (matches.length === 1) return matches[0] as string
   throw new ControlError(`${op}: ${matches.length === 0 ? 'no node' : `${matches.length} nodes`} match ${JSON.stringify(name)}`)
 }
@@ -86,9 +89,8 @@ function nodes (p: Parts): Array<Record<string, unknown>> {
   })
 }
 
-/** Per node: may it take selfplay, its active/target jobs (under `backpressure`), the weight of `config` on its table. */
+/** Per node: why it takes no selfplay (the dispatch's own exclusions), its active/target jobs (under `backpressure`), the weight of `config` on its table. */
 function schedulerNodes (p: Parts, config: ConfigKey | undefined, backpressure: SelfplayBackpressure): WhyNotNode[] {
-  const eligible = new Set(p.managers.selector.nodesForEngineMode('heuristic').map(v => v.info.nodeId))
   const active = activeSelfplayByNode(p.state.jobs())
   return p.managers.selector.scored().map(s => {
     const table = p.managers.scheduler.weightsFor(s.view.info.hardware)
@@ -96,7 +98,7 @@ function schedulerNodes (p: Parts, config: ConfigKey | undefined, backpressure: 
     const n = active.get(s.nodeId) ?? 0
     return {
       node: s.nodeId,
-      eligible: eligible.has(s.nodeId),
+      excluded: [...new Set([...selfplayExclusions(s, 'heuristic'), ...p.managers.scheduler.targetExclusions(s.view.info)].map(exclusionText))],
       hasGpu: s.view.info.hardware.hasGpu,
       gpuMemoryGb: s.view.info.hardware.gpuMemoryGb,
       health: s.view.health,
@@ -136,7 +138,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
       return {
         dispatcher: leader === undefined ? 'no leader (leaderless selfplay only)' : leader.nodeId === p.mesh.selfId ? 'this node leads' : `leader ${leader.nodeId}`,
         backpressure,
-        selfplay: schedulerNodes(p, undefined, backpressure).map(n => ({ node: n.node, eligible: n.eligible, health: n.health, active: n.activeSelfplay, target: n.targetSelfplay, wants: n.eligible ? Math.max(0, n.targetSelfplay - n.activeSelfplay) : 0 })),
+        selfplay: schedulerNodes(p, undefined, backpressure).map(n => ({ node: n.node, eligible: n.excluded.length === 0, excluded: n.excluded, health: n.health, active: n.activeSelfplay, target: n.targetSelfplay, wants: n.excluded.length === 0 ? Math.max(0, n.targetSelfplay - n.activeSelfplay) : 0 })),
         weights: table === undefined
           ? []
           : table.candidates.map((c, i) => ({ config: c.config, engineMode: c.engineMode, weight: table.weights[i], share: table.total > 0 ? (table.weights[i] as number) / table.total : 0 })),
@@ -174,7 +176,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
       const type = jobTypeSchema.safeParse(args.type)
       if (!type.success) throw new ControlError(`dispatch: type must be one of ${jobTypeSchema.options.join(', ')}`)
       const target = optionalText('dispatch', args, 'node')
-      if (target === undefined) throw new ControlError('dispatch needs a node (its id or a unique suffix)')
+      if (target === undefined) throw new ControlError('dispatch needs a node (its id or a unique prefix or suffix)')
       const assignedNode = resolveNode(p, 'dispatch', target)
       const config = args.config === undefined || args.config === null ? null : configKeySchema.safeParse(args.config)
       if (config !== null && !config.success) throw new ControlError(`dispatch: config must be a config key like hex8_2p, got ${JSON.stringify(args.config)}`)

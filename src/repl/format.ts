@@ -79,6 +79,31 @@ export function duration (ms: number): string {
   return `${sign}${Math.floor(s / 3_600)}h${String(Math.floor((s % 3_600) / 60)).padStart(2, '0')}m`
 }
 
+/** Fewest characters of a peer id shown by `uniquePrefixes`. @default 8 */
+export const DEFAULT_MIN_ID_PREFIX_CHARS = 8
+
+/**
+ * Each id's shortest prefix that no other id among `ids` shares, at least `minChars` long,
+ * with "…" when cut (an id no longer than that is kept whole): the ids of one `status` told
+ * apart in a few columns. Sorted once, each id compared with its neighbours: O(n log n).
+ */
+export function uniquePrefixes (ids: Iterable<string>, minChars = DEFAULT_MIN_ID_PREFIX_CHARS): Map<string, string> {
+  if (!(Number.isInteger(minChars) && minChars >= 1)) throw new RangeError('uniquePrefixes needs minChars ≥ 1')
+  const sorted = [...new Set(ids)].sort()
+  const common = (a: string | undefined, b: string): number => {
+    if (a === undefined) return 0
+    let i = 0
+    while (i < a.length && i < b.length && a[i] === b[i]) i++
+    return i
+  }
+  const out = new Map<string, string>()
+  sorted.forEach((id, i) => {
+    const len = Math.max(minChars, common(sorted[i - 1], id) + 1, common(sorted[i + 1], id) + 1)
+    out.set(id, len >= id.length ? id : `${id.slice(0, len)}…`)
+  })
+  return out
+}
+
 /** A peer id shortened to its last `keep` characters (the distinctive part of a 12D3KooW… id). */
 export function shortId (id: string | null | undefined, keep = 10): string {
   if (id === null || id === undefined) return '-'

@@ -1,15 +1,21 @@
 /**
  * `whyNot(config)`: why the selfplay scheduler is (not) picking a config, as a pure function of
  * what the node sees — the config's static priority after settings, the leader, and per node
- * whether it may take selfplay, whether the config is among its candidates, its weight and
- * whether its job target is already met — and, above all of it, self-play backpressure.
+ * what keeps it from selfplay (the scheduler's own exclusions: disk, memory, load, health,
+ * capability, GPU, each with its numbers and limit), whether the config is among its
+ * candidates, its weight and whether its job target is already met — and, above all of it,
+ * self-play backpressure.
  */
 import { LARGE_BOARDS, boardOf } from '../managers/selfplay.js'
+import { uniquePrefixes } from './format.js'
 
 export interface WhyNotNode {
   node: string
-  /** Among the nodes the leader fills with selfplay (alive, healthy, able to play). */
-  eligible: boolean
+  /**
+   * Why the leader gives it no selfplay, in words (`exclusionText` of the very exclusions the
+   * dispatch acts on); empty when it is among the nodes the leader fills with selfplay.
+   */
+  excluded: readonly string[]
   hasGpu: boolean
   gpuMemoryGb: number
   health: string
@@ -53,8 +59,10 @@ export interface WhyNotReport {
   nodes: WhyNotNodeRow[]
 }
 
+const eligible = (n: WhyNotNode): boolean => n.excluded.length === 0
+
 function nodeNote (n: WhyNotNode, input: WhyNotInput): string {
-  if (!n.eligible) return `not taking selfplay (health ${n.health})`
+  if (!eligible(n)) return `not taking selfplay: ${n.excluded.join('; ')}`
   if (n.weight <= 0) {
     if (LARGE_BOARDS.has(boardOf(input.config)) && n.hasGpu && n.gpuMemoryGb > 0 && n.gpuMemoryGb < input.largeBoardMinVramGb) {
       return `large board needs ≥ ${input.largeBoardMinVramGb} GB VRAM, has ${n.gpuMemoryGb}`
@@ -72,7 +80,7 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   if (paused !== null) reasons.push(`selfplay: paused — ${paused}`)
   const rows = input.nodes.map(n => ({
     node: n.node,
-    eligible: n.eligible,
+    eligible: eligible(n),
     weight: n.weight,
     share: n.totalWeight > 0 ? `${((n.weight / n.totalWeight) * 100).toFixed(1)}%` : '-',
     jobs: `${n.activeSelfplay}/${n.targetSelfplay}`,
@@ -81,10 +89,13 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   if (input.staticPriority <= 0) reasons.push(`static priority is ${input.staticPriority}: set staticPriority.${input.config} above 0 to play it`)
   if (input.leader === null) reasons.push('no leader: nodes only play leaderless selfplay of their own after a while')
   else if (input.leader !== input.selfId) reasons.push(`the leader ${input.leader} dispatches; ask it for the authoritative view`)
-  const eligible = input.nodes.filter(n => n.eligible)
-  if (input.nodes.length > 0 && eligible.length === 0) reasons.push('no node is taking selfplay (none alive and healthy with the selfplay capability)')
-  const candidates = eligible.filter(n => n.weight > 0)
-  if (eligible.length > 0 && candidates.length === 0 && input.staticPriority > 0) reasons.push('no eligible node can run it (hardware or engine mode)')
+  const taking = input.nodes.filter(eligible)
+  if (input.nodes.length > 0 && taking.length === 0) {
+    const ids = uniquePrefixes(input.nodes.map(n => n.node))
+    reasons.push(`no node is taking selfplay: ${input.nodes.map(n => `${ids.get(n.node) ?? n.node} ${n.excluded.join(', ')}`).join('; ')}`)
+  }
+  const candidates = taking.filter(n => n.weight > 0)
+  if (taking.length > 0 && candidates.length === 0 && input.staticPriority > 0) reasons.push('no eligible node can run it (hardware or engine mode)')
   const open = paused !== null ? [] : candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
   if (paused === null && candidates.length > 0 && open.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
   for (const n of open) {

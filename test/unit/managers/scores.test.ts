@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cpuPowerScore, gpuDeviceScore, gpuPowerScore, gpuScoreTable, healthyForWork, loadScore, unfitForWork } from '../../../src/managers/scores.js'
+import { cpuPowerScore, gpuDeviceScore, gpuPowerScore, gpuScoreTable, healthyForWork, loadScore, unfitForWork, workExclusions } from '../../../src/managers/scores.js'
 import { cpuHw, gpuHw, load, view } from './fixtures.js'
 
 describe('GPU power score', () => {
@@ -92,12 +92,22 @@ describe('healthy for work', () => {
   })
 
   it.each([
-    ['suspect', view('a', { health: 'SUSPECT' }), 'suspect'],
-    ['retired', view('a', { retired: true, health: 'DEAD' }), 'retired'],
+    ['suspect', view('a', { health: 'SUSPECT' }), 'health SUSPECT (only ALIVE nodes get new work)'],
+    ['retired and dead: both', view('a', { retired: true, health: 'DEAD' }), 'retired (takes no new work); health DEAD (only ALIVE nodes get new work)'],
+    ['disk and memory: both, with their limits', view('a', { load: load({ diskPercent: 74, memoryPercent: 90 }) }), 'disk 74 % used (limit 70 %); memory 90 % used (limit 75 %)'],
     ['disk 70 %', view('a', { load: load({ diskPercent: 70.4 }) }), 'disk 70 % used (limit 70 %)'],
     ['memory 75 %', view('a', { load: load({ memoryPercent: 80 }) }), 'memory 80 % used (limit 75 %)'],
     ['load score 91.6', view('a', { load: load({ cpuPercent: 100, memoryPercent: 72, selfplayJobs: 8 }) }), 'load score 92 (limit 80)']
   ])('says why a node is unfit: %s', (_name, v, reason) => {
     expect(unfitForWork(v)).toBe(reason)
+  })
+
+  it('gives the causes as data, with the numbers and the limits of the rule', () => {
+    const rule = { maxDiskPercent: 60, maxMemoryPercent: 50, maxLoadScore: 95 }
+    expect(workExclusions(view('a', { load: load({ diskPercent: 74, memoryPercent: 40 }) }), rule)).toEqual([{ kind: 'disk', percent: 74, limitPercent: 60 }])
+    expect(workExclusions(view('a', { health: 'DEAD', load: load({ memoryPercent: 55 }) }), rule)).toEqual([
+      { kind: 'health', health: 'DEAD' }, { kind: 'memory', percent: 55, limitPercent: 50 }
+    ])
+    expect(workExclusions(view('a'), rule)).toEqual([])
   })
 })

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import {
   bestCpuNodeForExport, bestCpuNodeForGauntlet, bestGpuNodeForTraining, countTrainingGpuNodes, cpuPrimaryNodes,
-  nodesForEngineMode, scoreNodes, trainingNodes, trainingPrimaryNodes
+  nodesForEngineMode, scoreNodes, selfplayExclusions, trainingNodes, trainingPrimaryNodes, type ScoredNode
 } from '../../../src/managers/selection.js'
 import { GPU_ONLY_MODES, CPU_SAFE_MODES } from '../../../src/jobs/engine-modes.js'
 import type { NodeView } from '../../../src/managers/scores.js'
+import type { Exclusion } from '../../../src/managers/eligibility.js'
 import { cpuHw, gpuHw, load, view } from './fixtures.js'
 
 const ids = (xs: Array<{ nodeId: string }>): string[] => xs.map(x => x.nodeId)
@@ -111,6 +112,27 @@ describe('nodesForEngineMode', () => {
 
   it('no nodes → []', () => {
     expect(nodesForEngineMode(scoreNodes([]), 'mcts')).toEqual([])
+  })
+})
+
+describe('selfplayExclusions (the reasons nodesForEngineMode acts on)', () => {
+  it.each<[string, NodeView, string, Exclusion[]]>([
+    ['healthy CPU node, CPU-safe mode', view('a'), 'heuristic', []],
+    ['disk over its limit', view('a', { load: load({ diskPercent: 74 }) }), 'heuristic', [{ kind: 'disk', percent: 74, limitPercent: 70 }]],
+    ['memory over its limit', view('a', { load: load({ memoryPercent: 75 }) }), 'heuristic', [{ kind: 'memory', percent: 75, limitPercent: 75 }]],
+    ['suspect', view('a', { health: 'SUSPECT' }), 'heuristic', [{ kind: 'health', health: 'SUSPECT' }]],
+    ['retired', view('a', { retired: true }), 'heuristic', [{ kind: 'retired' }]],
+    ['no selfplay capability', view('a', { caps: ['export'] }), 'heuristic', [{ kind: 'capability', capability: 'selfplay' }]],
+    ['GPU-only mode on a CPU node', view('a'), 'gumbel-mcts', [{ kind: 'no-gpu', engineMode: 'gumbel-mcts' }]],
+    ['GPU-only mode on a GPU node', view('g', { hw: gpuHw('NVIDIA H100') }), 'gumbel-mcts', []],
+    ['every cause at once', view('a', { health: 'DEAD', caps: ['export'], load: load({ diskPercent: 99 }) }), 'gumbel-mcts', [
+      { kind: 'health', health: 'DEAD' }, { kind: 'disk', percent: 99, limitPercent: 70 }, { kind: 'capability', capability: 'selfplay' }, { kind: 'no-gpu', engineMode: 'gumbel-mcts' }
+    ]]
+  ])('%s', (_n, v, mode, expected) => {
+    const [n] = scoreNodes([v]) as [ScoredNode]
+    expect(selfplayExclusions(n, mode)).toEqual(expected)
+    // the selection is exactly the nodes without an exclusion
+    expect(ids(nodesForEngineMode([n], mode))).toEqual(expected.length === 0 ? [v.info.nodeId] : [])
   })
 })
 

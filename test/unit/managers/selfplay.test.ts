@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { SeededRng } from '../../../src/core/rng.js'
 import {
   DEFAULT_PRIORITY_PARAMS, NO_SIGNALS, boardBoost, candidatesFor, curriculumBoost, defaultCandidateRows, effectivePriority,
-  eloBoost, hardwareJobCap, pickFrom, targetJobsForNode, weightTable, type CandidateRow, type ConfigSignals
+  eloBoost, hardwareJobCap, pickFrom, targetExclusions, targetJobsForNode, weightTable, type CandidateRow, type ConfigSignals
 } from '../../../src/managers/selfplay.js'
 import { isGpuOnly } from '../../../src/jobs/engine-modes.js'
 import type { LoadSample } from '../../../src/mesh/heartbeat.js'
@@ -164,5 +164,18 @@ describe('targetJobsForNode', () => {
     ['floor 1 after penalties', { hw: cpuHw({ cpuCount: 4 }), load: load({ cpuPercent: 99 }) }, 1]
   ])('%s → %i', (_n, o, expected) => {
     expect(t(o)).toBe(expected)
+  })
+})
+
+describe('targetExclusions (why the target is 0 whatever the load)', () => {
+  it.each<[string, Partial<{ caps: Capability[], retired: boolean, memoryGb: number }>, unknown[]]>([
+    ['none', {}, []],
+    ['no selfplay capability', { caps: ['training'] }, [{ kind: 'capability', capability: 'selfplay' }]],
+    ['retired', { retired: true }, [{ kind: 'retired' }]],
+    ['memory below what a task needs', { memoryGb: 7 }, [{ kind: 'small-memory', memoryGb: 7, minMemoryGb: 8 }]]
+  ])('%s', (_n, o, expected) => {
+    const v = view('n', { hw: gpuHw('NVIDIA H100', { memoryGb: o.memoryGb ?? 256 }), caps: o.caps, retired: o.retired })
+    expect(targetExclusions(v.info)).toEqual(expected)
+    expect(targetJobsForNode({ info: v.info, load: v.load, currentJobs: 0, backpressure: false }) === 0).toBe(expected.length > 0)
   })
 })
