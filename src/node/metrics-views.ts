@@ -15,6 +15,7 @@ import { exclusionText } from '../managers/eligibility.js'
 import { configKeySchema, jobTypeSchema, type ConfigKey } from '../state/schema.js'
 import type { Parts, RiftNode } from './node.js'
 import { timestampMs, type Clock } from '../core/clock.js'
+import { whyNoLeader, type NoLeader } from '../election/no-leader.js'
 
 /** Election events returned when no limit is given. @default 50 */
 export const DEFAULT_ELECTION_EVENTS_ROWS = 50
@@ -43,10 +44,25 @@ function resolveNode (p: Parts, op: string, name: string): string {
   throw new ControlError(`${op}: ${matches.length === 0 ? 'no node' : `${matches.length} nodes`} match ${JSON.stringify(name)}`)
 }
 
-function lease (p: Parts): Record<string, unknown> {
+/** Why no leader is known (null while one is): the quorum, an election under way, this node not standing… */
+function noLeader (p: Parts, cfg: RiftNode['config'], clock: Clock): NoLeader {
+  const now = timestampMs(clock)
+  const quorum = p.electionEvents.current().quorum
+  const candidates = p.state.candidacies()
+    .filter(c => c.nodeId !== p.mesh.selfId && !c.renounced && now - c.sentAt < cfg.election.leaseMs)
+    .map(c => ({ nodeId: c.nodeId, epoch: c.epoch }))
+  return whyNoLeader({
+    mode: p.election.mode(), quorum, role: p.election.role, highestEpoch: p.election.highestEpoch, candidates,
+    notStanding: p.election.notStanding(), selfEligible: cfg.node.leaderEligible
+  })
+}
+
+function lease (p: Parts, cfg: RiftNode['config'], clock: Clock): Record<string, unknown> {
   const leader = p.election.currentLeader()
   const reading = leader === undefined ? null : p.observe.lease.reading(leader.nodeId)
   return {
+    /** Why no leader is known, as `{ cause, text }`; null while one is. */
+    noLeader: leader === undefined ? noLeader(p, cfg, clock) : null,
     leader: leader?.nodeId ?? null,
     epoch: leader?.epoch ?? null,
     isLeader: p.election.isLeader(),
@@ -115,7 +131,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
   const settings = new ManagerSettings(p.state)
   return {
     nodes: async () => nodes(p),
-    lease: async () => lease(p),
+    lease: async () => lease(p, cfg, clock),
     job: async args => {
       const jobId = optionalText('job', args, 'jobId')
       if (jobId === undefined) throw new ControlError('job needs a jobId')
