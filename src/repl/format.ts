@@ -15,6 +15,11 @@ export interface TableInit {
   maxCellChars?: number
   /** @default DEFAULT_MAX_TABLE_ROWS */
   maxRows?: number
+  /**
+   * Widest line: the widest text columns are narrowed (cells cut with "…", never below their
+   * header or 4 characters) until every line fits; numbers are never cut. @default unlimited
+   */
+  maxLineChars?: number
 }
 
 export type Row = Readonly<Record<string, unknown>>
@@ -44,12 +49,51 @@ export function table (rows: readonly Row[], init: TableInit = {}): string {
   const shown = rows.slice(0, maxRows)
   const cells = shown.map(r => columns.map(c => cut(cell(r[c]), max)))
   const numeric = columns.map((c, i) => shown.every(r => typeof r[c] === 'number' || r[c] === null || r[c] === undefined) && shown.some(r => typeof r[c] === 'number') ? i : -1)
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map(r => (r[i] as string).length)))
+  const widths = fitWidths(columns.map((c, i) => Math.max(c.length, ...cells.map(r => (r[i] as string).length))),
+    columns.map((c, i) => numeric[i] === i ? Infinity : Math.max(c.length, 4)), init.maxLineChars ?? Infinity)
+  for (const r of cells) r.forEach((v, i) => { r[i] = cut(v, widths[i] as number) })
   const line = (parts: readonly string[]): string =>
     parts.map((p, i) => (numeric[i] === i ? p.padStart(widths[i] as number) : p.padEnd(widths[i] as number))).join('  ').trimEnd()
   const out = [line(columns.map(c => c.toUpperCase())), ...cells.map(line)]
   if (rows.length > shown.length) out.push(`… ${rows.length - shown.length} more row(s)`)
   return out.join('\n')
+}
+
+/** Column widths narrowed, the widest first and one character at a time, until the line (two spaces between columns) fits `max` or none can narrow below its minimum. */
+function fitWidths (widths: number[], mins: readonly number[], max: number): number[] {
+  const w = [...widths]
+  const total = (): number => w.reduce((a, b) => a + b, 0) + 2 * (w.length - 1)
+  while (total() > max) {
+    let widest = -1
+    w.forEach((x, i) => { if (x > (mins[i] as number) && (widest < 0 || x > (w[widest] as number))) widest = i })
+    if (widest < 0) break
+    w[widest] = (w[widest] as number) - 1
+  }
+  return w
+}
+
+/**
+ * `text` broken at spaces into lines of at most `width` characters, every line after the first
+ * starting with `indent`; a word longer than a line is split. Whitespace runs become one space.
+ */
+export function wrapText (text: string, width: number, indent = '  '): string[] {
+  if (!(width > indent.length + 1)) throw new RangeError('wrapText needs a width longer than its indent')
+  const lines: string[] = []
+  let line = ''
+  const room = (): number => width - (lines.length === 0 ? 0 : indent.length)
+  const push = (): void => { lines.push(lines.length === 0 ? line : `${indent}${line}`); line = '' }
+  for (let word of text.split(/\s+/).filter(w => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > room()) push()
+    while (word.length > room()) {
+      if (line !== '') push()
+      line = word.slice(0, room())
+      word = word.slice(room())
+      push()
+    }
+    line = line === '' ? word : `${line} ${word}`
+  }
+  if (line !== '' || lines.length === 0) push()
+  return lines
 }
 
 /** A flat record as two columns (KEY, VALUE). */
@@ -104,8 +148,9 @@ export function uniquePrefixes (ids: Iterable<string>, minChars = DEFAULT_MIN_ID
   return out
 }
 
-/** A peer id shortened to its last `keep` characters (the distinctive part of a 12D3KooW… id). */
+/** A peer id shortened to its last `keep` characters (the distinctive part of a 12D3KooW… id); one already shortened is kept. */
 export function shortId (id: string | null | undefined, keep = 10): string {
   if (id === null || id === undefined) return '-'
+  if (id.endsWith('…')) return id // already shortened (a unique prefix from `uniquePrefixes`)
   return id.length > keep + 1 ? `…${id.slice(-keep)}` : id
 }

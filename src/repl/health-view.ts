@@ -16,9 +16,9 @@ export function storeLines (h: StoreHealth | null): string[] {
     `free space in the data dir: persistence resumes by itself (${h.error ?? 'no detail'})`]
 }
 
-/** One warning per peer whose clock is further from ours than the bound. */
-export function clockLines (c: ClockHealth | null): string[] {
+/** One warning per peer whose clock is further from ours than the bound (peers named by `name`, default their id's end). */
+export function clockLines (c: ClockHealth | null, name: (id: string) => string = id => shortId(id)): string[] {
   if (c === null) return []
-  return c.skewed.map(s => `WARNING clock: ${shortId(s.peer)} is ${duration(Math.abs(s.skewMs))} ${s.skewMs > 0 ? 'ahead of' : 'behind'} this node ` +
+  return c.skewed.map(s => `WARNING clock: ${name(s.peer)} is ${duration(Math.abs(s.skewMs))} ${s.skewMs > 0 ? 'ahead of' : 'behind'} this node ` +
     `(more than health.maxClockSkewMs, ${duration(c.maxSkewMs)}); check NTP on both machines`)
 }

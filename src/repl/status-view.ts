@@ -3,12 +3,12 @@
  * nodes, lease, jobs, sync) into one summary — as JSON for scripts, or as text tables.
  */
 import type { ControlCall } from './attach.js'
-import { bytes, duration, shortId, table, type Row } from './format.js'
-import { nodesTable } from './helpers.js'
+import { bytes, duration, table, uniquePrefixes, wrapText, type Row } from './format.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
 import { readinessText } from '../managers/training.js'
 import { hasQuorum, quorumText, type QuorumView } from '../election/transitions.js'
+import type { NoLeader } from '../election/no-leader.js'
 import { MIN_MAJORITY_VOTERS } from '../state/settings-registry.js'
 import type { ClockHealth, StoreHealth } from '../node/metrics-snapshot.js'
 import { clockLines, storeLines } from './health-view.js'
@@ -20,6 +20,8 @@ export interface ClusterSummary {
     nodeId: string | null, epoch: number | null, isLeader: boolean, role: string, leaseRemainingMs: number | null, mode: string, voters: string[], highestEpoch: number
     /** Majority mode: voters and how many this node sees alive (null in epoch mode, right after a start, and from older nodes). */
     quorum?: QuorumView | null
+    /** Why no leader is known, e.g. `{ cause: 'no-quorum', text: '1 of 3 voters alive, 2 needed' }`; null while one is (absent from older nodes). */
+    noLeader?: NoLeader | null
   }
   nodes: Row[]
   runningJobs: Row[]
@@ -77,7 +79,7 @@ export async function gatherSummary (call: ControlCall): Promise<ClusterSummary>
     cluster: status.cluster,
     leader: {
       nodeId: lease.leader, epoch: lease.epoch, isLeader: lease.isLeader, role: lease.role, leaseRemainingMs: lease.leaseRemainingMs,
-      mode: lease.mode, voters: lease.voters, highestEpoch: lease.highestEpoch, quorum: lease.quorum ?? null
+      mode: lease.mode, voters: lease.voters, highestEpoch: lease.highestEpoch, quorum: lease.quorum ?? null, noLeader: lease.noLeader ?? null
     },
     nodes,
     runningJobs: jobs.filter(j => j.state === 'RUNNING' || j.state === 'PENDING'),
@@ -107,12 +109,12 @@ export function selfplayLine (s: SelfplayStatus | null): string[] {
   return [`selfplay: running; ${s.untrainedGames} untrained game(s) of ${s.maxUntrainedGames} before backpressure`]
 }
 
-/** The mesh line, a warning while isolated, and the members table. */
-function meshLines (m: MeshReport | null): string[] {
+/** The mesh line, a warning while isolated, and the members table (peers by their `short` ids). */
+function meshLines (m: MeshReport | null, short: (id: string) => string): string[] {
   if (m === null) return []
   const lines = [`mesh: ${m.summary}`]
   if (m.warning !== null) lines.push(`WARNING ${m.warning}`)
-  if (m.peers.length > 0) lines.push(meshTable(m))
+  if (m.peers.length > 0) lines.push(meshTable({ ...m, peers: m.peers.map(p => ({ ...p, nodeId: short(p.nodeId) })) }))
   return lines
 }
 
@@ -124,41 +126,85 @@ export function epochModeWarning (l: Pick<ClusterSummary['leader'], 'mode' | 'vo
     'name 3 or 5 voters: riftmesh settings set voters \'["<peer id>", …]\''
 }
 
-export function renderSummary (s: ClusterSummary): string {
-  const l = s.leader
+/** Width `status` fits its text to when the terminal's is not known (piped output). @default 80 */
+export const DEFAULT_STATUS_WIDTH = 80
+
+export interface RenderInit {
+  /** No line is longer: tables narrow their text columns, other lines wrap. @default DEFAULT_STATUS_WIDTH */
+  width?: number
+}
+
+/** `leader: <id> (epoch …, lease …)`, or `leader: none — <why>` (the node's own reason, else the quorum from older nodes). */
+export function leaderText (l: ClusterSummary['leader'], self: string, short: (id: string) => string): string {
+  if (l.nodeId !== null) {
+    return `leader: ${l.nodeId === self ? 'this node' : short(l.nodeId)} (epoch ${l.epoch ?? '-'}, lease ${l.leaseRemainingMs === null ? 'unknown' : `${duration(l.leaseRemainingMs)} left`})`
+  }
   const q = l.quorum ?? null
-  const leader = l.nodeId !== null
-    ? `leader: ${l.nodeId === s.self ? 'this node' : l.nodeId} (epoch ${l.epoch ?? '-'}, lease ${l.leaseRemainingMs === null ? 'unknown' : `${duration(l.leaseRemainingMs)} left`})`
-    : q !== null && !hasQuorum(q) ? `no leader: ${quorumText(q)}` : 'leader: none known'
+  const why = l.noLeader?.text ?? (q !== null && !hasQuorum(q) ? quorumText(q) : null)
+  return why === null ? 'leader: none known' : `leader: none — ${why}`
+}
+
+/** Every peer id the summary shows, mapped to its shortest unique prefix among them. */
+function idPrefixes (s: ClusterSummary): (id: string) => string {
+  const ids = [s.self, ...s.nodes.map(n => String(n.nodeId)), ...s.runningJobs.map(j => String(j.node)), ...(s.mesh?.peers.map(p => p.nodeId) ?? []),
+    ...(s.clock?.skewed.map(c => c.peer) ?? []), ...(s.leader.nodeId === null ? [] : [s.leader.nodeId])]
+  const prefixes = uniquePrefixes(ids)
+  return id => prefixes.get(id) ?? id
+}
+
+function nodeRows (s: ClusterSummary, short: (id: string) => string): Row[] {
+  return s.nodes.map(n => ({
+    node: short(String(n.nodeId)), host: n.host, gpu: n.gpu, role: n.role, health: n.health, load: n.load, cpu: n.cpuPercent, jobs: n.jobs
+  }))
+}
+
+function trainingLines (t: ClusterSummary['training']): string[] {
+  if (t === null) return []
+  if (t.decisions.length === 0) return [`training readiness (${t.role}): no config decided yet`]
+  return [`training readiness (${t.role}):`, ...t.decisions.map(d => `  ${d.config} ${d.games} games ${readinessText(d)}`)]
+}
+
+/** The summary as text: no line longer than `width`, peers by short unique id prefixes, empty lists said in words. */
+export function renderSummary (s: ClusterSummary, init: RenderInit = {}): string {
+  const width = init.width ?? DEFAULT_STATUS_WIDTH
+  if (!(Number.isInteger(width) && width >= 40)) throw new RangeError('renderSummary needs a width ≥ 40')
+  const short = idPrefixes(s)
+  const l = s.leader
   const alive = s.nodes.filter(n => n.health === 'ALIVE').length
   const sync = s.sync === null ? 'off' : `${String(s.sync.state)}${typeof s.sync.lastError === 'string' ? ` (${s.sync.lastError})` : ''}`
   const totals = (s.sync?.totals ?? {}) as Record<string, number>
   const cur = (s.sync?.current ?? null) as { done: number, planned: number, bytesDone: number } | null
   const pulling = cur === null ? '' : `; pulling ${cur.done}/${cur.planned} file(s), ${bytes(cur.bytesDone)} so far`
   const failing = s.loops.filter(x => x.failures > 0)
-  const t = s.training
-  const training = t === null || t.decisions.length === 0
-    ? []
-    : [`training readiness (${t.role}): ${t.decisions.map(d => `${d.config} ${d.games} games ${readinessText(d)}`).join('; ')}`]
-  return [
-    `cluster ${s.cluster}, seen from ${s.self}`,
-    `${leader}; this node is ${l.role}; ${l.mode} mode, ${l.voters.length} voter(s)`,
+  const fit = { maxLineChars: width }
+  const jobs = Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ')
+  const lines = [
+    `cluster ${s.cluster}, seen from ${short(s.self)}`,
+    leaderText(l, s.self, short),
+    `election: ${l.mode} mode, ${l.voters.length} voter(s); this node is ${l.role}`,
     ...[epochModeWarning(l)].filter(w => w !== null),
     `nodes: ${s.nodes.length} (${alive} alive)`,
-    ...meshLines(s.mesh),
+    ...meshLines(s.mesh, short),
     ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),
     ...storeLines(s.store ?? null),
-    ...clockLines(s.clock ?? null),
-    '',
-    nodesTable(s.nodes),
+    ...clockLines(s.clock ?? null, short),
+    ...(s.nodes.length === 0 ? [] : ['', table(nodeRows(s, short), fit)]),
     '',
     ...selfplayLine(s.selfplay),
-    `jobs: ${Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`,
-    table(s.runningJobs.map(j => ({ jobId: j.jobId, type: j.type, config: j.config, node: shortId(j.node as string), state: j.state, attempt: j.attempt }))),
+    `jobs: ${jobs === '' ? 'none' : jobs}`,
+    s.runningJobs.length === 0
+      ? 'running jobs: none'
+      : table(s.runningJobs.map(j => ({ jobId: j.jobId, type: j.type, config: j.config, node: short(String(j.node)), state: j.state, attempt: j.attempt })), fit),
     '',
     `sync: ${sync}${pulling}; received ${totals.filesReceived ?? 0} file(s), ${bytes(totals.bytesReceived ?? 0)}`,
     `documents: ${bytes(s.documents.totalBytes)} in ${Object.keys(s.documents.byDoc).length} doc(s); ${s.drops} dropped message(s)`,
     failing.length === 0 ? `loops: ${s.loops.length} healthy` : `loops failing: ${failing.map(x => `${x.name} (${x.failures}: ${x.lastError ?? ''})`).join('; ')}`,
-    ...training
-  ].join('\n')
+    ...trainingLines(s.training)
+  ]
+  // tables fit already; every other line wraps, its continuation indented under its own indent
+  return lines.join('\n').split('\n').flatMap(line => {
+    if (line.length <= width) return [line]
+    const lead = /^ */.exec(line)?.[0] ?? ''
+    return wrapText(line.slice(lead.length), width - lead.length).map(w => `${lead}${w}`)
+  }).join('\n')
 }

@@ -4,7 +4,7 @@ import { homedir } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, errorMessage } from '../../core/errors.js'
 import { attach } from '../../repl/attach.js'
-import { gatherSummary, renderSummary } from '../../repl/status-view.js'
+import { DEFAULT_STATUS_WIDTH, gatherSummary, renderSummary } from '../../repl/status-view.js'
 import { ControlError, controlSocketPath } from '../../repl/control.js'
 import { describeSettings, requireSettingSpec } from '../../state/settings-registry.js'
 import { controlRequest } from '../control-client.js'
@@ -22,6 +22,11 @@ export function socketOf (args: ParsedArgs): string {
   if (typeof socket === 'string') return socket
   const dir = args.values.get('data-dir')
   return controlSocketPath(typeof dir === 'string' ? dir : join(homedir(), DEFAULT_DATA_DIR_NAME))
+}
+
+/** The terminal's width when stdout is one (at least 40 columns), else DEFAULT_STATUS_WIDTH. */
+function statusWidth (): number {
+  return process.stdout.isTTY && process.stdout.columns > 0 ? Math.max(40, process.stdout.columns) : DEFAULT_STATUS_WIDTH
 }
 
 export const statusFlags: readonly FlagSpec[] = [
@@ -66,7 +71,7 @@ export async function runStatus (args: ParsedArgs, out: (s: string) => void): Pr
       let text: string
       try {
         const summary = await gatherSummary(call)
-        text = json ? JSON.stringify(summary, null, watch ? undefined : 2) : renderSummary(summary)
+        text = json ? JSON.stringify(summary, null, watch ? undefined : 2) : renderSummary(summary, { width: statusWidth() })
       } catch (err) {
         if (!watch) throw err
         text = `error: ${errorMessage(err)}` // a watch outlives a node restart

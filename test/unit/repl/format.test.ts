@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bytes, cell, duration, keyValues, shortId, table } from '../../../src/repl/format.js'
+import { bytes, cell, duration, keyValues, shortId, table, uniquePrefixes, wrapText } from '../../../src/repl/format.js'
 
 describe('table', () => {
   it('aligns columns to the widest cell, numbers right and text left, under an upper-case header', () => {
@@ -52,5 +52,56 @@ describe('units', () => {
     expect(shortId(null)).toBe('-')
     expect(cell(1.23456)).toBe('1.23')
     expect(cell(true)).toBe('true')
+  })
+})
+
+describe('uniquePrefixes', () => {
+  it.each<[string, string[], number, Record<string, string>]>([
+    ['peer ids share 12D3KooW: one more character each', ['12D3KooWAx', '12D3KooWBy', '12D3KooWCz9'], 8, { '12D3KooWAx': '12D3KooWA…', '12D3KooWBy': '12D3KooWB…', '12D3KooWCz9': '12D3KooWC…' }],
+    ['as long as it takes to tell neighbours apart', ['12D3KooWAbCd1', '12D3KooWAbCe2', '12D3KooWZ'], 8, { '12D3KooWAbCd1': '12D3KooWAbCd…', '12D3KooWAbCe2': '12D3KooWAbCe…', '12D3KooWZ': '12D3KooWZ' }],
+    ['never shorter than the minimum', ['abcdefghijkl', 'zzzzzzzzzzzz'], 8, { abcdefghijkl: 'abcdefgh…', zzzzzzzzzzzz: 'zzzzzzzz…' }],
+    ['an id that is a prefix of another stays whole', ['abc', 'abcdef'], 2, { abc: 'abc', abcdef: 'abcd…' }],
+    ['duplicates count once', ['node-a', 'node-a', 'node-b'], 8, { 'node-a': 'node-a', 'node-b': 'node-b' }]
+  ])('%s', (_n, ids, min, expected) => {
+    expect(Object.fromEntries(uniquePrefixes(ids, min))).toEqual(expected)
+  })
+
+  it('gives prefixes that are unique and prefixes of their ids, for random ids', () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `12D3KooW${((i * 7919) % 4096).toString(36)}${i}`)
+    const p = uniquePrefixes(ids)
+    const shown = [...p.values()]
+    expect(new Set(shown).size).toBe(new Set(ids).size)
+    for (const [id, prefix] of p) expect(id.startsWith(prefix.replace(/…$/, ''))).toBe(true)
+  })
+
+  it('keeps an id already shortened as is in shortId', () => {
+    expect(shortId('12D3KooWAbCdEf…')).toBe('12D3KooWAbCdEf…')
+    expect(shortId('12D3KooWAbCdEfGhIjKlMn')).toBe('…EfGhIjKlMn')
+  })
+})
+
+describe('wrapText', () => {
+  it.each<[string, string, number, string[]]>([
+    ['short text is one line', 'a b c', 10, ['a b c']],
+    ['breaks at spaces, continuation indented', 'aaaa bbbb cccc dddd', 10, ['aaaa bbbb', '  cccc', '  dddd']],
+    ['splits a word longer than a line', 'x 0123456789abcdef', 8, ['x', '  012345', '  6789ab', '  cdef']],
+    ['empty text is one empty line', '', 10, ['']]
+  ])('%s', (_n, text, width, lines) => {
+    expect(wrapText(text, width)).toEqual(lines)
+    for (const l of wrapText(text, width)) expect(l.length).toBeLessThanOrEqual(width)
+  })
+})
+
+describe('table maxLineChars', () => {
+  const rows = [{ node: 'n1', host: 'a-very-long-host-name.example.internal', gpu: '8x NVIDIA H100 80GB HBM3', jobs: 123456 }]
+  it('narrows the widest text columns until the lines fit, never the numbers', () => {
+    const text = table(rows, { maxLineChars: 50 })
+    for (const l of text.split('\n')) expect(l.length).toBeLessThanOrEqual(50)
+    expect(text).toMatch(/123456$/)
+    expect(text).toMatch(/a-very-long-hos\S*…/)
+  })
+  it('stops at the headers when the line cannot fit', () => {
+    const text = table(rows, { maxLineChars: 10 })
+    expect(text.split('\n')[0]).toBe('NODE  HOST  GPU     JOBS')
   })
 })
