@@ -13,6 +13,7 @@ import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 import type { ClusterSummary } from '../../src/repl/status-view.js'
+import { uniquePrefixes } from '../../src/repl/format.js'
 
 interface PromFamily { name: string, type: string, metrics: Array<{ value?: string, labels?: Record<string, string> }> }
 const parseProm = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => PromFamily[]
@@ -52,7 +53,9 @@ beforeAll(async () => {
   running.push(first)
   nodes.push(first)
   for (const name of ['b', 'c']) {
-    const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...QUIET, '--bootstrap', first.addr])
+    // c takes no new work once its disk is 1 % used: whyNot on it must name that, with the number and the limit
+    const strict = name === 'c' ? ['--set', 'health.maxDiskPercentForWork=1'] : []
+    const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...QUIET, ...strict, '--bootstrap', first.addr])
     running.push(n)
     nodes.push(n)
   }
@@ -78,6 +81,7 @@ describe('riftmesh status and metrics on three nodes', () => {
     expect(ids).toContain(s.leader.nodeId)
     expect(s.leader.epoch).toBeGreaterThanOrEqual(1)
     expect(s.leader.leaseRemainingMs).toBeGreaterThan(0)
+    expect(s.leader.noLeader).toBeNull()
     expect(s.nodes.filter(n => n.role === 'leader').map(n => n.nodeId)).toEqual([s.leader.nodeId])
     expect(s.documents.totalBytes).toBeGreaterThan(0)
     expect(s.sync).toMatchObject({ state: expect.any(String) as unknown })
@@ -87,15 +91,31 @@ describe('riftmesh status and metrics on three nodes', () => {
     }
   })
 
-  it('status prints the nodes table, and --watch redraws --count times', async () => {
+  it('status prints the nodes table in 80 columns, peers by short unique prefixes, and --watch redraws --count times', async () => {
     const [a] = nodes as [NodeProcess]
     const text = await status(a)
-    expect(text).toMatch(/^cluster default, seen from /)
-    expect(text).toMatch(/leader: .*\(epoch \d+, lease .* left\)/)
-    expect(text).toMatch(/NODE\s+HOST\s+GPU\s+GPUSCORE\s+CPUSCORE\s+ROLE\s+HEALTH\s+LOAD\s+CPU\s+JOBS/)
-    for (const n of nodes) expect(text).toContain(n.peerId)
+    const prefixes = uniquePrefixes(nodes.map(n => n.peerId))
+    expect(text).toMatch(new RegExp(`^cluster default, seen from ${prefixes.get(a.peerId) as string}\n`))
+    expect(text).toMatch(/\nleader: (this node|12D3KooW\S+…) \(epoch \d+, lease .* left\)\n/)
+    expect(text).toMatch(/NODE\s+HOST\s+GPU\s+ROLE\s+HEALTH\s+LOAD\s+CPU\s+JOBS/)
+    for (const n of nodes) expect(text).toMatch(new RegExp(`\n${prefixes.get(n.peerId) as string}\\s+.*(leader|voter|follower)\\s+ALIVE`))
+    for (const n of nodes) expect(text).not.toContain(n.peerId) // no full id: only their prefixes
+    if (process.env.SHOW_STATUS !== undefined) console.log(text)
+    expect(text.split('\n').filter(l => l.length > 80)).toEqual([])
+    expect(text).toContain('\njobs: none\nrunning jobs: none\n')
     const watched = await status(a, '--watch', '--interval', '0.2', '--count', '3', '--json')
     expect(watched.trim().split('\n').map(l => (JSON.parse(l) as ClusterSummary).nodes.length)).toEqual([3, 3, 3])
+  })
+
+  it('whyNot names the blocking reason with its number and limit: disk over health.maxDiskPercentForWork', async () => {
+    const c = nodes[2] as NodeProcess
+    await expect.poll(async () => {
+      const r = await c.request('whyNot', { config: 'hex8_2p' }) as { nodes: Array<{ node: string, eligible: boolean, note: string }>, reasons: string[] }
+      return r.nodes.length === 3 && r.nodes.every(n => !n.eligible && /^not taking selfplay: disk \d+ % used \(limit 1 %\)/.test(n.note)) && r.reasons.some(x => x.startsWith('no node is taking selfplay: 12D3KooW'))
+    }, { timeout: 20_000, interval: 500 }).toBe(true)
+    // the others, with the default limit, see the same nodes taking selfplay
+    const onA = await (nodes[0] as NodeProcess).request('whyNot', { config: 'hex8_2p' }) as { nodes: Array<{ eligible: boolean, note: string }> }
+    expect(onA.nodes.map(n => n.note)).not.toContainEqual(expect.stringMatching(/health ALIVE/))
   })
 
   it('the Prometheus endpoint parses and shows peers, leader, epoch, jobs, documents and drops', async () => {
