@@ -13,6 +13,7 @@ import { timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { errorMessage } from '../core/errors.js'
 import { mapLimit } from '../core/map-limit.js'
+import { OncePerCause, causeKey } from '../core/once-per-cause.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import type { Manifest } from '../state/schema.js'
 import { toManifestEntry } from '../transfer/manifest.js'
@@ -134,9 +135,12 @@ export class SyncPlanner {
   private readonly totals: SyncStatus['totals'] = { passes: 0, filesReceived: 0, bytesReceived: 0, resumed: 0, hashMismatches: 0, failedPulls: 0, manifestsPublished: 0 }
   private manifestInfo: SyncStatus['manifest'] = { files: 0, bytes: 0, publishedAt: null, truncated: false }
   private readonly abort = new AbortController()
+  /** A refused or failing pass is warned once per cause, not at every pass or retry. */
+  private readonly trouble: OncePerCause
 
   constructor (private readonly c: SyncPlannerComponents, init: SyncPlannerInit = {}) {
     this.log = c.logger.child({ component: 'sync' })
+    this.trouble = new OncePerCause(this.log)
     this.params = {
       maxFilesPerSyncJob: init.maxFilesPerSyncJob ?? DEFAULT_MAX_FILES_PER_SYNC_JOB,
       mtimeToleranceMs: init.mtimeToleranceMs ?? DEFAULT_MTIME_TOLERANCE_MS,
@@ -229,9 +233,10 @@ export class SyncPlanner {
       report.refused = plan.refused
       if (plan.refused !== null) {
         this.st = 'IDLE'
-        this.log.warn({ reason: plan.refused }, 'sync refused')
+        this.trouble.report('refused', { key: causeKey(plan.refused), msg: `sync refused: ${plan.refused}`, fields: { reason: plan.refused } })
         return { ...report, state: this.st }
       }
+      this.trouble.report('refused', null)
       report.planned = plan.groups.reduce((s, g) => s + g.files.length, 0)
       report.plannedBytes = plan.groups.reduce((s, g) => s + g.bytes, 0)
       if (report.planned === 0) {
@@ -269,7 +274,7 @@ export class SyncPlanner {
     } catch (err) {
       this.current = null
       this.fail(errorMessage(err))
-      this.log.warn({ err }, 'sync pass failed')
+      this.trouble.report('pass', { key: causeKey(errorMessage(err)), msg: 'sync pass failed', fields: { err } })
       return { ...report, state: this.st }
     }
   }
@@ -349,6 +354,7 @@ export class SyncPlanner {
   }
 
   private succeed (): void {
+    this.trouble.report('pass', null)
     this.st = 'SYNCED'
     this.failures = 0
     this.retryAt = null
