@@ -6,6 +6,7 @@
 import type { Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { ConfigError } from '../core/errors.js'
+import { OncePerCause } from '../core/once-per-cause.js'
 import {
   DEFAULT_CPU_PRIMARY_COUNT, DEFAULT_GPU_SCORES, DEFAULT_MIN_MEMORY_GB_FOR_TASKS, DEFAULT_RANKING_CACHE_MS,
   DEFAULT_TRAINING_PRIMARY_COUNT, DEFAULT_UNKNOWN_GPU_SCORE
@@ -60,9 +61,12 @@ export class NodeSelector {
   private readonly allowCpuTraining: boolean
   private readonly cache = new Map<string, CacheEntry>()
   private readonly log: Logger
+  /** "no node qualifies", once per selection while it lasts (rankings are recomputed every rankingCacheMs). */
+  private readonly noneQualifies: OncePerCause
 
   constructor (private readonly c: NodeSelectorComponents, init: NodeSelectorInit = {}) {
     this.log = c.logger.child({ component: 'node-selector' })
+    this.noneQualifies = new OncePerCause(this.log)
     this.cacheMs = nonNegative('selector.rankingCacheMs', init.rankingCacheMs ?? DEFAULT_RANKING_CACHE_MS)
     this.trainingCount = positiveInt('selector.trainingPrimaryCount', init.trainingPrimaryCount ?? DEFAULT_TRAINING_PRIMARY_COUNT)
     this.cpuCount = positiveInt('selector.cpuPrimaryCount', init.cpuPrimaryCount ?? DEFAULT_CPU_PRIMARY_COUNT)
@@ -136,12 +140,12 @@ export class NodeSelector {
   }
 
   private warnIfEmpty<T> (what: string, list: T[]): T[] {
-    if (list.length === 0) this.log.warn({ what }, 'no node qualifies')
+    this.noneQualifies.report(what, list.length === 0 ? { key: 'none', msg: 'no node qualifies', fields: { what } } : null)
     return list
   }
 
   private warnIfNull<T> (what: string, v: T | null): T | null {
-    if (v === null) this.log.warn({ what }, 'no node qualifies')
+    this.noneQualifies.report(what, v === null ? { key: 'none', msg: 'no node qualifies', fields: { what } } : null)
     return v
   }
 }
