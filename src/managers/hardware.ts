@@ -19,8 +19,9 @@ import { statfs } from 'node:fs/promises'
 import { graphics as siGraphics } from 'systeminformation'
 import type { Systeminformation } from 'systeminformation'
 import { SystemClock, timeoutSignal, type Clock, type TimerHandle } from '../core/clock.js'
-import { ConfigError, NotStartedError } from '../core/errors.js'
+import { ConfigError, NotStartedError, errorMessage } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
+import { OncePerCause, causeKey } from '../core/once-per-cause.js'
 import { DEFAULT_LARGE_BOARD_MIN_VRAM_GB } from '../config/defaults.js'
 import type { Capability, Hardware } from '../state/schema.js'
 
@@ -243,6 +244,14 @@ export interface GraphicsProbeOptions {
 
 export interface DetectHardwareOptions extends GraphicsProbeOptions {
   logger: Logger
+  /** A monitor probing on a timer: failures said once per cause (and once when they clear) instead of at every probe. */
+  said?: OncePerCause
+}
+
+/** A probe's failure (`err`) or success (null): through `said` once per cause when given, else a warning for each failure. */
+function probeTrouble (log: Logger | undefined, said: OncePerCause | undefined, subject: string, err: unknown, fields: Record<string, unknown>, msg: string): void {
+  if (said !== undefined) said.report(subject, err === null ? null : { key: causeKey(errorMessage(err)), msg, fields: { err, ...fields } })
+  else if (err !== null) log?.warn({ err, ...fields }, msg)
 }
 
 /** `work()`, or a rejection when `timeoutMs` passes on `clock` or `signal` aborts first. */
@@ -276,21 +285,25 @@ export async function detectHardwareDetailed (dataDir: string, options: DetectHa
   const timeoutMs = options.timeoutMs ?? DEFAULT_HARDWARE_TIMEOUT_MS
   let disk: HardwareProbe['disk']
   let diskProbed = true
+  const diskMsg = 'cannot read the data dir file system: reporting no disk space'
   try {
     const s = await statfs(dataDir)
     disk = { size: s.blocks * s.bsize, available: s.bavail * s.bsize }
+    probeTrouble(log, options.said, 'disk', null, {}, diskMsg)
   } catch (err) {
     diskProbed = false
-    log.warn({ err, dataDir }, 'cannot read the data dir file system: reporting no disk space')
+    probeTrouble(log, options.said, 'disk', err, { dataDir }, diskMsg)
   }
   let controllers: GpuController[] = []
   let gpuProbed = true
+  const gpuMsg = 'GPU detection failed or timed out: reporting no GPU'
   try {
     controllers = await probeGraphics(options)
+    probeTrouble(log, options.said, 'gpu', null, {}, gpuMsg)
   } catch (err) {
     gpuProbed = false
     if (options.signal?.aborted === true) log.debug({ err }, 'GPU detection aborted')
-    else log.warn({ err, timeoutMs }, 'GPU detection failed or timed out: reporting no GPU')
+    else probeTrouble(log, options.said, 'gpu', err, { timeoutMs }, gpuMsg)
   }
   const hardware = hardwareFromProbe({ cpuCount: availableParallelism(), mem: { total: totalmem() }, disk, controllers })
   const gpuVendor = gpuFromControllers(controllers, hardware.memoryGb).vendor
@@ -303,11 +316,14 @@ export async function detectHardware (dataDir: string, options: DetectHardwareOp
 }
 
 /** The current GPU load (0 when unknown or on failure, which is logged when a logger is given). */
-export async function readGpuLoad (options: GraphicsProbeOptions & { logger?: Logger } = {}): Promise<GpuLoad> {
+export async function readGpuLoad (options: GraphicsProbeOptions & { logger?: Logger, said?: OncePerCause } = {}): Promise<GpuLoad> {
+  const msg = 'GPU load read failed: reporting 0'
   try {
-    return gpuLoadFromControllers(await probeGraphics(options))
+    const load = gpuLoadFromControllers(await probeGraphics(options))
+    probeTrouble(options.logger, options.said, 'gpu-load', null, {}, msg)
+    return load
   } catch (err) {
-    if (options.signal?.aborted !== true) options.logger?.warn({ err }, 'GPU load read failed: reporting 0')
+    if (options.signal?.aborted !== true) probeTrouble(options.logger, options.said, 'gpu-load', err, {}, msg)
     return { ...NO_GPU_LOAD }
   }
 }
@@ -348,6 +364,8 @@ function positiveSetting (key: string, value: number): number {
  */
 export class HardwareMonitor {
   private readonly log: Logger
+  /** The probes on the timers warn once per cause, not every refresh or load read. */
+  private readonly said: OncePerCause
   private readonly refreshIntervalMs: number
   private readonly timeoutMs: number
   private readonly gpuLoadIntervalMs: number
@@ -365,6 +383,7 @@ export class HardwareMonitor {
 
   constructor (private readonly c: HardwareMonitorComponents, private readonly init: HardwareMonitorInit) {
     this.log = c.logger.child({ component: 'hardware-monitor' })
+    this.said = new OncePerCause(this.log)
     if (typeof init.dataDir !== 'string' || init.dataDir === '') throw new ConfigError('hardware.dataDir', 'a directory path')
     this.refreshIntervalMs = positiveSetting('refreshIntervalMs', init.refreshIntervalMs ?? DEFAULT_HARDWARE_REFRESH_MS)
     this.timeoutMs = positiveSetting('timeoutMs', init.timeoutMs ?? DEFAULT_HARDWARE_TIMEOUT_MS)
@@ -437,7 +456,7 @@ export class HardwareMonitor {
 
   private async detectAndApply (signal: AbortSignal): Promise<Hardware> {
     const detect = this.c.detect ?? detectHardwareDetailed
-    const found = await detect(this.init.dataDir, { logger: this.log, signal, timeoutMs: this.timeoutMs, clock: this.c.clock })
+    const found = await detect(this.init.dataDir, { logger: this.log, said: this.said, signal, timeoutMs: this.timeoutMs, clock: this.c.clock })
     if (signal.aborted) return this.detection?.hardware ?? found.hardware
     const next = mergeDetection(this.detection, found)
     this.detection = next
@@ -465,7 +484,8 @@ export class HardwareMonitor {
     this.refreshTimer = this.c.clock.setTimer(() => {
       if (this.controller !== controller) return
       this.scheduleRefresh(controller)
-      this.refresh().catch((err: unknown) => this.log.warn({ err }, 'hardware refresh failed'))
+      this.refresh().then(() => this.said.report('refresh', null),
+        (err: unknown) => this.said.report('refresh', { key: causeKey(errorMessage(err)), msg: 'hardware refresh failed', fields: { err } }))
     }, this.refreshIntervalMs)
   }
 
@@ -476,7 +496,7 @@ export class HardwareMonitor {
       if (this.readingLoad) return
       this.readingLoad = true
       this.readLoad(controller)
-        .catch((err: unknown) => this.log.warn({ err }, 'GPU load read failed'))
+        .then(() => this.said.report('load', null), (err: unknown) => this.said.report('load', { key: causeKey(errorMessage(err)), msg: 'GPU load read failed', fields: { err } }))
         .finally(() => { this.readingLoad = false })
     }, this.gpuLoadIntervalMs)
   }
@@ -484,7 +504,7 @@ export class HardwareMonitor {
   private async readLoad (controller: AbortController): Promise<void> {
     if (this.detection?.gpuVendor !== 'nvidia') return
     const read = this.c.readGpuLoad ?? readGpuLoad
-    const load = await read({ logger: this.log, signal: controller.signal, timeoutMs: this.timeoutMs, clock: this.c.clock })
+    const load = await read({ logger: this.log, said: this.said, signal: controller.signal, timeoutMs: this.timeoutMs, clock: this.c.clock })
     if (!controller.signal.aborted) this.load = load
   }
 }
