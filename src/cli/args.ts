@@ -19,6 +19,8 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { name: 'data-dir', key: 'node.dataDir', help: 'data directory (LevelDB, identity key, data files)' },
   { name: 'listen', key: 'node.listen', multiple: true, help: 'multiaddr to listen on (repeatable)' },
   { name: 'bootstrap', key: 'node.bootstrap', multiple: true, help: 'multiaddr of a peer to join through (repeatable)' },
+  { name: 'announce', key: 'node.announce', multiple: true, help: 'multiaddr others dial this node on, advertised instead of the listen addresses (repeatable)' },
+  { name: 'mdns', key: 'node.mdns', boolean: true, help: 'find peers with the same swarm key on the LAN (multicast DNS)' },
   { name: 'swarm-key', key: 'node.swarmKeyFile', help: 'private-network swarm key file' },
   { name: 'log-level', key: 'node.logLevel', help: 'fatal | error | warn | info | debug | trace | silent' },
   { name: 'metrics-port', key: 'node.metricsPort', help: 'serve Prometheus metrics on this port (0 = off)' },

@@ -30,6 +30,22 @@ export const DEFAULT_CLUSTER_NAME = 'default'
 export const DEFAULT_LISTEN_ADDRS: readonly string[] = ['/ip4/0.0.0.0/tcp/4100']
 /** node.bootstrap. @default [] */
 export const DEFAULT_BOOTSTRAP_ADDRS: readonly string[] = []
+/** node.announce: addresses advertised instead of the listen addresses (none: the listen addresses). @default [] */
+export const DEFAULT_ANNOUNCE_ADDRS: readonly string[] = []
+/** node.noAnnounce: address ranges never advertised. @default [] */
+export const DEFAULT_NO_ANNOUNCE: readonly string[] = []
+/** node.mdns: find peers of the same swarm key on the LAN by multicast DNS. @default false */
+export const DEFAULT_MDNS = false
+/** node.relay: 'auto' serves relays and reserves on two when not dialable from outside; 'off' neither. @default 'auto' */
+export const DEFAULT_RELAY_MODE = 'auto'
+/** node.relayReservations: relays an unreachable node holds a reservation on. @default 2 */
+export const DEFAULT_RELAY_RESERVATIONS = 2
+/** node.relayMaxReservations: reservations one relay grants at most. @default 128 */
+export const DEFAULT_RELAY_MAX_RESERVATIONS = 128
+/** node.relayMaxBytes: bytes one relayed connection carries before the relay resets it (both ways). @default 268_435_456 (256 MiB) */
+export const DEFAULT_RELAY_MAX_BYTES = 256 * 1024 * 1024
+/** node.relayMaxDurationMs: longest life of one relayed connection; the peer manager dials a new one. @default 1_800_000 (30 min) */
+export const DEFAULT_RELAY_MAX_DURATION_MS = 30 * 60_000
 /** node.swarmKeyFile; null means `<dataDir>/swarm.key`. @default null */
 export const DEFAULT_SWARM_KEY_FILE: string | null = null
 /** File name of the swarm key inside the data dir. @default 'swarm.key' */
@@ -177,6 +193,10 @@ export const DEFAULT_LEADERLESS_SELFPLAY_AFTER_MS = 30 * SECOND_MS
 export const DEFAULT_ADMISSION_WAIT_MS = 30 * SECOND_MS
 /** jobs.maxLogBytes. @default 10_485_760 (10 MiB) */
 export const DEFAULT_MAX_LOG_BYTES = 10 * MIB
+
+// ---- trust -----------------------------------------------------------------------------------
+/** trust.operators. @default [] */
+export const DEFAULT_OPERATORS: readonly string[] = []
 
 // ---- election --------------------------------------------------------------------------------
 /** election.voters. @default [] */

@@ -60,6 +60,35 @@ export function bootstrapAddrProblem (text: string): string | null {
   return null
 }
 
+export const ANNOUNCE_EXAMPLE = '/ip4/203.0.113.7/tcp/41000'
+export const NO_ANNOUNCE_EXAMPLE = '/ip4/172.16.0.0/ipcidr/12'
+
+/** Why `text` cannot be an announced address (`/ip4|ip6|dns…/<host>/tcp/<port>`, no peer id), or null. */
+export function announceAddrProblem (text: string): string | null {
+  const p = parse(text)
+  if ('problem' in p) return p.problem
+  const [host, transport, ...rest] = parts(p.addr)
+  if (host === undefined || !DIAL_HOSTS.has(host.name) || transport?.name !== 'tcp' || rest.length > 0) {
+    return `an announced address is where others dial this node over TCP: /ip4|ip6|dns/<host>/tcp/<port>, e.g. ${ANNOUNCE_EXAMPLE}`
+  }
+  if (host.value === '0.0.0.0' || host.value === '::') return `announce the address others dial (e.g. ${ANNOUNCE_EXAMPLE}), not ${host.value}`
+  return null
+}
+
+/** Why `text` cannot be an address range never to announce (`/ip4|ip6/<net>/ipcidr/<bits>`), or null. */
+export function noAnnounceProblem (text: string): string | null {
+  const p = parse(text)
+  if ('problem' in p) return p.problem
+  const list = parts(p.addr)
+  const [host, cidr] = list
+  const max = host?.name === 'ip4' ? 32 : 128
+  if (host === undefined || !LISTEN_HOSTS.has(host.name) || list.length > 2 || (cidr !== undefined && cidr.name !== 'ipcidr')) {
+    return `an address range is /ip4|ip6/<network>/ipcidr/<prefix bits>, e.g. ${NO_ANNOUNCE_EXAMPLE}`
+  }
+  if (cidr !== undefined && !(Number(cidr.value) >= 0 && Number(cidr.value) <= max)) return `the prefix after /ipcidr/ is 0..${max} bits`
+  return null
+}
+
 /** A string schema whose issue message is `problem(text)`. */
 function checked (problem: (text: string) => string | null): z.ZodType<string> {
   return z.string().max(512).superRefine((text, ctx) => {
@@ -72,3 +101,7 @@ function checked (problem: (text: string) => string | null): z.ZodType<string> {
 export const listenAddrSchema = checked(listenAddrProblem)
 /** A bootstrap multiaddr (TCP, ending in /p2p/<peer id>). */
 export const bootstrapAddrSchema = checked(bootstrapAddrProblem)
+/** An announced multiaddr (TCP, no peer id). */
+export const announceAddrSchema = checked(announceAddrProblem)
+/** An address range never announced (`/ip4/<net>/ipcidr/<bits>`). */
+export const noAnnounceSchema = checked(noAnnounceProblem)

@@ -6,7 +6,11 @@
  * link-local addresses mean "this machine" to whoever dials them, so advertising them sends
  * every other node to itself (the star-mesh defect). They are advertised only when the node has
  * nothing else: a cluster whose nodes all run on one machine.
+ *
+ * A relayed address (`/ip4/<relay>/tcp/<port>/p2p/<relay>/p2p-circuit/p2p/<node>`) reaches the
+ * node through a relay; it is dialled only after the node's direct addresses.
  */
+import { BlockList, isIP } from 'node:net'
 
 const IP_RE = /^\/(ip4|ip6)\/([^/]+)(\/|$)/
 
@@ -45,6 +49,49 @@ export function advertisable (addrs: readonly string[]): string[] {
   return remote.length > 0 ? remote : specified
 }
 
+/** Reaches its node through a circuit relay. */
+export function isRelayed (addr: string): boolean {
+  return addr.includes('/p2p-circuit')
+}
+
+/** A list of address ranges (`/ip4/<net>/ipcidr/<bits>`, or one address) and a test for them. */
+export function rangeMatcher (ranges: readonly string[]): (addr: string) => boolean {
+  if (ranges.length === 0) return () => false
+  const list = new BlockList()
+  for (const r of ranges) {
+    const m = /^\/(ip4|ip6)\/([^/]+)(?:\/ipcidr\/(\d+))?$/.exec(r)
+    if (m === null) throw new RangeError(`not an address range: ${r} (expected /ip4/<net>/ipcidr/<bits>)`)
+    const family = m[1] === 'ip4' ? 'ipv4' : 'ipv6'
+    if (m[3] === undefined) list.addAddress(m[2] as string, family)
+    else list.addSubnet(m[2] as string, Number(m[3]), family)
+  }
+  return addr => {
+    if (isRelayed(addr)) return false // a relayed address is judged by the relay, not this node
+    const ip = ipOf(addr)
+    const v = ip === undefined ? 0 : isIP(ip)
+    return v !== 0 && list.check(ip as string, v === 4 ? 'ipv4' : 'ipv6')
+  }
+}
+
+export interface AnnounceRules {
+  /** `node.announce`: when not empty, these replace the direct addresses the node listens on. */
+  announce: readonly string[]
+  /** `node.noAnnounce`: address ranges never advertised. */
+  noAnnounce: readonly string[]
+}
+
+/**
+ * What a node advertises: its announced addresses instead of its direct listen addresses when it
+ * has any (relayed addresses are kept), minus the ranges never to advertise, then
+ * {@link advertisable}. Order kept.
+ */
+export function announcedAddrs (addrs: readonly string[], rules: AnnounceRules): string[] {
+  const denied = rangeMatcher(rules.noAnnounce)
+  const announced = new Set(rules.announce)
+  const base = rules.announce.length > 0 ? addrs.filter(a => isRelayed(a) || announced.has(a.replace(/\/p2p\/[^/]+$/, ''))) : addrs
+  return advertisable(base.filter(a => !denied(a)))
+}
+
 /** The peer id in a multiaddr's trailing `/p2p/<peer>`, or undefined. */
 export function peerIdOf (addr: string): string | undefined {
   return /\/p2p\/([^/]+)$/.exec(addr)?.[1]
@@ -52,17 +99,19 @@ export function peerIdOf (addr: string): string | undefined {
 
 /** `addr` with `/p2p/<peer>` appended when it has no peer id. */
 export function withPeerId (addr: string, peer: string): string {
-  return addr.includes('/p2p/') ? addr : `${addr}/p2p/${peer}`
+  return /\/p2p\/[^/]+$/.test(addr) ? addr : `${addr}/p2p/${peer}`
 }
 
 /**
  * The addresses to dial for another node, best first, each with its peer id: what it advertised
  * (minus unspecified addresses, other nodes' peer ids, and loopback/link-local ones when it has
- * others — those would reach this machine, not that node), duplicates removed. At most `max`.
+ * others — those would reach this machine, not that node), duplicates removed, direct addresses
+ * before relayed ones. At most `max`.
  */
 export function dialAddrs (peer: string, addrs: readonly string[], max = 16): string[] {
-  const own = addrs.filter(a => !a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`))
-  return [...new Set(advertisable(own).map(a => withPeerId(a, peer)))].slice(0, max)
+  const own = addrs.filter(a => isRelayed(a) ? (a.endsWith('/p2p-circuit') || a.endsWith(`/p2p-circuit/p2p/${peer}`)) : (!a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`)))
+  const all = [...new Set(advertisable(own).map(a => withPeerId(a, peer)))]
+  return [...all.filter(a => !isRelayed(a)), ...all.filter(a => isRelayed(a))].slice(0, max)
 }
 
 /** Why a dial failed, in words an operator can act on. */

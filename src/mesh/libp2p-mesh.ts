@@ -1,8 +1,9 @@
 /**
  * The real Mesh: libp2p 3 with TCP (or the in-process memory transport for tests and
  * benchmarks), Noise, Yamux, a private-network swarm key, identify, ping, bootstrap discovery
- * and gossipsub with signed messages (StrictSign). libp2p keeps its own timers; they stay behind
- * this class.
+ * and gossipsub with signed messages (StrictSign); with `relay`, circuit relay v2, DCUtR and the
+ * dial-back reachability probe (./connectivity.ts, ./reachability.ts); with `mdns`, LAN discovery.
+ * libp2p keeps its own timers; they stay behind this class.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -25,10 +26,16 @@ import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
-import { advertisable } from './addrs.js'
+import { isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
+import { announceFilter, DEFAULT_RESERVATIONS, lanDiscovery, relayServices, relayTransport, type RelayInit } from './connectivity.js'
+import { ReachabilityProbe, type Reachability } from './reachability.js'
+import { SystemClock, type Clock } from '../core/clock.js'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
+
+/** How a peer is connected: directly, only through a relay, or not at all. */
+export type PeerPath = 'direct' | 'relayed' | 'none'
 
 export interface Libp2pMeshInit {
   privateKey: PrivateKey
@@ -38,11 +45,22 @@ export interface Libp2pMeshInit {
   bootstrap: readonly string[]
   /** @default 'tcp' */
   transport?: 'tcp' | 'memory'
+  /** Decides which connections are allowed (e.g. revoked peers); libp2p's default allows all. */
   connectionGater?: ConnectionGater
+  /** Advertised instead of the direct listen addresses (a port-mapped host). @default [] */
+  announce?: readonly string[]
+  /** Address ranges (`/ip4/<net>/ipcidr/<bits>`) never advertised. @default [] */
+  noAnnounce?: readonly string[]
+  /** Find peers on the LAN by mDNS and dial them. @default false */
+  mdns?: boolean
+  /** Serve circuit relays, punch holes, probe reachability and reserve relays when private; absent: none of it. */
+  relay?: RelayInit
   /** Largest gossip message accepted, in bytes. @default 1 MiB */
   maxGossipMessageBytes?: number
   /** Gossipsub heartbeat. @default 700 */
   gossipHeartbeatMs?: number
+  /** Longest dial of one address of a peer; the next address is tried after it. @default 3_000 */
+  addressDialTimeoutMs?: number
   /** Most open connections. @default 200 */
   maxConnections?: number
   /** libp2p's own metrics (connections, streams, bytes per protocol …) into this prom-client registry; none when absent. */
@@ -50,9 +68,12 @@ export interface Libp2pMeshInit {
 }
 
 export const DEFAULT_GOSSIP_HEARTBEAT_MS = 700
+export const DEFAULT_ADDRESS_DIAL_TIMEOUT_MS = 3_000
 
 export interface Libp2pMeshComponents {
   logger: Logger
+  /** For the reachability probe's rounds. @default the system clock */
+  clock?: Clock
 }
 
 export class MeshError extends RiftmeshError {
@@ -73,12 +94,6 @@ export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array, dat
 /** The first non-empty line of a message (libp2p's errors run to paragraphs with stack frames). */
 function firstLine (message: string): string {
   return message.split('\n').map(l => l.trim()).find(l => l !== '') ?? message
-}
-
-/** libp2p's announce filter over {@link advertisable}. */
-function announceable (addrs: Multiaddr[]): Multiaddr[] {
-  const keep = new Set(advertisable(addrs.map(a => a.toString())))
-  return addrs.filter(a => keep.has(a.toString()))
 }
 
 function wrapStream (stream: Stream, maxFrameBytes: number): FrameStream {
@@ -114,8 +129,11 @@ export class Libp2pMesh implements Mesh {
   private readonly identifyListeners = new Set<(peer: string, listenAddrs: string[]) => void>()
   private readonly hangUpListeners = new Set<(peer: string, reason: HangUpReason) => void>()
   private selfIdValue = ''
+  private probe: ReachabilityProbe | undefined
+  private readonly addrListeners = new Set<(addrs: string[]) => void>()
+  private lastAddrs = ''
 
-  constructor (components: Libp2pMeshComponents, private readonly init: Libp2pMeshInit) {
+  constructor (private readonly components: Libp2pMeshComponents, private readonly init: Libp2pMeshInit) {
     this.log = components.logger.child({ component: 'mesh' })
   }
 
@@ -139,22 +157,36 @@ export class Libp2pMesh implements Mesh {
     const transport = init.transport ?? 'tcp'
     const maxBytes = init.maxGossipMessageBytes ?? 1024 * 1024
     if (init.swarmKey !== null) preGrowPnetCipherMemory()
+    const relay = init.relay
+    const announce = [...(init.announce ?? [])]
     const node = await createLibp2p({
       privateKey: init.privateKey,
-      // never tell others a loopback or link-local address unless this node has nothing else
-      addresses: { listen: [...init.listen], announceFilter: announceable },
-      transports: [transport === 'tcp' ? tcp() : memory()],
+      // never tell others a loopback or link-local address unless this node has nothing else;
+      // announced addresses replace the direct listen addresses, relayed ones are kept
+      addresses: {
+        listen: [...init.listen],
+        ...(announce.length > 0 ? { appendAnnounce: announce } : {}),
+        announceFilter: announceFilter({ announce, noAnnounce: init.noAnnounce ?? [] })
+      },
+      transports: [transport === 'tcp' ? tcp() : memory(), ...(relay !== undefined ? [relayTransport()] : [])],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       ...(init.swarmKey !== null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
       ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
-      connectionManager: { maxConnections: init.maxConnections ?? 200 },
+      // each address of a peer gets its own budget, so a dead direct address leaves time for the relayed ones
+      connectionManager: { maxConnections: init.maxConnections ?? 200, addressDialTimeout: init.addressDialTimeoutMs ?? DEFAULT_ADDRESS_DIAL_TIMEOUT_MS },
       ...(init.metricsRegistry !== undefined ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) } : {}),
-      peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: [...init.bootstrap], timeout: 0 })] : [],
+      peerDiscovery: [
+        ...(init.bootstrap.length > 0 ? [bootstrap({ list: [...init.bootstrap], timeout: 0 })] : []),
+        ...(init.mdns === true ? [lanDiscovery()] : [])
+      ],
       services: {
         identify: identify(),
         ping: ping(),
+        ...(relay !== undefined ? relayServices(relay) : {}),
         pubsub: gossipsub({
+          // heartbeats and document updates reach a node behind NAT over its relayed connections
+          runOnLimitedConnection: true,
           globalSignaturePolicy: StrictSign,
           emitSelf: false,
           allowPublishToZeroTopicPeers: true,
@@ -186,6 +218,10 @@ export class Libp2pMesh implements Mesh {
     })
     node.addEventListener('peer:connect', evt => this.emitPeer('connect', evt.detail.toString()))
     node.addEventListener('peer:disconnect', evt => this.emitPeer('disconnect', evt.detail.toString()))
+    node.addEventListener('self:peer:update', () => this.emitAddrs())
+    // mDNS finds peers; libp2p dials none by itself, so dial each one found (a node of another
+    // swarm key fails the handshake and is forgotten; the peer manager takes over the rest)
+    if (init.mdns === true) node.addEventListener('peer:discovery', evt => this.dialDiscovered(evt.detail.id.toString()))
     node.addEventListener('peer:identify', evt => {
       const peer = evt.detail.peerId.toString()
       const addrs = evt.detail.listenAddrs.map(a => a.toString())
@@ -201,13 +237,79 @@ export class Libp2pMesh implements Mesh {
     this.node = node
     this.selfIdValue = node.peerId.toString()
     for (const topic of this.topicHandlers.keys()) node.services.pubsub.subscribe(topic)
+    if (relay !== undefined) {
+      this.probe = new ReachabilityProbe({ libp2p: node, clock: this.clock, logger: this.log }, {
+        advertised: () => this.listenAddrs(),
+        onPrivate: async () => await this.reserveRelays(relay.reservations ?? DEFAULT_RESERVATIONS)
+      })
+      await this.probe.start()
+    }
   }
 
   async stop (): Promise<void> {
     const node = this.node
     if (node === undefined) return
     this.node = undefined
+    await this.probe?.stop()
+    this.probe = undefined
     await node.stop()
+  }
+
+  private get clock (): Clock {
+    return this.components.clock ?? new SystemClock()
+  }
+
+  /** Whether others can dial this node directly, and why; undefined without `relay`. */
+  reachability (): Reachability | undefined {
+    return this.probe?.reachability
+  }
+
+  /**
+   * Hold reservations on `count` relays (members that serve circuit relay v2) and advertise the
+   * relayed addresses. libp2p finds the relays among connected peers and replaces one that goes away.
+   */
+  async reserveRelays (count: number): Promise<void> {
+    const node = this.node as (Node & { components?: { transportManager?: { listen: (addrs: Multiaddr[]) => Promise<void> } } }) | undefined
+    const tm = node?.components?.transportManager
+    if (tm === undefined) throw new MeshError('cannot reserve relays: the mesh is not started or has no transport manager')
+    this.log.info({ relays: count }, `this node cannot be dialled directly: reserving ${count} relay(s)`)
+    await tm.listen(Array.from({ length: count }, () => multiaddr('/p2p-circuit')))
+  }
+
+  /** Direct or relayed, per connected peer (a peer with both is direct). */
+  peerPath (peer: string): PeerPath {
+    const conns = this.node?.getConnections(peerIdFromString(peer)) ?? []
+    if (conns.length === 0) return 'none'
+    return conns.some(c => !isRelayed(c.remoteAddr.toString())) ? 'direct' : 'relayed'
+  }
+
+  /** Called with the advertised addresses whenever they change (a relay reservation made or lost). */
+  onAddrsChange (listener: (addrs: string[]) => void): () => void {
+    this.addrListeners.add(listener)
+    return () => this.addrListeners.delete(listener)
+  }
+
+  private emitAddrs (): void {
+    const addrs = this.listenAddrs()
+    const key = addrs.join(' ')
+    if (key === this.lastAddrs) return // self:peer:update also fires for protocol changes
+    this.lastAddrs = key
+    for (const l of this.addrListeners) {
+      try {
+        l(addrs)
+      } catch (err) {
+        this.log.error({ err }, 'address listener threw')
+      }
+    }
+  }
+
+  private dialDiscovered (peer: string): void {
+    const node = this.node
+    if (node === undefined || peer === this.selfIdValue || node.getConnections(peerIdFromString(peer)).length > 0) return
+    node.dial(peerIdFromString(peer)).then(
+      () => this.log.info({ peer }, 'connected to a peer found on the LAN (mDNS)'),
+      (err: unknown) => this.log.debug({ err: errorMessage(err), peer }, 'dialling a peer found on the LAN failed')
+    )
   }
 
   listenAddrs (): string[] {
@@ -244,12 +346,12 @@ export class Libp2pMesh implements Mesh {
         this.log.debug({ err, peer, protocol }, 'stream handler failed')
         stream.abort(err instanceof Error ? err : new Error(String(err)))
       }
-    }, { maxInboundStreams: options.maxInboundStreams ?? 8, maxOutboundStreams: 64 })
+    }, { maxInboundStreams: options.maxInboundStreams ?? 8, maxOutboundStreams: 64, runOnLimitedConnection: true })
   }
 
   async open (peer: string, protocol: string, options: OpenOptions): Promise<FrameStream> {
     try {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal })
+      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal, runOnLimitedConnection: true })
       return wrapStream(stream, options.maxFrameBytes)
     } catch (err) {
       throw new MeshError(`cannot open ${protocol} to ${peer}: ${errorMessage(err)}`, peer, { cause: err })
@@ -277,10 +379,10 @@ export class Libp2pMesh implements Mesh {
     await node.peerStore.merge(peerIdFromString(peer), { multiaddrs: addrs.map(a => multiaddr(a.replace(/\/p2p\/[^/]+$/, ''))) })
   }
 
-  /** Open connections: the remote peer, the address in use and who dialled. */
-  connections (): Array<{ peer: string, addr: string, direction: 'inbound' | 'outbound' }> {
+  /** Open connections: the remote peer, the address in use, who dialled, and whether through a relay. */
+  connections (): Array<{ peer: string, addr: string, direction: 'inbound' | 'outbound', relayed: boolean }> {
     if (this.node === undefined) return []
-    return this.node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction }))
+    return this.node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), direction: c.direction, relayed: isRelayed(c.remoteAddr.toString()) }))
   }
 
   connectedPeers (): string[] {

@@ -74,6 +74,8 @@ export interface MemberLink {
   /** The remote address of an open connection, or null. */
   addr: string | null
   direction: 'inbound' | 'outbound' | null
+  /** Connected directly or only through a relay; null when not connected. */
+  path?: 'direct' | 'relayed' | null
   health: string | null
   lastError: DialOutcome | null
 }
@@ -93,6 +95,8 @@ export interface MeshReport {
   warning: string | null
   bootstrap: BootstrapLink[]
   peers: MemberLink[]
+  /** Whether others can dial this node directly, and why; null when relaying is off. */
+  reachability?: { state: string, why: string } | null
 }
 
 export class PeerManager {
@@ -175,10 +179,12 @@ export class PeerManager {
   /** How connected this node is, per member and per bootstrap address. */
   report (): MeshReport {
     const self = this.c.mesh.selfId
-    const conns = new Map<string, { addr: string, direction: 'inbound' | 'outbound' }>()
+    const conns = new Map<string, { addr: string, direction: 'inbound' | 'outbound', relayed: boolean }>()
     for (const c of this.c.mesh.connections()) {
       const cur = conns.get(c.peer)
-      if (cur === undefined || (cur.direction === 'inbound' && c.direction === 'outbound')) conns.set(c.peer, { addr: c.addr, direction: c.direction })
+      // a direct connection before a relayed one, then an outbound one before an inbound one
+      const better = cur === undefined || (cur.relayed && !c.relayed) || (cur.relayed === c.relayed && cur.direction === 'inbound' && c.direction === 'outbound')
+      if (better) conns.set(c.peer, { addr: c.addr, direction: c.direction, relayed: c.relayed })
     }
     const health = this.c.health
     const peers: MemberLink[] = (this.c.state?.nodes() ?? []).filter(n => n.nodeId !== self).map(n => {
@@ -188,6 +194,7 @@ export class PeerManager {
         connected: conn !== undefined,
         addr: conn?.addr ?? null,
         direction: conn?.direction ?? null,
+        path: conn === undefined ? null : (conn.relayed ? 'relayed' : 'direct'),
         health: health?.(n.nodeId) ?? null,
         lastError: this.memberErrors.get(n.nodeId) ?? null
       }
@@ -205,7 +212,8 @@ export class PeerManager {
       isolated: conns.size === 0,
       warning,
       bootstrap: [...this.bootstrapOutcomes].map(([addr, o]) => ({ addr, reached: o.reached, lastError: o.lastError })),
-      peers
+      peers,
+      reachability: ((r) => r === undefined ? null : { state: r.state, why: r.why })(this.c.mesh.reachability())
     }
   }
 

@@ -2,12 +2,16 @@
 import type { MeshReport } from '../node/peer-manager.js'
 import { shortId, table } from './format.js'
 
-/** One row per member: connected or not, the address in use (or the last dial error and its cause). */
+/**
+ * This node's reachability (when relaying is on), then one row per member: connected or not,
+ * directly or through a relay, the address in use (or the last dial error and its cause).
+ */
 export function meshTable (m: MeshReport, maxRows = 20): string {
-  return table(m.peers.map(p => ({
+  const reach = m.reachability === null || m.reachability === undefined ? [] : [`reachability: ${m.reachability.state} — ${m.reachability.why}`]
+  return [...reach, table(m.peers.map(p => ({
     peer: shortId(p.nodeId),
     health: p.health ?? '-',
-    connected: p.connected ? 'yes' : 'no',
+    connected: p.connected ? (p.path === 'relayed' ? 'relayed' : 'direct') : 'no',
     via: p.connected ? `${(p.addr ?? '-').replace(/\/p2p\/.*$/, '')} (${p.direction === 'inbound' ? 'in' : 'out'})` : (p.lastError === null ? '-' : `${p.lastError.cause}: ${p.lastError.error}`)
-  })), { maxRows, maxCellChars: 48 })
+  })), { maxRows, maxCellChars: 48 })].join('\n')
 }

@@ -4,8 +4,8 @@ import { z } from 'zod'
 import { LOG_LEVELS, type LogLevel } from '../../core/logger.js'
 import * as D from '../defaults.js'
 import * as V from '../../core/vocabulary.js'
-import { bool, field, int, list, ms, nullable, num, oneOf, path, text } from '../fields.js'
-import { BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, bootstrapAddrSchema, listenAddrSchema } from '../multiaddrs.js'
+import { bool, bytes, field, int, list, ms, nullable, num, oneOf, path, text } from '../fields.js'
+import { ANNOUNCE_EXAMPLE, BOOTSTRAP_EXAMPLE, LISTEN_EXAMPLE, NO_ANNOUNCE_EXAMPLE, announceAddrSchema, bootstrapAddrSchema, listenAddrSchema, noAnnounceSchema } from '../multiaddrs.js'
 
 const logLevels = LOG_LEVELS as unknown as readonly [LogLevel, ...LogLevel[]]
 
@@ -22,6 +22,22 @@ export const nodeFields = {
     'Multiaddrs this node listens on (TCP only).'),
   bootstrap: field(list(bootstrapAddrSchema, `TCP multiaddrs of peers such as ${BOOTSTRAP_EXAMPLE}`, 256), D.DEFAULT_BOOTSTRAP_ADDRS,
     'Multiaddrs of peers dialled at start to join the mesh (TCP, ending in /p2p/<peer id>).'),
+  announce: field(list(announceAddrSchema, `TCP multiaddrs such as ${ANNOUNCE_EXAMPLE}`, 16), D.DEFAULT_ANNOUNCE_ADDRS,
+    'Addresses advertised instead of the listen addresses: where others reach this node (a port-mapped host: the public address and published port). Relayed addresses are still added.'),
+  noAnnounce: field(list(noAnnounceSchema, `address ranges such as ${NO_ANNOUNCE_EXAMPLE}`, 32), D.DEFAULT_NO_ANNOUNCE,
+    'Address ranges never advertised (a container bridge, a VPN nobody else is on).'),
+  mdns: field(bool(), D.DEFAULT_MDNS,
+    'Find peers on the LAN by multicast DNS (only peers with the same swarm key connect); needs no bootstrap list on one LAN.'),
+  relay: field(oneOf(['auto', 'off'] as const), D.DEFAULT_RELAY_MODE,
+    '"auto": serve circuit relays to members, and when no peer can dial this node directly, hold reservations on node.relayReservations relays and advertise the relayed addresses; "off": neither.'),
+  relayReservations: field(int(1, 8, 'relays'), D.DEFAULT_RELAY_RESERVATIONS,
+    'Relays a node that cannot be dialled directly holds a reservation on.'),
+  relayMaxReservations: field(int(1, 10_000, 'reservations'), D.DEFAULT_RELAY_MAX_RESERVATIONS,
+    'Reservations this node grants as a relay at most.'),
+  relayMaxBytes: field(bytes(64 * 1_024), D.DEFAULT_RELAY_MAX_BYTES,
+    'Bytes one connection relayed by this node carries before it is reset (a file larger than this is fetched from a holder reached directly).'),
+  relayMaxDurationMs: field(ms(10_000), D.DEFAULT_RELAY_MAX_DURATION_MS,
+    'Longest life of one connection relayed by this node; the peer manager dials a fresh one after it.'),
   swarmKeyFile: field(path(), {
     derivedText: `<dataDir>/${D.DEFAULT_SWARM_KEY_FILE_NAME}`,
     derive: ctx => join(String(ctx.get('node.dataDir')), D.DEFAULT_SWARM_KEY_FILE_NAME)
