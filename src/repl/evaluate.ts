@@ -2,7 +2,8 @@
  * The REPL's evaluator: runs one input in the REPL's context with `vm`, awaits a returned
  * promise (so `jobs()` prints its table, not `Promise { <pending> }`), accepts `await` at top
  * level, and hands every error to `onError` instead of the REPL's "Uncaught …" printer. Inputs
- * run one at a time, in order, so a piped script prints its results in sequence.
+ * run one at a time, in order, each awaited before the next, so a piped script prints its
+ * results in sequence; the failed ones are counted (a piped script exits non-zero).
  */
 import repl from 'node:repl'
 import { Script, type Context } from 'node:vm'
@@ -46,6 +47,17 @@ export interface EvaluatorState {
   pending: () => number
   /** Resolves once nothing is pending. */
   idle: () => Promise<void>
+  /** Inputs run so far, and those that failed (the first with its number and error). */
+  tally: () => EvaluatorTally
+  /** Run `action` after every input given so far has printed (REPL commands such as .json, in order). */
+  enqueue: (action: () => void) => void
+}
+
+export interface EvaluatorTally {
+  inputs: number
+  failed: number
+  /** The first failed input: its number (1 = the first input) and its error. */
+  firstFailure?: { input: number, err: unknown }
 }
 
 /**
@@ -56,6 +68,12 @@ export interface EvaluatorState {
 export function makeEvaluator (print: (result: unknown) => void, onError: (err: unknown) => void): { evaluate: Evaluate, state: EvaluatorState } {
   let pending = 0
   let queue: Promise<void> = Promise.resolve()
+  const tally: EvaluatorTally = { inputs: 0, failed: 0 }
+  const failed = (input: number) => (err: unknown): void => {
+    tally.failed++
+    tally.firstFailure ??= { input, err }
+    onError(err)
+  }
   const run = async (script: Script, context: Context): Promise<void> => {
     let result = script.runInContext(context, { displayErrors: false }) as unknown
     if (isThenable(result)) result = await result
@@ -72,14 +90,19 @@ export function makeEvaluator (print: (result: unknown) => void, onError: (err: 
       compileError = err
     }
     pending++
+    const input = ++tally.inputs
     queue = queue.then(async () => {
       if (script === undefined) throw compileError
       await run(script, context)
-    }).catch(onError).finally(() => { pending-- })
+    }).catch(failed(input)).finally(() => { pending-- })
     cb(null, undefined)
+  }
+  const enqueue = (action: () => void): void => {
+    pending++
+    queue = queue.then(action).catch(onError).finally(() => { pending-- })
   }
   return {
     evaluate,
-    state: { pending: () => pending, idle: async () => { while (pending > 0) await queue } }
+    state: { pending: () => pending, idle: async () => { while (pending > 0) await queue }, tally: () => ({ ...tally }), enqueue }
   }
 }

@@ -7,11 +7,12 @@
  */
 import repl, { type REPLServer } from 'node:repl'
 import { inspect } from 'node:util'
-import { clearLine, cursorTo } from 'node:readline'
+import { clearScreenDown, cursorTo, moveCursor } from 'node:readline'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
+import type { TerminalLine } from '../core/logger.js'
 import type { ControlCall } from './attach.js'
 import { Shown, makeHelpers, makeSettingsHelpers, type Helper } from './helpers.js'
-import { makeEvaluator } from './evaluate.js'
+import { makeEvaluator, type EvaluatorTally } from './evaluate.js'
 
 export const DEFAULT_PROMPT = 'riftmesh> '
 
@@ -31,10 +32,12 @@ export interface ReplSessionInit {
   nowMs: () => number
 }
 
-export interface ReplSession {
+export interface ReplSession extends TerminalLine {
   server: REPLServer
   /** Resolves when the user leaves (`.exit`, Ctrl-D, end of input) and every pending helper has printed. */
   closed: Promise<void>
+  /** Inputs run so far and those that failed. */
+  tally: () => EvaluatorTally
 }
 
 /** One line of help per helper, aligned. */
@@ -63,6 +66,22 @@ function describeError (err: unknown): string {
   return errorMessage(err)
 }
 
+/** Inputs of a piped script that failed (each printed its error where it ran): the script fails. */
+export class ReplScriptError extends RiftmeshError {
+  constructor (tally: EvaluatorTally) {
+    const first = tally.firstFailure
+    const which = first !== undefined ? `; the first, input ${first.input}: ${describeError(first.err)}` : ''
+    super(`${tally.failed} of ${tally.inputs} input(s) failed${which}`, 'ERR_REPL_SCRIPT')
+    this.name = 'ReplScriptError'
+  }
+}
+
+/** Throws ReplScriptError when an input of a session that was not on a terminal failed. */
+export function assertScriptSucceeded (session: ReplSession, terminal: boolean): void {
+  const tally = session.tally()
+  if (!terminal && tally.failed > 0) throw new ReplScriptError(tally)
+}
+
 export async function startReplSession (init: ReplSessionInit): Promise<ReplSession> {
   const terminal = init.terminal ?? false
   let json = init.json ?? false
@@ -73,15 +92,26 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
     if (json) return JSON.stringify(v instanceof Shown ? v.data : v) ?? 'null'
     return v instanceof Shown ? v.text : inspect(v, { colors: terminal, depth: 4 })
   }
-  // results arrive after the prompt is back: in a terminal, print over the prompt line and redraw it
-  const show = (text: string): void => {
-    if (terminal) {
-      clearLine(init.output, 0)
-      cursorTo(init.output, 0)
-    }
-    init.output.write(`${text}\n`)
-    if (terminal) server.displayPrompt(true)
+  let open = true
+  /**
+   * Output that arrives while the prompt is up (a late result, a log line): in a terminal, clear
+   * the prompt and the input being typed (every row it wraps over), write, then redraw both
+   * below with the cursor where it was.
+   */
+  const aside = (write: () => void): void => {
+    if (!terminal || !open) { write(); return }
+    const rows = server.getCursorPos().rows
+    moveCursor(init.output, 0, -rows)
+    cursorTo(init.output, 0)
+    clearScreenDown(init.output)
+    write()
+    // readline redraws from as many rows above the cursor as it last drew the input over
+    // (`prevRows`, which lags behind when a paste wraps): put the cursor that far below
+    const drawnRows = (server as unknown as { prevRows?: number }).prevRows ?? rows
+    if (drawnRows > 0) init.output.write('\n'.repeat(drawnRows))
+    server.displayPrompt(true)
   }
+  const show = (text: string): void => { aside(() => init.output.write(`${text}\n`)) }
   const { evaluate, state } = makeEvaluator(v => show(format(v)), err => {
     const message = describeError(err)
     show(json ? JSON.stringify({ error: message, name: isError(err) ? err.name : 'Error' }) : `error: ${message}`)
@@ -98,28 +128,28 @@ export async function startReplSession (init: ReplSessionInit): Promise<ReplSess
     preview: false,
     writer: format
   })
-  const write = (s: string): void => { init.output.write(`${s}\n`) }
-
   for (const [name, h] of Object.entries(helpers)) server.context[name] = h.run
   server.context.settings = Object.fromEntries(Object.entries(settings).map(([k, h]) => [k, h.run]))
+  // commands take effect after the inputs before them have printed (a piped `.json` mid-script)
   server.defineCommand('help', {
     help: 'list the helpers',
-    action () { write(helpText(all)); server.displayPrompt() }
+    action () { state.enqueue(() => show(helpText(all))) }
   })
   server.defineCommand('json', {
     help: 'switch between tables and JSON output',
-    action () { json = !json; write(`output: ${json ? 'JSON' : 'tables'}`); server.displayPrompt() }
+    action () { state.enqueue(() => { json = !json; show(`output: ${json ? 'JSON' : 'tables'}`) }) }
   })
   if (terminal && init.historyFile !== undefined) {
     const file = init.historyFile
     await new Promise<void>(resolve => server.setupHistory(file, err => {
-      if (err !== null) write(`warning: no history (${errorMessage(err)})`)
+      if (err !== null) show(`warning: no history (${errorMessage(err)})`)
       resolve()
     }))
   }
 
   const closed = new Promise<void>(resolve => {
-    server.on('exit', () => { state.idle().then(resolve, resolve) })
+    // from here on the prompt is gone: results still pending print as plain lines
+    server.on('exit', () => { open = false; state.idle().then(resolve, resolve) })
   })
-  return { server, closed }
+  return { server, closed, tally: state.tally, aside }
 }

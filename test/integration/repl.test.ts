@@ -5,9 +5,13 @@
  * on, and `.exit` leaves with the history written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { controlRequest } from '../../src/cli/control-client.js'
+import { Screen } from '../support/screen.js'
+import { riftmeshPiped } from '../support/cli.js'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
@@ -20,6 +24,8 @@ const QUIET = [
 /** Longest wait for one answer on the terminal. */
 const ANSWER_TIMEOUT_MS = 20_000
 
+const run = promisify(execFile)
+
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r/g
 
@@ -29,8 +35,9 @@ const running: NodeProcess[] = []
 let a: NodeProcess
 let b: NodeProcess
 
-/** `riftmesh repl` on a pseudo-terminal: type lines, wait for text (escape codes stripped). */
-interface Terminal { proc: ChildProcess, type: (s: string) => void, until: (re: RegExp, from?: number) => Promise<string>, mark: () => number, exited: Promise<number | null> }
+/** `riftmesh repl` on a pseudo-terminal: type lines, wait for text (escape codes stripped), see the screen. */
+interface Terminal { proc: ChildProcess, type: (s: string) => void, until: (re: RegExp, from?: number) => Promise<string>, mark: () => number, screen: () => Screen, exited: Promise<number | null> }
+
 
 function openTerminal (args: string[]): Terminal {
   const cmd = [process.execPath, CLI, ...args].map(x => `'${x}'`).join(' ')
@@ -43,6 +50,7 @@ function openTerminal (args: string[]): Terminal {
     proc,
     type: s => { proc.stdin?.write(s) },
     mark: () => text().length,
+    screen: () => new Screen().write(raw),
     until: async (re, from = 0) => {
       await expect.poll(() => text().slice(from), { timeout: ANSWER_TIMEOUT_MS, interval: 50 }).toMatch(re)
       return text().slice(from)
@@ -143,7 +151,8 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     child.stdout.on('data', (d: Buffer) => { out += d.toString() })
     const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
     child.stdin.end('peers()\n1 + 1\n')
-    expect(await exited).toBe(0)
+    // the script goes on after the failed input, and the command then exits 1
+    expect(await exited).toBe(1)
     const lines = out.trim().split('\n')
     expect(lines[0]).toMatch(/^warning: cannot reach/)
     expect(JSON.parse(lines[1] as string)).toMatchObject({ name: 'ControlError', error: expect.stringMatching(/cannot reach/) as unknown })
@@ -157,6 +166,85 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     piped.stdin.end('settings.get("curriculumWeights")\njobs({state: "RUNNING"})\n')
     expect(await done).toBe(0)
     expect(got.trim().split('\n').map(l => JSON.parse(l) as unknown)).toEqual([{ hex8_2p: 7 }, []])
+  })
+
+  it('a piped script runs its lines in order, each awaited before the next; .json takes effect where it stands', async () => {
+    const r = await riftmeshPiped(['repl', '--data-dir', b.dataDir], [
+      'settings.set("curriculumWeights", {hex8_2p: 1})',
+      'settings.get("curriculumWeights")',
+      'settings.set("curriculumWeights", {hex8_2p: 2})',
+      '.json',
+      'settings.get("curriculumWeights")',
+      'settings.unset("curriculumWeights")',
+      'settings.get("curriculumWeights")'
+    ])
+    expect(r).toMatchObject({ code: 0, stderr: '' })
+    expect(r.stdout.trim().split('\n').slice(1)).toEqual([
+      'curriculumWeights = {"hex8_2p":1}', '{ hex8_2p: 1 }', 'curriculumWeights = {"hex8_2p":2}', 'output: JSON',
+      '{"hex8_2p":2}', '{"name":"curriculumWeights","wasSet":true,"lost":[]}', 'null'
+    ])
+  })
+
+  it('a piped script with a failed input runs to its end, then exits 1 naming the first failure in one line on stderr', async () => {
+    const r = await riftmeshPiped(['repl', '--data-dir', b.dataDir], ['1 + 1', 'noSuchHelper()', 'settings.set("votres", [])', '2 + 2'])
+    expect(r.stdout.trim().split('\n').slice(1)).toEqual([
+      '2', 'error: unknown name noSuchHelper (.help lists the helpers)', expect.stringMatching(/^error: unknown setting "votres"; did you mean "voters"\?/) as unknown, '4'
+    ])
+    expect(r.stderr).toBe('riftmesh repl: 2 of 4 input(s) failed; the first, input 2: unknown name noSuchHelper (.help lists the helpers)\n')
+    expect(r.code).toBe(1)
+  })
+
+  it('riftmesh node --repl with a piped script: runs it, stops the node, exits 1 when an input failed', async () => {
+    const dir = join(root, 'piped-node')
+    await mkdir(dir, { mode: 0o700 })
+    const node = ['node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'error', '--repl', ...QUIET]
+    const ok = await riftmeshPiped(node, ['nodes().then(t => t.data.length)'])
+    expect(ok.stdout).toMatch(/\n1\nstopped\n$/)
+    expect(ok.code).toBe(0)
+    const bad = await riftmeshPiped(node, ['job("no-such-job")', '1 + 1'])
+    expect(bad.stdout).toMatch(/\nerror: no job no-such-job in the document\n2\nstopped\n$/)
+    expect(bad.stderr).toBe('riftmesh node: 1 of 2 input(s) failed; the first, input 1: no job no-such-job in the document\n')
+    expect(bad.code).toBe(1)
+  })
+
+  it('riftmesh node --repl: a log line never lands in the line being typed; prompt and input are drawn again below it', async () => {
+    const dir = join(root, 'logs')
+    await mkdir(dir, { mode: 0o700 })
+    const t = openTerminal(['node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn', '--repl', ...QUIET])
+    try {
+      const banner = await t.until(/attached to .*logs\/control\.sock/)
+      const addr = /listening (\S+)/.exec(banner)?.[1] as string
+      const socket = join(dir, 'control.sock')
+      // a node that joins and dies, so that forgetting it makes the node log a warning on demand
+      const gone = await startNodeProcess(join(root, 'gone'), ['--swarm-key', join(dir, 'swarm.key'), ...QUIET, '--bootstrap', addr])
+      running.push(gone)
+      const health = async (): Promise<string | undefined> => ((await controlRequest(socket, 'nodes')) as Array<{ nodeId: string, health: string }>).find(n => n.nodeId === gone.peerId)?.health
+      await expect.poll(health, { timeout: 20_000 }).toBe('ALIVE')
+      await gone.stop('SIGKILL')
+      await expect.poll(health, { timeout: 20_000 }).toBe('DEAD')
+
+      await t.until(/riftmesh> $/)
+      t.type('nodes(')
+      await expect.poll(() => t.screen().lines().at(-1), { timeout: ANSWER_TIMEOUT_MS }).toBe('riftmesh> nodes(')
+      const forget = await run(process.execPath, [CLI, 'nodes', 'forget', gone.peerId, '--data-dir', dir], { timeout: 20_000 })
+      expect(forget.stdout).toMatch(/^forgot /)
+      await expect.poll(() => t.screen().lines().join('\n'), { timeout: ANSWER_TIMEOUT_MS }).toMatch(/forgot a dead node/)
+      // once the log line is out, the prompt and the half-typed input are back on the last row, cursor at its end
+      await expect.poll(() => t.screen().lines().at(-1), { timeout: ANSWER_TIMEOUT_MS }).toBe('riftmesh> nodes(')
+      const screen = t.screen()
+      const lines = screen.lines()
+      expect(lines.find(l => l.includes('forgot a dead node'))).not.toMatch(/riftmesh>/)
+      expect(lines.slice(lines.findIndex(l => l.includes('forgot a dead node')), -1).join('\n')).not.toMatch(/riftmesh>|nodes\(/)
+      expect(screen.cursor()).toEqual({ row: lines.length - 1, col: 'riftmesh> nodes('.length })
+      // and what was typed is still there to finish
+      const m = t.mark()
+      t.type(')\r')
+      await t.until(/NODE\s+HOST/, m)
+      t.type('.exit\r')
+      expect(await t.exited).toBe(0)
+    } finally {
+      t.proc.kill('SIGKILL')
+    }
   })
 
   it('riftmesh node --repl runs a node with the REPL in the foreground; leaving the REPL stops the node', async () => {

@@ -1,5 +1,5 @@
 /** Runs the built `riftmesh` command as a user would, for integration tests. */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { CLI } from './node-process.js'
@@ -17,6 +17,18 @@ export async function riftmeshCli (...args: string[]): Promise<CliResult> {
     const e = err as { code: number, stdout: string, stderr: string }
     return { code: e.code, stdout: e.stdout, stderr: e.stderr }
   }
+}
+
+/** `riftmesh ...args` with `lines` piped to its stdin (a REPL script), run to its end. */
+export async function riftmeshPiped (args: readonly string[], lines: readonly string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = new Promise<number | null>(resolve => child.on('exit', c => resolve(c)))
+  child.stdin.end(`${lines.join('\n')}\n`)
+  return { code: await code, stdout, stderr }
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

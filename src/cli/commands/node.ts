@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import { loadConfig, type RiftmeshConfig } from '../../config/index.js'
 import { SystemClock, timestampMs } from '../../core/clock.js'
 import { StoreError } from '../../core/errors.js'
-import { createLogger, type Logger } from '../../core/logger.js'
+import { TerminalLogDestination, createLogger, type Logger } from '../../core/logger.js'
 import { controlSocketPath } from '../../repl/control.js'
+import { ReplScriptError } from '../../repl/session.js'
 import { RiftNode } from '../../node/node.js'
 import { prepareDataDir } from '../../node/data-dir.js'
 import { moveDatabaseAside } from '../../store/level.js'
@@ -18,8 +19,36 @@ export const nodeFlags: readonly FlagSpec[] = [
   { name: 'new-identity', key: null, boolean: true, help: 'when identity.key is missing from a data dir that held a node, make a new one anyway: this becomes a new node with a new peer id' }
 ]
 
-export const nodeHelp = `riftmesh node [--data-dir D] [--listen MA]... [--bootstrap MA]... [--swarm-key FILE] [--config FILE]
-              [--log-level L] [--metrics-port N] [--set KEY=VALUE]... [--repl] [--reset-state] [--new-identity]
+/** The placeholder a usage line shows for a flag's value; a flag not named here shows V. */
+const FLAG_VALUE_NAMES: Readonly<Record<string, string>> = {
+  config: 'FILE', 'data-dir': 'D', listen: 'MA', bootstrap: 'MA', announce: 'MA', 'swarm-key': 'FILE', 'log-level': 'L', 'metrics-port': 'N', set: 'KEY=VALUE'
+}
+
+/** The most a usage line holds before it wraps. */
+const USAGE_WIDTH = 100
+
+/**
+ * Usage lines naming every flag of `flags`, wrapped under `command`: made from the flag table, so
+ * a new flag cannot be left out of the help.
+ */
+export function usageLines (command: string, flags: readonly FlagSpec[]): string {
+  const parts = flags.map(f => `[--${f.name}${f.boolean === true ? '' : ` ${FLAG_VALUE_NAMES[f.name] ?? 'V'}`}]${f.multiple === true ? '...' : ''}`)
+  const indent = ' '.repeat(command.length + 1)
+  const lines: string[] = []
+  let line = command
+  for (const p of parts) {
+    if (line.length + 1 + p.length > USAGE_WIDTH && line.trim() !== '') {
+      lines.push(line)
+      line = indent + p
+    } else {
+      line = line === indent ? line + p : `${line} ${p}`
+    }
+  }
+  lines.push(line)
+  return lines.join('\n')
+}
+
+export const nodeHelp = `${usageLines('riftmesh node', nodeFlags)}
 
 Run a node: join the mesh through the bootstrap addresses (or the peers it remembers from
 earlier runs), replicate the cluster document, and serve the control socket in the data dir.
@@ -65,15 +94,22 @@ async function resetState (config: RiftmeshConfig, logger: Logger, out: (s: stri
 export async function runNode (args: ParsedArgs, out: (s: string) => void): Promise<number> {
   const file = args.values.get('config')
   const { config, warnings } = await loadConfig({ file: typeof file === 'string' ? file : undefined, flags: configFlags(args), flagLabels: configFlagLabels(args) })
-  // JSON lines on stderr; readable lines when stderr is a terminal
-  const logger = createLogger({ level: config.node.logLevel, destination: 2, pretty: 'auto' })
+  const repl = args.values.get('repl') === true
+  // JSON lines on stderr; readable lines when stderr is a terminal, written around the REPL's
+  // prompt when the REPL shares that terminal
+  const shared = repl && process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY
+  const terminalLog = shared ? new TerminalLogDestination(process.stderr, true) : undefined
+  const logger = createLogger({ level: config.node.logLevel, destination: terminalLog ?? 2, pretty: 'auto' })
   for (const w of warnings) logger.warn({ envVar: w.envVar }, w.message)
   if (args.values.get('reset-state') === true) await resetState(config, logger, out)
   const node = new RiftNode({ config, logger, newIdentity: args.values.get('new-identity') === true })
   await node.start()
   let done!: (code: number) => void
-  const stopped = new Promise<number>(resolve => { done = resolve })
+  let failed!: (err: unknown) => void
+  const stopped = new Promise<number>((resolve, reject) => { done = resolve; failed = reject })
   let stopping = false
+  /** Why the node stops with an error once it has stopped (a piped REPL script that failed). */
+  let outcome: unknown
   const onSignal = (sig: NodeJS.Signals | 'repl exit'): void => {
     if (stopping) {
       logger.warn({ sig }, 'second signal: exiting without a clean stop')
@@ -83,14 +119,14 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
     logger.info({ sig }, 'stopping')
     node.stop().then(() => {
       out('stopped')
-      done(0)
+      if (outcome !== undefined) failed(outcome)
+      else done(0)
     }, (err: unknown) => {
       logger.error({ err }, 'stop failed')
       done(1)
     })
   }
   // before the lines that say the node is up: whoever reads them may stop the node at once
-  const repl = args.values.get('repl') === true
   process.on('SIGTERM', onSignal)
   if (!repl) process.on('SIGINT', onSignal)
   out(`peer-id ${node.peerId}`)
@@ -100,8 +136,13 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
   if (repl) {
     // the REPL owns Ctrl-C (it clears the line); leaving it stops the node
     const dataDir = config.node.dataDir
-    openRepl(controlSocketPath(dataDir), join(dataDir, REPL_HISTORY_FILE_NAME), false)
-      .then(() => onSignal('repl exit'), (err: unknown) => { logger.error({ err }, 'repl failed'); onSignal('repl exit') })
+    openRepl(controlSocketPath(dataDir), join(dataDir, REPL_HISTORY_FILE_NAME), { onStart: session => terminalLog?.attach(session) })
+      .then(() => onSignal('repl exit'), (err: unknown) => {
+        terminalLog?.attach(undefined)
+        if (err instanceof ReplScriptError) outcome = err
+        else logger.error({ err }, 'repl failed')
+        onSignal('repl exit')
+      })
   }
   return await stopped
 }
