@@ -20,6 +20,7 @@ import { WriteGuard } from '../store/write-guard.js'
 import { LocalTables } from '../store/tables.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
+import { isRelayed } from '../mesh/addrs.js'
 import { IDENTITY_FILE_NAME, loadOrCreateIdentity, loadSwarmKey } from '../mesh/keys.js'
 import { bumpIncarnation } from '../mesh/incarnation.js'
 import { DropCounters } from '../mesh/drops.js'
@@ -185,11 +186,15 @@ export class RiftNode {
 
     // one registry for libp2p's own metrics and ours, only when they are served
     const metricsRegistry = cfg.node.metricsPort > 0 ? new Registry() : undefined
-    const mesh = new Libp2pMesh({ logger: this.log }, {
+    const mesh = new Libp2pMesh({ logger: this.log, clock: this.clock }, {
       privateKey: key,
       swarmKey: swarm.key,
       listen: cfg.node.listen,
       bootstrap: cfg.node.bootstrap,
+      announce: cfg.node.announce,
+      noAnnounce: cfg.node.noAnnounce,
+      mdns: cfg.node.mdns,
+      ...(cfg.node.relay === 'auto' ? { relay: { reservations: cfg.node.relayReservations, maxReservations: cfg.node.relayMaxReservations, maxBytes: cfg.node.relayMaxBytes, maxDurationMs: cfg.node.relayMaxDurationMs } } : {}),
       transport: this.init.transport ?? 'tcp',
       maxGossipMessageBytes: cfg.mesh.maxGossipMessageBytes,
       maxConnections: cfg.mesh.maxPeers,
@@ -257,6 +262,8 @@ export class RiftNode {
       this.publishNodeInfo(state, mesh, selfId, hw, startedAt)
     })
     this.stopSteps.push(offHardware)
+    // relayed addresses come and go with reservations: the others must dial the current ones
+    this.stopSteps.push(mesh.onAddrsChange(() => this.publishNodeInfo(state, mesh, selfId, hardware.current(), startedAt)))
     this.stopSteps.push(this.keepNodeInfo(state, () => this.publishNodeInfo(state, mesh, selfId, hardware.current(), startedAt)))
 
     const e = cfg.election
@@ -332,7 +339,7 @@ export class RiftNode {
     await server.start()
     this.stopSteps.push(async () => await server.stop())
     const client = new TransferClient({
-      mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs(await mesh.peerAddrs(peer))
+      mesh, clock: this.clock, logger: this.log, hashes: scanner, drops, hostsOf: async peer => hostsFromMultiaddrs((await mesh.peerAddrs(peer)).filter(a => !isRelayed(a)))
     }, { dataDir, fsync: s.fsync, syncfs: s.syncfs, nativeReceive: s.nativeBatch, directIo: s.directIo, maxConcurrentTransfers: s.maxConcurrentTransfers, batchFiles: s.batchFiles, batchMaxFileBytes: s.batchMaxFileBytes, diskThreads: s.diskThreads })
     this.stopSteps.push(async () => await client.close())
     return { scanner, server, client }
