@@ -42,6 +42,11 @@ setTimeout(() => {
 }, Number(ms))
 `
 
+/** Workload knobs only (no network or timing flags): manifests are collected every 2 s. */
+export const WORKLOAD = { sync: { manifestCollectionIntervalMs: 2_000, manifestCollectionTimeoutMs: 2_000, planIntervalMs: 1_000 } }
+/** WORKLOAD on a host that trains (on CPU) and is the strongest, so training goes there. */
+export const TRAINER = { ...WORKLOAD, node: { capabilities: ['selfplay', 'training'], cpuPowerMultiplier: 8 }, training: { allowCpuTraining: true } }
+
 export class HostCluster {
   readonly keyFile: string
   readonly ledger: string
@@ -110,6 +115,14 @@ export class HostCluster {
       return ok
     }, { timeout: timeoutMs, interval: 100 }).toBe(true)
     return agreed as { nodeId: string, epoch: number }
+  }
+
+  /** Wait until every host in `hosts` is connected to every other one. */
+  async fullMesh (hosts: readonly Host[], timeoutMs: number): Promise<void> {
+    await expect.poll(async () => {
+      const ss = await Promise.all(hosts.map(async x => await this.status(x)))
+      return ss.every(s => s.mesh.peers.filter(p => p.connected).length === hosts.length - 1)
+    }, { timeout: timeoutMs, interval: 250 }).toBe(true)
   }
 
   /** Wait until every host's documents are equal (the same state digest at one instant). */

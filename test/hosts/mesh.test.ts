@@ -14,15 +14,12 @@ import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { DEFAULT_ELECTION_BACKOFF_MAX_MS, DEFAULT_LEASE_MS } from '../../src/config/defaults.js'
 import { tempDir } from '../helpers.js'
 import { createLab, labSupport, type Host, type Lab } from './netns.js'
-import { HostCluster, type JobRow } from './cluster.js'
+import { HostCluster, TRAINER, WORKLOAD, type JobRow } from './cluster.js'
 
 const support = labSupport()
 const clock = new SystemClock()
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
 
-/** Workload knobs only (no network or timing flags): h3 trains, manifests are collected every 2 s. */
-const WORKLOAD = { sync: { manifestCollectionIntervalMs: 2_000, manifestCollectionTimeoutMs: 2_000, planIntervalMs: 1_000 } }
-const TRAINER = { ...WORKLOAD, node: { capabilities: ['selfplay', 'training'], cpuPowerMultiplier: 8 }, training: { allowCpuTraining: true } }
 /** One lease plus the longest election back-off of the default profile. */
 const LEASE_PLUS_BACKOFF_MS = DEFAULT_LEASE_MS + DEFAULT_ELECTION_BACKOFF_MAX_MS
 
@@ -63,10 +60,7 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
   }, 60_000)
 
   it('every host connects to every other within 20 s, advertising only its host address, and status --json shows it', async () => {
-    await expect.poll(async () => {
-      const ss = await Promise.all(five.map(async x => await c.status(x)))
-      return ss.every(s => s.mesh.peers.filter(p => p.connected).length === 4)
-    }, { timeout: 20_000, interval: 250 }).toBe(true)
+    await c.fullMesh(five, 20_000)
     const doc = await c.node(h[1] as Host).request('doc') as { control?: { nodes?: Record<string, { addrs: string[] }> } }
     for (const x of five) {
       expect(doc.control?.nodes?.[c.node(x).peerId]?.addrs).toEqual([`/ip4/${x.ip}/tcp/4100/p2p/${c.node(x).peerId}`])

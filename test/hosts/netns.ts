@@ -12,6 +12,14 @@
  * `loss_in`/`loss_out` (loss). Every rule matches the other hosts' addresses, so loopback traffic
  * inside a host is never touched.
  *
+ * NAT sites (`LabOptions.nat`): a host behind its own router. The router is a namespace
+ * `rmlab-<tag>-r<k>` with `eth0` on the bridge (the lab's "internet", address `.201`, `.202`, ...)
+ * and `lan0` to the host's namespace, which has `192.168.<100+k>.2/24` and a default route via the
+ * router. Table `ip rmnat` in the router masquerades what leaves `eth0` and lets nothing new in
+ * (forward policy drop; established/related accepted) — except, for a `portmap` site, the
+ * published port: `eth0` tcp `externalPort` is DNATed to the host's `internalPort`.
+ * Partitions, cuts and loss match lab addresses and are meant for the bridge hosts.
+ *
  * Leftovers: each lab's owner (pid and its start time) is written to `/run/rmlab/<tag>.pid`
  * before any namespace exists; `sweepStaleLabs()` (run by every `createLab`) removes the labs
  * whose owner is gone, and a process `exit` hook removes the live labs of this process.
@@ -45,7 +53,11 @@ const NETNS_DIR = '/run/netns'
 const TABLE = 'inet rmlab'
 const BRIDGE = 'br0'
 const HOST_IFACE = 'eth0'
-const NAME_PATTERN = /^rmlab-([0-9a-f]{6})-(sw|h\d+)$/
+const NAME_PATTERN = /^rmlab-([0-9a-f]{6})-(sw|h\d+|r\d+)$/
+/** Router k's address on the bridge: `.201`, `.202`, ... */
+const FIRST_ROUTER_OCTET = 201
+const MAX_NAT_SITES = 8
+const NAT_TABLE = 'ip rmnat'
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']
 
 export interface Host {
@@ -53,8 +65,21 @@ export interface Host {
   name: string
   /** The host's network namespace. */
   ns: string
-  /** The host's IPv4 address on its `eth0` (a /24). */
+  /** The host's IPv4 address on its `eth0` (a /24; behind NAT, its private address). */
   ip: string
+  /** Set for a host behind a NAT router. */
+  nat?: NatInfo
+}
+
+/** A host behind its own router: masquerade, no inbound; `portmap` publishes one TCP port. */
+export type NatSite = { mode: 'masquerade' } | { mode: 'portmap', externalPort: number, internalPort: number }
+
+export interface NatInfo {
+  /** The router's namespace. */
+  router: string
+  /** The router's address on the bridge: what the others see as this host's address. */
+  externalIp: string
+  site: NatSite
 }
 
 export type LabSupport = { ok: true } | { ok: false, reason: string }
@@ -64,6 +89,8 @@ export interface LabOptions {
   hosts: number
   /** A private /24 such as '10.213.0.0/24'. @default a random free /24 in 10.64.0.0–10.254.255.0 */
   subnet?: string
+  /** Hosts behind NAT routers, after the bridge hosts (h<hosts+1>, ...). At most 8. @default [] */
+  nat?: NatSite[]
 }
 
 export interface ExecOptions {
@@ -457,15 +484,22 @@ class NetnsLab implements Lab {
   private readonly switchNs: string
   private destroying: Promise<void> | undefined
 
-  constructor (private readonly tag: string, readonly subnet: string, hostCount: number) {
+  constructor (private readonly tag: string, readonly subnet: string, hostCount: number, nat: readonly NatSite[] = []) {
     const base = parseSubnet(subnet).base
     this.switchNs = `${LAB_PREFIX}${tag}-sw`
-    this.hosts = Array.from({ length: hostCount }, (_, i) => ({
+    const bridged: Host[] = Array.from({ length: hostCount }, (_, i) => ({
       name: `h${i + 1}`,
       ns: `${LAB_PREFIX}${tag}-h${i + 1}`,
       ip: formatIpv4(base + FIRST_HOST_OCTET + i)
     }))
-    this.namespaces = [this.switchNs, ...this.hosts.map(h => h.ns)]
+    const natted: Host[] = nat.map((site, k) => ({
+      name: `h${hostCount + k + 1}`,
+      ns: `${LAB_PREFIX}${tag}-h${hostCount + k + 1}`,
+      ip: `192.168.${100 + k + 1}.2`,
+      nat: { router: `${LAB_PREFIX}${tag}-r${k + 1}`, externalIp: formatIpv4(base + FIRST_ROUTER_OCTET + k), site }
+    }))
+    this.hosts = [...bridged, ...natted]
+    this.namespaces = [this.switchNs, ...this.hosts.map(h => h.ns), ...natted.map(h => h.nat?.router as string)]
   }
 
   /** Namespaces one by one (concurrent `ip netns add` can race on the first mount of /run/netns), then the rest in parallel. */
@@ -480,7 +514,7 @@ class NetnsLab implements Lab {
     const switchScript = [
       `link add ${BRIDGE} type bridge stp_state 0 mcast_snooping 0`,
       `link set ${BRIDGE} up`,
-      ...this.hosts.flatMap(h => [
+      ...this.hosts.filter(h => h.nat === undefined).flatMap(h => [
         `link add ${h.name} type veth peer name ${HOST_IFACE} netns ${h.ns}`,
         `link set ${h.name} master ${BRIDGE}`,
         `link set ${h.name} up`
@@ -488,10 +522,51 @@ class NetnsLab implements Lab {
     ]
     await runCommand(['ip', '-n', this.switchNs, '-batch', '-'], { input: switchScript.join('\n') + '\n' })
     await Promise.all(this.hosts.map(async h => {
-      const hostScript = ['link set lo up', `addr add ${h.ip}/24 dev ${HOST_IFACE}`, `link set ${HOST_IFACE} up`]
+      // a multicast route, as a LAN host's default route would give: mDNS sends to 224.0.0.251
+      const hostScript = h.nat !== undefined ? ['link set lo up'] : ['link set lo up', `addr add ${h.ip}/24 dev ${HOST_IFACE}`, `link set ${HOST_IFACE} up`, `route add 224.0.0.0/4 dev ${HOST_IFACE}`]
       await runCommand(['ip', '-n', h.ns, '-batch', '-'], { input: hostScript.join('\n') + '\n' })
       await this.nft(h, CHAINS_SCRIPT)
     }))
+    await Promise.all(this.hosts.map(async h => await this.buildNat(h)))
+  }
+
+  /** h's router: a port of the bridge, a link to h, forwarding with masquerade and (portmap) one DNAT. */
+  private async buildNat (h: Host): Promise<void> {
+    const nat = h.nat
+    if (nat === undefined) return
+    const k = nat.router.slice(nat.router.lastIndexOf('-r') + 2)
+    const lanIp = h.ip.replace(/\.2$/, '.1')
+    await runCommand(['ip', 'netns', 'exec', nat.router, 'tee', '/proc/sys/net/ipv4/ip_forward'], { input: '1\n' })
+    await runCommand(['ip', '-n', this.switchNs, '-batch', '-'], {
+      input: [`link add r${k} type veth peer name ${HOST_IFACE} netns ${nat.router}`, `link set r${k} master ${BRIDGE}`, `link set r${k} up`].join('\n') + '\n'
+    })
+    await runCommand(['ip', '-n', nat.router, '-batch', '-'], {
+      input: [
+        'link set lo up', `addr add ${nat.externalIp}/24 dev ${HOST_IFACE}`, `link set ${HOST_IFACE} up`,
+        `link add lan0 type veth peer name ${HOST_IFACE} netns ${h.ns}`, `addr add ${lanIp}/24 dev lan0`, 'link set lan0 up'
+      ].join('\n') + '\n'
+    })
+    // the host's address goes on the veth that just arrived in its namespace
+    await runCommand(['ip', '-n', h.ns, '-batch', '-'], {
+      input: [`addr add ${h.ip}/24 dev ${HOST_IFACE}`, `link set ${HOST_IFACE} up`, `route add default via ${lanIp}`].join('\n') + '\n'
+    })
+    const site = nat.site
+    const map = site.mode === 'portmap'
+    await runCommand(['ip', 'netns', 'exec', nat.router, 'nft', '-f', '-'], {
+      input: [
+        `add table ${NAT_TABLE}`,
+        `add chain ${NAT_TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+        `add chain ${NAT_TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+        `add chain ${NAT_TABLE} forward { type filter hook forward priority 0; policy drop; }`,
+        `add rule ${NAT_TABLE} postrouting oifname "${HOST_IFACE}" masquerade`,
+        `add rule ${NAT_TABLE} forward ct state established,related accept`,
+        `add rule ${NAT_TABLE} forward iifname "lan0" oifname "${HOST_IFACE}" accept`,
+        ...(map ? [
+          `add rule ${NAT_TABLE} prerouting iifname "${HOST_IFACE}" tcp dport ${site.externalPort} dnat to ${h.ip}:${site.internalPort}`,
+          `add rule ${NAT_TABLE} forward iifname "${HOST_IFACE}" oifname "lan0" ct status dnat accept`
+        ] : [])
+      ].join('\n') + '\n'
+    })
   }
 
   wrap (h: Host): string[] {
@@ -596,7 +671,9 @@ export async function createLab (options: LabOptions): Promise<Lab> {
   } else {
     subnet = await pickFreeSubnet()
   }
-  const lab = new NetnsLab(await claimTag(subnet), subnet, count)
+  const nat = options.nat ?? []
+  if (nat.length > MAX_NAT_SITES) throw new RangeError(`at most ${MAX_NAT_SITES} NAT sites, got ${nat.length}`)
+  const lab = new NetnsLab(await claimTag(subnet), subnet, count, nat)
   liveLabs.add(lab)
   installExitHook()
   try {
