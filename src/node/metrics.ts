@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
+import { OncePerCause, causeKey } from '../core/once-per-cause.js'
 import { ConfigError, ListenError, errorMessage } from '../core/errors.js'
 import { DEFAULT_METRICS_HISTORY_INTERVAL_MS, DEFAULT_METRICS_HOST } from '../config/defaults.js'
 
@@ -101,6 +102,8 @@ export function metricsListenError (err: unknown, host: string, port: number): L
 export class NodeMetrics {
   readonly registry: Registry
   private readonly log: Logger
+  /** A failing history sample or scrape is warned once per cause, not at every interval or scrape. */
+  private readonly said: OncePerCause
   private readonly port: number
   private readonly host: string
   private readonly historyMs: number
@@ -111,6 +114,7 @@ export class NodeMetrics {
 
   constructor (private readonly c: NodeMetricsComponents, init: NodeMetricsInit = {}) {
     this.log = c.logger.child({ component: 'metrics' })
+    this.said = new OncePerCause(this.log)
     this.registry = init.registry ?? new Registry()
     this.port = init.port ?? 0
     this.host = init.host ?? DEFAULT_METRICS_HOST
@@ -137,9 +141,10 @@ export class NodeMetrics {
         return
       }
       this.registry.metrics().then(text => {
+        this.said.report('scrape', null)
         res.writeHead(200, { 'content-type': this.registry.contentType }).end(text)
       }, (err: unknown) => {
-        this.log.warn({ err }, 'metrics scrape failed')
+        this.said.report('scrape', { key: causeKey(errorMessage(err)), msg: 'metrics scrape failed', fields: { err } })
         res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n')
       })
     })
@@ -179,7 +184,8 @@ export class NodeMetrics {
   }
 
   private sampleLoop (): void {
-    this.sample().catch((err: unknown) => this.log.warn({ err }, 'metrics history sample failed'))
+    this.sample().then(() => this.said.report('history', null),
+      (err: unknown) => this.said.report('history', { key: causeKey(errorMessage(err)), msg: 'metrics history sample failed', fields: { err } }))
       .finally(() => { if (this.running) this.timer = this.c.clock.setTimer(() => this.sampleLoop(), this.historyMs) })
   }
 
