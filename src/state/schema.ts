@@ -56,6 +56,17 @@ export const nodeInfoSchema = z.strictObject({
   capabilities: z.array(capabilitySchema).max(CAPABILITIES.length),
   /** Multiplier of this node's CPU power score (config node.cpuPowerMultiplier); absent means 1. */
   cpuPowerMultiplier: finite.positive().max(100).optional(),
+  /**
+   * The job-start limits its worker applies, so dispatchers stay within them; absent means the
+   * defaults (32 processes, 5 starts a minute). Written only when they differ from the defaults,
+   * since the schema is strict: a node older than this field skips a NodeInfo that carries it.
+   */
+  admission: z.strictObject({
+    /** Most job processes it runs at once (`jobs.maxProcessesPerNode`). */
+    maxProcesses: count.min(1).max(100_000),
+    /** Most job starts in any 60 s window on its clock (`jobs.spawnRatePerMinute`). */
+    spawnRatePerMinute: count.min(1).max(100_000)
+  }).optional(),
   flags: z.strictObject({
     voter: z.boolean(),
     retired: z.boolean(),
