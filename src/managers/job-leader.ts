@@ -16,6 +16,7 @@ import {
 } from '../jobs/lifecycle.js'
 import { selfplayModel } from '../jobs/engine-modes.js'
 import type { ConfigKey } from '../state/schema.js'
+import { admittedTarget, type AdmissionLedger, type NodeBudget } from './admission.js'
 import type { NodeSelector } from './node-selector.js'
 import type { SelfplayBackpressure } from './selfplay-backpressure.js'
 import type { SelfplayScheduler } from './selfplay-scheduler.js'
@@ -36,6 +37,11 @@ export interface JobLeaderComponents {
   health: (nodeId: string) => Health | undefined
   /** Retire one bucket durably into the job history. */
   retireBucket: (bucketId: string) => Promise<JobView[]>
+  /**
+   * What each node admits now: nothing is dispatched beyond it. Without one every node admits
+   * what its target asks (the simulator's runner has no spawn rate).
+   */
+  admission?: AdmissionLedger
   clock: Clock
   logger: Logger
 }
@@ -56,6 +62,8 @@ export interface LeaderPassReport {
   lost: number
   redispatched: number
   failed: number
+  /** Selfplay jobs a node's target wanted that its admission budget held back (dispatched later instead of refused). */
+  heldByAdmission: number
 }
 
 export class JobLeader {
@@ -72,7 +80,7 @@ export class JobLeader {
   private readonly fallbacksSaid = new Set<string>()
   /** The backpressure signals the last dispatch pass acted on (a change is logged once). */
   private backpressureSaid = ''
-  totals: LeaderPassReport = { superseded: 0, dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0 }
+  totals: LeaderPassReport = { superseded: 0, dispatched: 0, expired: 0, lost: 0, redispatched: 0, failed: 0, heldByAdmission: 0 }
 
   constructor (private readonly c: JobLeaderComponents, init: JobLeaderInit = {}) {
     this.log = c.logger.child({ component: 'job-leader' })
@@ -153,14 +161,18 @@ export class JobLeader {
     this.log.info({ action: a.kind, jobId: a.jobId, reason: a.reason }, 'job cleanup')
   }
 
-  /** Another healthy node for a stale job: least loaded among those that can run its mode, not its last node. */
+  /**
+   * Another healthy node for a stale job: least loaded among those that can run its mode, not its
+   * last node, and admitting a job now (none: the next pass tries again).
+   */
   private placeAgain (j: JobView): string | null {
     const d = j.dispatch
     const nodes = d.type === 'selfplay'
       ? this.c.selector.nodesForEngineMode(d.engineMode ?? 'heuristic')
       : this.c.selector.cpuPrimaryNodes(1_000)
-    const other = nodes.find(n => n.info.nodeId !== d.assignedNode) ?? null
-    return other?.info.nodeId ?? null
+    const others = nodes.filter(n => n.info.nodeId !== d.assignedNode).map(n => n.info.nodeId)
+    const budgets = this.c.admission?.budgets(others)
+    return others.find(id => budgets === undefined || (budgets.get(id)?.admits ?? 0) > 0) ?? null
   }
 
   /** Self-play backpressure now, from this node's merged view (what a dispatch pass here would act on). */
@@ -183,7 +195,10 @@ export class JobLeader {
     if (this.c.leadership.currentLeader() !== undefined) this.leaderSeenAtMs = this.c.clock.monoMs()
     const leaderless = epoch === undefined && this.c.leadership.currentLeader() === undefined &&
       this.c.clock.monoMs() - this.leaderSeenAtMs >= this.leaderlessAfterMs
-    if (epoch === undefined && !leaderless) return 0
+    if (epoch === undefined && !leaderless) {
+      this.c.admission?.observe() // a node that leads later knows the recent starts
+      return 0
+    }
     const jobs = this.c.state.jobs()
     const active = activeSelfplayByNode(jobs)
     const selfId = this.c.state.selfId
@@ -191,11 +206,13 @@ export class JobLeader {
     const byId = new Map(views.map(v => [v.info.nodeId, v]))
     const backpressure = this.selfplayBackpressure()
     this.noteBackpressure(backpressure)
-    const nodes = views.map(v => ({
-      nodeId: v.info.nodeId,
-      active: active.get(v.info.nodeId) ?? 0,
-      target: this.c.scheduler.targetJobsForNode(v, active.get(v.info.nodeId) ?? 0, backpressure)
-    }))
+    const budgets = this.c.admission?.budgets(byId.keys(), jobs)
+    const nodes = views.map(v => {
+      const id = v.info.nodeId
+      const n = active.get(id) ?? 0
+      const target = this.c.scheduler.targetJobsForNode(v, n, backpressure)
+      return { nodeId: id, active: n, target: budgets === undefined ? target : this.admitted(id, target, n, budgets.get(id)) }
+    })
     const plan = planSelfplay(nodes, id => {
       const v = byId.get(id)
       return v === undefined ? null : this.c.scheduler.pickWeightedConfig(v.info)
@@ -221,6 +238,17 @@ export class JobLeader {
     if (plan.length > 0) this.c.selector.invalidate()
     this.totals.dispatched += plan.length
     return plan.length
+  }
+
+  /** A node's target held to what it admits now; a hold is counted and logged at debug level. */
+  private admitted (nodeId: string, target: number, active: number, budget: NodeBudget | undefined): number {
+    const admits = budget?.admits ?? 0
+    const capped = admittedTarget(target, active, admits)
+    if (capped < target && active < target) {
+      this.totals.heldByAdmission += target - Math.max(active, capped)
+      this.log.debug({ node: nodeId, target, active, slots: budget?.slots, starts: budget?.starts, nextStartInMs: budget?.nextStartInMs }, 'selfplay held to what the node admits now')
+    }
+    return capped
   }
 
   /** Retire every bucket that may leave the document (sealed, all ended, quiet for the retention). */

@@ -36,6 +36,7 @@ import { controlHandlers } from './control-handlers.js'
 import { ElectionService } from '../election/election.js'
 import { ElectionObserver } from '../election/observer.js'
 import { SampledLoad, buildManagers, type NodeManagers } from './managers.js'
+import { startLimitsField } from '../managers/admission.js'
 import { ProcessRunner } from '../jobs/runner.js'
 import { ManifestScanner } from '../transfer/scanner.js'
 import { TransferServer } from '../transfer/server.js'
@@ -382,6 +383,9 @@ export class RiftNode {
       flags: { voter: voters.includes(selfId), retired: false, leaderEligible: cfg.node.leaderEligible }
     }
     if (cfg.node.cpuPowerMultiplier !== 1) info.cpuPowerMultiplier = cfg.node.cpuPowerMultiplier
+    // what its worker admits, for the dispatchers; only off the defaults (older nodes skip a NodeInfo with it)
+    const admission = startLimitsField({ maxProcesses: cfg.jobs.maxProcessesPerNode, spawnRatePerMinute: cfg.jobs.spawnRatePerMinute })
+    if (admission !== undefined) info.admission = admission
     state.setNodeInfo(info)
   }
 }
