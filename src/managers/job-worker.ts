@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { timestampMs, type Clock } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
-import { errorMessage } from '../core/errors.js'
+import { ConfigError, errorMessage } from '../core/errors.js'
 import { EpochFence } from '../election/fence.js'
 import { holdsEpoch } from '../election/rules.js'
 import type { ClusterState } from '../state/cluster-state.js'
@@ -59,7 +59,16 @@ export interface JobWorkerInit {
   missingInputs?: (paths: readonly string[]) => Promise<string[]>
   /** How long a job waits for its input files (models) to arrive by sync before it is refused. @default 120_000 */
   inputWaitMs?: number
+  /**
+   * How long a job waits for a free process slot or spawn-rate budget (`jobs.maxProcessesPerNode`,
+   * `jobs.spawnRatePerMinute`) before it is refused. Dispatchers stay within what the node
+   * admits, so the wait covers only their late view. @default 120_000
+   */
+  capacityWaitMs?: number
 }
+
+/** How long a job waits for capacity by default (below the leader's dispatch timeout of 5 min). @default 120_000 */
+export const DEFAULT_CAPACITY_WAIT_MS = 120_000
 
 /** How long a job waits for its input files by default. @default 120_000 */
 export const DEFAULT_INPUT_WAIT_MS = 120_000
@@ -140,9 +149,13 @@ export class JobWorker {
   private readonly cancelled = new Set<string>()
   /** Jobs waiting for input files, with what they still miss (the SyncPlanner pulls these). */
   readonly waitingInputs = new Map<string, string[]>()
+  /** Jobs waiting for a process slot or spawn budget: local mono ms since when. */
+  private readonly waitingCapacity = new Map<string, number>()
+  private readonly capacityWaitMs: number
   private offEnd: (() => void) | undefined
   private started = false
-  counters = { started: 0, refused: 0, completed: 0, failed: 0, adopted: 0, cancelled: 0 }
+  /** `deferred`: times a job waited for capacity instead of being refused. */
+  counters = { started: 0, refused: 0, completed: 0, failed: 0, adopted: 0, cancelled: 0, deferred: 0 }
 
   constructor (private readonly c: JobWorkerComponents, private readonly init: JobWorkerInit) {
     this.log = c.logger.child({ component: 'job-worker' })
@@ -150,6 +163,8 @@ export class JobWorker {
     this.maxProcesses = init.maxProcesses ?? DEFAULT_MAX_PROCESSES_PER_NODE
     this.heartbeatMs = init.jobHeartbeatIntervalMs ?? DEFAULT_JOB_HEARTBEAT_INTERVAL_MS
     this.admissionWaitMs = init.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS
+    this.capacityWaitMs = init.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS
+    if (!(Number.isInteger(this.capacityWaitMs) && this.capacityWaitMs >= 0)) throw new ConfigError('jobs.capacityWaitMs', 'an integer ≥ 0', `got ${String(this.capacityWaitMs)}`)
   }
 
   get jobHeartbeatIntervalMs (): number {
@@ -191,8 +206,10 @@ export class JobWorker {
   async scan (): Promise<void> {
     if (!this.started) return
     const self = this.c.state.selfId
+    const pending = new Set<string>()
     for (const j of this.c.state.jobs()) {
       if (j.dispatch.assignedNode !== self) continue
+      if (j.state === 'PENDING') pending.add(j.jobId)
       if (this.c.runner.get(j.jobId) !== undefined) {
         if (j.state === 'CANCELLED' && !this.cancelled.has(j.jobId)) {
           this.cancelled.add(j.jobId)
@@ -206,6 +223,7 @@ export class JobWorker {
       if (this.handled.has(j.jobId) || j.status !== undefined || j.state !== 'PENDING') continue
       await this.consider(j)
     }
+    for (const id of this.waitingCapacity.keys()) if (!pending.has(id)) this.waitingCapacity.delete(id) // cancelled or expired meanwhile
   }
 
   /** Refresh the job heartbeat of every running job. */
@@ -246,14 +264,23 @@ export class JobWorker {
       this.refuse(j, `input files did not arrive: ${missing.join(', ').slice(0, 500)}`)
       return
     }
+    // capacity is checked apart: a full node makes a job wait, not fail
     const admission = decideAdmission(d, {
       selfId: this.c.state.selfId,
       fenceEpoch: this.fence.epoch,
       dispatcherHoldsEpoch: holds,
       capabilities: this.init.capabilities(),
-      runningJobs: this.c.runner.runningCount,
+      runningJobs: 0,
       maxProcesses: this.maxProcesses
     })
+    if (admission.ok && this.c.runner.runningCount >= this.maxProcesses) {
+      const reason = `no capacity: ${this.c.runner.runningCount} of ${this.maxProcesses} job processes running`
+      const since = this.waitingCapacity.get(j.jobId) ?? now
+      if (this.waitForCapacity(j, reason)) return
+      this.handled.add(j.jobId)
+      this.refuse(j, `${reason}; waited ${Math.round((now - since) / 1000)} s`)
+      return
+    }
     this.handled.add(j.jobId)
     if (!admission.ok) {
       this.refuse(j, admission.reason)
@@ -263,10 +290,29 @@ export class JobWorker {
       this.refuse(j, `dispatch epoch ${d.dispatchEpoch} is below epoch ${this.fence.epoch} already accepted`)
       return
     }
-    await this.run(j)
+    if (await this.run(j) === 'limit') this.handled.delete(j.jobId) // waits for the spawn window: tried again next scan
   }
 
-  private async run (j: JobView): Promise<void> {
+  /**
+   * Whether a job should keep waiting for a slot or spawn budget (it stays PENDING and is tried at
+   * each scan); false once it waited `capacityWaitMs`, and the caller refuses it with `reason`.
+   */
+  private waitForCapacity (j: JobView, reason: string): boolean {
+    const now = this.c.clock.monoMs()
+    const since = this.waitingCapacity.get(j.jobId)
+    if (since === undefined) {
+      this.waitingCapacity.set(j.jobId, now)
+      this.counters.deferred++
+      this.log.debug({ jobId: j.jobId, reason }, 'job waits for capacity')
+      return true
+    }
+    if (now - since < this.capacityWaitMs) return true
+    this.waitingCapacity.delete(j.jobId)
+    return false
+  }
+
+  /** Start a job; 'limit' when the runner's spawn rate or process cap holds it back and it may wait. */
+  private async run (j: JobView): Promise<'limit' | undefined> {
     const d = j.dispatch
     const notes: string[] = []
     let engineMode: string | null = null
@@ -286,11 +332,14 @@ export class JobWorker {
       }))
       const job = await this.c.runner.start({ jobId: d.jobId, type: d.type, argv })
       this.counters.started++
+      this.waitingCapacity.delete(d.jobId)
       this.writeRunning(job, engineMode, notes)
       this.log.info({ jobId: d.jobId, type: d.type, pid: job.pid, engineMode }, 'job started')
     } catch (err) {
       if (err instanceof JobLimitError) {
-        this.refuse(j, errorMessage(err))
+        const waited = this.waitingCapacity.get(d.jobId)
+        if (this.waitForCapacity(j, errorMessage(err))) return 'limit'
+        this.refuse(j, `${errorMessage(err)}; waited ${Math.round((this.c.clock.monoMs() - (waited ?? this.c.clock.monoMs())) / 1000)} s`)
         return
       }
       this.counters.failed++
