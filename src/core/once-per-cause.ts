@@ -14,6 +14,10 @@ export interface Cause {
   key: string
   msg: string
   fields?: Record<string, unknown>
+  /** @default 'warn' */
+  level?: 'warn' | 'error'
+  /** Said (info) when the cause clears. @default `resolved: <msg>` */
+  cleared?: string
 }
 
 /** A cause's key from its text with the numbers blanked: "disk 74 % used" and "disk 75 % used" are one cause. */
@@ -58,11 +62,12 @@ export class OncePerCause {
       this.said.delete(subject)
       this.said.set(subject, cause as Cause)
       if (this.said.size > this.maxSubjects) this.said.delete(this.said.keys().next().value as string)
-      this.log.warn({ ...cause?.fields, ...(step === 'change' ? { previous: last?.msg } : {}) }, cause?.msg)
+      const c = cause as Cause
+      this.log[c.level ?? 'warn']({ ...c.fields, ...(step === 'change' ? { previous: last?.msg } : {}) }, c.msg)
     } else if (step === 'clear') {
       this.said.delete(subject)
       const { err: _err, ...fields } = last?.fields ?? {}
-      this.log.info(fields, `resolved: ${last?.msg ?? ''}`)
+      this.log.info(fields, last?.cleared ?? `resolved: ${last?.msg ?? ''}`)
     }
     return step
   }

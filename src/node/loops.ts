@@ -7,6 +7,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import { ConfigError } from '../core/errors.js'
+import { OncePerCause, causeKey } from '../core/once-per-cause.js'
 
 /** First retry delay after a failure. @default 1_000 */
 export const DEFAULT_LOOP_BACKOFF_MIN_MS = 1_000
@@ -50,12 +51,15 @@ interface Loop {
 export class LoopManager {
   private readonly loops = new Map<string, Loop>()
   private readonly log: Logger
+  /** A failing loop is logged once per cause, and once when it recovers. */
+  private readonly failing: OncePerCause
   private readonly backoffMinMs: number
   private readonly backoffMaxMs: number
   private controller: AbortController | undefined
 
   constructor (private readonly c: { clock: Clock, logger: Logger }, init: LoopManagerInit = {}) {
     this.log = c.logger.child({ component: 'loops' })
+    this.failing = new OncePerCause(this.log)
     this.backoffMinMs = init.backoffMinMs ?? DEFAULT_LOOP_BACKOFF_MIN_MS
     this.backoffMaxMs = init.backoffMaxMs ?? DEFAULT_LOOP_BACKOFF_MAX_MS
     if (!(this.backoffMinMs > 0) || !(this.backoffMaxMs >= this.backoffMinMs)) {
@@ -133,13 +137,17 @@ export class LoopManager {
       await loop.spec.run(controller.signal)
       h.consecutiveFailures = 0
       h.state = 'ok'
+      this.failing.report(h.name, null)
     } catch (err) {
       h.failures++
       h.consecutiveFailures++
       h.lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
       h.state = 'failing'
       next = LoopManager.backoffMs(h.consecutiveFailures, this.backoffMinMs, this.backoffMaxMs)
-      this.log.error({ err, loop: h.name, failures: h.consecutiveFailures, retryInMs: next }, 'loop failed; retrying with back-off')
+      // once per loop and cause (status shows the count and the last error meanwhile), not at every retry
+      this.failing.report(h.name, {
+        key: causeKey(h.lastError), level: 'error', msg: 'loop failed; retrying with back-off', cleared: 'loop recovered', fields: { err, loop: h.name, failures: h.consecutiveFailures, retryInMs: next }
+      })
     }
     h.runs++
     h.lastRunAtMs = this.c.clock.monoMs()

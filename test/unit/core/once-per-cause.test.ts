@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { OncePerCause, causeStep, type CauseStep } from '../../../src/core/once-per-cause.js'
+import { OncePerCause, causeKey, causeStep, type CauseStep } from '../../../src/core/once-per-cause.js'
 import { capturingLogger } from '../../support/capture-log.js'
 
 describe('causeStep', () => {
@@ -43,5 +43,18 @@ describe('OncePerCause', () => {
     expect(lines.map(l => l.msg)).toEqual(['down a', 'down b', 'down c', 'resolved: down a'])
     expect(lines[3]).not.toHaveProperty('err')
     expect(() => new OncePerCause(log, { maxSubjects: 0 })).toThrow(RangeError)
+  })
+
+  it('logs at the cause\'s level and says its own words when it clears', () => {
+    const { log, lines } = capturingLogger()
+    const once = new OncePerCause(log)
+    once.report('sync', { key: 'k', msg: 'loop failed', level: 'error', cleared: 'loop recovered' })
+    once.report('sync', null)
+    expect(lines.map(l => [l.level, l.msg])).toEqual([[50, 'loop failed'], [30, 'loop recovered']])
+  })
+
+  it('blanks numbers in a cause key: the same cause whatever its numbers', () => {
+    expect(causeKey('disk 74 % used (limit 70 %)')).toBe(causeKey('disk 75.5 % used (limit 70 %)'))
+    expect(causeKey('disk 74 % used')).not.toBe(causeKey('memory 74 % used'))
   })
 })
