@@ -216,3 +216,29 @@ export function newAbDefinition (input: { id: string, config: string, modelA: st
   })
   return { ...value, id: input.id }
 }
+
+/** What `ab start` knows of the cluster when it checks a new test. */
+export interface AbStartContext {
+  /** Whether a model file is held somewhere: this node's data dir or a node's manifest (undefined: cannot tell — a manifest lists only part of its files). */
+  modelHeld: (path: string) => boolean | undefined
+  /** Alive nodes, and those of them with the `tournament` capability. */
+  aliveNodes: number
+  tournamentNodes: number
+}
+
+/**
+ * Why a new test cannot run, in one line naming the fix, or null (pure): a model file no node
+ * holds (its tournament jobs would wait for it and be refused), or no alive node able to run
+ * tournaments (its jobs would never be dispatched).
+ */
+export function abStartProblem (models: { modelA: string, modelB: string }, ctx: AbStartContext): string | null {
+  const missing = [['A', models.modelA], ['B', models.modelB]].filter(([, p]) => ctx.modelHeld(p as string) === false)
+  if (missing.length > 0) {
+    const which = missing.map(([k, p]) => `model ${k as string} ${p as string}`).join(' and ')
+    return `${which} ${missing.length > 1 ? 'are' : 'is'} on no node (not in this node's data dir nor in any node's manifest): give the path, under the data dir, of a model file that exists (models/<config>/<file>)`
+  }
+  if (ctx.tournamentNodes === 0) {
+    return `no node can run tournaments: none of the ${ctx.aliveNodes} alive node(s) has the tournament capability (add it on a node: --set node.capabilities=selfplay,export,gauntlet,tournament)`
+  }
+  return null
+}

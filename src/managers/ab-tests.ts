@@ -18,9 +18,10 @@ import type { AbTest, AbTestGame } from '../store/tables.js'
 import type { GameResult } from './training.js'
 import {
   AB_SETTING_PREFIX, DEFAULT_AB_MAX_FAILED_JOBS, DEFAULT_AB_MAX_PARALLEL_JOBS, DEFAULT_AB_MIN_GAMES, DEFAULT_AB_OWNER_GRACE_MS, DEFAULT_AB_Z, MAX_AB_RECORDED_JOBS,
-  abAdoptable, abDefinitions, abSettingValue, abStats, abVerdict, adoptedResults, jobResults, newAbDefinition, planAbDispatch, testJobs,
+  abAdoptable, abDefinitions, abSettingValue, abStartProblem, abStats, abVerdict, adoptedResults, jobResults, newAbDefinition, planAbDispatch, testJobs,
   type AbDefinition, type AbStats
 } from './ab-test.js'
+import type { AdmissionLedger } from './admission.js'
 import type { NodeSelector } from './node-selector.js'
 import type { Leadership } from './training-coordinator.js'
 
@@ -42,6 +43,10 @@ export interface AbTestManagerComponents {
   flush: () => Promise<void>
   /** The failure detector's verdict on a node (undefined: never heard of). @default every owner alive */
   health?: (nodeId: string) => string | undefined
+  /** What each node admits now: no tournament job beyond it. @default every node admits any */
+  admission?: AdmissionLedger
+  /** Which of these data-dir paths this node does not hold (a model given to `start` must be held somewhere). @default only the manifests are asked */
+  missingLocally?: (paths: readonly string[]) => Promise<string[]>
   clock: Clock
   rng: Rng
   logger: Logger
@@ -143,12 +148,27 @@ export class AbTestManager {
       const issue = (err as { issues?: Array<{ path: unknown[], message: string }> }).issues?.[0]
       throw new ValidationError('abStart', issue !== undefined ? `${issue.path.join('.')}: ${issue.message}` : String(err))
     }
+    const problem = await this.startProblem(d)
+    if (problem !== null) throw new ValidationError('abStart', problem)
     const test: AbTest = { id, config: d.config, modelA: d.modelA, modelB: d.modelB, createdAt: timestampMs(this.c.clock), gameBudget: d.gameBudget, status: 'running', verdict: null }
     await this.c.store.putAbTest(test)
     this.c.state.setSetting(`${AB_SETTING_PREFIX}${id}`, abSettingValue(d))
     await this.c.flush()
     this.log.info({ id, config: d.config, modelA: d.modelA, modelB: d.modelB, budget: d.gameBudget }, 'A/B test started')
     return test
+  }
+
+  /** Why a new test could not run (a model no node holds, no node for tournaments), or null. */
+  private async startProblem (d: AbDefinition): Promise<string | null> {
+    const missingHere = new Set(await this.c.missingLocally?.([d.modelA, d.modelB]) ?? [d.modelA, d.modelB])
+    const manifests = this.c.state.manifests()
+    const modelHeld = (path: string): boolean | undefined => {
+      if (!missingHere.has(path) || manifests.some(m => m.files[path] !== undefined)) return true
+      return manifests.some(m => m.truncated) ? undefined : false
+    }
+    this.c.selector.invalidate() // judge the nodes as they are now
+    const alive = this.c.selector.scored().filter(n => n.alive)
+    return abStartProblem(d, { modelHeld, aliveNodes: alive.length, tournamentNodes: alive.filter(n => n.view.info.capabilities.includes('tournament')).length })
   }
 
   /** Stop a test this node owns: no more dispatch, its running jobs cancelled. */
@@ -188,18 +208,22 @@ export class AbTestManager {
   /** The leader's part: tournament jobs for every running test. */
   dispatch (defs: readonly AbDefinition[] = this.definitions()): number {
     const epoch = this.c.leadership.leaderEpoch()
-    if (epoch === undefined) return 0
     const running = defs.filter(d => d.state === 'running')
-    if (running.length === 0) return 0
+    if (epoch === undefined || running.length === 0) return 0
     const candidates = this.c.selector.scored()
       .filter(n => n.healthy && n.view.info.capabilities.includes('tournament'))
       .sort((a, b) => a.load - b.load || (a.nodeId < b.nodeId ? -1 : 1))
       .map(n => n.nodeId)
     const jobs = this.c.state.jobs()
+    // jobs each candidate still admits now, across all tests (no entry: no limit known)
+    const admits = new Map([...this.c.admission?.budgets(candidates, jobs) ?? []].map(([id, b]) => [id, b.admits]))
     let n = 0
     for (const d of running) {
-      for (const p of planAbDispatch(d, jobs, candidates, { maxParallelJobs: this.maxParallel, maxFailedJobs: this.maxFailed })) {
+      const open = candidates.filter(id => (admits.get(id) ?? 1) > 0)
+      for (const p of planAbDispatch(d, jobs, open, { maxParallelJobs: this.maxParallel, maxFailedJobs: this.maxFailed })) {
         this.c.state.dispatchJob({ type: 'tournament', config: d.config, engineMode: null, spec: p.spec, assignedNode: p.node, dispatchEpoch: epoch, attempt: 1, previousJobId: null })
+        const left = admits.get(p.node)
+        if (left !== undefined) admits.set(p.node, left - 1)
         n++
       }
     }

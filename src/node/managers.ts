@@ -22,7 +22,8 @@ import type { Health } from '../mesh/health.js'
 import type { JobRunner } from '../jobs/runner.js'
 import { JobWorker } from '../managers/job-worker.js'
 import { JobLeader } from '../managers/job-leader.js'
-import { requiredInputs } from '../managers/job-worker.js'
+import { AdmissionLedger } from '../managers/admission.js'
+import { missingInDataDir, requiredInputs } from '../managers/job-worker.js'
 import { SyncPlanner, type DataPuller, type DataScanner } from '../managers/sync-planner.js'
 import { wantsForRole, type Wants } from '../managers/sync-plan.js'
 import { loadScore } from '../managers/scores.js'
@@ -103,8 +104,13 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     dataDir: cfg.node.dataDir, hasGpu: c.hasGpu, capabilities: c.capabilities, maxProcesses: j.maxProcessesPerNode,
     jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs
   })
-  const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, clock, logger }, jobLeaderInit(cfg))
-  const abTests = new AbTestManager({ state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, health: c.peerHealth, clock, rng: c.rng.fork('ab-tests'), logger })
+  // selfplay, re-dispatches and A/B tournaments all stay within what each node admits
+  const admission = new AdmissionLedger({ state, clock })
+  const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, admission, clock, logger }, jobLeaderInit(cfg))
+  const abTests = new AbTestManager({
+    state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, health: c.peerHealth, admission, clock, rng: c.rng.fork('ab-tests'), logger,
+    missingLocally: async paths => await missingInDataDir(cfg.node.dataDir, paths)
+  })
   const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })
   loops.add({ name: 'training', intervalMs: cfg.training.readinessIntervalMs, initialDelayMs: cfg.election.leaseMs, run: () => { training.tick() } })

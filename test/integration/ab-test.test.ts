@@ -5,7 +5,7 @@
  * owner's LevelDB — read directly after the node stops — and the test reads the same after a restart.
  */
 import { execFile } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { cp, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +15,7 @@ import { demoNodeArgs } from '../../src/cli/commands/demo.js'
 import { openLevel } from '../../src/store/level.js'
 import { LocalTables } from '../../src/store/tables.js'
 import { tempDir } from '../helpers.js'
+import { riftmeshCli, riftmeshPiped } from '../support/cli.js'
 import { FAST_ELECTION, CLI, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 
 const run = promisify(execFile)
@@ -49,6 +50,13 @@ async function cli (...argv: string[]): Promise<string> {
   return (await run(process.execPath, [CLI, ...argv], { timeout: 60_000 })).stdout
 }
 
+/** Nothing of an A/B test was written on this node: no stored test, no definition in the settings. */
+async function noTestWritten (n: NodeProcess, dataDir: string): Promise<void> {
+  expect(JSON.parse(await cli('ab', 'list', '--data-dir', dataDir, '--json'))).toEqual([])
+  const doc = await n.request('doc') as { control?: { settings?: Record<string, unknown> } }
+  expect(Object.keys(doc.control?.settings ?? {}).filter(k => k.startsWith('abTest/'))).toEqual([])
+}
+
 beforeAll(async () => {
   ({ dir: root, cleanup } = await tempDir('riftmesh-ab-'))
   keyFile = join(root, 'swarm.key')
@@ -74,6 +82,40 @@ afterAll(async () => {
   await cleanup()
 })
 
+describe('ab start refuses a test that cannot run, with the reason, and writes nothing', () => {
+  it('a model no node holds: the CLI and the REPL say which, exit non-zero', async () => {
+    const dataDir = join(root, 'a')
+    const missing = `models/${CONFIG}/no-such-model.json`
+    const r = await riftmeshCli('ab', 'start', '--data-dir', dataDir, '--config', CONFIG, '--a', STRONG, '--b', missing)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain(`model B ${missing} is on no node (not in this node's data dir nor in any node's manifest)`)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    const repl = await riftmeshPiped(['repl', '--data-dir', dataDir], [`abStart({config: '${CONFIG}', modelA: '${missing}', modelB: '${WEAK}'})`])
+    expect(repl.stdout).toContain(`error: abStart: model A ${missing} is on no node`)
+    await noTestWritten(nodes.a as NodeProcess, dataDir)
+  }, 60_000)
+
+  it('no node with the tournament capability: refused with how to add it', async () => {
+    // a node of its own cluster on the default capabilities of a CPU node (no tournament), holding both models
+    const soloKey = join(root, 'solo.key')
+    await writeSwarmKey(soloKey)
+    const dataDir = join(root, 'solo')
+    await mkdir(join(dataDir, 'models'), { recursive: true, mode: 0o700 })
+    await cp(join(root, 'a', 'models', CONFIG), join(dataDir, 'models', CONFIG), { recursive: true })
+    const solo = await startNodeProcess(dataDir, ['--swarm-key', soloKey, ...FAST_TIMINGS])
+    running.push(solo)
+    const r = await riftmeshCli('ab', 'start', '--data-dir', dataDir, '--config', CONFIG, '--a', STRONG, '--b', WEAK)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain('no node can run tournaments: none of the 1 alive node(s) has the tournament capability (add it on a node: --set node.capabilities=')
+    const repl = await riftmeshPiped(['repl', '--data-dir', dataDir], [`abStart({config: '${CONFIG}', modelA: '${STRONG}', modelB: '${WEAK}'})`])
+    expect(repl.stdout).toContain('error: abStart: no node can run tournaments')
+    await noTestWritten(solo, dataDir)
+    await solo.stop('SIGTERM')
+  }, 60_000)
+})
+
 describe('an A/B test on three real nodes', () => {
   it('reaches a verdict; its games are in the owner\'s LevelDB and survive a restart', async () => {
     const dataDir = join(root, 'a')
@@ -92,6 +134,7 @@ describe('an A/B test on three real nodes', () => {
     // the tournaments ran as jobs on more than one node
     const jobs = await nodes.a?.request('jobs', { type: 'tournament' }) as Array<{ node: string, state: string }>
     expect(new Set(jobs.filter(j => j.state === 'COMPLETE').map(j => j.node)).size).toBeGreaterThan(1)
+    expect(jobs.filter(j => j.state === 'REFUSED')).toEqual([]) // dispatched within what each node admits
     const text = await cli('ab', 'list', '--data-dir', dataDir)
     expect(text).toContain(`${started.id}  ${CONFIG}  ${done.status}`)
 

@@ -104,7 +104,7 @@ describe('AbTestManager', () => {
     const selector = new NodeSelector({ views, clock, logger: silentLogger() }, { rankingCacheMs: 0 })
     const store = sm ?? { putAbTest: async () => {}, abTest: async () => undefined, abTests: async () => [], addAbTestGame: async () => {}, abTestGames: async () => [] }
     return new AbTestManager({
-      state, store, selector, flush: async () => {}, clock, rng: new SeededRng(7), logger: silentLogger(),
+      state, store, selector, flush: async () => {}, clock, rng: new SeededRng(7), logger: silentLogger(), missingLocally: async () => [],
       leadership: { leaderEpoch: () => epoch, currentLeader: () => (epoch === undefined ? undefined : { nodeId: state.selfId, epoch }) }
     }, { minGames: 20, maxParallelJobs: 2 })
   }
