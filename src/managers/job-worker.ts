@@ -164,7 +164,7 @@ export class JobWorker {
     this.heartbeatMs = init.jobHeartbeatIntervalMs ?? DEFAULT_JOB_HEARTBEAT_INTERVAL_MS
     this.admissionWaitMs = init.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS
     this.capacityWaitMs = init.capacityWaitMs ?? DEFAULT_CAPACITY_WAIT_MS
-    if (!(Number.isInteger(this.capacityWaitMs) && this.capacityWaitMs >= 0)) throw new ConfigError('jobs.capacityWaitMs', 'an integer ≥ 0', `got ${String(this.capacityWaitMs)}`)
+    if (!(Number.isInteger(this.capacityWaitMs) && this.capacityWaitMs >= 0)) throw new ConfigError('jobWorker.capacityWaitMs', 'an integer ≥ 0', `got ${String(this.capacityWaitMs)}`)
   }
 
   get jobHeartbeatIntervalMs (): number {
