@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
@@ -41,6 +42,13 @@ async function freePort (): Promise<number> {
 
 async function status (n: NodeProcess, ...flags: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [CLI, 'status', '--data-dir', n.dataDir, ...flags], { timeout: 20_000 })
+  return stdout
+}
+
+/** `bin/riftmesh status`, the command the docs give operators, its output piped as a script would read it. */
+const BIN = fileURLToPath(new URL('../../bin/riftmesh', import.meta.url))
+async function binStatus (n: NodeProcess): Promise<string> {
+  const { stdout } = await run(BIN, ['status', '--data-dir', n.dataDir], { timeout: 20_000 })
   return stdout
 }
 
@@ -91,9 +99,9 @@ describe('riftmesh status and metrics on three nodes', () => {
     }
   })
 
-  it('status prints the nodes table in 80 columns, peers by short unique prefixes, and --watch redraws --count times', async () => {
+  it('bin/riftmesh status prints the nodes table in 80 columns, peers by short unique prefixes, and --watch redraws --count times', async () => {
     const [a] = nodes as [NodeProcess]
-    const text = await status(a)
+    const text = await binStatus(a)
     const prefixes = uniquePrefixes(nodes.map(n => n.peerId))
     expect(text).toMatch(new RegExp(`^cluster default, seen from ${prefixes.get(a.peerId) as string}\n`))
     expect(text).toMatch(/\nleader: (this node|12D3KooW\S+…) \(epoch \d+, lease .* left\)\n/)
