@@ -93,6 +93,8 @@ describe('ab start refuses a test that cannot run, with the reason, and writes n
     expect(r.stderr).not.toMatch(/\n\s+at /)
     const repl = await riftmeshPiped(['repl', '--data-dir', dataDir], [`abStart({config: '${CONFIG}', modelA: '${missing}', modelB: '${WEAK}'})`])
     expect(repl.stdout).toContain(`error: abStart: model A ${missing} is on no node`)
+    expect(repl.code).toBe(1)
+    expect(repl.stderr).toMatch(/^riftmesh repl: 1 of 1 input\(s\) failed; the first, input 1: abStart: model A .* is on no node [^\n]*\n$/)
     await noTestWritten(nodes.a as NodeProcess, dataDir)
   }, 60_000)
 
@@ -111,6 +113,7 @@ describe('ab start refuses a test that cannot run, with the reason, and writes n
     expect(r.stderr).toContain('no node can run tournaments: none of the 1 alive node(s) has the tournament capability (add it on a node: --set node.capabilities=')
     const repl = await riftmeshPiped(['repl', '--data-dir', dataDir], [`abStart({config: '${CONFIG}', modelA: '${STRONG}', modelB: '${WEAK}'})`])
     expect(repl.stdout).toContain('error: abStart: no node can run tournaments')
+    expect(repl.code).toBe(1)
     await noTestWritten(solo, dataDir)
     await solo.stop('SIGTERM')
   }, 60_000)
