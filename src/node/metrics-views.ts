@@ -173,6 +173,7 @@ export function inspectionHandlers (node: RiftNode, p: Parts, clock: Clock): Rec
         staticPriority: settings.staticPriority(cfg.scheduler.staticPriority)[config] ?? 0,
         largeBoardMinVramGb: cfg.scheduler.largeBoardMinVramGb,
         leader: p.election.currentLeader()?.nodeId ?? null,
+        noLeader: p.election.currentLeader() === undefined ? noLeader(p, cfg, clock).text : null,
         selfId: p.mesh.selfId,
         activeJobs: jobs.length,
         nodes: schedulerNodes(p, config, backpressure),

@@ -33,6 +33,8 @@ export interface WhyNotInput {
   staticPriority: number
   largeBoardMinVramGb: number
   leader: string | null
+  /** Why no leader is known, in words (`whyNoLeader`), when none is. */
+  noLeader?: string | null
   selfId: string
   /** Selfplay jobs of this config pending or running. */
   activeJobs: number
@@ -87,7 +89,7 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
     note: nodeNote(n, input)
   }))
   if (input.staticPriority <= 0) reasons.push(`static priority is ${input.staticPriority}: set staticPriority.${input.config} above 0 to play it`)
-  if (input.leader === null) reasons.push('no leader: nodes only play leaderless selfplay of their own after a while')
+  if (input.leader === null) reasons.push(`no leader${input.noLeader == null ? '' : ` (${input.noLeader})`}: nodes only play leaderless selfplay of their own after a while`)
   else if (input.leader !== input.selfId) reasons.push(`the leader ${input.leader} dispatches; ask it for the authoritative view`)
   const taking = input.nodes.filter(eligible)
   if (input.nodes.length > 0 && taking.length === 0) {
