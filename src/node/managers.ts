@@ -36,6 +36,9 @@ export const DEFAULT_DATA_TRIGGER_MIN_MS = 5_000
 /** How often A/B tests dispatch (leader) and record their games (owner). @default 5_000 */
 export const DEFAULT_AB_TEST_INTERVAL_MS = 5_000
 
+/** Shortest wait between two looks at the job starts on job updates (for the admission budgets). @default 1_000 */
+export const DEFAULT_ADMISSION_OBSERVE_MIN_MS = 1_000
+
 /** Shortest wait between two update-triggered sync passes. @default 1_000 */
 export const DEFAULT_SYNC_TRIGGER_MIN_MS = 1_000
 
@@ -127,10 +130,19 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
   // new data or a settings/model change: re-read soon instead of waiting for the next period
   let lastTrigger = -Infinity
   let lastSyncTrigger = -Infinity
+  let lastAdmissionObserve = -Infinity
   const finishedHere = new Set<string>()
   const offUpdate = state.onUpdate(u => {
     if (u.doc === 'control') scheduler.invalidate()
-    if (u.doc.startsWith('jobs/')) loops.trigger('jobs-worker')
+    if (u.doc.startsWith('jobs/')) {
+      loops.trigger('jobs-worker')
+      // note job starts soon after they are heard of: a start frees its node's window 60 s after it was seen
+      const now = clock.monoMs()
+      if (now - lastAdmissionObserve >= DEFAULT_ADMISSION_OBSERVE_MIN_MS) {
+        lastAdmissionObserve = now
+        admission.observe()
+      }
+    }
     if (sync !== undefined && u.origin !== 'local') {
       // a new manifest, model or job input may mean files to pull; a finished local job, files to publish
       const now = clock.monoMs()
