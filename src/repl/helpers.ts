@@ -94,7 +94,8 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
       run: async (...a) => {
         strings('leader()', a, 0, 0)
         const l = record(await call('lease'))
-        return show(l, keyValues({ ...l, leaseRemainingMs: l.leaseRemainingMs === null ? null : duration(l.leaseRemainingMs as number) }, { maxCellChars: 80 }))
+        const noLeader = record(l.noLeader).text ?? null // why there is none, in words
+        return show(l, keyValues({ ...l, leaseRemainingMs: l.leaseRemainingMs === null ? null : duration(l.leaseRemainingMs as number), noLeader }, { maxCellChars: 80 }))
       }
     },
     electionEvents: {
