@@ -13,6 +13,7 @@ import { timeoutSignal, type Clock, type TimerHandle } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { Rng } from '../core/rng.js'
 import { errorMessage } from '../core/errors.js'
+import { OncePerCause, type Cause } from '../core/once-per-cause.js'
 import { bucketIdOfDoc, type DocName, type DocUpdate } from '../state/docs.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import { DocUpdate as DocUpdateMsg } from './gen/riftmesh.js'
@@ -91,6 +92,8 @@ export class Replicator {
   private readonly clock: Clock
   private readonly rng: Rng
   private readonly log: Logger
+  /** Documents too large to send, warned once per peer while it lasts. */
+  private readonly tooLarge: OncePerCause
   private readonly drops: DropCounters
   private readonly updates: UpdateSource
   private readonly topic: string
@@ -125,6 +128,7 @@ export class Replicator {
     this.clock = components.clock
     this.rng = components.rng
     this.log = components.logger.child({ component: 'replicator' })
+    this.tooLarge = new OncePerCause(this.log)
     this.drops = components.drops
     this.updates = components.updates
     this.topic = init.topic
@@ -165,7 +169,7 @@ export class Replicator {
         const t = timeoutSignal(this.clock, this.syncTimeoutMs, this.controller?.signal)
         try {
           const stats = await runSyncResponder(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
-          if (stats.skippedTooLarge > 0) this.log.warn({ peer, docs: stats.skippedTooLarge }, 'documents too large for one sync frame were not sent')
+          this.tooLarge.report(peer, tooLargeCause(peer, stats))
           this.counters.syncsServed++
         } catch (err) {
           if (err instanceof ClusterMismatchError) this.hangUpForeign(peer, err)
@@ -207,7 +211,7 @@ export class Replicator {
       const stream = await this.mesh.open(peer, SYNC_PROTOCOL, { maxFrameBytes: this.maxStreamMessageBytes, signal: t.signal })
       try {
         const stats = await runSyncInitiator(stream, this.state.docs, peer, this.drops, this.syncLimits(), t.signal)
-        if (stats.skippedTooLarge > 0) this.log.warn({ peer, docs: stats.skippedTooLarge }, 'documents too large for one sync frame were not sent')
+        this.tooLarge.report(peer, tooLargeCause(peer, stats))
         return stats
       } catch (err) {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -334,4 +338,9 @@ export class Replicator {
   private syncLimits (): SyncLimits {
     return { maxFrameBytes: this.maxStreamMessageBytes, maxUpdates: 2 * this.state.docs.maxDocs + 2, cluster: this.cluster, retired: this.retired }
   }
+}
+
+/** Documents too large for one sync frame, said once per peer while it lasts (every anti-entropy round would repeat it). */
+function tooLargeCause (peer: string, stats: SyncStats): Cause | null {
+  return stats.skippedTooLarge > 0 ? { key: 'too-large', msg: 'documents too large for one sync frame were not sent', fields: { peer, docs: stats.skippedTooLarge } } : null
 }
