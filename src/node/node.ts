@@ -297,7 +297,8 @@ export class RiftNode {
       peerHealth: id => heartbeat.health(id),
       hasGpu: () => hardware.current().hasGpu,
       capabilities: () => state.node(selfId)?.capabilities ?? [],
-      connected: id => mesh.connectedPeers().includes(id),
+      // sync pulls from holders reached directly first; a relayed one (capped bytes) comes after, with the unconnected
+      connected: id => mesh.peerPath(id) === 'direct',
       data: { scanner: transfer.scanner, client: transfer.client }
     })
     this.stopSteps.push(async () => await managers.stop())
