@@ -26,7 +26,7 @@ import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
-import { isRelayed } from './addrs.js'
+import { dialAddrs, isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
 import { announceFilter, DEFAULT_RESERVATIONS, lanDiscovery, relayServices, relayTransport, type RelayInit } from './connectivity.js'
 import { ReachabilityProbe, type Reachability } from './reachability.js'
@@ -226,6 +226,7 @@ export class Libp2pMesh implements Mesh {
       const peer = evt.detail.peerId.toString()
       const addrs = evt.detail.listenAddrs.map(a => a.toString())
       for (const l of this.identifyListeners) l(peer, addrs)
+      if (relay !== undefined) this.upgradeRelayed(peer, addrs)
     })
     try {
       await node.start()
@@ -301,6 +302,28 @@ export class Libp2pMesh implements Mesh {
         this.log.error({ err }, 'address listener threw')
       }
     }
+  }
+
+  /**
+   * A peer reached only through a relay that advertises direct addresses (a public member that
+   * dialled this NATed node through its relay first): dial it directly once, on a new
+   * connection, and close the relayed one. DCUtR does this only towards public IP ranges; a
+   * cluster on private networks needs it for every range.
+   */
+  private upgradeRelayed (peer: string, listenAddrs: readonly string[]): void {
+    const node = this.node
+    if (node === undefined) return
+    const id = peerIdFromString(peer)
+    const conns = node.getConnections(id)
+    if (conns.length === 0 || conns.some(c => !isRelayed(c.remoteAddr.toString()))) return
+    const direct = dialAddrs(peer, listenAddrs).filter(a => !isRelayed(a))
+    if (direct.length === 0) return
+    const upgrade = async (): Promise<void> => {
+      const conn = await node.dial(direct.map(a => multiaddr(a)), { force: true })
+      this.log.info({ peer, addr: conn.remoteAddr.toString() }, 'replaced a relayed connection with a direct one')
+      await Promise.all(conns.map(async c => await c.close()))
+    }
+    upgrade().catch((err: unknown) => this.log.debug({ err: errorMessage(err), peer }, 'no direct connection to a peer reached through a relay'))
   }
 
   private dialDiscovered (peer: string): void {

@@ -76,17 +76,39 @@ describe.skipIf(!support.ok)(`public, NATed and port-mapped hosts in one cluster
     await expect.poll(async () => (await c.status(natted[0] as Host)).mesh.reachability?.state, { timeout: 20_000 }).toBe('private')
     await expect.poll(async () => (await c.status(pub[0] as Host)).mesh.reachability?.state, { timeout: 20_000 }).toBe('public')
     // a NATed host advertises relayed addresses (two relays) beside its private one
-    const doc = await c.node(pub[1] as Host).request('doc') as NodeInfoDoc
-    const addrs3 = doc.control?.nodes?.[c.node(natted[0] as Host).peerId]?.addrs ?? []
-    const relays = new Set(addrs3.filter(a => a.includes('/p2p-circuit')).map(a => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1]))
-    console.log(`h3 advertises ${addrs3.length} address(es), relayed through ${[...relays].map(r => name(r ?? '')).join(', ')}`)
-    expect(relays.size).toBeGreaterThanOrEqual(2)
+    let addrs3: string[] = []
+    const relaysOf = (addrs: string[]): Set<string> => new Set(addrs.filter(a => a.includes('/p2p-circuit')).map(a => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1] ?? ''))
+    await expect.poll(async () => {
+      const doc = await c.node(pub[1] as Host).request('doc') as NodeInfoDoc
+      addrs3 = doc.control?.nodes?.[c.node(natted[0] as Host).peerId]?.addrs ?? []
+      return relaysOf(addrs3).size
+    }, { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(2)
+    console.log(`h3 advertises ${addrs3.length} address(es), relayed through ${[...relaysOf(addrs3)].map(name).join(', ')}, ${clock.monoMs() - lastStartMono} ms after the last start`)
     // the table status prints
     const shown = meshTable((await c.statusJson(natted[0] as Host)).mesh)
     console.log(shown)
     expect(shown).toMatch(/reachability: private — /)
     expect(shown).toMatch(/relayed/)
   }, 90_000)
+
+  it('a restarted NATed host reaches a public member directly and the other NATed one through a relay (timed)', async () => {
+    const [h3, h4] = natted as [Host, Host]
+    await c.node(h4).stop('SIGTERM')
+    await c.start(h4, ['--swarm-key', c.keyFile, '--bootstrap', c.node(pub[0] as Host).addr], TRAINER)
+    const t0 = clock.monoMs()
+    const reached = new Map<string, number>()
+    const targets = new Map([[c.node(pub[1] as Host).peerId, 'public h2 (direct)'], [c.node(h3).peerId, 'NATed h3 (relayed)']])
+    await expect.poll(async () => {
+      const s = await c.status(h4)
+      for (const p of s.mesh.peers) {
+        const what = targets.get(p.nodeId)
+        if (what !== undefined && p.connected && !reached.has(what)) reached.set(what, clock.monoMs() - t0)
+      }
+      return reached.size
+    }, { timeout: 30_000, interval: 100 }).toBe(2)
+    console.log(`restarted NATed h4 reached ${[...reached].map(([w, ms]) => `${w} after ${ms} ms`).join(', ')} (from its start, status polled every 100 ms)`)
+    expect((await c.status(h4)).mesh.peers.find(p => p.nodeId === c.node(h3).peerId)?.path).toBe('relayed')
+  }, 60_000)
 
   it('the port-mapped host, given --announce, advertises only the published address and the others dial it there directly', async () => {
     const ext = `/ip4/${mapped.nat?.externalIp ?? ''}/tcp/${MAPPED_PORT}/p2p/${c.node(mapped).peerId}`
@@ -128,6 +150,7 @@ describe.skipIf(!support.ok)(`public, NATed and port-mapped hosts in one cluster
       return new Set(addrs.filter(a => a.includes('/p2p-circuit')).map(a => /\/p2p\/([^/]+)\/p2p-circuit/.exec(a)?.[1] as string))
     }
     const before = await relayOf(h3)
+    console.log(`before the stop h3 relays through ${[...before].map(name).join(', ')}`)
     // stop a relay of h3 that is not the bootstrap host (the test reads documents through h1)
     const victim = all.find(x => x !== pub[0] && before.has(c.node(x).peerId))
     expect(victim, `h3 relays through ${[...before].map(name).join(', ')}`).toBeDefined()
