@@ -62,6 +62,8 @@ export interface NodeManagers {
   training: TrainingCoordinator
   worker: JobWorker
   jobLeader: JobLeader
+  /** What each node admits now (process slots, spawn rate): the dispatch holds to it, whyNot shows it. */
+  admission: AdmissionLedger
   /** A/B tests: tournament dispatch as leader, games and verdicts as a test's owner. */
   abTests: AbTestManager
   /** Data sync: manifest publishing and pulls (absent when the node runs without a data plane). */
@@ -174,6 +176,7 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
     training,
     worker,
     jobLeader,
+    admission,
     abTests,
     sync,
     loops,

@@ -107,8 +107,11 @@ function nodes (p: Parts): Array<Record<string, unknown>> {
 
 /** Per node: why it takes no selfplay (the dispatch's own exclusions), its active/target jobs (under `backpressure`), the weight of `config` on its table. */
 function schedulerNodes (p: Parts, config: ConfigKey | undefined, backpressure: SelfplayBackpressure): WhyNotNode[] {
-  const active = activeSelfplayByNode(p.state.jobs())
-  return p.managers.selector.scored().map(s => {
+  const jobs = p.state.jobs()
+  const active = activeSelfplayByNode(jobs)
+  const scored = p.managers.selector.scored()
+  const budgets = p.managers.admission.budgets(scored.map(s => s.nodeId), jobs)
+  return scored.map(s => {
     const table = p.managers.scheduler.weightsFor(s.view.info.hardware)
     const i = config === undefined ? -1 : table.candidates.findIndex(c => c.config === config)
     const n = active.get(s.nodeId) ?? 0
@@ -121,7 +124,8 @@ function schedulerNodes (p: Parts, config: ConfigKey | undefined, backpressure: 
       weight: i < 0 ? 0 : table.weights[i] as number,
       totalWeight: table.total,
       activeSelfplay: n,
-      targetSelfplay: p.managers.scheduler.targetJobsForNode(s.view, n, backpressure)
+      targetSelfplay: p.managers.scheduler.targetJobsForNode(s.view, n, backpressure),
+      budget: budgets.get(s.nodeId) ?? null
     }
   })
 }

@@ -7,7 +7,8 @@
  * self-play backpressure.
  */
 import { LARGE_BOARDS, boardOf } from '../managers/selfplay.js'
-import { uniquePrefixes } from './format.js'
+import { duration, uniquePrefixes } from './format.js'
+import type { NodeBudget } from '../managers/admission.js'
 
 export interface WhyNotNode {
   node: string
@@ -25,6 +26,8 @@ export interface WhyNotNode {
   totalWeight: number
   activeSelfplay: number
   targetSelfplay: number
+  /** What the node admits now (the dispatch holds its target to it); absent from older nodes. */
+  budget?: NodeBudget | null
 }
 
 export interface WhyNotInput {
@@ -62,6 +65,13 @@ export interface WhyNotReport {
 }
 
 const eligible = (n: WhyNotNode): boolean => n.excluded.length === 0
+/** Its target is open but the node admits no new job now: the dispatch waits for a slot or a start. */
+const held = (n: WhyNotNode): boolean => n.budget != null && n.budget.admits <= 0
+
+function heldText (b: NodeBudget): string {
+  if (b.slots <= 0) return 'every process slot taken (jobs.maxProcesses)'
+  return `spawn rate used up (jobs.spawnRatePerMinute)${b.nextStartInMs === null ? '' : `, next start in ${duration(b.nextStartInMs)}`}`
+}
 
 function nodeNote (n: WhyNotNode, input: WhyNotInput): string {
   if (!eligible(n)) return `not taking selfplay: ${n.excluded.join('; ')}`
@@ -73,6 +83,7 @@ function nodeNote (n: WhyNotNode, input: WhyNotInput): string {
   }
   if (input.backpressure != null) return 'selfplay paused (backpressure)'
   if (n.activeSelfplay >= n.targetSelfplay) return `full: ${n.activeSelfplay} of ${n.targetSelfplay} selfplay jobs`
+  if (held(n)) return `held: admits no new job now (${heldText(n.budget as NodeBudget)})`
   return 'may be picked'
 }
 
@@ -98,13 +109,15 @@ export function explainWhyNot (input: WhyNotInput): WhyNotReport {
   }
   const candidates = taking.filter(n => n.weight > 0)
   if (taking.length > 0 && candidates.length === 0 && input.staticPriority > 0) reasons.push('no eligible node can run it (hardware or engine mode)')
-  const open = paused !== null ? [] : candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
-  if (paused === null && candidates.length > 0 && open.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
+  const wanting = paused !== null ? [] : candidates.filter(n => n.activeSelfplay < n.targetSelfplay)
+  const open = wanting.filter(n => !held(n))
+  if (paused === null && candidates.length > 0 && wanting.length === 0) reasons.push('every node that can run it already runs its target number of selfplay jobs')
+  if (wanting.length > 0 && open.length === 0) reasons.push('every node that wants more selfplay admits no new job right now (process slots or spawn rate): it is dispatched as soon as one does')
   for (const n of open) {
     const share = n.weight / n.totalWeight
     if (share < 0.05) reasons.push(`low weight on ${n.node}: ${(share * 100).toFixed(1)}% of its picks`)
   }
-  const verdict = input.activeJobs > 0 ? 'scheduled' : open.length > 0 && input.leader !== null ? 'waiting' : 'not scheduled'
+  const verdict = input.activeJobs > 0 ? 'scheduled' : wanting.length > 0 && input.leader !== null ? 'waiting' : 'not scheduled'
   if (input.activeJobs > 0) reasons.unshift(`${input.activeJobs} selfplay job(s) of ${input.config} pending or running`)
   if (verdict === 'waiting' && reasons.length === 0) reasons.push('nothing blocks it: it is picked in proportion to its weight at the next dispatch pass')
   if (input.training != null) reasons.push(`training: ${input.training}`)

@@ -23,7 +23,9 @@ describe('explainWhyNot', () => {
     ['every node full', {}, [node({ activeSelfplay: 2, targetSelfplay: 2 })], 'not scheduled', /already runs its target/],
     ['hardware cannot run it', {}, [node({ weight: 0 })], 'not scheduled', /no eligible node can run it/],
     ['low weight', {}, [node({ weight: 1, totalWeight: 100 })], 'waiting', /low weight on n1: 1.0%/],
-    ['another node leads', { selfId: 'n2' }, undefined, 'waiting', /the leader n1 dispatches/]
+    ['another node leads', { selfId: 'n2' }, undefined, 'waiting', /the leader n1 dispatches/],
+    ['every wanting node held by what it admits', {}, [node({ budget: { slots: 0, starts: 3, admits: 0, nextStartInMs: null } })], 'waiting', /admits no new job right now/],
+    ['a node with room is not held', {}, [node({ budget: { slots: 2, starts: 2, admits: 2, nextStartInMs: null } })], 'waiting', /nothing blocks it/]
   ])('%s', (_name, over, nodes, verdict, reason) => {
     const r = explainWhyNot(input({ ...over, ...(nodes !== undefined ? { nodes } : {}) }))
     expect(r.verdict).toBe(verdict)
@@ -83,5 +85,16 @@ describe('explainWhyNot names the scheduler\'s own blocking reason', () => {
     expect(nodesForEngineMode(scoreNodes([v]), 'heuristic').map(n => n.nodeId)).toEqual(['n1'])
     expect(excludedOf(v)).toEqual([])
     expect(explainWhyNot(input({ nodes: [node({ excluded: excludedOf(v) })] })).nodes[0]?.note).toBe('may be picked')
+  })
+})
+
+describe('explainWhyNot and the admission budget the dispatch holds to', () => {
+  it.each<[string, WhyNotNode['budget'], string]>([
+    ['process slots all taken', { slots: 0, starts: 2, admits: 0, nextStartInMs: null }, 'held: admits no new job now (every process slot taken (jobs.maxProcesses))'],
+    ['spawn rate used up', { slots: 3, starts: 0, admits: 0, nextStartInMs: 40_000 }, 'held: admits no new job now (spawn rate used up (jobs.spawnRatePerMinute), next start in 40.0s)'],
+    ['room', { slots: 3, starts: 2, admits: 2, nextStartInMs: null }, 'may be picked'],
+    ['from an older node: no budget', null, 'may be picked']
+  ])('%s', (_n, budget, note) => {
+    expect(explainWhyNot(input({ nodes: [node({ budget })] })).nodes[0]?.note).toBe(note)
   })
 })
