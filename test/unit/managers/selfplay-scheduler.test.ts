@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
 import { SeededRng } from '../../../src/core/rng.js'
-import { SelfplayScheduler } from '../../../src/managers/selfplay-scheduler.js'
+import { SelfplayScheduler, noPickCause } from '../../../src/managers/selfplay-scheduler.js'
 import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
 import { cpuHw, gpuHw } from './fixtures.js'
 import { receiveRawSetting } from '../../support/raw-setting.js'
@@ -88,6 +88,20 @@ describe('SelfplayScheduler: nothing to play', () => {
     for (let i = 0; i < 10; i++) expect(sched.pickWeightedConfig(a)).not.toBeNull()
     expect(lines).toHaveLength(3)
     expect(lines[2]).toMatchObject({ level: 30, node: nodeId(1), msg: 'resolved: no selfplay config this node can run: every config\'s static priority is 0 (setting staticPriority)' })
+  })
+})
+
+describe('noPickCause', () => {
+  const cand = { config: 'hex8_2p' as const, engineMode: 'heuristic', staticPriority: 3 }
+  it.each<[string, Parameters<typeof noPickCause>[1], Parameters<typeof noPickCause>[2], string]>([
+    ['every static priority 0', [{ config: 'hex8_2p', engineMode: null, staticPriority: 0 }], { candidates: [], weights: [], cumulative: [], total: 0 }, 'priority'],
+    ['priorities, but none suits the hardware', [{ config: 'hexagonal_2p', engineMode: null, staticPriority: 5 }], { candidates: [], weights: [], cumulative: [], total: 0 }, 'hardware'],
+    ['candidates whose effective priority is 0', [{ config: 'hex8_2p', engineMode: null, staticPriority: 3 }], { candidates: [cand], weights: [0], cumulative: [0], total: 0 }, 'weight']
+  ])('%s', (_n, rows, table, key) => {
+    const c = noPickCause('n1', rows, table)
+    expect(c.key).toBe(key)
+    expect(c.msg).toMatch(/^no selfplay config this node can run: /)
+    expect(c.fields).toMatchObject({ node: 'n1' })
   })
 })
 
