@@ -1,7 +1,8 @@
 /**
  * The libp2p parts that reach nodes beyond one subnet: circuit relay v2 (a relay for members,
- * reservations for a node nobody can dial), DCUtR hole punching, mDNS on the LAN, and the
- * announce filter (`node.announce`, `node.noAnnounce`).
+ * reservations for a node nobody can dial), DCUtR hole punching plus riftmesh's own upgrade of
+ * a relayed connection on private networks, mDNS on the LAN, and the announce filter
+ * (`node.announce`, `node.noAnnounce`).
  *
  * A relayed connection is limited by the relay in bytes and time (`relayMaxBytes`,
  * `relayMaxDurationMs`); riftmesh's protocols all run over limited connections (gossip, sync,
@@ -12,8 +13,12 @@
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { mdns } from '@libp2p/mdns'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { announcedAddrs, type AnnounceRules } from './addrs.js'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Libp2p } from '@libp2p/interface'
+import { announcedAddrs, dialAddrs, isRelayed, type AnnounceRules } from './addrs.js'
+import { RiftmeshError, errorMessage } from '../core/errors.js'
+import type { Logger } from '../core/logger.js'
 import { DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_DURATION_MS, DEFAULT_RELAY_MAX_RESERVATIONS as DEFAULT_MAX_RESERVATIONS } from '../config/defaults.js'
 
 export interface RelayInit {
@@ -72,4 +77,44 @@ export function relayServices (init: RelayInit): { relay: ReturnType<typeof circ
 /** mDNS discovery with riftmesh's service tag. */
 export function lanDiscovery (): ReturnType<typeof mdns> {
   return mdns({ serviceTag: MDNS_SERVICE_TAG, interval: MDNS_INTERVAL_MS })
+}
+
+/**
+ * Hold reservations on `count` relays (members that serve circuit relay v2) and advertise the
+ * relayed addresses. libp2p finds the relays among connected peers and replaces one that goes away.
+ */
+export async function reserveRelays (node: Libp2p, count: number, log: Logger): Promise<void> {
+  // libp2p keeps listening behind its components; the node object carries them
+  const tm = (node as Libp2p & { components?: { transportManager?: { listen: (addrs: Multiaddr[]) => Promise<void> } } }).components?.transportManager
+  if (tm === undefined) throw new RiftmeshError('cannot reserve relays: this libp2p node has no transport manager', 'ERR_MESH')
+  log.info({ relays: count }, `this node cannot be dialled directly: reserving ${count} relay(s)`)
+  await tm.listen(Array.from({ length: count }, () => multiaddr('/p2p-circuit')))
+}
+
+/**
+ * A peer reached only through a relay that advertises direct addresses (a public member that
+ * dialled this NATed node through its relay first): dial it directly once, on a new connection,
+ * and close the relayed one. DCUtR does this only towards public IP ranges; a cluster on
+ * private networks needs it for every range.
+ */
+export function upgradeRelayed (node: Libp2p, peer: string, listenAddrs: readonly string[], log: Logger): void {
+  const conns = node.getConnections(peerIdFromString(peer))
+  if (conns.length === 0 || conns.some(c => !isRelayed(c.remoteAddr.toString()))) return
+  const direct = dialAddrs(peer, listenAddrs).filter(a => !isRelayed(a))
+  if (direct.length === 0) return
+  const upgrade = async (): Promise<void> => {
+    const conn = await node.dial(direct.map(a => multiaddr(a)), { force: true })
+    log.info({ peer, addr: conn.remoteAddr.toString() }, 'replaced a relayed connection with a direct one')
+    await Promise.all(conns.map(async c => await c.close()))
+  }
+  upgrade().catch((err: unknown) => log.debug({ err: errorMessage(err), peer }, 'no direct connection to a peer reached through a relay'))
+}
+
+/** mDNS found a peer: libp2p dials nobody by itself, so dial it (another swarm key fails the handshake). */
+export function dialDiscovered (node: Libp2p, peer: string, log: Logger): void {
+  if (peer === node.peerId.toString() || node.getConnections(peerIdFromString(peer)).length > 0) return
+  node.dial(peerIdFromString(peer)).then(
+    () => log.info({ peer }, 'connected to a peer found on the LAN (mDNS)'),
+    (err: unknown) => log.debug({ err: errorMessage(err), peer }, 'dialling a peer found on the LAN failed')
+  )
 }

@@ -26,9 +26,9 @@ import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
-import { dialAddrs, isRelayed } from './addrs.js'
+import { isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
-import { announceFilter, DEFAULT_RESERVATIONS, lanDiscovery, relayServices, relayTransport, type RelayInit } from './connectivity.js'
+import { announceFilter, DEFAULT_RESERVATIONS, dialDiscovered, lanDiscovery, relayServices, relayTransport, reserveRelays, upgradeRelayed, type RelayInit } from './connectivity.js'
 import { ReachabilityProbe, type Reachability } from './reachability.js'
 import { SystemClock, type Clock } from '../core/clock.js'
 
@@ -221,12 +221,12 @@ export class Libp2pMesh implements Mesh {
     node.addEventListener('self:peer:update', () => this.emitAddrs())
     // mDNS finds peers; libp2p dials none by itself, so dial each one found (a node of another
     // swarm key fails the handshake and is forgotten; the peer manager takes over the rest)
-    if (init.mdns === true) node.addEventListener('peer:discovery', evt => this.dialDiscovered(evt.detail.id.toString()))
+    if (init.mdns === true) node.addEventListener('peer:discovery', evt => dialDiscovered(node, evt.detail.id.toString(), this.log))
     node.addEventListener('peer:identify', evt => {
       const peer = evt.detail.peerId.toString()
       const addrs = evt.detail.listenAddrs.map(a => a.toString())
       for (const l of this.identifyListeners) l(peer, addrs)
-      if (relay !== undefined) this.upgradeRelayed(peer, addrs)
+      if (relay !== undefined) upgradeRelayed(node, peer, addrs, this.log)
     })
     try {
       await node.start()
@@ -241,7 +241,7 @@ export class Libp2pMesh implements Mesh {
     if (relay !== undefined) {
       this.probe = new ReachabilityProbe({ libp2p: node, clock: this.clock, logger: this.log }, {
         advertised: () => this.listenAddrs(),
-        onPrivate: async () => await this.reserveRelays(relay.reservations ?? DEFAULT_RESERVATIONS)
+        onPrivate: async () => await reserveRelays(node, relay.reservations ?? DEFAULT_RESERVATIONS, this.log)
       })
       await this.probe.start()
     }
@@ -263,18 +263,6 @@ export class Libp2pMesh implements Mesh {
   /** Whether others can dial this node directly, and why; undefined without `relay`. */
   reachability (): Reachability | undefined {
     return this.probe?.reachability
-  }
-
-  /**
-   * Hold reservations on `count` relays (members that serve circuit relay v2) and advertise the
-   * relayed addresses. libp2p finds the relays among connected peers and replaces one that goes away.
-   */
-  async reserveRelays (count: number): Promise<void> {
-    const node = this.node as (Node & { components?: { transportManager?: { listen: (addrs: Multiaddr[]) => Promise<void> } } }) | undefined
-    const tm = node?.components?.transportManager
-    if (tm === undefined) throw new MeshError('cannot reserve relays: the mesh is not started or has no transport manager')
-    this.log.info({ relays: count }, `this node cannot be dialled directly: reserving ${count} relay(s)`)
-    await tm.listen(Array.from({ length: count }, () => multiaddr('/p2p-circuit')))
   }
 
   /** Direct or relayed, per connected peer (a peer with both is direct). */
@@ -302,37 +290,6 @@ export class Libp2pMesh implements Mesh {
         this.log.error({ err }, 'address listener threw')
       }
     }
-  }
-
-  /**
-   * A peer reached only through a relay that advertises direct addresses (a public member that
-   * dialled this NATed node through its relay first): dial it directly once, on a new
-   * connection, and close the relayed one. DCUtR does this only towards public IP ranges; a
-   * cluster on private networks needs it for every range.
-   */
-  private upgradeRelayed (peer: string, listenAddrs: readonly string[]): void {
-    const node = this.node
-    if (node === undefined) return
-    const id = peerIdFromString(peer)
-    const conns = node.getConnections(id)
-    if (conns.length === 0 || conns.some(c => !isRelayed(c.remoteAddr.toString()))) return
-    const direct = dialAddrs(peer, listenAddrs).filter(a => !isRelayed(a))
-    if (direct.length === 0) return
-    const upgrade = async (): Promise<void> => {
-      const conn = await node.dial(direct.map(a => multiaddr(a)), { force: true })
-      this.log.info({ peer, addr: conn.remoteAddr.toString() }, 'replaced a relayed connection with a direct one')
-      await Promise.all(conns.map(async c => await c.close()))
-    }
-    upgrade().catch((err: unknown) => this.log.debug({ err: errorMessage(err), peer }, 'no direct connection to a peer reached through a relay'))
-  }
-
-  private dialDiscovered (peer: string): void {
-    const node = this.node
-    if (node === undefined || peer === this.selfIdValue || node.getConnections(peerIdFromString(peer)).length > 0) return
-    node.dial(peerIdFromString(peer)).then(
-      () => this.log.info({ peer }, 'connected to a peer found on the LAN (mDNS)'),
-      (err: unknown) => this.log.debug({ err: errorMessage(err), peer }, 'dialling a peer found on the LAN failed')
-    )
   }
 
   listenAddrs (): string[] {
