@@ -100,6 +100,8 @@ function nodes (p: Parts): Array<Record<string, unknown>> {
       load: s?.load ?? null,
       cpuPercent: s?.view.load?.cpuPercent ?? null,
       jobs: jobs.get(n.nodeId) ?? 0,
+      /** Why it gets no new work (disk, memory, load over their limits, health, retired), or null. */
+      unfit: s?.unfit ?? null,
       capabilities: n.capabilities
     }
   })

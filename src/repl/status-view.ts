@@ -158,6 +158,11 @@ function nodeRows (s: ClusterSummary, short: (id: string) => string): Row[] {
   }))
 }
 
+/** One line per alive node that gets no new work and why (dead and suspect ones show in the table's HEALTH already). */
+function unfitLines (s: ClusterSummary, short: (id: string) => string): string[] {
+  return s.nodes.filter(n => n.health === 'ALIVE' && typeof n.unfit === 'string').map(n => `no new work for ${short(String(n.nodeId))}: ${String(n.unfit)}`)
+}
+
 function trainingLines (t: ClusterSummary['training']): string[] {
   if (t === null) return []
   if (t.decisions.length === 0) return [`training readiness (${t.role}): no config decided yet`]
@@ -188,7 +193,7 @@ export function renderSummary (s: ClusterSummary, init: RenderInit = {}): string
     ...(s.notStanding !== null ? [`WARNING not standing for leader: ${s.notStanding}`] : []),
     ...storeLines(s.store ?? null),
     ...clockLines(s.clock ?? null, short),
-    ...(s.nodes.length === 0 ? [] : ['', table(nodeRows(s, short), fit)]),
+    ...(s.nodes.length === 0 ? [] : ['', table(nodeRows(s, short), fit), ...unfitLines(s, short)]),
     '',
     ...selfplayLine(s.selfplay),
     `jobs: ${jobs === '' ? 'none' : jobs}`,

@@ -121,6 +121,9 @@ describe('riftmesh status and metrics on three nodes', () => {
       const r = await c.request('whyNot', { config: 'hex8_2p' }) as { nodes: Array<{ node: string, eligible: boolean, note: string }>, reasons: string[] }
       return r.nodes.length === 3 && r.nodes.every(n => !n.eligible && /^not taking selfplay: disk \d+ % used \(limit 1 %\)/.test(n.note)) && r.reasons.some(x => x.startsWith('no node is taking selfplay: 12D3KooW'))
     }, { timeout: 20_000, interval: 500 }).toBe(true)
+    // status on it says so under its nodes table, for every node
+    const text = await status(c)
+    for (const n of nodes) expect(text).toMatch(new RegExp(`\\nno new work for ${uniquePrefixes(nodes.map(x => x.peerId)).get(n.peerId) as string}: disk \\d+ % used \\(limit 1 %\\)`))
     // the others, with the default limit, see the same nodes taking selfplay
     const onA = await (nodes[0] as NodeProcess).request('whyNot', { config: 'hex8_2p' }) as { nodes: Array<{ eligible: boolean, note: string }> }
     expect(onA.nodes.map(n => n.note)).not.toContainEqual(expect.stringMatching(/health ALIVE/))

@@ -192,6 +192,13 @@ describe('renderSummary at 80 columns', () => {
     expect(text).not.toContain(b) // no full id but this node's own
   })
 
+  it('says under the table why an alive node gets no new work', () => {
+    const s = wide()
+    s.nodes = s.nodes.map((n, i) => i === 2 ? { ...n, unfit: 'disk 74 % used (limit 70 %)' } : { ...n, unfit: null })
+    expect(render80(s)).toMatch(/\n12D3KooWQ…\s+gpu-worker-2\S*\s+.*\nno new work for 12D3KooWQ…: disk 74 % used \(limit 70 %\)\n/)
+    expect(render80(wide())).not.toContain('no new work')
+  })
+
   it('labels empty lists instead of leaving a blank', () => {
     const text = render80(summary({ runningJobs: [], jobsByState: {}, nodes: [] }))
     expect(text).toContain('\njobs: none\nrunning jobs: none\n')
