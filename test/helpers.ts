@@ -8,14 +8,44 @@ import { SeededRng } from '../src/core/rng.js'
 import { ClusterState, type ClusterStateInit } from '../src/state/cluster-state.js'
 import { REMOTE_ORIGIN } from '../src/state/docs.js'
 import type { NodeInfo } from '../src/state/schema.js'
+import { orderedSeededSigners, seededSigner, signEntry, type EntrySigner } from '../src/state/entry-sig.js'
 
-/** A peer-id-like node id (base58 alphabet) for node `n`. */
+const testSigners = new Map<string, EntrySigner>()
+/** Test nodes 0…ORDERED-1 have ids that sort like their numbers (rules break ties by node id). */
+const ORDERED = 256
+let pool: EntrySigner[] | undefined
+
+/** The signing key of test node `n` (derived from `n`: the same in every run). */
+export function testSigner (n: number | string): EntrySigner {
+  const label = `test-node-${n}`
+  let s = testSigners.get(label)
+  if (s === undefined) {
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < ORDERED) {
+      pool ??= orderedSeededSigners('test-node', ORDERED)
+      s = pool[n] as EntrySigner
+    } else {
+      s = seededSigner(label)
+    }
+    testSigners.set(label, s)
+    testSigners.set(s.id, s)
+  }
+  return s
+}
+
+/** The signer of a node id made by nodeId() or testSigner(). */
+export function signerOfId (id: string): EntrySigner {
+  const s = testSigners.get(id)
+  if (s === undefined) throw new Error(`no test signer for ${id}: make ids with nodeId()`)
+  return s
+}
+
+/** A real Ed25519 peer id for test node `n`, whose key signs node `n`'s entries. */
 export function nodeId (n: number): string {
-  return `12D3KooWTestNode${String(n).padStart(4, '0')}xyzABC`
+  return testSigner(n).id
 }
 
 export function makeState (n: number, seed = n, init: Partial<ClusterStateInit> = {}, clock = new VirtualClock(1_000_000)): ClusterState {
-  return new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(seed) }, { selfId: nodeId(n), ...init })
+  return new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(seed), signer: testSigner(n) }, { ...init })
 }
 
 export function sampleNodeInfo (id: string, over: Partial<NodeInfo> = {}): NodeInfo {
@@ -50,4 +80,12 @@ export function syncInto (from: ClusterState, to: ClusterState): void {
 /** Sync every state with every other (both ways). */
 export function syncAll (states: readonly ClusterState[]): void {
   for (const a of states) for (const b of states) if (a !== b) syncInto(a, b)
+}
+
+/**
+ * `value` as `writer` would store it under (doc, map, key): signed with the writer's test key,
+ * past every check ClusterState makes on its own writes (old or hostile peers in tests).
+ */
+export function signedAs (writer: string, doc: string, map: string, key: string, value: object): object {
+  return signEntry(signerOfId(writer), doc, map, key, value)
 }

@@ -3,6 +3,7 @@
  * service, on a SimClock, a seeded Rng, a SimDisk and a SimMesh. Crash and restart rebuild the
  * node from its disk, as a real restart would.
  */
+import { orderedSeededSigners, seededSigner, type EntrySigner } from '../../src/state/entry-sig.js'
 import type { Logger } from '../../src/core/logger.js'
 import type { Rng } from '../../src/core/rng.js'
 import { ClusterState } from '../../src/state/cluster-state.js'
@@ -109,8 +110,28 @@ export function simManagersConfig (c: SimNodeConfig): RiftmeshConfig {
   return resolveConfig({ flags }, { cwd: '/sim', homeDir: null })
 }
 
+/** Simulated nodes whose ids sort like their indexes (ties broken by node id fall as before). */
+const ORDERED_SIM_NODES = 1_024
+let simPool: EntrySigner[] | undefined
+const simSigners = new Map<number, EntrySigner>()
+
+/** The simulated node's signing key, derived from its index (the same in every run). */
+export function simSigner (index: number): EntrySigner {
+  if (index < ORDERED_SIM_NODES) {
+    simPool ??= orderedSeededSigners('simnode', ORDERED_SIM_NODES)
+    return simPool[index] as EntrySigner
+  }
+  let s = simSigners.get(index)
+  if (s === undefined) {
+    s = seededSigner(`simnode${String(index).padStart(5, '0')}`)
+    simSigners.set(index, s)
+  }
+  return s
+}
+
+/** A simulated node's id: the peer id of its derived key, so its entries are signed as any node's. */
 export function simNodeId (index: number): string {
-  return `simnode${String(index).padStart(5, '0')}`
+  return simSigner(index).id
 }
 
 interface Running {
@@ -177,7 +198,7 @@ export class SimNode {
     const logger = this.logger.child({ node: this.index })
     const db = await this.disk.open()
     const retentionMs = this.config.jobs?.retentionMs
-    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state') }, { selfId: this.id, ...(retentionMs !== undefined ? { retentionMs } : {}) })
+    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state'), signer: simSigner(this.index) }, { selfId: this.id, ...(retentionMs !== undefined ? { retentionMs } : {}) })
     const store = new DocStore({ db, state, clock: this.clock, logger }, { syncWrites: true })
     await store.start()
     const tables = new LocalTables(db, logger)

@@ -5,6 +5,7 @@
  * private key, the listen address and the database outlive a crash, so a restart keeps the
  * peer id and restores the documents from the same db.
  */
+import { ed25519Signer } from '../../src/state/entry-sig.js'
 import { MemoryLevel } from 'memory-level'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -125,7 +126,7 @@ export class RealNode {
       })
       await mesh.start()
       started.push(async () => await mesh.stop())
-      const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
+      const state = new ClusterState({ clock, logger, rng: rng.fork('state'), signer: ed25519Signer(this.components.privateKey.raw) }, { selfId: mesh.selfId })
       started.push(() => state.destroy())
       const store = new DocStore({ db: this.db, state, clock, logger }, { syncWrites: true })
       await store.start()

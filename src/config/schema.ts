@@ -16,6 +16,7 @@ import { selectorFields } from './sections/selector.js'
 import { schedulerFields } from './sections/scheduler.js'
 import { trainingFields } from './sections/training.js'
 import { syncFields } from './sections/sync.js'
+import { trustFields } from './sections/trust.js'
 
 /** Every section and its fields, in the order the config table lists them. */
 export const CONFIG_SECTIONS = {
@@ -28,7 +29,8 @@ export const CONFIG_SECTIONS = {
   selector: selectorFields,
   scheduler: schedulerFields,
   training: trainingFields,
-  sync: syncFields
+  sync: syncFields,
+  trust: trustFields
 } as const
 export type ConfigSection = keyof typeof CONFIG_SECTIONS
 
@@ -42,7 +44,8 @@ export const configSchema = z.strictObject({
   selector: sectionSchema(selectorFields),
   scheduler: sectionSchema(schedulerFields),
   training: sectionSchema(trainingFields),
-  sync: sectionSchema(syncFields)
+  sync: sectionSchema(syncFields),
+  trust: sectionSchema(trustFields)
 })
 
 /** The fully resolved configuration of a node: every key present, paths absolute. */

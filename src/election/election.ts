@@ -14,7 +14,7 @@ import type { ClusterState } from '../state/cluster-state.js'
 import { VOTERS } from '../state/settings-registry.js'
 import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
-  decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
+  decideVote, electionBackoffMs, grantCount, holdsEpoch, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
   type ElectionTimings, type ElectionView, type VoterState
 } from './rules.js'
 
@@ -184,8 +184,21 @@ export class ElectionService {
     }, this.tickMs)
   }
 
+  /**
+   * The election entries as this node judges them. In majority mode a lease counts only while a
+   * majority of the voters grant its holder that epoch: a member cannot make itself the visible
+   * leader (or raise the epoch everyone sees) by writing a lease nobody granted.
+   */
   private view (): ElectionView {
-    return { candidacies: this.s.candidacies(), grants: this.s.grants(), leases: this.s.leases() }
+    const grants = this.s.grants()
+    const candidacies = this.s.candidacies()
+    let leases = this.s.leases()
+    if (this.mode() === 'majority') {
+      const voters = this.voters()
+      const backed = { candidacies, grants, leases }
+      leases = leases.filter(l => l.nodeId === this.s.selfId || holdsEpoch(backed, voters, l.nodeId, l.epoch))
+    }
+    return { candidacies, grants, leases }
   }
 
   private eligible (nodeId: string): boolean {
@@ -391,6 +404,8 @@ export class ElectionService {
   }
 
   private writeLease (): void {
+    // the voters' grants, kept as a certificate: proof for the entries this node writes as leader
+    if (this.mode() === 'majority' && this.s.writeEpochCertificate(this.epoch)) this.log.debug({ epoch: this.epoch }, 'epoch certificate written')
     this.s.setLease({
       v: 1, nodeId: this.s.selfId, epoch: this.epoch, round: this.round, leaseMs: this.t.leaseMs, voters: this.voters().slice(0, 64), renewedAt: this.roundSentWallMs
     })

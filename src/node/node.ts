@@ -46,6 +46,7 @@ import { NodeMetrics } from './metrics.js'
 import { Registry } from 'prom-client'
 import { LeaseWatch } from './metrics-lease.js'
 import { metricsSnapshot } from './metrics-snapshot.js'
+import { ed25519Signer } from '../state/entry-sig.js'
 
 export const RIFTMESH_VERSION = '0.1.0'
 
@@ -203,8 +204,8 @@ export class RiftNode {
     })
     // the peer id is known from the key before the network starts; the state needs it
     const selfId = peerIdFromPrivateKey(key).toString()
-    const state = new ClusterState({ clock: this.clock, logger: this.log, rng: this.rng.fork('state') }, {
-      selfId, bucketMaxJobs: cfg.jobs.bucketMaxJobs, bucketMaxAgeMs: cfg.jobs.bucketMaxAgeMs, retentionMs: cfg.jobs.retentionMs
+    const state = new ClusterState({ clock: this.clock, logger: this.log, rng: this.rng.fork('state'), signer: ed25519Signer(key.raw) }, {
+      selfId, operators: cfg.trust.operators, voters: cfg.election.voters, bucketMaxJobs: cfg.jobs.bucketMaxJobs, bucketMaxAgeMs: cfg.jobs.bucketMaxAgeMs, retentionMs: cfg.jobs.retentionMs
     })
     const store = new DocStore({ db, state, clock: this.clock, logger: this.log }, {
       compactAfterBytes: cfg.store.compactAfterBytes, syncWrites: cfg.store.syncWrites, retryMaxMs: cfg.store.persistRetryMaxMs, maxQueuedBytes: cfg.store.maxUnpersistedBytes

@@ -12,7 +12,11 @@ import type { Rng } from '../core/rng.js'
 import { OwnershipError } from '../core/errors.js'
 import { DEFAULT_BUCKET_MAX_AGE_MS, DEFAULT_BUCKET_MAX_JOBS, DEFAULT_JOB_RETENTION_MS } from '../config/defaults.js'
 import { DocSet, bucketDocName, bucketIdOfDoc, type DocName, type DocSetInit, type DocUpdate } from './docs.js'
-import { ValidatedMap, ValidationStats } from './validated-map.js'
+import { ValidatedMap, ValidationStats, type AuthorityCheck } from './validated-map.js'
+import { signEntry, verifyEntry, type EntrySigner } from './entry-sig.js'
+import { leaderRegisterAuthority, ownEntry, settingAuthority, type TrustContext } from './authority.js'
+import { nextTrustSeq, resolveTrust, trustEntrySchema, trustKey, trustKeyCheck, type SignedTrustEntry, type TrustEntry, type TrustState } from './trust.js'
+import { EpochCertificates, certKey, certSchema, type EpochCertificate } from './certificates.js'
 import {
   bucketMetaSchema, candidacySchema, grantSchema, jobDispatchSchema, jobStatusSchema, jobVerdictSchema,
   leaseSchema, manifestSchema, modelRegisterSchema, nodeInfoSchema, settingRegisterSchema, trainingRegisterSchema,
@@ -21,7 +25,7 @@ import {
   type TrainingRecord
 } from './schema.js'
 import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.js'
-import { SettingError, settingIssue, settingSpec, type SettingSpec } from './settings-registry.js'
+import { SettingError, VOTERS, settingIssue, settingSpec, type SettingSpec } from './settings-registry.js'
 import { SettingsView } from './settings-view.js'
 import {
   bucketOfJob, decideRetirableBuckets, deriveJobState, formatBucketId, formatJobId, isBucketSealed,
@@ -29,8 +33,12 @@ import {
 } from './jobs.js'
 
 export interface ClusterStateInit extends DocSetInit {
-  /** This node's id (its libp2p PeerId as a string). */
-  selfId: string
+  /** This node's id (its libp2p PeerId as a string); must be the signer's id when given. */
+  selfId?: string
+  /** The trust root: operator ids (Ed25519 peer id strings of the operator public keys). @default [] */
+  operators?: readonly string[]
+  /** Voters from the node's config, used while the cluster has no `voters` setting. @default [] */
+  voters?: readonly string[]
   /** Dispatches per jobs bucket before the dispatcher seals it. @default 500 */
   bucketMaxJobs?: number
   /** Age after which a dispatcher seals its open bucket. @default 3_600_000 */
@@ -44,6 +52,8 @@ export interface ClusterStateComponents {
   clock: Clock
   logger: Logger
   rng: Rng
+  /** Signs every entry this node writes: the node's own key, whose peer id is the node id. */
+  signer: EntrySigner
 }
 
 const electionEntrySchema = z.union([candidacySchema, grantSchema, leaseSchema])
@@ -65,8 +75,16 @@ function positiveInt (key: string, value: number): number {
   return value
 }
 
-export class ClusterState {
+export class ClusterState implements TrustContext {
   readonly selfId: string
+  readonly operatorsRoot: readonly string[]
+  private readonly signer: EntrySigner
+  private readonly configVoters: readonly string[]
+  private readonly trustMap: ValidatedMap<TrustEntry>
+  private readonly certs: EpochCertificates
+  /** Bumped whenever what authority depends on may have changed (trust log, certificates, settings). */
+  private trustGeneration = 0
+  private trustCache: { generation: number, state: TrustState } | undefined
   readonly docs: DocSet
   readonly stats = new ValidationStats()
   readonly bucketMaxJobs: number
@@ -87,9 +105,15 @@ export class ClusterState {
   /** Buckets a peer has retired, still held here until this node's own jobs in them end. */
   private readonly retiredElsewhere = new Set<string>()
   private readonly bucketOpenedAt = new Map<string, number>()
+  /** Verdict keys already counted as refused (each counted once). */
+  private readonly refusedVerdicts = new Set<string>()
 
   constructor (components: ClusterStateComponents, init: ClusterStateInit) {
-    this.selfId = init.selfId
+    this.signer = components.signer
+    if (init.selfId !== undefined && init.selfId !== this.signer.id) throw new RangeError(`selfId ${init.selfId} is not the signer's id ${this.signer.id}`)
+    this.selfId = this.signer.id
+    this.operatorsRoot = [...new Set(init.operators ?? [])].sort()
+    this.configVoters = [...new Set(init.voters ?? [])].sort()
     this.clock = components.clock
     this.rng = components.rng
     this.log = components.logger.child({ component: 'cluster-state' })
@@ -98,18 +122,30 @@ export class ClusterState {
     this.retentionMs = positiveInt('retentionMs', init.retentionMs ?? DEFAULT_JOB_RETENTION_MS)
     this.docs = new DocSet(this.rng.fork('docs'), init)
     const control = this.docs.ensure('control')
-    const vm = <T>(name: string, doc: Y.Doc, schema: z.ZodType<T>, check: (k: string, v: T) => string | null): ValidatedMap<T> =>
-      new ValidatedMap(name, doc.getMap(name), schema, check, this.stats, this.log)
-    this.nodesMap = vm('nodes', control, nodeInfoSchema, (k, v) => (k === v.nodeId ? null : 'key is not the node id'))
-    this.manifestsMap = vm('manifests', this.docs.ensure('manifests'), manifestSchema, (k, v) => (k === v.nodeId ? null : 'key is not the node id'))
-    this.electionMap = vm('election', control, electionEntrySchema, electionKeyCheck)
-    this.modelsMap = vm('models', control, modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (k, v) =>
-      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
-    this.settingsMap = vm('settings', control, settingRegisterSchema as z.ZodType<Register<SettingValue>>, (k, v) =>
-      k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>')
+    const bump = (): void => { this.trustGeneration++ }
+    for (const m of ['trust', 'certs', 'settings']) control.getMap(m).observe(bump)
+    const vm = <T>(name: string, doc: DocName, check: (k: string, v: T) => string | null, schema: z.ZodType<T>,
+      authority: AuthorityCheck<T>, sticky = false): ValidatedMap<T> =>
+      new ValidatedMap(name, this.docs.ensure(doc).getMap(name), schema, check, this.stats, this.log, {
+        doc, authority, generation: () => this.trustGeneration, sticky, repair: (key, raw) => this.writeBack(doc, name, key, raw)
+      })
+    this.trustMap = vm('trust', 'control', trustKeyCheck, trustEntrySchema, (k, _v, by) => (k.endsWith(`/${by}`) ? null : 'wrong-signer'), true)
+    this.certs = new EpochCertificates(vm('certs', 'control', (k, v) => (k === certKey(v.epoch, v.leader) ? null : 'key is not <epoch>/<leader>'),
+      certSchema, (_k, v, by) => ownEntry(v.leader, by, this)), () => this.trustGeneration)
+    this.nodesMap = vm('nodes', 'control', (k, v) => (k === v.nodeId ? null : 'key is not the node id'), nodeInfoSchema,
+      (_k, v, by) => ownEntry(v.nodeId, by, this))
+    this.manifestsMap = vm('manifests', 'manifests', (k, v) => (k === v.nodeId ? null : 'key is not the node id'), manifestSchema,
+      (_k, v, by) => ownEntry(v.nodeId, by, this))
+    this.electionMap = vm('election', 'control', electionKeyCheck, electionEntrySchema, (_k, v, by) => ownEntry(electionOwner(v), by, this))
+    this.modelsMap = vm('models', 'control', (k, v) =>
+      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
+    modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this))
+    this.settingsMap = vm('settings', 'control', (k, v) => k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>',
+      settingRegisterSchema as z.ZodType<Register<SettingValue>>, (_k, v, by) => settingAuthority(v.name, v.writer, by, this), true)
     this.settingsView = new SettingsView(this.stats, this.log)
-    this.trainingMap = vm('training', control, trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (k, v) =>
-      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>')
+    this.trainingMap = vm('training', 'control', (k, v) =>
+      k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
+    trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this))
     for (const name of this.docs.names()) this.attachBucket(name)
     this.docs.onCreate(name => this.attachBucket(name))
     this.docs.onUpdate(u => {
@@ -120,6 +156,106 @@ export class ClusterState {
 
   onUpdate (listener: (u: DocUpdate) => void): () => void {
     return this.docs.onUpdate(listener)
+  }
+
+  // ---- trust: operators, revocations, epoch certificates -------------------------------------
+
+  /** The operators and revoked peers in effect (trust root plus the operator-signed log). */
+  trust (): TrustState {
+    if (this.trustCache?.generation !== this.trustGeneration) {
+      this.trustCache = { generation: this.trustGeneration, state: resolveTrust(this.operatorsRoot, this.trustLog()) }
+    }
+    return this.trustCache.state
+  }
+
+  /** Every verified trust-log entry with its signer. */
+  trustLog (): SignedTrustEntry[] {
+    return this.trustMap.entries().map(([key, entry]) => ({ key, entry, signer: this.trustMap.signerOf(key) as string }))
+  }
+
+  nextTrustSeq (): number {
+    return nextTrustSeq(this.trustLog())
+  }
+
+  hasOperators (): boolean {
+    return this.trust().operators.size > 0
+  }
+
+  isOperator (id: string): boolean {
+    return this.trust().operators.has(id)
+  }
+
+  isRevoked (id: string): boolean {
+    return this.trust().revoked.has(id)
+  }
+
+  /** The voters in effect: the `voters` setting, else the node's configured list. */
+  voters (): string[] {
+    return this.settingOf(VOTERS) ?? [...this.configVoters]
+  }
+
+  heldEpoch (nodeId: string, epoch: number): boolean {
+    return this.certs.held(nodeId, epoch, this.voters(), this)
+  }
+
+  /**
+   * Record that this node holds `epoch`: a certificate carrying the voters' signed grants for it,
+   * so any reader can check entries this node writes as leader of that epoch (models, training
+   * records, verdicts) long after the grants themselves moved on. Returns whether it was written.
+   */
+  writeEpochCertificate (epoch: number): boolean {
+    if (this.heldEpoch(this.selfId, epoch)) return false
+    const control = this.docs.ensure('control').getMap('election')
+    const grants: unknown[] = []
+    for (const g of this.grants()) {
+      if (g.candidate === this.selfId && g.epoch === epoch) grants.push(control.get(`grant/${g.voter}`))
+    }
+    const cert: EpochCertificate = { v: 1, leader: this.selfId, epoch, grants: grants as EpochCertificate['grants'] }
+    if (this.certs.sameAsStored(cert)) return false
+    this.write('control', 'certs', certKey(epoch, this.selfId), certSchema.parse(cert))
+    for (const key of this.certs.staleKeys(this.selfId)) this.docs.ensure('control').getMap('certs').delete(key)
+    return true
+  }
+
+  /**
+   * Store an entry someone else signed (an operator's setting or trust entry, from the CLI),
+   * after the same checks every reader makes. Throws OwnershipError naming the reason otherwise.
+   */
+  writeSigned (map: 'settings' | 'trust', key: string, raw: unknown): void {
+    const checked = verifyEntry('control', map, key, raw)
+    if (!checked.ok) throw new OwnershipError(map, `entry ${key} is ${checked.reason === 'unsigned' ? 'not signed' : 'not validly signed'}`)
+    let refused: string | null
+    if (map === 'settings') {
+      const reg = settingRegisterSchema.safeParse(checked.value)
+      refused = !reg.success ? 'malformed' : key !== registerKey(reg.data.name, reg.data.writer) ? 'key is not <name>@<writer>' : settingAuthority(reg.data.name, reg.data.writer, checked.by, this)
+    } else {
+      const entry = trustEntrySchema.safeParse(checked.value)
+      refused = !entry.success ? 'malformed' : trustKeyCheck(key, entry.data) ?? (key.endsWith(`/${checked.by}`) ? null : 'wrong-signer') ?? (this.isOperator(checked.by) ? null : 'not-operator')
+    }
+    if (refused !== null) throw new OwnershipError(map, `entry ${key} signed by ${checked.by} refused: ${refused}`)
+    const doc = this.docs.ensure('control')
+    doc.transact(() => doc.getMap(map).set(key, raw))
+  }
+
+  /** The register a setting change needs (the next version above every one seen), for `writer` to sign. */
+  settingDraft (name: string, value: SettingValue, writer: string): { key: string, entry: Register<SettingValue> } {
+    const entry = settingRegisterSchema.parse({ v: 1, name, writer, version: nextRegisterVersion(this.settingsMap.values(), name), value }) as Register<SettingValue>
+    return { key: registerKey(name, writer), entry }
+  }
+
+  /**
+   * `value` signed by this node for (doc, map, key), stored nowhere: for writers that bypass
+   * ClusterState on purpose (tests playing an old or hostile peer, the simulator's hostile member).
+   */
+  signAsSelf (docName: DocName, map: string, key: string, value: object): object {
+    return signEntry(this.signer, docName, map, key, value)
+  }
+
+  /** A trust entry signed by `signer` (an operator key), ready for writeSigned. */
+  signTrustEntry (signer: EntrySigner, entry: Omit<TrustEntry, 'v' | 'seq'>): { key: string, raw: unknown } {
+    const full = trustEntrySchema.parse({ ...entry, v: 1, seq: this.nextTrustSeq() })
+    const key = trustKey(full.seq, signer.id)
+    return { key, raw: signEntry(signer, 'control', 'trust', key, full) }
   }
 
   // ---- nodes -------------------------------------------------------------------------------
@@ -293,11 +429,12 @@ export class ClusterState {
     const record = jobDispatchSchema.parse({
       ...input, v: 1, jobId: formatJobId(bucketId, n), dispatchedBy: this.selfId, createdAt: timestampMs(this.clock)
     })
-    const doc = this.docs.ensure(bucketDocName(bucketId))
+    const docName = bucketDocName(bucketId)
+    const doc = this.docs.ensure(docName)
     doc.transact(() => {
-      doc.getMap('dispatch').set(record.jobId, record)
+      doc.getMap('dispatch').set(record.jobId, signEntry(this.signer, docName, 'dispatch', record.jobId, record))
       // sealed in the same write that fills it, so a full bucket can retire without a next dispatch
-      doc.getMap('meta').set('meta', { ...meta, jobCount: n, sealed: n >= this.bucketMaxJobs })
+      doc.getMap('meta').set('meta', signEntry(this.signer, docName, 'meta', 'meta', { ...meta, jobCount: n, sealed: n >= this.bucketMaxJobs }))
     })
     return record
   }
@@ -401,8 +538,25 @@ export class ClusterState {
     const raw = maps.status.get(dispatch.jobId)
     // Only the assigned node may speak for the job's run.
     const status = raw !== undefined && raw.node === dispatch.assignedNode ? raw : undefined
-    const verdicts = maps.verdicts.values().filter(v => v.jobId === dispatch.jobId)
+    const verdicts = maps.verdicts.values().filter(v => v.jobId === dispatch.jobId && this.verdictAuthorized(dispatch, v))
     return { jobId: dispatch.jobId, bucketId, dispatch, status, verdicts, state: deriveJobState(status, verdicts) }
+  }
+
+  /**
+   * A verdict speaks for a job when its writer dispatched the job, led the epoch the verdict
+   * names (a certificate), or is an operator; any other member's verdict is counted and ignored.
+   */
+  private verdictAuthorized (dispatch: JobDispatch, v: JobVerdict): boolean {
+    if (v.writer === dispatch.dispatchedBy || this.isOperator(v.writer) || this.heldEpoch(v.writer, v.epoch)) return true
+    if (!this.hasOperators() && v.verdict === 'CANCELLED') return true // `jobs cancel` on any node, while members hold cluster authority
+    const key = `${v.jobId}@${v.writer}`
+    if (!this.refusedVerdicts.has(key)) {
+      if (this.refusedVerdicts.size >= MAX_RETIRED_ELSEWHERE) this.refusedVerdicts.clear()
+      this.refusedVerdicts.add(key)
+      this.stats.record('jobs.verdicts', 'no-epoch-authority')
+      this.log.warn({ job: v.jobId, writer: v.writer, verdict: v.verdict }, 'verdict by a node that neither dispatched the job nor led its epoch ignored')
+    }
+    return false
   }
 
   private openBucketFor (epoch: number): string {
@@ -428,28 +582,43 @@ export class ClusterState {
     const bucketId = bucketIdOfDoc(name)
     if (bucketId === undefined || this.buckets.has(bucketId)) return
     const doc = this.docs.ensure(name)
-    const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null): ValidatedMap<T> =>
-      new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log)
+    const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null, owner: (v: T) => string): ValidatedMap<T> =>
+      new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
+        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this), generation: () => this.trustGeneration
+      })
     const suffix = bucketId.split('-')[1] ?? ''
     this.buckets.set(bucketId, {
       meta: mk('meta', bucketMetaSchema, (k, v) =>
-        k === 'meta' && v.bucketId === bucketId && v.dispatcher.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'meta of another bucket'),
+        k === 'meta' && v.bucketId === bucketId && v.dispatcher.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'meta of another bucket', v => v.dispatcher),
       dispatch: mk('dispatch', jobDispatchSchema, (k, v) =>
-        k === v.jobId && bucketOfJob(k) === bucketId && v.dispatchedBy.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'dispatch not of this bucket'),
-      status: mk('status', jobStatusSchema, (k, v) => (k === v.jobId && bucketOfJob(k) === bucketId ? null : 'status not of this bucket')),
+        k === v.jobId && bucketOfJob(k) === bucketId && v.dispatchedBy.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'dispatch not of this bucket', v => v.dispatchedBy),
+      status: mk('status', jobStatusSchema, (k, v) => (k === v.jobId && bucketOfJob(k) === bucketId ? null : 'status not of this bucket'), v => v.node),
       verdicts: mk('verdicts', jobVerdictSchema, (k, v) =>
-        k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === bucketId ? null : 'key is not <jobId>@<writer>')
+        k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === bucketId ? null : 'key is not <jobId>@<writer>', v => v.writer)
     })
   }
 
-  private write (docName: DocName, map: string, key: string, value: unknown): void {
+  private write (docName: DocName, map: string, key: string, value: object): void {
     const doc = this.docs.ensure(docName)
-    doc.transact(() => doc.getMap(map).set(key, value))
+    const signed = signEntry(this.signer, docName, map, key, value)
+    doc.transact(() => doc.getMap(map).set(key, signed))
+  }
+
+  /** Put a signed entry back that a member deleted or overwrote (sticky maps). */
+  private writeBack (docName: DocName, map: string, key: string, raw: unknown): void {
+    const doc = this.docs.ensure(docName)
+    queueMicrotask(() => {
+      if (doc.getMap(map).get(key) !== raw) doc.transact(() => doc.getMap(map).set(key, raw))
+    })
   }
 
   private assertSelf (map: string, owner: string): void {
     if (owner !== this.selfId) throw new OwnershipError(map, `entry owned by ${owner}, this node is ${this.selfId}`)
   }
+}
+
+function electionOwner (v: ElectionEntry): string {
+  return 'candidate' in v ? v.voter : v.nodeId
 }
 
 function electionKeyCheck (key: string, v: ElectionEntry): string | null {

@@ -1,6 +1,7 @@
 import type * as Y from 'yjs'
 import type { z } from 'zod'
 import type { Logger } from '../core/logger.js'
+import { verifyEntry } from './entry-sig.js'
 
 /**
  * Counts of entries skipped because they failed validation, per map and reason. Each distinct
@@ -28,9 +29,37 @@ export class ValidationStats {
 /** Checks an entry's key against its value (ownership, naming); returns a reason or null. */
 export type KeyCheck<T> = (key: string, value: T) => string | null
 
+/**
+ * Whether `signer` may write this entry (authority.ts): null, or the reason it may not — a named
+ * reason (`wrong-signer`, `not-operator`, `revoked`, …) under which the refusal is counted.
+ */
+export type AuthorityCheck<T> = (key: string, value: T, signer: string) => string | null
+
+export interface ValidatedMapTrust<T> {
+  /** The document the map lives in (part of what a signature covers). */
+  doc: string
+  authority: AuthorityCheck<T>
+  /** Changes whenever what authority() decides on may have changed (operators, revocations, certificates). */
+  generation: () => number
+  /**
+   * Keep the last valid entry of a key when the stored one is deleted or replaced by one that
+   * fails (settings, trust): a member cannot erase a signed entry, and `repair` is told so the
+   * node can write the signed original back. @default false
+   */
+  sticky?: boolean
+  repair?: (key: string, raw: unknown) => void
+}
+
 interface CacheSlot<T> {
   raw: unknown
+  /** The value when signature, schema and key check pass. */
+  parsed: T | undefined
+  signer: string | undefined
+  /** The authority refusal last counted for this value. */
+  refused?: string
+  /** The value in effect as of `generation` of the trust. */
   value: T | undefined
+  generation: number
 }
 
 /**
@@ -40,6 +69,10 @@ interface CacheSlot<T> {
  */
 export class ValidatedMap<T> {
   private readonly cache = new Map<string, CacheSlot<T>>()
+  /** Sticky maps: the last valid raw entry and value per key. */
+  private readonly kept = new Map<string, { raw: unknown, value: T }>()
+  /** Sticky maps: the stored value (or its absence) already answered by a write-back, per key. */
+  private readonly answered = new Map<string, unknown>()
 
   constructor (
     readonly name: string,
@@ -47,11 +80,21 @@ export class ValidatedMap<T> {
     private readonly schema: z.ZodType<T>,
     private readonly keyCheck: KeyCheck<T>,
     private readonly stats: ValidationStats,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly trust: ValidatedMapTrust<T>
   ) {}
 
   get (key: string): T | undefined {
-    return this.read(key, this.ymap.get(key))
+    return this.readKept(key, this.ymap.get(key))
+  }
+
+  /** Who signed the entry now in effect under `key` (undefined when there is none). */
+  signerOf (key: string): string | undefined {
+    const value = this.get(key)
+    if (value === undefined) return undefined
+    const slot = this.cache.get(key)
+    if (slot?.value === value) return slot.signer
+    return this.cache.get(`\u0000kept:${key}`)?.signer
   }
 
   has (key: string): boolean {
@@ -62,10 +105,17 @@ export class ValidatedMap<T> {
   entries (): Array<[string, T]> {
     const out: Array<[string, T]> = []
     for (const [key, raw] of this.ymap.entries()) {
-      const value = this.read(key, raw)
+      const value = this.readKept(key, raw)
       if (value !== undefined) out.push([key, value])
     }
-    if (this.cache.size > this.ymap.size) this.prune()
+    if (this.trust.sticky === true) {
+      for (const key of this.kept.keys()) {
+        if (this.ymap.has(key)) continue
+        const value = this.readKept(key, undefined)
+        if (value !== undefined) out.push([key, value])
+      }
+    }
+    if (this.cache.size > this.ymap.size + this.kept.size) this.prune()
     return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   }
 
@@ -78,32 +128,89 @@ export class ValidatedMap<T> {
     return this.ymap.size
   }
 
-  private read (key: string, raw: unknown): T | undefined {
+  /** read(), and for a sticky map the last valid entry when the stored one is gone or fails. */
+  private readKept (key: string, raw: unknown): T | undefined {
+    const value = this.read(key, raw)
+    if (this.trust.sticky !== true) return value
+    if (value !== undefined) {
+      this.kept.set(key, { raw, value })
+      this.answered.delete(key)
+      return value
+    }
+    const kept = this.kept.get(key)
+    if (kept === undefined) return undefined
+    // The signed entry was deleted or replaced by one that fails: keep it, and have it written back.
+    const still = this.read(`\u0000kept:${key}`, kept.raw, key)
+    if (still === undefined) {
+      this.kept.delete(key)
+      return undefined
+    }
+    if (!this.answered.has(key) || this.answered.get(key) !== raw) {
+      this.answered.set(key, raw)
+      this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : 'overwrote-signed-entry')
+      this.log.warn({ map: this.name, key: truncate(key) }, 'a signed entry was deleted or overwritten; keeping it and writing it back')
+      this.trust.repair?.(key, kept.raw)
+    }
+    return still
+  }
+
+  private read (slotKey: string, raw: unknown, key: string = slotKey): T | undefined {
     if (raw === undefined) return undefined
-    const slot = this.cache.get(key)
-    if (slot !== undefined && slot.raw === raw) return slot.value
-    const parsed = this.schema.safeParse(raw)
-    let value: T | undefined
+    const generation = this.trust.generation()
+    let slot = this.cache.get(slotKey)
+    if (slot === undefined || slot.raw !== raw) {
+      slot = { raw, ...this.check(key, raw), value: undefined, generation: -1 }
+      this.cache.set(slotKey, slot)
+    }
+    if (slot.generation === generation) return slot.value
+    // Signature, schema and key are checked once per stored value; who may write it is checked
+    // again whenever the trust it depends on changes (operators, revocations, certificates).
+    slot.generation = generation
+    slot.value = undefined
+    if (slot.parsed === undefined || slot.signer === undefined) return undefined
+    const refused = this.trust.authority(key, slot.parsed, slot.signer)
+    if (refused !== null) {
+      if (slot.refused !== refused) {
+        this.stats.record(this.name, refused)
+        this.log.warn({ map: this.name, key: truncate(key), signer: slot.signer, reason: refused }, 'entry its signer may not write skipped')
+      }
+      slot.refused = refused
+      return undefined
+    }
+    slot.refused = undefined
+    slot.value = slot.parsed
+    return slot.value
+  }
+
+  private check (key: string, raw: unknown): { parsed: T | undefined, signer: string | undefined, refused?: string } {
+    const signed = verifyEntry(this.trust.doc, this.name.replace(/^jobs\./, ''), key, raw)
+    if (!signed.ok) {
+      this.stats.record(this.name, signed.reason)
+      this.log.warn({ map: this.name, key: truncate(key), reason: signed.reason }, 'entry with no valid signature skipped')
+      return { parsed: undefined, signer: undefined }
+    }
+    const parsed = this.schema.safeParse(signed.value)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       const reason = `${issue?.path.join('.') ?? ''}:${issue?.code ?? 'invalid'}`
       this.stats.record(this.name, 'schema')
       this.log.warn({ map: this.name, key: truncate(key), reason }, 'invalid entry skipped')
-    } else {
-      const bad = this.keyCheck(key, parsed.data)
-      if (bad !== null) {
-        this.stats.record(this.name, 'key')
-        this.log.warn({ map: this.name, key: truncate(key), reason: bad }, 'entry with a wrong key skipped')
-      } else {
-        value = parsed.data
-      }
+      return { parsed: undefined, signer: undefined }
     }
-    this.cache.set(key, { raw, value })
-    return value
+    const bad = this.keyCheck(key, parsed.data)
+    if (bad !== null) {
+      this.stats.record(this.name, 'key')
+      this.log.warn({ map: this.name, key: truncate(key), reason: bad }, 'entry with a wrong key skipped')
+      return { parsed: undefined, signer: undefined }
+    }
+    return { parsed: parsed.data, signer: signed.by }
   }
 
   private prune (): void {
-    for (const key of this.cache.keys()) if (!this.ymap.has(key)) this.cache.delete(key)
+    for (const key of this.cache.keys()) {
+      const k = key.startsWith('\u0000kept:') ? key.slice(6) : key
+      if (!this.ymap.has(k) && !this.kept.has(k)) this.cache.delete(key)
+    }
   }
 }
 

@@ -7,6 +7,8 @@
  *     target ≥ 1,000/s — for the whole pass (views, targets, weighted picks, document writes)
  *     and for the decision alone.
  */
+import { seededSigner } from '../../src/state/entry-sig.js'
+const BENCH_SIGNER = seededSigner('bench-jobs')
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VirtualClock } from '../../src/core/clock.js'
@@ -58,7 +60,7 @@ async function latency (samples = 60): Promise<{ p50: number, p99: number, n: nu
 
 function leaderWithQueue (nodes: number, queued: number): { leader: JobLeader, state: ClusterState, views: NodeView[] } {
   const clock = new VirtualClock(1_700_000_000_000)
-  const state = new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1) }, { selfId: 'node-00000', bucketMaxJobs: 100_000 })
+  const state = new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1), signer: BENCH_SIGNER }, { bucketMaxJobs: 100_000 })
   const rng = new SeededRng(2)
   const views: NodeView[] = []
   for (let i = 0; i < nodes; i++) {
@@ -79,7 +81,7 @@ function leaderWithQueue (nodes: number, queued: number): { leader: JobLeader, s
   }
   const selector = new NodeSelector({ views: { nodeViews: () => views }, clock, logger: silentLogger() })
   const scheduler = new SelfplayScheduler({ state, clock, rng: new SeededRng(3), logger: silentLogger() })
-  const leadership = { leaderEpoch: () => 1, currentLeader: () => ({ nodeId: 'node-00000', epoch: 1 }) }
+  const leadership = { leaderEpoch: () => 1, currentLeader: () => ({ nodeId: BENCH_SIGNER.id, epoch: 1 }) }
   const leader = new JobLeader({ state, selector, scheduler, leadership, health: () => 'ALIVE', retireBucket: async () => [], clock, logger: silentLogger() }, { maxSelfplayPerNodePerPass: 4 })
   return { leader, state, views }
 }

@@ -4,6 +4,7 @@
  * uncached ranking (score + filter + sort of every node), the cached one (the NodeSelector's
  * 10 s cache), and a pick from the cached weight table vs recomputing the weights per pick.
  */
+import { seededSigner } from '../../src/state/entry-sig.js'
 import { VirtualClock } from '../../src/core/clock.js'
 import { silentLogger } from '../../src/core/logger.js'
 import { SeededRng } from '../../src/core/rng.js'
@@ -61,7 +62,7 @@ export async function managersBench (nodes = 1000): Promise<SizeResult[]> {
   const selector = new NodeSelector({ views: { nodeViews: () => views }, clock, logger: silentLogger() })
   const rankCached = perCallUs(() => selector.bestGpuNodeForTraining(), 100_000)
 
-  const state = new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1) }, { selfId: 'bench-node' })
+  const state = new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1), signer: seededSigner('bench-node') }, {})
   state.setSetting('curriculumWeights', { hex8_2p: 1.5, square19_4p: 0.5 })
   state.setSetting('boardOverrides', { hexagonal: 'high' })
   const sched = new SelfplayScheduler({ state, clock, rng: new SeededRng(2), logger: silentLogger() })

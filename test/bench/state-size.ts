@@ -5,6 +5,7 @@
  * Each reports the encoded document size, the LevelDB dir size and the restore time, side by
  * side with the naive layout it replaces (nested maps for (a), one never-rotated jobs map for (b)).
  */
+import { seededSigner, type EntrySigner } from '../../src/state/entry-sig.js'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as Y from 'yjs'
@@ -35,8 +36,12 @@ function docBytes (s: ClusterState): number {
   return n
 }
 
+function peerSigner (i: number): EntrySigner {
+  return seededSigner(`bench-peer-${i}`)
+}
+
 function peer (i: number): string {
-  return `12D3KooW${String(i).padStart(4, '0')}BenchPeerXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX`
+  return peerSigner(i).id
 }
 
 function nodeInfo (i: number, round: number): NodeInfo {
@@ -52,7 +57,7 @@ export interface SizeResult { name: string, values: Record<string, number | stri
 
 async function restoreMs (dir: string): Promise<{ ms: number, docBytes: number }> {
   const db = await openLevel(dir)
-  const state = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(99) }, { selfId: 'restorer' })
+  const state = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(99), signer: seededSigner('restorer') }, {})
   const store = new DocStore({ db, state, clock: new VirtualClock(0), logger })
   const t0 = performance.now()
   await store.start()
@@ -68,11 +73,11 @@ export async function nodeInfoDay (nodes = 100, rounds = 17_280): Promise<SizeRe
   const { dir, cleanup } = await tempDir('riftmesh-bench-')
   try {
     const db = await openLevel(dir)
-    const observer = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1) }, { selfId: 'observer' })
+    const observer = new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1), signer: seededSigner('observer') }, {})
     const store = new DocStore({ db, state: observer, clock: new VirtualClock(0), logger }, { syncWrites: false })
     await store.start()
     const writers = Array.from({ length: nodes }, (_, i) =>
-      new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1000 + i) }, { selfId: peer(i) }))
+      new ClusterState({ clock: new VirtualClock(0), logger, rng: new SeededRng(1000 + i), signer: peerSigner(i) }, {}))
     const pending: Array<{ update: Uint8Array }> = []
     for (const w of writers) w.onUpdate(u => { if (u.origin === 'local') pending.push(u) })
     const t0 = performance.now()
@@ -136,10 +141,10 @@ export async function jobsChurn (jobs = 100_000, workers = 10, msPerJob = 864): 
     const clock = new VirtualClock(0)
     const init = { bucketMaxJobs: 500, retentionMs: 600_000 }
     const db = await openLevel(dir)
-    const leader = new ClusterState({ clock, logger, rng: new SeededRng(1) }, { selfId: peer(0), ...init })
+    const leader = new ClusterState({ clock, logger, rng: new SeededRng(1), signer: peerSigner(0) }, { ...init })
     const store = new DocStore({ db, state: leader, clock: new VirtualClock(0), logger }, { syncWrites: false })
     await store.start()
-    const ws = Array.from({ length: workers }, (_, i) => new ClusterState({ clock, logger, rng: new SeededRng(50 + i) }, { selfId: peer(i + 1), ...init }))
+    const ws = Array.from({ length: workers }, (_, i) => new ClusterState({ clock, logger, rng: new SeededRng(50 + i), signer: peerSigner(i + 1) }, { ...init }))
     const toLeader: Array<{ doc: string, update: Uint8Array }> = []
     for (const w of ws) w.onUpdate(u => { if (u.origin === 'local') toLeader.push(u) })
     // the naive layout: one jobs map, records deleted when finished

@@ -1,3 +1,4 @@
+import { seededSigner } from '../../src/state/entry-sig.js'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
@@ -56,7 +57,7 @@ describe('crash safety of the document store', () => {
 
       const db = await openLevel(dir)
       const logger = silentLogger()
-      const state = new ClusterState({ clock: new SystemClock(), logger, rng: new SeededRng(1) }, { selfId: 'restorer' })
+      const state = new ClusterState({ clock: new SystemClock(), logger, rng: new SeededRng(1), signer: seededSigner('restorer') }, {})
       const store = new DocStore({ db, state, clock: new SystemClock(), logger })
       const report = await store.start()
       expect(report.corrupt).toBe(0)

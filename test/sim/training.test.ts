@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadScenario, parseScenario } from '../../sim/scenario.js'
 import { runSimulation } from '../../sim/simulation.js'
-import { DEFAULT_SIM_NODE_CONFIG, simManagersConfig } from '../../sim/node/sim-node.js'
+import { DEFAULT_SIM_NODE_CONFIG, simManagersConfig, simNodeId } from '../../sim/node/sim-node.js'
 import { jobLeaderInit, trainingCoordinatorInit } from '../../src/node/manager-init.js'
 
 const dir = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url))
@@ -25,7 +25,7 @@ describe('training coordination in the simulator', () => {
     expect(r.training?.models.hex8_2p?.modelId.startsWith(`e${second?.epoch}-`)).toBe(true)
     expect(r.training?.models.square8_2p?.elo).toBeGreaterThan(1200)
     // the first trainings went to the two strongest GPUs: H100 (node 1), then A100 (node 2) while the H100 was busy
-    expect(r.training?.models.square8_2p?.ownerNode).toBe('simnode00002')
+    expect(r.training?.models.square8_2p?.ownerNode).toBe(simNodeId(2))
   })
 
   it('a GPU node cut off from the leader is passed over: the strongest one it sees alive trains', async () => {
@@ -51,7 +51,7 @@ checks: [convergence, training-threshold, training-strongest-gpu, training-once,
     expect(r.checks.filter(c => !c.ok)).toEqual([])
     // the H100 is dead to the leader: one GPU node counts (×1.0 → 1000 games) and the RTX 3060 trains
     expect(r.training).toMatchObject({ firstTrainings: 1, configsTrained: ['hex8_3p'] })
-    expect(r.training?.models.hex8_3p).toMatchObject({ ownerNode: 'simnode00002' })
+    expect(r.training?.models.hex8_3p).toMatchObject({ ownerNode: simNodeId(2) })
     expect(r.training?.models.hex8_3p?.modelId).toMatch(/^e1-/)
   })
 

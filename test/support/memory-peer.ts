@@ -4,9 +4,10 @@
  * Replicator and HeartbeatService — everything a node runs on the network path, without a
  * process or a disk.
  */
+import { ed25519Signer } from '../../src/state/entry-sig.js'
 import { MemoryLevel } from 'memory-level'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { ConnectionGater } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { SystemClock } from '../../src/core/clock.js'
 import { silentLogger, type Logger } from '../../src/core/logger.js'
 import { SeededRng } from '../../src/core/rng.js'
@@ -61,9 +62,9 @@ export function testSwarmKey (): Uint8Array {
 }
 
 /** A bare libp2p mesh: the same stack as a node, no riftmesh logic (tests send raw bytes through `libp2p`). */
-export async function startBareMesh (opts: { swarmKey: Uint8Array | null, transport: 'memory' | 'tcp', listen: string, logger?: Logger, maxGossipMessageBytes?: number, connectionGater?: ConnectionGater }): Promise<Libp2pMesh> {
+export async function startBareMesh (opts: { privateKey?: PrivateKey, swarmKey: Uint8Array | null, transport: 'memory' | 'tcp', listen: string, logger?: Logger, maxGossipMessageBytes?: number, connectionGater?: ConnectionGater }): Promise<Libp2pMesh> {
   const mesh = new Libp2pMesh({ logger: opts.logger ?? silentLogger() }, {
-    privateKey: await generateKeyPair('Ed25519'),
+    privateKey: opts.privateKey ?? await generateKeyPair('Ed25519'),
     swarmKey: opts.swarmKey,
     listen: [opts.listen],
     bootstrap: [],
@@ -83,10 +84,11 @@ export async function startMemoryPeer (opts: MemoryPeerOptions = {}): Promise<Me
   const transport = opts.transport ?? 'memory'
   const cluster = opts.cluster ?? TEST_CLUSTER
   const addr = transport === 'memory' ? `/memory/riftmesh-test-${process.pid}-${nextAddr++}` : '/ip4/127.0.0.1/tcp/0'
-  const mesh = await startBareMesh({ swarmKey: opts.swarmKey ?? null, transport, listen: addr, logger, maxGossipMessageBytes: opts.maxGossipMessageBytes, connectionGater: opts.connectionGater })
+  const privateKey = await generateKeyPair('Ed25519')
+  const mesh = await startBareMesh({ privateKey, swarmKey: opts.swarmKey ?? null, transport, listen: addr, logger, maxGossipMessageBytes: opts.maxGossipMessageBytes, connectionGater: opts.connectionGater })
   const db = new MemoryLevel<string, Uint8Array>({ valueEncoding: 'view' }) as unknown as RootDb
   await db.open()
-  const state = new ClusterState({ clock, logger, rng: rng.fork('state') }, { selfId: mesh.selfId })
+  const state = new ClusterState({ clock, logger, rng: rng.fork('state'), signer: ed25519Signer(privateKey.raw) }, { selfId: mesh.selfId })
   const store = new DocStore({ db, state, clock, logger }, { syncWrites: false })
   await store.start()
   const drops = new DropCounters(logger)

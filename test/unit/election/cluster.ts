@@ -13,7 +13,7 @@ import type { RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
 import { ElectionService } from '../../../src/election/election.js'
 import { ElectionObserver, type ElectionObserverInit } from '../../../src/election/observer.js'
-import { nodeId, syncInto } from '../../helpers.js'
+import { nodeId, signerOfId, syncInto } from '../../helpers.js'
 
 export const TIMINGS = { leaseMs: 4_000, renewIntervalMs: 1_000, driftMarginMs: 400, backoffMinMs: 200, backoffMaxMs: 1_500 }
 /** Virtual time per step of `run`; documents are exchanged after each. */
@@ -57,7 +57,7 @@ export class ElectionCluster {
     const logger = this.init.logger?.(i) ?? silentLogger()
     const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as RootDb
     await db.open()
-    const state = new ClusterState({ clock: this.clock, logger, rng: new SeededRng(i + 1) }, { selfId: nodeId(i) })
+    const state = new ClusterState({ clock: this.clock, logger, rng: new SeededRng(i + 1), signer: signerOfId(nodeId(i)) }, { selfId: nodeId(i) })
     const tables = new LocalTables(db, logger)
     const election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => this.alive(i, id) }, { voters, ...TIMINGS })
     await election.start()

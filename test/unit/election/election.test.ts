@@ -3,7 +3,7 @@
  * an outside reader about the lease.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeState, nodeId, syncInto } from '../../helpers.js'
+import { makeState, nodeId, signedAs, syncInto } from '../../helpers.js'
 import { ElectionCluster, TIMINGS } from './cluster.js'
 
 let cluster: ElectionCluster | undefined
@@ -51,10 +51,11 @@ describe('the lease entry says when it was renewed', () => {
     const older = makeState(1)
     const reader = makeState(2)
     const entry = { v: 1, nodeId: nodeId(1), epoch: 3, round: 7, leaseMs: 4_000, voters: [nodeId(1)] }
-    older.docs.ensure('control').getMap('election').set(`lease/${nodeId(1)}`, entry)
+    const key = `lease/${nodeId(1)}`
+    older.docs.ensure('control').getMap('election').set(key, signedAs(nodeId(1), 'control', 'election', key, entry))
     syncInto(older, reader)
     expect(reader.leases()).toEqual([entry])
-    older.docs.ensure('control').getMap('election').set(`lease/${nodeId(1)}`, { ...entry, renewedAt: -1 })
+    older.docs.ensure('control').getMap('election').set(key, signedAs(nodeId(1), 'control', 'election', key, { ...entry, renewedAt: -1 }))
     syncInto(older, reader)
     expect(reader.leases()).toEqual([])
   })

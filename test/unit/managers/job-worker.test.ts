@@ -9,7 +9,7 @@ import { ClusterState } from '../../../src/state/cluster-state.js'
 import type { DispatchInput } from '../../../src/state/cluster-state.js'
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
-import { nodeId, sampleNodeInfo, tempDir } from '../../helpers.js'
+import { nodeId, signerOfId, sampleNodeInfo, tempDir } from '../../helpers.js'
 import { resolveCommandTemplate } from '../../../src/jobs/command-template.js'
 
 const SELF = nodeId(1)
@@ -39,7 +39,7 @@ describe('JobWorker with real processes', () => {
   })
 
   async function rig (state?: ClusterState, hasGpu = false): Promise<Rig> {
-    const s = state ?? new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1) }, { selfId: SELF })
+    const s = state ?? new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1), signer: signerOfId(SELF) }, { selfId: SELF })
     if (state === undefined) {
       s.setNodeInfo(sampleNodeInfo(SELF, { capabilities: ['selfplay', 'export', 'gauntlet'] }))
       s.setSetting(SETTING_JOB_COMMANDS, {

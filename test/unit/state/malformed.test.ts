@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { REMOTE_ORIGIN, type DocName } from '../../../src/state/docs.js'
 import { formatBucketId, formatJobId } from '../../../src/state/jobs.js'
-import { makeState, nodeId, sampleNodeInfo } from '../../helpers.js'
+import { makeState, nodeId, sampleNodeInfo, signedAs } from '../../helpers.js'
 
 /** A hostile or buggy peer: writes raw values into a doc of the same name, bypassing ClusterState. */
 let nextClient = 900_000
@@ -36,9 +36,11 @@ describe('validation of entries read from the document', () => {
   it('skips and counts each malformed entry once while valid entries are still read', () => {
     const s = makeState(1)
     s.setNodeInfo(sampleNodeInfo(nodeId(1)))
-    s.docs.apply('control', rawUpdate(d => d.getMap('nodes').set(peer, good)), REMOTE_ORIGIN)
+    s.docs.apply('control', rawUpdate(d => d.getMap('nodes').set(peer, signedAs(peer, 'control', 'nodes', peer, good))), REMOTE_ORIGIN)
     for (const c of cases) {
-      s.docs.apply(c.doc, rawUpdate(d => d.getMap(c.map).set(c.key, c.value)), REMOTE_ORIGIN)
+      // signed by the peer, so what is checked is the entry itself (a string cannot carry a signature)
+      const value = typeof c.value === 'object' && c.value !== null ? signedAs(peer, c.doc, c.map, c.key, c.value) : c.value
+      s.docs.apply(c.doc, rawUpdate(d => d.getMap(c.map).set(c.key, value)), REMOTE_ORIGIN)
     }
     // read everything twice: counts must not grow on the second read
     for (let i = 0; i < 2; i++) {
@@ -51,7 +53,7 @@ describe('validation of entries read from the document', () => {
       expect(s.manifests()).toEqual([])
     }
     expect(s.stats.total).toBe(cases.length)
-    expect(s.stats.snapshot()).toMatchObject({ 'nodes:schema': 6, 'nodes:key': 1, 'election:key': 2, 'settings:key': 1, 'settings:schema': 1, 'models:key': 1, 'manifests:schema': 1 })
+    expect(s.stats.snapshot()).toMatchObject({ 'nodes:schema': 5, 'nodes:unsigned': 1, 'nodes:key': 1, 'election:key': 2, 'settings:key': 1, 'settings:schema': 1, 'models:key': 1, 'manifests:schema': 1 })
   })
 
   it('counts a replaced invalid value again, and reads a corrected one', () => {
@@ -69,11 +71,13 @@ describe('validation of entries read from the document', () => {
     const bucketId = formatBucketId(1, peer, 'abc')
     const jobId = formatJobId(bucketId, 1)
     const dispatch = { v: 1, jobId, type: 'selfplay', config: 'hex8_2p', engineMode: 'random', spec: {}, assignedNode: nodeId(3), dispatchEpoch: 1, dispatchedBy: peer, createdAt: 1, attempt: 0, previousJobId: null }
-    s.docs.apply(`jobs/${bucketId}`, rawUpdate(d => {
-      d.getMap('meta').set('meta', { v: 1, bucketId, dispatcher: peer, epoch: 1, sealed: false, jobCount: 1 })
-      d.getMap('dispatch').set(jobId, dispatch)
-      d.getMap('dispatch').set(formatJobId(formatBucketId(1, peer, 'zzz'), 1), { ...dispatch, jobId: formatJobId(formatBucketId(1, peer, 'zzz'), 1) })
-      d.getMap('status').set(jobId, { v: 1, jobId, node: nodeId(4), state: 'COMPLETE', pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: 2, exitCode: 0, error: null, outputs: [], engineMode: null })
+    const doc = `jobs/${bucketId}` as const
+    const other = formatJobId(formatBucketId(1, peer, 'zzz'), 1)
+    s.docs.apply(doc, rawUpdate(d => {
+      d.getMap('meta').set('meta', signedAs(peer, doc, 'meta', 'meta', { v: 1, bucketId, dispatcher: peer, epoch: 1, sealed: false, jobCount: 1 }))
+      d.getMap('dispatch').set(jobId, signedAs(peer, doc, 'dispatch', jobId, dispatch))
+      d.getMap('dispatch').set(other, signedAs(peer, doc, 'dispatch', other, { ...dispatch, jobId: other }))
+      d.getMap('status').set(jobId, signedAs(nodeId(4), doc, 'status', jobId, { v: 1, jobId, node: nodeId(4), state: 'COMPLETE', pid: 1, startedAt: 1, heartbeatAt: 1, endedAt: 2, exitCode: 0, error: null, outputs: [], engineMode: null }))
     }), REMOTE_ORIGIN)
     const jobs = s.jobs()
     expect(jobs.map(j => j.jobId)).toEqual([jobId])

@@ -9,7 +9,7 @@ import { createLogger } from '../../../src/core/logger.js'
 import { SeededRng } from '../../../src/core/rng.js'
 import { ClusterState } from '../../../src/state/cluster-state.js'
 import { SettingError, VOTERS, BOARD_OVERRIDES } from '../../../src/state/settings-registry.js'
-import { makeState, nodeId, syncAll, syncInto } from '../../helpers.js'
+import { makeState, nodeId, signerOfId, syncAll, syncInto } from '../../helpers.js'
 import { receiveRawSetting, writeRawSetting } from '../../support/raw-setting.js'
 
 const THREE = [nodeId(1), nodeId(2), nodeId(3)]
@@ -17,7 +17,7 @@ const THREE = [nodeId(1), nodeId(2), nodeId(3)]
 function loggedState (n: number): { state: ClusterState, warnings: () => Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
   const logger = createLogger({ level: 'warn', destination: { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>) } } })
-  const state = new ClusterState({ clock: new VirtualClock(1_000_000), logger, rng: new SeededRng(n) }, { selfId: nodeId(n) })
+  const state = new ClusterState({ clock: new VirtualClock(1_000_000), logger, rng: new SeededRng(n), signer: signerOfId(nodeId(n)) }, { selfId: nodeId(n) })
   return { state, warnings: () => lines.filter(l => l.msg === 'ignoring a malformed cluster setting: it does not take effect') }
 }
 

@@ -7,7 +7,7 @@ import { DocStore, persistRetryDelayMs, type DocStoreInit } from '../../../src/s
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { PersistenceError, WriteGuard } from '../../../src/store/write-guard.js'
 import { FullDiskLevel, openFullDiskLevel } from '../../support/full-disk-level.js'
-import { nodeId, tempDir } from '../../helpers.js'
+import { nodeId, signerOfId, tempDir } from '../../helpers.js'
 
 const logger = silentLogger()
 let dir: string
@@ -26,7 +26,7 @@ afterEach(async () => {
 })
 
 function storeOn (db: RootDb, init: DocStoreInit = {}): { state: ClusterState, store: DocStore } {
-  const state = new ClusterState({ clock, logger, rng: new SeededRng(7) }, { selfId: nodeId(1) })
+  const state = new ClusterState({ clock, logger, rng: new SeededRng(7), signer: signerOfId(nodeId(1)) }, { selfId: nodeId(1) })
   const store = new DocStore({ db, state, clock, logger }, { retryMinMs: 100, retryMaxMs: 1_600, ...init })
   return { state, store }
 }

@@ -7,7 +7,7 @@ import { ClusterState } from '../../../src/state/cluster-state.js'
 import { DocStore } from '../../../src/store/doc-store.js'
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
-import { nodeId, tempDir } from '../../helpers.js'
+import { nodeId, signerOfId, tempDir } from '../../helpers.js'
 
 const logger = silentLogger()
 let dir: string
@@ -18,7 +18,7 @@ afterEach(async () => { await cleanup() })
 
 async function open (clock = new VirtualClock(0), compactAfterBytes = 4 * 1024 * 1024, retentionMs = 1000): Promise<{ db: RootDb, state: ClusterState, store: DocStore, report: Awaited<ReturnType<DocStore['start']>> }> {
   const db = await openLevel(dir)
-  const state = new ClusterState({ clock, logger, rng: new SeededRng(Math.floor(Math.random() * 1e9)) }, { selfId: nodeId(1), bucketMaxJobs: 2, retentionMs })
+  const state = new ClusterState({ clock, logger, rng: new SeededRng(Math.floor(Math.random() * 1e9)), signer: signerOfId(nodeId(1)) }, { selfId: nodeId(1), bucketMaxJobs: 2, retentionMs })
   const store = new DocStore({ db, state, clock, logger }, { compactAfterBytes })
   const report = await store.start()
   return { db, state, store, report }

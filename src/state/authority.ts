@@ -1,0 +1,44 @@
+/**
+ * Who may write which entry — checked on read, for every entry, against its verified signer
+ * (entry-sig.ts). A node writes only entries about itself; a voter only its grant; a leader
+ * its own lease and certificate, and leader-only registers (models, training) only for an epoch
+ * it holds; cluster settings and the trust log only an operator. A revoked signer may write
+ * nothing. Pure functions of the entry and the trust context; the refusal reason is what the
+ * reader counts.
+ */
+import { AB_TEST_SETTING_PREFIX } from './settings-registry.js'
+
+export interface TrustContext {
+  /**
+   * Whether the cluster has operator keys (a trust root or a trust log). Without any, cluster-wide
+   * authority is every member's, as before signed entries (status warns); authorship still holds.
+   */
+  hasOperators: () => boolean
+  isOperator: (id: string) => boolean
+  isRevoked: (id: string) => boolean
+  /** Whether `nodeId` held `epoch` (a valid certificate of a majority of voters; always in epoch mode). */
+  heldEpoch: (nodeId: string, epoch: number) => boolean
+}
+
+export type AuthorityReason = 'wrong-signer' | 'not-operator' | 'revoked' | 'no-epoch-authority'
+
+/** The entry is about `owner` and must be signed by it. */
+export function ownEntry (owner: string, signer: string, t: TrustContext): AuthorityReason | null {
+  if (t.isRevoked(signer)) return 'revoked'
+  return signer === owner ? null : 'wrong-signer'
+}
+
+/** Settings registers: an operator's, except A/B test entries, which the test's owner node writes. */
+export function settingAuthority (name: string, writer: string, signer: string, t: TrustContext): AuthorityReason | null {
+  const own = ownEntry(writer, signer, t)
+  if (own !== null) return own
+  if (name.startsWith(AB_TEST_SETTING_PREFIX) || !t.hasOperators()) return null
+  return t.isOperator(signer) ? null : 'not-operator'
+}
+
+/** Leader-only registers (models, training records): the leader of the entry's epoch, or an operator. */
+export function leaderRegisterAuthority (writer: string, epoch: number, signer: string, t: TrustContext): AuthorityReason | null {
+  const own = ownEntry(writer, signer, t)
+  if (own !== null) return own
+  return !t.hasOperators() || t.isOperator(signer) || t.heldEpoch(signer, epoch) ? null : 'no-epoch-authority'
+}
