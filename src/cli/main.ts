@@ -85,9 +85,12 @@ export async function main (argv: readonly string[]): Promise<number> {
   } catch (err) {
     process.stderr.write(`${errorLine(first, err)}\n`)
     if (wantsStack(rest, process.env)) process.stderr.write(`${stackOf(err)}\n`)
-    return err instanceof RiftmeshError && err.code === 'ERR_CONFIG' ? 2 : 1
+    return err instanceof RiftmeshError && BAD_INPUT_CODES.has(err.code) ? 2 : 1
   }
 }
+
+/** Errors in what the user typed (flags, config, arguments): exit code 2, as for a usage error. */
+const BAD_INPUT_CODES = new Set(['ERR_CONFIG', 'ERR_USAGE'])
 
 /** Message lines that are stack frames (libp2p puts some into its messages). */
 const STACK_FRAME = /^\s*at\s/

@@ -2,6 +2,7 @@
 import { ConfigError } from '../../core/errors.js'
 import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
+import { UsageError, subcommandError } from '../usage.js'
 import { inspectFlags, socketOf } from './inspect.js'
 import type { AbView } from '../../node/control-ab.js'
 
@@ -22,19 +23,21 @@ cluster (nodes with the 'tournament' capability), both seats alternating. Every 
 the LevelDB of the node the test was started on; the test stops with a verdict once A's score
 interval (99 %, Wilson) is clear of 50 % after 20 games, or when its game budget is spent.`
 
+const AB_SUBCOMMANDS = ['start', 'list', 'show', 'cancel']
+
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 
 function intFlag (args: ParsedArgs, name: string): number | undefined {
   const v = args.values.get(name)
   if (v === undefined) return undefined
   const n = Number(v)
-  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) throw new ConfigError(name, 'a positive integer', `got ${JSON.stringify(v)}`)
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) throw new ConfigError(`--${name}`, 'a positive integer', `got ${JSON.stringify(v)}`)
   return n
 }
 
 function strFlag (args: ParsedArgs, name: string): string {
   const v = args.values.get(name)
-  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(name, 'a value', `ab start needs --${name}`)
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`--${name}`, 'a value', `ab start needs --${name}`)
   return v
 }
 
@@ -71,13 +74,13 @@ export async function runAb (args: ParsedArgs, out: (s: string) => void): Promis
     }
     case 'show':
     case 'cancel': {
-      if (id === undefined) throw new ConfigError('id', 'an A/B test id', `riftmesh ab ${sub} ID`)
+      if (id === undefined) throw new UsageError('no A/B test id given (riftmesh ab list shows them)', `riftmesh ab ${sub} ID`)
       if (sub === 'cancel') await controlRequest(socket, 'abCancel', { id })
       const r = await controlRequest(socket, 'abTest', { id }) as AbView
       print(r, () => line(r))
       return 0
     }
     default:
-      throw new ConfigError('ab', 'a subcommand: start, list, show or cancel', sub === undefined ? 'none given' : `got ${JSON.stringify(sub)}`)
+      throw subcommandError(sub, AB_SUBCOMMANDS, 'riftmesh ab start|list|show|cancel …')
   }
 }

@@ -9,6 +9,7 @@ import { ControlError, controlSocketPath } from '../../repl/control.js'
 import { describeSettings, requireSettingSpec } from '../../state/settings-registry.js'
 import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
+import { UsageError, subcommandError } from '../usage.js'
 import { DEFAULT_DATA_DIR_NAME } from '../../config/defaults.js'
 
 export const inspectFlags: readonly FlagSpec[] = [
@@ -140,7 +141,7 @@ export async function runSettings (args: ParsedArgs, out: (s: string) => void): 
   const socket = socketOf(args)
   const force = args.values.get('force') === true
   const arity = (usage: string, ok: boolean): void => {
-    if (!ok || extra.length > 0) throw new ConfigError(`settings ${verb}`, usage, 'wrong number of arguments (quote a JSON value as one argument)')
+    if (!ok || extra.length > 0) throw new UsageError(`wrong number of arguments: got ${[name, raw, ...extra].filter(a => a !== undefined).length} (quote a JSON value as one argument)`, `riftmesh settings ${verb} ${usage}`)
   }
   switch (verb) {
     case 'describe':
@@ -169,6 +170,6 @@ export async function runSettings (args: ParsedArgs, out: (s: string) => void): 
       return 0
     }
     default:
-      throw new ConfigError('settings', 'get, set, unset or describe', `got ${JSON.stringify(verb)}`)
+      throw subcommandError(verb, ['get', 'set', 'unset', 'describe'], 'riftmesh settings get|set|unset|describe …')
   }
 }

@@ -1,10 +1,10 @@
 /** `riftmesh nodes`: the node table as a running node sees it, and `forget` for a node gone for good. */
-import { ConfigError } from '../../core/errors.js'
 import { attach } from '../../repl/attach.js'
 import type { Row } from '../../repl/format.js'
 import { nodesTable } from '../../repl/helpers.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { inspectFlags, socketOf } from './inspect.js'
+import { UsageError, subcommandError } from '../usage.js'
 
 export const nodesFlags: readonly FlagSpec[] = inspectFlags
 
@@ -23,18 +23,18 @@ export async function runNodes (args: ParsedArgs, out: (s: string) => void): Pro
   const call = attach(socketOf(args))
   switch (sub) {
     case 'list': {
-      if (id !== undefined) throw new ConfigError('nodes list', 'no argument', `got ${JSON.stringify(id)}`)
+      if (id !== undefined) throw new UsageError(`nodes list takes no argument, got ${JSON.stringify(id)}`, 'riftmesh nodes [list]')
       const rows = await call('nodes') as Row[]
       out(args.values.get('json') === true ? JSON.stringify(rows, null, 2) : `${rows.length} node(s)\n${nodesTable(rows)}`)
       return 0
     }
     case 'forget': {
-      if (id === undefined || extra.length > 0) throw new ConfigError('nodes forget', 'one node id: riftmesh nodes forget ID', id === undefined ? 'none given' : 'more than one given')
+      if (id === undefined || extra.length > 0) throw new UsageError(id === undefined ? 'no node id given' : 'more than one node id given', 'riftmesh nodes forget ID')
       const r = await call('forgetNode', { nodeId: id }) as { nodeId: string, nodes: number }
       out(args.values.get('json') === true ? JSON.stringify(r) : `forgot ${r.nodeId}; ${r.nodes} node(s) left in the table (the change reaches every node)`)
       return 0
     }
     default:
-      throw new ConfigError('nodes', 'a subcommand: list or forget', `got ${JSON.stringify(sub)}`)
+      throw subcommandError(sub, ['list', 'forget'], 'riftmesh nodes [list] | nodes forget ID')
   }
 }

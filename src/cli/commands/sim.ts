@@ -6,6 +6,7 @@ import { runRealScenario } from '../../../sim/real/real-run.js'
 import { formatRealReport } from '../../../sim/real/real-report.js'
 import { ConfigError } from '../../core/errors.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
+import { UsageError, subcommandError } from '../usage.js'
 
 export const simFlags: readonly FlagSpec[] = [
   { name: 'seed', key: null, help: 'root seed (run: overrides the scenario\'s; fuzz: first seed)' },
@@ -45,7 +46,7 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
   const determinism = args.values.get('check-determinism') === true
   const antiEntropy = args.values.get('no-anti-entropy') !== true
   if (verb === 'run') {
-    if (file === undefined) throw new ConfigError('sim run', 'a scenario file', 'missing')
+    if (file === undefined) throw new UsageError('no scenario file given', 'riftmesh sim run FILE.yaml [--seed N]')
     const scenario = await loadScenario(file)
     const seed = intFlag(args, 'seed', scenario.seed, 0)
     if (args.values.get('real') === true) {
@@ -71,7 +72,7 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     const first = intFlag(args, 'seed', 1, 0)
     const voters = intFlag(args, 'voters', 0, 0)
     const jobs = args.values.get('jobs') === true
-    if (jobs && voters === 0) throw new ConfigError('jobs', 'used with --voters N (jobs are dispatched by a leader)')
+    if (jobs && voters === 0) throw new UsageError('--jobs needs --voters N (jobs are dispatched by a leader)', 'riftmesh sim fuzz --voters 3 --jobs')
     const base = typeof args.values.get('scenario') === 'string' ? await loadScenario(args.values.get('scenario') as string) : undefined
     let failures = 0
     const t0 = performance.now()
@@ -94,5 +95,5 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     out(`fuzz: ${runs} runs, ${nodes} nodes${voters > 0 ? `, ${voters} voters` : ''}${jobs ? ', jobs' : ''}, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     return failures > 0 ? 1 : 0
   }
-  throw new ConfigError('sim', 'run or fuzz', `got ${JSON.stringify(verb ?? '')}`)
+  throw subcommandError(verb, ['run', 'fuzz'], 'riftmesh sim run FILE.yaml | sim fuzz [--runs N]')
 }

@@ -7,6 +7,7 @@ import { flagsHelp } from '../../workloads/flags.js'
 import { WORKLOADS } from '../../workloads/registry.js'
 import { runWorkload } from '../../workloads/workload.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
+import { UsageError, subcommandError } from '../usage.js'
 
 /** Every workload flag (each workload checks its own strictly). */
 export const workerFlags: readonly FlagSpec[] = [...new Map(Object.values(WORKLOADS).flatMap(w => w.flags).map(f => [f.name, { name: f.name, key: null, help: f.help } satisfies FlagSpec])).values()]
@@ -33,11 +34,17 @@ Flags:
 ${flagsHelp(w.flags)}`
 }
 
+/** No workload, or one that does not exist. */
+function workloadError (name: string | undefined): Error {
+  const usage = 'riftmesh worker NAME [flags] (riftmesh worker --help lists them)'
+  return subcommandError(name, Object.keys(WORKLOADS), usage, 'workload')
+}
+
 export async function runWorker (args: ParsedArgs, out: (s: string) => void): Promise<number> {
   const [name, ...extra] = args.positionals
   const w = name === undefined ? undefined : WORKLOADS[name]
-  if (w === undefined || !Object.hasOwn(WORKLOADS, name as string)) throw new ConfigError('worker <name>', `one of ${Object.keys(WORKLOADS).join(', ')}`, name === undefined ? 'missing' : `got ${JSON.stringify(name)}`)
-  if (extra.length > 0) throw new ConfigError('worker', 'flags only after the workload name', `unexpected ${JSON.stringify(extra[0])}`)
+  if (w === undefined || !Object.hasOwn(WORKLOADS, name as string)) throw workloadError(name)
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} after the workload name (only flags may follow it)`, `riftmesh worker ${name as string} [flags]`)
   const argv: string[] = []
   for (const [flag, value] of args.values) {
     if (Array.isArray(value) || typeof value === 'boolean') throw new ConfigError(`--${flag}`, 'one value')
