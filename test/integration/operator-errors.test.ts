@@ -1,12 +1,14 @@
 /**
- * What an operator sees when a command cannot do what it was asked: each bad input is a real
- * `riftmesh` process, and each must exit non-zero with exactly one line on stderr that names the
- * problem (and the fix), and no stack trace. Then the way out of a damaged database:
- * `node --reset-state` moves it aside, keeps the identity and the data files, and the documents
- * come back from a peer.
+ * What an operator sees when a command cannot do what it was asked (issue 24, must-show 1): one
+ * table of bad inputs, every case of the issue, each run as a real `riftmesh` process that must
+ * exit non-zero with exactly one line on stderr naming the problem (and the fix), and no stack
+ * trace. The rows aimed at a running node (settings, A/B tests, the REPL, nodes forget, a second
+ * node on its data dir) share one quiet node, which must keep running with its documents (state
+ * digest) and its files unchanged. Then the way out of a damaged database: `node --reset-state`
+ * moves it aside, keeps the identity and the data files, and the documents come back from a peer.
  */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
-import { chmod, chown, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises'
+import { chmod, chown, cp, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,8 +28,8 @@ let cleanup: () => Promise<void>
 /** The environment without any RIFTMESH_* variable of the machine running the tests. */
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RIFTMESH_')))
 
-/** Run `riftmesh …` (under `wrap`, e.g. setpriv) to its end, within 30 s. */
-async function riftmesh (args: readonly string[], wrap: readonly string[] = []): Promise<Run> {
+/** Run `riftmesh …` (under `wrap`, e.g. setpriv; `input` lines on its stdin) to its end, within 30 s. */
+async function riftmesh (args: readonly string[], wrap: readonly string[] = [], input?: readonly string[]): Promise<Run> {
   const [cmd, ...rest] = [...wrap, process.execPath, CLI, ...args] as [string, ...string[]]
   return await new Promise(resolve => {
     const child = execFile(cmd, rest, { env: cleanEnv, timeout: 30_000, cwd: root }, (err, stdout, stderr) => {
@@ -36,6 +38,7 @@ async function riftmesh (args: readonly string[], wrap: readonly string[] = []):
       resolve({ code, stdout, stderr })
     })
     running.add(child)
+    child.stdin?.end(input === undefined ? '' : `${input.join('\n')}\n`)
   })
 }
 
@@ -66,8 +69,17 @@ function nonRootWrap (): { wrap: string[], user: string } | { skip: string } {
 }
 
 const PEER = '12D3KooWCD2cuGyYf74BFVtnDFGMQdGgz3nfV1vvKno6yZt9Zx29'
+/** A node whose documents change only when told to (no lease renewals, no dispatch): its state digest is steady. */
+const QUIET = [
+  '--set', 'election.leaseMs=3600000', '--set', 'election.renewIntervalMs=1800000',
+  '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000'
+]
 let keyFile: string
 let first: NodeProcess
+/** The running node of the running-node rows. */
+let live: NodeProcess
+/** A data dir that held a node, with its identity.key deleted. */
+let lostIdentity: string
 /** A data dir whose database has a truncated .ldb file (node b of a two-node cluster). */
 let damaged: string
 let damagedPeerId: string
@@ -80,6 +92,13 @@ const fresh = (): string => join(root, `d${++dirs}`)
 /** A node that would start cleanly but for the one thing a row breaks. */
 const nodeArgs = (dataDir: string, ...more: string[]): string[] =>
   ['node', '--data-dir', dataDir, '--swarm-key', keyFile, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn', ...more]
+
+/** What the running node holds: its state digest (equal ⇔ equal documents) and the files of its identity. */
+async function liveState (): Promise<{ digest: string, incarnation: string, identity: string }> {
+  const { digest } = await live.request('status') as { digest: string }
+  const file = async (name: string, encoding: BufferEncoding): Promise<string> => (await readFile(join(live.dataDir, name))).toString(encoding)
+  return { digest, incarnation: await file('incarnation.json', 'utf8'), identity: await file('identity.key', 'hex') }
+}
 
 const docHas = async (n: NodeProcess, text: string): Promise<boolean> => JSON.stringify(await n.request('doc')).includes(text)
 
@@ -113,10 +132,16 @@ beforeAll(async () => {
   const again = await startNodeProcess(damaged, ['--swarm-key', keyFile])
   nodes.push(again)
   await again.stop()
+  lostIdentity = join(root, 'lost-identity')
+  await cp(damaged, lostIdentity, { recursive: true })
+  await rm(join(lostIdentity, 'identity.key'))
   const table = (await readdir(join(damaged, 'db'))).find(f => f.endsWith('.ldb'))
   expect(table, 'the database has a table file to damage').toBeDefined()
   damagedTable = table as string
   await truncate(join(damaged, 'db', damagedTable), 100)
+
+  live = await startNodeProcess(join(root, 'live'), ['--swarm-key', keyFile, ...QUIET])
+  nodes.push(live)
 
   const who = nonRootWrap()
   if ('skip' in who) {
@@ -145,9 +170,117 @@ interface Row {
   line: RegExp
   wrap?: () => string[]
   skip?: () => string | undefined
+  /** Lines piped to the command's stdin (a REPL script). */
+  input?: readonly string[]
+  /** Aimed at the running node `live`: it must keep running, its documents and files unchanged. */
+  live?: true
 }
 
+/** `riftmesh settings set NAME VALUE` on the running node. */
+const settingsSet = (name: string, value: string): Row['args'] => () => ['settings', 'set', name, value, '--data-dir', live.dataDir]
+const NOT_SAFE = '; add --force to do it anyway'
+
+/** Keyed by the section of issue 24 each case comes from. */
 const ROWS: Record<string, Row> = {
+  '§2 settings set voters abc': {
+    args: settingsSet('voters', 'abc'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: setting "voters": Invalid input: expected array, received string; got "abc"; expected a list of peer ids, 3 or 5 of them/
+  },
+  '§2 settings set voters 42': {
+    args: settingsSet('voters', '42'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: setting "voters": .*got 42; expected a list of peer ids/
+  },
+  '§2 settings set voters \'["notapeerid"]\'': {
+    args: settingsSet('voters', '["notapeerid"]'),
+    live: true,
+    code: 1,
+    line: new RegExp(`^riftmesh settings: refused: voters = \\["notapeerid"\\] would give up split-brain protection: 1 voter\\(s\\) is fewer than 3, .*notapeerid is not a node of this cluster.*${NOT_SAFE}$`)
+  },
+  '§2 settings set of an unknown name': {
+    args: settingsSet('votres', '[]'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: unknown setting "votres"; did you mean "voters"\? \(riftmesh settings describe lists every setting\)$/
+  },
+  '§2 settings set jobCommands \'{"selfplay":"notalist"}\'': {
+    args: settingsSet('jobCommands', '{"selfplay":"notalist"}'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: setting "jobCommands": selfplay: Invalid input: expected array, received string/
+  },
+  '§2 settings set staticPriority \'{"hex8_2p":"high"}\'': {
+    args: settingsSet('staticPriority', '{"hex8_2p":"high"}'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: setting "staticPriority": hex8_2p: Invalid input: expected number, received string/
+  },
+  '§2 settings with a misspelt subcommand': {
+    args: () => ['settings', 'sett', 'voters', '[]', '--data-dir', live.dataDir],
+    live: true,
+    code: 2,
+    line: /^riftmesh settings: unknown subcommand "sett" \(did you mean "set"\?\); usage: riftmesh settings get\|set\|unset\|describe/
+  },
+  '§3 demo --duration -1': {
+    args: () => ['demo', '--duration', '-1'],
+    code: 2,
+    line: /^riftmesh demo: flag "--duration": expected a number of seconds > 0 \(got -1\)$/
+  },
+  '§4 a second node on a running node\'s data dir': {
+    args: () => nodeArgs(live.dataDir),
+    live: true,
+    code: 1,
+    line: /^riftmesh node: a node is running with --data-dir \S+\/live; stop it first, or pick another --data-dir$/
+  },
+  '§5 a deleted identity.key': {
+    args: () => nodeArgs(lostIdentity),
+    code: 1,
+    line: /^riftmesh node: identity key \S+\/lost-identity\/identity\.key is missing, but the data dir holds the state of the node it belonged to .*restore identity\.key from a backup .*or start once with --new-identity/
+  },
+  '§5 nodes forget of a node not in the table': {
+    args: () => ['nodes', 'forget', PEER, '--data-dir', live.dataDir],
+    live: true,
+    code: 1,
+    line: new RegExp(`^riftmesh nodes: no node ${PEER} in the node table`)
+  },
+  '§5 nodes forget of the running node itself': {
+    args: () => ['nodes', 'forget', live.peerId, '--data-dir', live.dataDir],
+    live: true,
+    code: 1,
+    line: /^riftmesh nodes: cannot forget \S+: \S+ is this node: a running node cannot forget itself \(stop it, then forget it from another node\)$/
+  },
+  '§5 nodes forget without an id': {
+    args: () => ['nodes', 'forget', '--data-dir', live.dataDir],
+    code: 2,
+    line: /^riftmesh nodes: no node id given; usage: riftmesh nodes forget ID$/
+  },
+  '§6 ab start with models that do not exist': {
+    args: () => ['ab', 'start', '--config', 'hex8_2p', '--a', 'models/hex8_2p/nope-a.pt', '--b', 'models/hex8_2p/nope-b.pt', '--data-dir', live.dataDir],
+    live: true,
+    code: 1,
+    line: /^riftmesh ab: abStart: model A models\/hex8_2p\/nope-a\.pt and model B models\/hex8_2p\/nope-b\.pt are on no node .*give the path, under the data dir, of a model file that exists/
+  },
+  '§6 ab start with a flag value that is not a number': {
+    args: () => ['ab', 'start', '--config', 'hex8_2p', '--a', 'a.pt', '--b', 'b.pt', '--games', 'many', '--data-dir', live.dataDir],
+    live: true,
+    code: 2,
+    line: /^riftmesh ab: flag "--games": expected a positive integer \(got "many"\)$/
+  },
+  '§6 a piped REPL script with a failed input': {
+    args: () => ['repl', '--data-dir', live.dataDir, '--json'],
+    input: ['1 + 1', 'noSuchHelper()', 'settings.set("voters", "abc")'],
+    live: true,
+    code: 1,
+    line: /^riftmesh repl: 2 of 3 input\(s\) failed; the first, input 2: unknown name noSuchHelper \(\.help lists the helpers\)$/
+  },
+  '§6 worker with a misspelt workload': {
+    args: () => ['worker', 'trian'],
+    code: 2,
+    line: /^riftmesh worker: unknown workload "trian" \(did you mean "train"\?\); usage: riftmesh worker NAME \[flags\]/
+  },
   'the metrics port is in use': {
     args: async () => { const port = await heldPort(); return nodeArgs(fresh(), '--metrics-port', String(port)) },
     code: 1,
@@ -220,7 +353,7 @@ const ROWS: Record<string, Row> = {
     code: 2,
     line: /^riftmesh node: flag "--data-dir": expected a value \(missing\)$/
   },
-  'a bad sim timeline event': {
+  'a sim scenario with a misspelt timeline event': {
     args: async () => {
       const f = join(root, 'bad-event.yaml')
       await writeFile(f, 'name: t\nnodes: 3\nphases: { safetyUntilMs: 1000 }\ntimeline:\n  - { at: 100, crash: { node: 1 } }\n  - { at: 200, partiton: [[0], [1, 2]] }\n')
@@ -233,6 +366,10 @@ const ROWS: Record<string, Row> = {
 
 describe('a bad input', () => {
   // independent processes, each with its own files and ports: run them side by side
+  it('covers every case of issue 24 in at least 25 rows', () => {
+    expect(Object.keys(ROWS).length).toBeGreaterThanOrEqual(25)
+  })
+
   it.concurrent.for<[string, Row]>(Object.entries(ROWS))('%s: exits non-zero with one line naming the problem, no stack trace', { timeout: 40_000 }, async ([, row], ctx) => {
     const skip = row.skip?.()
     if (skip !== undefined) {
@@ -240,12 +377,18 @@ describe('a bad input', () => {
       ctx.skip()
       return
     }
-    const r = await riftmesh(await row.args(), row.wrap?.() ?? [])
+    const before = row.live === true ? await liveState() : undefined
+    const r = await riftmesh(await row.args(), row.wrap?.() ?? [], row.input)
     const lines = r.stderr.split('\n').filter(l => l !== '')
     expect(r.stderr).not.toMatch(/^\s+at /m)
     expect(lines, r.stderr).toHaveLength(1)
     expect(lines[0]).toMatch(row.line)
     expect(r.code).toBe(row.code)
+    if (before !== undefined) {
+      // the node goes on, and nothing it holds changed
+      expect(live.proc.exitCode).toBeNull()
+      expect(await liveState()).toEqual(before)
+    }
   })
 
   it('shows the stack as well with --log-level debug', async () => {
@@ -317,7 +460,7 @@ describe('node --reset-state', () => {
   it('refuses while a node runs on the data dir', async () => {
     const r = await riftmesh(nodeArgs(join(root, 'a'), '--reset-state'))
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^riftmesh node: --reset-state: a node is running with --data-dir \S+\/a; stop it first\n$/)
+    expect(r.stderr).toMatch(/^riftmesh node: --reset-state: a node is running with --data-dir \S+\/a; stop it first, or pick another --data-dir\n$/)
     expect((await readdir(join(root, 'a'))).filter(f => f.startsWith('db.broken-'))).toEqual([])
   })
 })

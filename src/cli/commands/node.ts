@@ -78,7 +78,6 @@ async function nodeRunsOn (dataDir: string): Promise<boolean> {
 async function resetState (config: RiftmeshConfig, logger: Logger, out: (s: string) => void): Promise<void> {
   const dataDir = config.node.dataDir
   await prepareDataDir(dataDir)
-  if (await nodeRunsOn(dataDir)) throw new StoreError(`--reset-state: a node is running with --data-dir ${dataDir}; stop it first`)
   const db = join(dataDir, 'db')
   const moved = await moveDatabaseAside(db, timestampMs(new SystemClock()))
   if (moved === null) {
@@ -101,6 +100,12 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
   const terminalLog = shared ? new TerminalLogDestination(process.stderr, true) : undefined
   const logger = createLogger({ level: config.node.logLevel, destination: terminalLog ?? 2, pretty: 'auto' })
   for (const w of warnings) logger.warn({ envVar: w.envVar }, w.message)
+  // before anything is written into the data dir (the identity's incarnation, a swarm key):
+  // a running node's files are not touched by a start that is refused (LevelDB's lock would be)
+  if (await nodeRunsOn(config.node.dataDir)) {
+    const flag = args.values.get('reset-state') === true ? '--reset-state: ' : ''
+    throw new StoreError(`${flag}a node is running with --data-dir ${config.node.dataDir}; stop it first, or pick another --data-dir`)
+  }
   if (args.values.get('reset-state') === true) await resetState(config, logger, out)
   const node = new RiftNode({ config, logger, newIdentity: args.values.get('new-identity') === true })
   await node.start()
