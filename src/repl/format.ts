@@ -20,6 +20,8 @@ export interface TableInit {
    * header or 4 characters) until every line fits; numbers are never cut. @default unlimited
    */
   maxLineChars?: number
+  /** Columns `maxLineChars` never narrows (ids that must stay whole). @default none */
+  fixedColumns?: readonly string[]
 }
 
 export type Row = Readonly<Record<string, unknown>>
@@ -50,7 +52,7 @@ export function table (rows: readonly Row[], init: TableInit = {}): string {
   const cells = shown.map(r => columns.map(c => cut(cell(r[c]), max)))
   const numeric = columns.map((c, i) => shown.every(r => typeof r[c] === 'number' || r[c] === null || r[c] === undefined) && shown.some(r => typeof r[c] === 'number') ? i : -1)
   const widths = fitWidths(columns.map((c, i) => Math.max(c.length, ...cells.map(r => (r[i] as string).length))),
-    columns.map((c, i) => numeric[i] === i ? Infinity : Math.max(c.length, 4)), init.maxLineChars ?? Infinity)
+    columns.map((c, i) => numeric[i] === i || init.fixedColumns?.includes(c) === true ? Infinity : Math.max(c.length, 4)), init.maxLineChars ?? Infinity)
   for (const r of cells) r.forEach((v, i) => { r[i] = cut(v, widths[i] as number) })
   const line = (parts: readonly string[]): string =>
     parts.map((p, i) => (numeric[i] === i ? p.padStart(widths[i] as number) : p.padEnd(widths[i] as number))).join('  ').trimEnd()
@@ -123,8 +125,11 @@ export function duration (ms: number): string {
   return `${sign}${Math.floor(s / 3_600)}h${String(Math.floor((s % 3_600) / 60)).padStart(2, '0')}m`
 }
 
-/** Fewest characters of a peer id shown by `uniquePrefixes`. @default 8 */
-export const DEFAULT_MIN_ID_PREFIX_CHARS = 8
+/**
+ * Fewest characters of a peer id shown by `uniquePrefixes`: every Ed25519 peer id starts with
+ * the same 8 (`12D3KooW`), so 12 keeps at least 4 that tell it apart, even shown alone. @default 12
+ */
+export const DEFAULT_MIN_ID_PREFIX_CHARS = 12
 
 /**
  * Each id's shortest prefix that no other id among `ids` shares, at least `minChars` long,

@@ -9,7 +9,7 @@ import { ControlError } from './control.js'
 import type { ControlCall } from './attach.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
-import { bytes, cell, duration, keyValues, shortId, table, type Row } from './format.js'
+import { bytes, cell, duration, keyValues, shortId, table, uniquePrefixes, type Row } from './format.js'
 
 export class ReplArgumentError extends RiftmeshError {
   constructor (usage: string, problem: string) {
@@ -162,7 +162,10 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
         const [config] = strings('whyNot(config)', a, 1, 1)
         const w = record(await call('whyNot', { config }))
         const reasons = Array.isArray(w.reasons) ? w.reasons.map(r => `  - ${String(r)}`).join('\n') : ''
-        return show(w, `${cell(w.config)}: ${cell(w.verdict)}\n${reasons}\n\n${table(list(w.nodes).map(n => ({ ...n, node: shortId(n.node as string) })))}`)
+        const nodes = list(w.nodes)
+        const ids = uniquePrefixes(nodes.map(n => String(n.node))) // as the reasons name them
+        // the note is the reason itself: long enough not to cut it
+        return show(w, `${cell(w.config)}: ${cell(w.verdict)}\n${reasons}\n\n${table(nodes.map(n => ({ ...n, node: ids.get(String(n.node)) })), { maxCellChars: 120 })}`)
       }
     },
     dispatch: {

@@ -181,7 +181,7 @@ export function renderSummary (s: ClusterSummary, init: RenderInit = {}): string
   const cur = (s.sync?.current ?? null) as { done: number, planned: number, bytesDone: number } | null
   const pulling = cur === null ? '' : `; pulling ${cur.done}/${cur.planned} file(s), ${bytes(cur.bytesDone)} so far`
   const failing = s.loops.filter(x => x.failures > 0)
-  const fit = { maxLineChars: width }
+  const fit = { maxLineChars: width, fixedColumns: ['node'] }
   const jobs = Object.entries(s.jobsByState).map(([k, n]) => `${n} ${k}`).join(', ')
   const lines = [
     `cluster ${s.cluster}, seen from ${short(s.self)}`,

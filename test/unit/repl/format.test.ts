@@ -100,6 +100,11 @@ describe('table maxLineChars', () => {
     expect(text).toMatch(/123456$/)
     expect(text).toMatch(/a-very-long-hos\S*…/)
   })
+  it('never narrows a fixed column', () => {
+    const text = table(rows, { maxLineChars: 50, fixedColumns: ['host'] })
+    expect(text).toContain('a-very-long-host-name.example.internal')
+  })
+
   it('stops at the headers when the line cannot fit', () => {
     const text = table(rows, { maxLineChars: 10 })
     expect(text.split('\n')[0]).toBe('NODE  HOST  GPU     JOBS')

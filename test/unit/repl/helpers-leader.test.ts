@@ -12,3 +12,17 @@ describe('leader() in the REPL', () => {
     expect(shown?.data).toEqual(lease)
   })
 })
+
+describe('whyNot() in the REPL', () => {
+  it('prints each node\'s reason whole, the node named by the prefix the reasons use', async () => {
+    const note = 'not taking selfplay: retired (takes no new work); health DEAD (only ALIVE nodes get new work)'
+    const reply = {
+      config: 'hex8_2p', verdict: 'not scheduled',
+      reasons: ['no node is taking selfplay: 12D3KooWAb… retired (takes no new work), health DEAD (only ALIVE nodes get new work)'],
+      nodes: [{ node: '12D3KooWAbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefgh', eligible: false, weight: 8, share: '8.9%', jobs: '0/0', note }]
+    }
+    const shown = await makeHelpers(async () => reply, () => 0).whyNot?.run('hex8_2p')
+    expect(shown?.text).toContain(note)
+    expect(shown?.text).toMatch(/\n12D3KooWAbCd…\s+false\s+8/)
+  })
+})

@@ -184,18 +184,18 @@ describe('renderSummary at 80 columns', () => {
 
   it('names peers by their shortest unique prefixes among the ids shown', () => {
     const text = render80(wide())
-    expect(text).toContain('leader: 12D3KooWAbZ… (epoch 12')
+    expect(text).toContain('leader: 12D3KooWAbZz… (epoch 12')
     const rows = text.split('\n').filter(l => /^12D3KooW\S*…\s+gpu-worker/.test(l)).map(l => l.split(/\s+/)[0])
-    expect(rows).toEqual(['12D3KooWAbC…', '12D3KooWAbZ…', '12D3KooWQ…'])
-    expect(text).toMatch(/\ne12-\S+\s+selfplay\s+hexagonal_4p\s+12D3KooWQ…\s+RUNNING\s+3\n/)
-    expect(text).toMatch(/\n12D3KooWQ…\s+ALIVE\s+/) // the mesh table too
+    expect(rows).toEqual(['12D3KooWAbCd…', '12D3KooWAbZz…', '12D3KooWQr7x…'])
+    expect(text).toMatch(/\ne12-\S+\s+selfplay\s+hexagonal_4p\s+12D3KooWQr7x…\s+RUNNING\s+3\n/)
+    expect(text).toMatch(/\n12D3KooWQr7x…\s+ALIVE\s+/) // the mesh table too
     expect(text).not.toContain(b) // no full id but this node's own
   })
 
   it('says under the table why an alive node gets no new work', () => {
     const s = wide()
     s.nodes = s.nodes.map((n, i) => i === 2 ? { ...n, unfit: 'disk 74 % used (limit 70 %)' } : { ...n, unfit: null })
-    expect(render80(s)).toMatch(/\n12D3KooWQ…\s+gpu-worker-2\S*\s+.*\nno new work for 12D3KooWQ…: disk 74 % used \(limit 70 %\)\n/)
+    expect(render80(s)).toMatch(/\n12D3KooWQr7x…\s+gpu-worker-\S*\s+.*\nno new work for 12D3KooWQr7x…: disk 74 % used \(limit 70 %\)\n/)
     expect(render80(wide())).not.toContain('no new work')
   })
 
