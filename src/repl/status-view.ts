@@ -145,11 +145,16 @@ export function leaderText (l: ClusterSummary['leader'], self: string, short: (i
 }
 
 /** Every peer id the summary shows, mapped to its shortest unique prefix among them. */
-function idPrefixes (s: ClusterSummary): (id: string) => string {
-  const ids = [s.self, ...s.nodes.map(n => String(n.nodeId)), ...s.runningJobs.map(j => String(j.node)), ...(s.mesh?.peers.map(p => p.nodeId) ?? []),
-    ...(s.clock?.skewed.map(c => c.peer) ?? []), ...(s.leader.nodeId === null ? [] : [s.leader.nodeId])]
-  const prefixes = uniquePrefixes(ids)
-  return id => prefixes.get(id) ?? id
+function idPrefixes (s: ClusterSummary): Map<string, string> {
+  return uniquePrefixes([s.self, ...s.nodes.map(n => String(n.nodeId)), ...s.runningJobs.map(j => String(j.node)), ...(s.mesh?.peers.map(p => p.nodeId) ?? []),
+    ...(s.clock?.skewed.map(c => c.peer) ?? []), ...(s.leader.nodeId === null ? [] : [s.leader.nodeId])])
+}
+
+/** A free-text line (a reason from the node) with every full peer id it names replaced by its prefix. */
+function withShortIds (line: string, prefixes: ReadonlyMap<string, string>): string {
+  let out = line
+  for (const [id, prefix] of prefixes) if (id !== prefix && out.includes(id)) out = out.split(id).join(prefix)
+  return out
 }
 
 function nodeRows (s: ClusterSummary, short: (id: string) => string): Row[] {
@@ -173,7 +178,8 @@ function trainingLines (t: ClusterSummary['training']): string[] {
 export function renderSummary (s: ClusterSummary, init: RenderInit = {}): string {
   const width = init.width ?? DEFAULT_STATUS_WIDTH
   if (!(Number.isInteger(width) && width >= 40)) throw new RangeError('renderSummary needs a width ≥ 40')
-  const short = idPrefixes(s)
+  const prefixes = idPrefixes(s)
+  const short = (id: string): string => prefixes.get(id) ?? id
   const l = s.leader
   const alive = s.nodes.filter(n => n.health === 'ALIVE').length
   const sync = s.sync === null ? 'off' : `${String(s.sync.state)}${typeof s.sync.lastError === 'string' ? ` (${s.sync.lastError})` : ''}`
@@ -207,7 +213,7 @@ export function renderSummary (s: ClusterSummary, init: RenderInit = {}): string
     ...trainingLines(s.training)
   ]
   // tables fit already; every other line wraps, its continuation indented under its own indent
-  return lines.join('\n').split('\n').flatMap(line => {
+  return lines.join('\n').split('\n').map(line => withShortIds(line, prefixes)).flatMap(line => {
     if (line.length <= width) return [line]
     const lead = /^ */.exec(line)?.[0] ?? ''
     return wrapText(line.slice(lead.length), width - lead.length).map(w => `${lead}${w}`)

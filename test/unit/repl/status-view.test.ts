@@ -199,6 +199,16 @@ describe('renderSummary at 80 columns', () => {
     expect(render80(wide())).not.toContain('no new work')
   })
 
+  it('names peers by their prefixes inside the node\'s own reasons too', () => {
+    const s = wide()
+    s.leader = { ...s.leader, nodeId: null, epoch: null, noLeader: { cause: 'others-standing', text: `election in progress: ${c} stands for epoch 13` } }
+    s.training = { role: 'leader', decisions: [{ config: 'hex8_2p', ready: false, reason: 'in-flight', games: 1, why: `no other training node: retry on ${b} in 40 s` }] }
+    const text = render80(s)
+    expect(text).toContain('\nleader: none — election in progress: 12D3KooWQr7x… stands for epoch 13\n')
+    expect(text).toMatch(/retry on 12D3KooWAbZz…\s+in\s+40 s/)
+    for (const id of [a, b, c]) expect(text).not.toContain(id)
+  })
+
   it('labels empty lists instead of leaving a blank', () => {
     const text = render80(summary({ runningJobs: [], jobsByState: {}, nodes: [] }))
     expect(text).toContain('\njobs: none\nrunning jobs: none\n')
