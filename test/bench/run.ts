@@ -10,6 +10,7 @@ import { failover } from './failover.js'
 import { managersBench } from './managers.js'
 import { jobsBench } from './jobs.js'
 import { transfer } from './transfer.js'
+import { admissionBench } from './admission.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
@@ -18,7 +19,8 @@ const suites: Record<string, () => Promise<SizeResult[]>> = {
   failover: async () => await failover(),
   managers: async () => await managersBench(),
   jobs: jobsBench,
-  transfer
+  transfer,
+  admission: admissionBench
 }
 
 function print (r: SizeResult): void {
