@@ -584,7 +584,8 @@ export class ClusterState implements TrustContext {
     const doc = this.docs.ensure(name)
     const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null, owner: (v: T) => string): ValidatedMap<T> =>
       new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
-        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this), generation: () => this.trustGeneration
+        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this), generation: () => this.trustGeneration,
+        repair: (key, raw) => this.writeBack(name, map, key, raw)
       })
     const suffix = bucketId.split('-')[1] ?? ''
     this.buckets.set(bucketId, {

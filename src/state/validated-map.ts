@@ -42,11 +42,12 @@ export interface ValidatedMapTrust<T> {
   /** Changes whenever what authority() decides on may have changed (operators, revocations, certificates). */
   generation: () => number
   /**
-   * Keep the last valid entry of a key when the stored one is deleted or replaced by one that
-   * fails (settings, trust): a member cannot erase a signed entry, and `repair` is told so the
-   * node can write the signed original back. @default false
+   * Keep the last valid entry of a key also when it is deleted (settings, trust: entries nobody
+   * deletes legitimately), so a member cannot erase a signed entry. In every map an entry
+   * replaced by one that fails is kept the same way. @default false
    */
   sticky?: boolean
+  /** Told when a kept entry stands in for what is stored, so the node can write the signed original back. */
   repair?: (key: string, raw: unknown) => void
 }
 
@@ -57,6 +58,8 @@ interface CacheSlot<T> {
   signer: string | undefined
   /** The authority refusal last counted for this value. */
   refused?: string
+  /** Whether the value fails for its signature (not its shape): someone other than its writer wrote it. */
+  forged?: boolean
   /** The value in effect as of `generation` of the trust. */
   value: T | undefined
   generation: number
@@ -82,7 +85,17 @@ export class ValidatedMap<T> {
     private readonly stats: ValidationStats,
     private readonly log: Logger,
     private readonly trust: ValidatedMapTrust<T>
-  ) {}
+  ) {
+    // Remember a valid entry as it is replaced, also when nobody read it in between: what
+    // replaces it may fail, and then the valid one stays in effect.
+    ymap.observe(event => {
+      for (const [key, change] of event.changes.keys) {
+        if (change.action === 'add' || this.kept.get(key)?.raw === change.oldValue) continue
+        const value = this.read(key, change.oldValue)
+        if (value !== undefined) this.kept.set(key, { raw: change.oldValue, value })
+      }
+    })
+  }
 
   get (key: string): T | undefined {
     return this.readKept(key, this.ymap.get(key))
@@ -109,13 +122,13 @@ export class ValidatedMap<T> {
       if (value !== undefined) out.push([key, value])
     }
     if (this.trust.sticky === true) {
-      for (const key of this.kept.keys()) {
+      for (const key of [...this.kept.keys()]) {
         if (this.ymap.has(key)) continue
         const value = this.readKept(key, undefined)
         if (value !== undefined) out.push([key, value])
       }
     }
-    if (this.cache.size > this.ymap.size + this.kept.size) this.prune()
+    if (this.cache.size > this.ymap.size + this.kept.size || (this.trust.sticky !== true && this.kept.size > this.ymap.size)) this.prune()
     return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   }
 
@@ -128,10 +141,17 @@ export class ValidatedMap<T> {
     return this.ymap.size
   }
 
-  /** read(), and for a sticky map the last valid entry when the stored one is gone or fails. */
+  /**
+   * read(), or the last valid entry of the key when the stored one fails — or is gone, in a
+   * sticky map: a member cannot replace a signed entry by writing garbage over it.
+   */
   private readKept (key: string, raw: unknown): T | undefined {
     const value = this.read(key, raw)
-    if (this.trust.sticky !== true) return value
+    if (raw === undefined && this.trust.sticky !== true) {
+      this.kept.delete(key)
+      this.answered.delete(key)
+      return undefined
+    }
     if (value !== undefined) {
       this.kept.set(key, { raw, value })
       this.answered.delete(key)
@@ -140,26 +160,32 @@ export class ValidatedMap<T> {
     const kept = this.kept.get(key)
     if (kept === undefined) return undefined
     // The signed entry was deleted or replaced by one that fails: keep it, and have it written back.
-    const still = this.read(`\u0000kept:${key}`, kept.raw, key)
+    const still = this.read(`\u0000kept:${key}`, kept.raw, key, false)
     if (still === undefined) {
       this.kept.delete(key)
       return undefined
     }
+    // Written back only over a forgery or a deletion: a value its writer signed that this node
+    // cannot read (a newer version's shape) stays in the document for the nodes that can.
+    const slot = this.cache.get(key)
+    const forged = raw === undefined || slot?.forged === true || slot?.refused !== undefined
+    if (!forged) return still
     if (!this.answered.has(key) || this.answered.get(key) !== raw) {
       this.answered.set(key, raw)
       this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : 'overwrote-signed-entry')
-      this.log.warn({ map: this.name, key: truncate(key) }, 'a signed entry was deleted or overwritten; keeping it and writing it back')
+      this.log.warn({ map: this.name, key: truncate(key) }, 'a valid signed entry was deleted or overwritten by one that fails; keeping it and writing it back')
       this.trust.repair?.(key, kept.raw)
     }
     return still
   }
 
-  private read (slotKey: string, raw: unknown, key: string = slotKey): T | undefined {
+  /** The entry if valid now; refusals are counted (once per stored value) unless `count` is false. */
+  private read (slotKey: string, raw: unknown, key: string = slotKey, count = true): T | undefined {
     if (raw === undefined) return undefined
     const generation = this.trust.generation()
     let slot = this.cache.get(slotKey)
     if (slot === undefined || slot.raw !== raw) {
-      slot = { raw, ...this.check(key, raw), value: undefined, generation: -1 }
+      slot = { raw, ...this.check(key, raw, count), value: undefined, generation: -1 }
       this.cache.set(slotKey, slot)
     }
     if (slot.generation === generation) return slot.value
@@ -170,7 +196,7 @@ export class ValidatedMap<T> {
     if (slot.parsed === undefined || slot.signer === undefined) return undefined
     const refused = this.trust.authority(key, slot.parsed, slot.signer)
     if (refused !== null) {
-      if (slot.refused !== refused) {
+      if (slot.refused !== refused && count) {
         this.stats.record(this.name, refused)
         this.log.warn({ map: this.name, key: truncate(key), signer: slot.signer, reason: refused }, 'entry its signer may not write skipped')
       }
@@ -182,12 +208,12 @@ export class ValidatedMap<T> {
     return slot.value
   }
 
-  private check (key: string, raw: unknown): { parsed: T | undefined, signer: string | undefined, refused?: string } {
+  private check (key: string, raw: unknown, count: boolean): { parsed: T | undefined, signer: string | undefined, forged?: boolean } {
     const signed = verifyEntry(this.trust.doc, this.name.replace(/^jobs\./, ''), key, raw)
     if (!signed.ok) {
-      this.stats.record(this.name, signed.reason)
+      if (count) this.stats.record(this.name, signed.reason)
       this.log.warn({ map: this.name, key: truncate(key), reason: signed.reason }, 'entry with no valid signature skipped')
-      return { parsed: undefined, signer: undefined }
+      return { parsed: undefined, signer: undefined, forged: true }
     }
     const parsed = this.schema.safeParse(signed.value)
     if (!parsed.success) {
@@ -207,6 +233,9 @@ export class ValidatedMap<T> {
   }
 
   private prune (): void {
+    if (this.trust.sticky !== true) {
+      for (const key of this.kept.keys()) if (!this.ymap.has(key)) { this.kept.delete(key); this.answered.delete(key) }
+    }
     for (const key of this.cache.keys()) {
       const k = key.startsWith('\u0000kept:') ? key.slice(6) : key
       if (!this.ymap.has(k) && !this.kept.has(k)) this.cache.delete(key)

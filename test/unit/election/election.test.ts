@@ -57,7 +57,12 @@ describe('the lease entry says when it was renewed', () => {
     expect(reader.leases()).toEqual([entry])
     older.docs.ensure('control').getMap('election').set(key, signedAs(nodeId(1), 'control', 'election', key, { ...entry, renewedAt: -1 }))
     syncInto(older, reader)
-    expect(reader.leases()).toEqual([])
+    // the bad one is skipped and counted; the last valid entry of the key stays in effect
+    expect(reader.leases()).toEqual([entry])
+    expect(reader.stats.snapshot()).toEqual({ 'election:schema': 1 })
+    const fresh = makeState(3)
+    syncInto(older, fresh)
+    expect(fresh.leases()).toEqual([])
   })
 })
 
