@@ -42,6 +42,12 @@ setTimeout(() => {
 }, Number(ms))
 `
 
+/**
+ * How long a node may take to print its address. The host files start 5–7 nodes each, three
+ * files at a time (vitest's maxWorkers): ~17 processes loading at once on 2 cores.
+ */
+const START_TIMEOUT_MS = 60_000
+
 /** Workload knobs only (no network or timing flags): manifests are collected every 2 s. */
 export const WORKLOAD = { sync: { manifestCollectionIntervalMs: 2_000, manifestCollectionTimeoutMs: 2_000, planIntervalMs: 1_000 } }
 /** WORKLOAD on a host that trains (on CPU) and is the strongest, so training goes there. */
@@ -73,7 +79,7 @@ export class HostCluster {
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const cfgFile = join(this.root, `${h.name}.config.json`)
     await writeFile(cfgFile, JSON.stringify(config))
-    const n = await startNodeProcess(dir, ['--config', cfgFile, ...args], 30_000, { listen: null, wrap: this.lab.wrap(h), logLevel: 'info' })
+    const n = await startNodeProcess(dir, ['--config', cfgFile, ...args], START_TIMEOUT_MS, { listen: null, wrap: this.lab.wrap(h), logLevel: 'info' })
     this.nodes.set(h.name, n)
     this.all.push(n)
     return n

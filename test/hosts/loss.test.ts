@@ -35,7 +35,7 @@ describe.skipIf(!support.ok)(`five emulated hosts under ${LOSS_PERCENT} % packet
     await c.init()
     const boot = await c.start(five[0] as Host, ['--swarm-key', c.keyFile])
     await Promise.all(five.slice(1).map(async x => await c.start(x, ['--swarm-key', c.keyFile, '--bootstrap', boot.addr])))
-  }, 90_000)
+  }, 150_000) // two rounds of node starts, each up to START_TIMEOUT_MS under load
 
   afterAll(async () => {
     await c?.stop()

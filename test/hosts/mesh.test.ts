@@ -51,7 +51,7 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
       c.start(h[5] as Host, ['--swarm-key', otherKey, ...joinArgs], WORKLOAD),
       c.start(h[6] as Host, [...key, '--bootstrap', `/ip4/${lab.subnet.replace(/\.0\/24$/, '.250')}/tcp/4100/p2p/${boot.peerId}`], WORKLOAD)
     ])
-  }, 90_000)
+  }, 150_000) // two rounds of node starts, each up to START_TIMEOUT_MS under load
 
   afterAll(async () => {
     await c?.stop()
