@@ -3,6 +3,7 @@
  * dedicated flag can be set with `--set key=value` (repeatable).
  */
 import { ConfigError } from '../core/errors.js'
+import { suggestKey } from '../config/parse.js'
 
 export interface FlagSpec {
   /** Flag name without dashes. */
@@ -53,8 +54,9 @@ export function parseArgs (argv: readonly string[], specs: readonly FlagSpec[]):
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2)
     const spec = byName.get(name)
     if (spec === undefined) {
-      const known = specs.map(s => `--${s.name}`).join(', ')
-      throw new ConfigError(`--${name}`, `one of ${known}`, 'unknown flag')
+      const known = specs.map(s => `--${s.name}`)
+      const near = suggestKey(`--${name}`, known)
+      throw new ConfigError(`--${name}`, `one of ${known.join(', ')}`, `unknown flag${near !== null ? `; did you mean ${near}?` : ''}`)
     }
     if (spec.boolean === true) {
       values.set(name, eq > 0 ? arg.slice(eq + 1) !== 'false' : true)

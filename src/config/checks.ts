@@ -1,9 +1,9 @@
 /**
  * Checks across keys, run on a config that already passed the schema. Each violation is a
- * ConfigError naming one key: the one the user set, when only one side of the rule was set.
+ * ConfigError naming one key: the one the user set, when only one side of the rule was set (by
+ * its flag when a flag of its own set it).
  */
-import { ConfigError } from '../core/errors.js'
-import { showValue } from './parse.js'
+import { valueError } from './parse.js'
 import type { RiftmeshConfig } from './schema.js'
 
 /** `a op b` must hold. */
@@ -60,11 +60,11 @@ function checkRelation (config: RiftmeshConfig, rel: ConfigRelation, origin: Val
   const [key, value, other, otherValue, text] = nameB
     ? [rel.b, b, rel.a, a, OP_TEXT[rel.op][1]]
     : [rel.a, a, rel.b, b, OP_TEXT[rel.op][0]]
-  throw new ConfigError(key, `${text} ${other} (${otherValue})`, `got ${showValue(value)} from ${origin.sourceOf(key)}`)
+  throw valueError(key, `${text} ${other} (${otherValue})`, value, origin.sourceOf(key))
 }
 
 function fail (key: string, expected: string, config: RiftmeshConfig, origin: ValueOrigin): never {
-  throw new ConfigError(key, expected, `got ${showValue(configValue(config, key))} from ${origin.sourceOf(key)}`)
+  throw valueError(key, expected, configValue(config, key), origin.sourceOf(key))
 }
 
 function checkElection (config: RiftmeshConfig, origin: ValueOrigin): void {

@@ -10,7 +10,7 @@ import type { z } from 'zod'
 import { ConfigError, errorMessage } from '../core/errors.js'
 import { checkConfig, type ValueOrigin } from './checks.js'
 import { CONFIG_FILE_ENV, ENV_PREFIX, MAX_CONFIG_FILE_BYTES } from './defaults.js'
-import { ENV_INDEX, parseEntry, parseText, showValue, suggestKey, unknownKeyError } from './parse.js'
+import { ENV_INDEX, parseEntry, parseText, showValue, suggestKey, unknownKeyError, valueError, flagOf } from './parse.js'
 import {
   CONFIG_KEYS, CONFIG_SECTIONS, configSchema, defaultValues, keyMetaOf,
   type ConfigKeyMeta, type DefaultsContext, type RiftmeshConfig
@@ -162,8 +162,10 @@ function issueError (issue: z.core.$ZodIssue, nested: unknown, layers: Layers): 
   }
   let value: unknown = nested
   for (const part of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[part]
-  const why = issue.code === 'custom' ? `: ${issue.message}` : issue.code === 'invalid_key' ? ': invalid entry name' : ''
-  return new ConfigError(path, meta?.expected ?? 'a valid value', `got ${showValue(value)} from ${layers.sourceOf(path)}${why}`)
+  const why = issue.code === 'custom' ? issue.message : issue.code === 'invalid_key' ? 'invalid entry name' : undefined
+  // a list's entry (node.listen.0) is named by its place; its flag by the list's key
+  const source = layers.sourceOf(path)
+  return valueError(flagOf(source) !== undefined && meta !== undefined ? meta.key : path, meta?.expected ?? 'a valid value', value, source, why)
 }
 
 function deepFreeze<T> (value: T): T {

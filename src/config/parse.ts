@@ -12,8 +12,26 @@ export function showValue (value: unknown): string {
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown
 }
 
+/** The flag of a source that is a flag of its own (`flag "--log-level"` → `--log-level`); undefined for `--set KEY`, env vars, files. */
+export function flagOf (source: string): string | undefined {
+  return /^flag "(--[a-z][a-z0-9-]*)"$/.exec(source)?.[1]
+}
+
+/**
+ * A bad value, named the way the user gave it: by its flag when it came from a flag of its own
+ * (`flag "--log-level": … (got "loud"; --log-level sets node.logLevel)`), else by its key and
+ * where it came from (`config "node.logLevel": … (got "loud" from env RIFTMESH_NODE_LOG_LEVEL)`).
+ * `why`, when given, says more about what is wrong with the value.
+ */
+export function valueError (key: string, expected: string, value: unknown, source: string, why?: string, options?: { cause?: unknown }): ConfigError {
+  const more = why !== undefined ? `: ${why}` : ''
+  const flag = flagOf(source)
+  if (flag !== undefined) return new ConfigError(flag, expected, `got ${showValue(value)}${more}; ${flag} sets ${key}`, options)
+  return new ConfigError(key, expected, `got ${showValue(value)} from ${source}${more}`, options)
+}
+
 function bad (key: string, meta: ConfigKeyMeta, raw: string, source: string, why?: string): ConfigError {
-  return new ConfigError(key, meta.expected, `got ${showValue(raw)} from ${source}${why !== undefined ? `: ${why}` : ''}`)
+  return valueError(key, meta.expected, raw, source, why)
 }
 
 /** A number from text (`1_000` allowed); undefined when it is not one. */
@@ -47,7 +65,7 @@ function parseJson (key: string, meta: ConfigKeyMeta, raw: string, source: strin
   try {
     return JSON.parse(raw)
   } catch (err) {
-    throw new ConfigError(key, meta.expected, `got ${showValue(raw)} from ${source}: not valid JSON`, { cause: err })
+    throw valueError(key, meta.expected, raw, source, 'not valid JSON', { cause: err })
   }
 }
 

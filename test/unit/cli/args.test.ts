@@ -27,6 +27,19 @@ describe('CLI flags', () => {
     expect(() => parseArgs(['x', '--data-dir'], CONFIG_FLAGS)).toThrow(/^flag "--data-dir": expected a value/)
   })
 
+  it.each([
+    ['--metric-port', '--metrics-port'],
+    ['--data_dir', '--data-dir'],
+    ['--swarmkey', '--swarm-key'],
+    ['--bootstrp', '--bootstrap']
+  ])('suggests the flag closest to %s (%s)', (typed, meant) => {
+    expect(() => parseArgs(['x', typed, '1'], CONFIG_FLAGS)).toThrow(`(unknown flag; did you mean ${meant}?)`)
+  })
+
+  it('suggests nothing for a flag like none', () => {
+    expect(() => parseArgs(['x', '--frobnicate', '1'], CONFIG_FLAGS)).toThrow(/ \(unknown flag\)$/)
+  })
+
   it('labels each config key with the flag that set it', () => {
     const p = parseArgs(['node', '--metrics-port', 'x', '--set', 'health.deadAfterMs=8000', '--listen', '/ip4/0.0.0.0/tcp/1'], CONFIG_FLAGS)
     expect(configFlagLabels(p)).toEqual({

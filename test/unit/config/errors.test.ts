@@ -151,10 +151,24 @@ describe('a rule across keys', () => {
 })
 
 describe('a value given by a flag', () => {
-  it('names the flag the user typed, not the key it sets', () => {
+  it('names the flag the user typed, and says which key it sets', () => {
     const err = configError({ flags: { 'node.metricsPort': 'abc' }, flagLabels: { 'node.metricsPort': '--metrics-port' } })
-    expect(err.message).toContain('config "node.metricsPort": expected an integer from 0 to 65535')
-    expect(err.message).toContain('got "abc" from flag "--metrics-port"')
+    expect(err.message).toBe('flag "--metrics-port": expected an integer from 0 to 65535 (TCP port) (got "abc"; --metrics-port sets node.metricsPort)')
+  })
+
+  it('names a list flag, not the place of the bad entry', () => {
+    const err = configError({ flags: { 'node.listen': ['/ip4/0.0.0.0/tcp/1', '/ip4/1.2.3.4/udp/1'] }, flagLabels: { 'node.listen': '--listen' } })
+    expect(err.message).toMatch(/^flag "--listen": expected .* \(got "\/ip4\/1\.2\.3\.4\/udp\/1": riftmesh listens on TCP only .*; --listen sets node\.listen\)$/)
+  })
+
+  it('names the key a rule across keys breaks by its flag too', () => {
+    const err = configError({ flags: { 'election.renewIntervalMs': 9_000 }, flagLabels: { 'election.renewIntervalMs': '--renew' } })
+    expect(err.message).toMatch(/^flag "--renew": expected less than election\.leaseMs \(\d+\) \(got 9000; --renew sets election\.renewIntervalMs\)$/)
+  })
+
+  it('names the key of a --set, with the --set it came from', () => {
+    const err = configError({ flags: { 'node.metricsPort': 'abc' }, flagLabels: { 'node.metricsPort': '--set node.metricsPort' } })
+    expect(err.message).toBe('config "node.metricsPort": expected an integer from 0 to 65535 (TCP port) (got "abc" from flag "--set node.metricsPort")')
   })
 })
 
