@@ -14,7 +14,7 @@ import type { ClusterState } from '../state/cluster-state.js'
 import { VOTERS } from '../state/settings-registry.js'
 import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
-  decideVote, electionBackoffMs, grantCount, holdsEpoch, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
+  decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
   type ElectionTimings, type ElectionView, type VoterState
 } from './rules.js'
 
@@ -95,6 +95,7 @@ export class ElectionService {
     this.mayStand = components.mayStand ?? (() => ({ ok: true }))
     this.init = init
     this.t = init
+    this.s.useElectionMode(init.mode ?? 'majority') // the state counts leases the way this election runs
     this.tickMs = init.tickMs ?? Math.max(10, Math.floor(init.renewIntervalMs / 4))
     if (!(init.renewIntervalMs + init.driftMarginMs < init.leaseMs)) throw new RangeError('election needs renewIntervalMs + driftMarginMs < leaseMs')
     if (!(init.backoffMinMs <= init.backoffMaxMs)) throw new RangeError('election needs backoffMinMs ≤ backoffMaxMs')
@@ -184,21 +185,9 @@ export class ElectionService {
     }, this.tickMs)
   }
 
-  /**
-   * The election entries as this node judges them. In majority mode a lease counts only while a
-   * majority of the voters grant its holder that epoch: a member cannot make itself the visible
-   * leader (or raise the epoch everyone sees) by writing a lease nobody granted.
-   */
+  /** The election entries as they count (ClusterState.leases() leaves out leases nobody granted). */
   private view (): ElectionView {
-    const grants = this.s.grants()
-    const candidacies = this.s.candidacies()
-    let leases = this.s.leases()
-    if (this.mode() === 'majority') {
-      const voters = this.voters()
-      const backed = { candidacies, grants, leases }
-      leases = leases.filter(l => l.nodeId === this.s.selfId || holdsEpoch(backed, voters, l.nodeId, l.epoch))
-    }
-    return { candidacies, grants, leases }
+    return { candidacies: this.s.candidacies(), grants: this.s.grants(), leases: this.s.leases() }
   }
 
   private eligible (nodeId: string): boolean {

@@ -25,6 +25,7 @@ import {
   type TrainingRecord
 } from './schema.js'
 import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.js'
+import { holdsEpoch, modeFor } from '../election/rules.js'
 import { SettingError, VOTERS, settingIssue, settingSpec, type SettingSpec } from './settings-registry.js'
 import { SettingsView } from './settings-view.js'
 import {
@@ -105,6 +106,9 @@ export class ClusterState implements TrustContext {
   /** Buckets a peer has retired, still held here until this node's own jobs in them end. */
   private readonly retiredElsewhere = new Set<string>()
   private readonly bucketOpenedAt = new Map<string, number>()
+  /** Unbacked leases by `<node>/<epoch>`: monotonic ms first seen, or -1 once counted. */
+  private readonly unbackedSince = new Map<string, number>()
+  private electionMode: 'majority' | 'epoch' = 'majority'
   /** Verdict keys already counted as refused (each counted once). */
   private readonly refusedVerdicts = new Set<string>()
 
@@ -312,14 +316,48 @@ export class ClusterState implements TrustContext {
     return this.electionMap.entries().filter(([k]) => k.startsWith('grant/')).map(([, v]) => v as Grant)
   }
 
+  /**
+   * The leases that count. In majority mode a lease counts only while a majority of the voters
+   * grant its holder that epoch (this node's own always: it knows why it holds it), so a member
+   * cannot make itself the visible leader, or raise the epoch every node sees, by writing a lease
+   * nobody granted. One unbacked for longer than its own lease length is counted once
+   * (`election:unbacked-lease`); a shorter gap is a lease that arrived before its grants.
+   */
   leases (): Lease[] {
-    return this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
+    const all = this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
+    const voters = this.voters()
+    if (modeFor(voters, this.electionMode) !== 'majority') return all
+    const view = { candidacies: [], grants: this.grants(), leases: all }
+    return all.filter(l => l.nodeId === this.selfId || holdsEpoch(view, voters, l.nodeId, l.epoch) || this.unbacked(l))
   }
 
-  /** The highest epoch any valid election entry names (0 when none). */
+  /** Note an unbacked lease (counted once it has stayed unbacked a lease long); always false. */
+  private unbacked (l: Lease): false {
+    const key = `${l.nodeId}/${l.epoch}`
+    const now = this.clock.monoMs()
+    const first = this.unbackedSince.get(key)
+    if (first === undefined) {
+      if (this.unbackedSince.size >= MAX_RETIRED_ELSEWHERE) this.unbackedSince.clear()
+      this.unbackedSince.set(key, now)
+    } else if (first >= 0 && now - first >= l.leaseMs) {
+      this.unbackedSince.set(key, -1) // counted
+      this.stats.record('election', 'unbacked-lease')
+      this.log.warn({ node: l.nodeId, epoch: l.epoch }, 'a lease no majority of voters granted is ignored')
+    }
+    return false
+  }
+
+  /** Which election mode the node runs (the election service sets it; leases count by it). */
+  useElectionMode (mode: 'majority' | 'epoch'): void {
+    this.electionMode = mode
+  }
+
+  /** The highest epoch any valid election entry names (0 when none); leases only those that count. */
   maxKnownEpoch (): number {
     let max = 0
-    for (const e of this.electionMap.values()) if (e.epoch > max) max = e.epoch
+    for (const e of this.candidacies()) if (e.epoch > max) max = e.epoch
+    for (const e of this.grants()) if (e.epoch > max) max = e.epoch
+    for (const e of this.leases()) if (e.epoch > max) max = e.epoch
     return max
   }
 
