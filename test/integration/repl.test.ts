@@ -207,6 +207,24 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     expect(bad.code).toBe(1)
   })
 
+  it('riftmesh node --repl stopped by SIGTERM: the node stops, the REPL closes with it, the process exits 0', async () => {
+    const dir = join(root, 'sigterm')
+    await mkdir(dir, { mode: 0o700 })
+    const child = spawn(process.execPath, [CLI, 'node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'error', '--repl', ...QUIET], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
+    try {
+      // the REPL's input stays open (nothing more typed): only the signal can end the process
+      await expect.poll(() => out, { timeout: ANSWER_TIMEOUT_MS }).toMatch(/attached to .*sigterm\/control\.sock/)
+      child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(out).toMatch(/\nstopped\n$/)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   it('riftmesh node --repl: a log line never lands in the line being typed; prompt and input are drawn again below it', async () => {
     const dir = join(root, 'logs')
     await mkdir(dir, { mode: 0o700 })

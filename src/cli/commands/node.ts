@@ -5,7 +5,7 @@ import { SystemClock, timestampMs } from '../../core/clock.js'
 import { StoreError } from '../../core/errors.js'
 import { TerminalLogDestination, createLogger, type Logger } from '../../core/logger.js'
 import { controlSocketPath } from '../../repl/control.js'
-import { ReplScriptError } from '../../repl/session.js'
+import { ReplScriptError, type ReplSession } from '../../repl/session.js'
 import { RiftNode } from '../../node/node.js'
 import { prepareDataDir } from '../../node/data-dir.js'
 import { moveDatabaseAside } from '../../store/level.js'
@@ -115,8 +115,11 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
   let stopping = false
   /** Why the node stops with an error once it has stopped (a piped REPL script that failed). */
   let outcome: unknown
+  /** The foreground REPL (--repl), closed when the node stops on a signal. */
+  let session: ReplSession | undefined
   const onSignal = (sig: NodeJS.Signals | 'repl exit'): void => {
     if (stopping) {
+      if (sig === 'repl exit') return // the REPL closing because the node stopped
       logger.warn({ sig }, 'second signal: exiting without a clean stop')
       process.exit(1)
     }
@@ -124,6 +127,8 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
     logger.info({ sig }, 'stopping')
     node.stop().then(() => {
       out('stopped')
+      // a signal stopped the node: the REPL goes too, or it would hold the process open
+      session?.server.close()
       if (outcome !== undefined) failed(outcome)
       else done(0)
     }, (err: unknown) => {
@@ -141,7 +146,7 @@ export async function runNode (args: ParsedArgs, out: (s: string) => void): Prom
   if (repl) {
     // the REPL owns Ctrl-C (it clears the line); leaving it stops the node
     const dataDir = config.node.dataDir
-    openRepl(controlSocketPath(dataDir), join(dataDir, REPL_HISTORY_FILE_NAME), { onStart: session => terminalLog?.attach(session) })
+    openRepl(controlSocketPath(dataDir), join(dataDir, REPL_HISTORY_FILE_NAME), { onStart: s => { session = s; terminalLog?.attach(s) } })
       .then(() => onSignal('repl exit'), (err: unknown) => {
         terminalLog?.attach(undefined)
         if (err instanceof ReplScriptError) outcome = err
