@@ -16,6 +16,7 @@ import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsFlags, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
 import { nodesFlags, nodesHelp, runNodes } from './commands/nodes.js'
+import { operatorsFlags, operatorsHelp, revokeFlags, revokeHelp, runOperators, runReinstate, runRevoke } from './commands/trust.js'
 
 interface Command {
   summary: string
@@ -31,12 +32,15 @@ const commands: Record<string, Command> = {
   status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: statusFlags, run: runStatus },
   nodes: { summary: 'the node table; forget a node that is gone for good', help: nodesHelp, flags: nodesFlags, run: runNodes },
   settings: { summary: 'read, change, unset or describe cluster-wide settings', help: settingsHelp, flags: settingsFlags, run: runSettings },
+  operators: { summary: 'the operator keys in effect; add or remove one (signed with an operator key)', help: operatorsHelp, flags: operatorsFlags, run: runOperators },
+  revoke: { summary: 'revoke a machine: honest nodes hang up on it, ignore its entries, re-run its jobs', help: revokeHelp, flags: revokeFlags, run: runRevoke },
+  reinstate: { summary: 'undo a revocation (signed with an operator key)', help: revokeHelp, flags: revokeFlags, run: runReinstate },
   doc: { summary: 'a running node\'s cluster documents as JSON', help: docHelp, flags: inspectFlags, run: runDoc },
   repl: { summary: 'a debug REPL attached to a running node', help: replHelp, flags: replFlags, run: runRepl },
   ab: { summary: 'A/B tests between two models: start, list, show, cancel', help: abHelp, flags: abFlags, run: runAb },
   demo: { summary: 'a local cluster of real nodes running the whole loop (npm run cluster)', help: demoHelp, flags: demoFlags, run: runDemo },
   sim: { summary: 'run scenarios or random fault schedules on the network simulator', help: simHelp, flags: simFlags, run: runSim },
-  keygen: { summary: 'write a new private-network swarm key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
+  keygen: { summary: 'write a new private-network swarm key, or an operator key', help: keygenHelp, flags: keygenFlags, run: runKeygen },
   config: { summary: 'print the resolved configuration, or --describe every key', help: configHelp, flags: configFlagsSpec, run: runConfig },
   worker: { summary: 'run a built-in workload (selfplay, train, export, gauntlet, tournament, sync) in the foreground', help: workerHelp, topicHelp: workloadHelp, flags: workerFlags, run: runWorker }
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js'
 import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
 import { settingsControlHandlers } from './control-settings.js'
+import { trustControlHandlers, trustReport } from './control-trust.js'
 import { documentBytes, storeHealth } from './metrics-snapshot.js'
 import { nodesControlHandlers } from './control-nodes.js'
 import { inspectionHandlers } from './metrics-views.js'
@@ -20,6 +21,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     ...inspectionHandlers(node, p, clock),
     ...settingsControlHandlers(p, { configVoters: node.config.election.voters, electionMode: node.config.election.mode }),
     ...nodesControlHandlers(p, { deadAfterMs: node.config.health.deadAfterMs, logger }),
+    ...trustControlHandlers(p),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),
@@ -30,6 +32,8 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       drops: { total: p.drops.total(), byReason: p.drops.byReason(), perPeer: p.drops.perPeer() },
       replicator: { ...p.replicator.counters },
       invalidEntries: p.state.stats.snapshot(),
+      /** Operators and revoked peers in effect (status warns when there is no operator key). */
+      trust: trustReport(p.state),
       docBytes: documentBytes(p.state),
       /** The digest heartbeats carry (equal on two nodes ⇔ equal documents). */
       digest: Buffer.from(stateDigest(p.state.docs)).toString('hex'),

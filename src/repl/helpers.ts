@@ -10,6 +10,9 @@ import type { ControlCall } from './attach.js'
 import type { MeshReport } from '../node/peer-manager.js'
 import { meshTable } from './mesh-view.js'
 import { bytes, cell, duration, keyValues, shortId, table, uniquePrefixes, type Row } from './format.js'
+import { OPERATOR_KEY_ENV, loadOperatorKey } from './operator-key.js'
+import { signedSettingChange } from './operator-sign.js'
+import type { EntrySigner } from '../state/entry-sig.js'
 
 export class ReplArgumentError extends RiftmeshError {
   constructor (usage: string, problem: string) {
@@ -248,6 +251,7 @@ export function makeHelpers (call: ControlCall, nowMs: () => number): Record<str
 
 const SET_USAGE = 'settings.set(name, value, {force}?)'
 const UNSET_USAGE = 'settings.unset(name, {force}?)'
+const KEY_USAGE = 'settings.useOperatorKey(file)'
 
 /** The optional `{force: true}` of settings.set / unset. */
 function forceOption (usage: string, v: unknown): boolean {
@@ -258,20 +262,48 @@ function forceOption (usage: string, v: unknown): boolean {
   return o.force === true
 }
 
-/** A change the node refused as unsafe, with how to force it from here. */
-async function change (call: ControlCall, op: 'setSetting' | 'unsetSetting', args: Record<string, unknown>, usage: string): Promise<Record<string, unknown>> {
+/** The one line a change gets when the cluster needs an operator signature and the REPL has no key. */
+const REPL_KEY_NEEDED = `cluster settings need an operator key: call ${KEY_USAGE} first (or start the REPL with ${OPERATOR_KEY_ENV}=FILE; riftmesh keygen --operator makes one)`
+
+/** A change the node refused as unsafe, with how to force it from here; one needing a key, with how to give one. */
+async function change (run: () => Promise<unknown>, usage: string): Promise<Record<string, unknown>> {
   try {
-    return record(await call(op, args))
+    return record(await run())
   } catch (err) {
     if (err instanceof ControlError && err.remoteName === 'UnsafeSettingError') throw new ControlError(`${err.message}; to do it anyway: ${usage.replace('{force}?', '{force: true}')}`)
+    if (err instanceof ControlError && err.remoteName === 'OperatorKeyRequiredError') throw new ControlError(REPL_KEY_NEEDED)
     throw err
   }
 }
 
 const lostText = (lost: unknown): string => (Array.isArray(lost) && lost.length > 0 ? `\nforced: gives up ${lost.map(String).join('; and ')}` : '')
 
-/** `settings.get(name?)`, `settings.set(name, value, {force}?)`, `settings.unset(name, {force}?)`, `settings.describe(name?)`. */
-export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set' | 'unset' | 'describe', Helper> {
+export interface SettingsHelpersInit {
+  /** The operator key file changes are signed with (the REPL's RIFTMESH_OPERATOR_KEY); none: unsigned changes. */
+  operatorKey?: string
+}
+
+/**
+ * `settings.get(name?)`, `settings.set(name, value, {force}?)`, `settings.unset(name, {force}?)`,
+ * `settings.describe(name?)`, `settings.useOperatorKey(file)`. With an operator key, set and unset
+ * are signed in this process (operator-sign.ts); the key never reaches the node.
+ */
+export function makeSettingsHelpers (call: ControlCall, init: SettingsHelpersInit = { operatorKey: process.env[OPERATOR_KEY_ENV] }): Record<'get' | 'set' | 'unset' | 'describe' | 'useOperatorKey', Helper> {
+  let keyFile = init.operatorKey !== undefined && init.operatorKey.length > 0 ? init.operatorKey : undefined
+  let signer: EntrySigner | undefined
+  const operator = async (): Promise<EntrySigner | undefined> => {
+    if (keyFile === undefined) return undefined
+    signer ??= await loadOperatorKey(keyFile)
+    return signer
+  }
+  /** A set (value) or unset (null), signed when there is a key. */
+  const apply = async (name: string, value: unknown, force: boolean, usage: string): Promise<Record<string, unknown>> => {
+    const key = await operator()
+    if (key !== undefined) return await change(async () => await signedSettingChange(call, key, { name, value, force }), usage)
+    return value === null
+      ? await change(async () => await call('unsetSetting', { name, force }), usage)
+      : await change(async () => await call('setSetting', { name, value, force }), usage)
+  }
   return {
     get: {
       usage: 'settings.get(name?)', help: 'cluster-wide settings in effect, or one of them',
@@ -288,8 +320,9 @@ export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set' | 
       run: async (...a) => {
         if (a.length < 2 || a.length > 3) throw new ReplArgumentError(SET_USAGE, `expected 2 or 3 arguments, got ${a.length}`)
         const [name] = strings(SET_USAGE, a.slice(0, 1), 1, 1)
-        const r = await change(call, 'setSetting', { name, value: a[1], force: forceOption(SET_USAGE, a[2]) }, SET_USAGE)
-        return new Shown(r, `${cell(r.name)} = ${cell(r.value)}${lostText(r.lost)}`)
+        if (a[1] === null || a[1] === undefined) throw new ReplArgumentError(SET_USAGE, 'the value is missing (settings.unset(name) removes a setting)')
+        const r = await apply(name as string, a[1], forceOption(SET_USAGE, a[2]), SET_USAGE)
+        return new Shown({ name: r.name, value: r.value, lost: r.lost ?? [] }, `${cell(r.name)} = ${cell(r.value)}${lostText(r.lost)}`)
       }
     },
     unset: {
@@ -297,8 +330,8 @@ export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set' | 
       run: async (...a) => {
         if (a.length < 1 || a.length > 2) throw new ReplArgumentError(UNSET_USAGE, `expected 1 or 2 arguments, got ${a.length}`)
         const [name] = strings(UNSET_USAGE, a.slice(0, 1), 1, 1)
-        const r = await change(call, 'unsetSetting', { name, force: forceOption(UNSET_USAGE, a[1]) }, UNSET_USAGE)
-        return new Shown(r, `${cell(r.name)} ${r.wasSet === true ? 'unset' : 'was not set'}${lostText(r.lost)}`)
+        const r = await apply(name as string, null, forceOption(UNSET_USAGE, a[1]), UNSET_USAGE)
+        return new Shown({ name: r.name, wasSet: r.wasSet, lost: r.lost ?? [] }, `${cell(r.name)} ${r.wasSet === true ? 'unset' : 'was not set'}${lostText(r.lost)}`)
       }
     },
     describe: {
@@ -307,6 +340,16 @@ export function makeSettingsHelpers (call: ControlCall): Record<'get' | 'set' | 
         const [name] = strings('settings.describe(name?)', a, 0, 1)
         const specs = name === undefined ? CLUSTER_SETTINGS : [requireSettingSpec(name)]
         return new Shown(specs.map(({ schema: _schema, ...rest }) => rest), describeSettings(name === undefined ? undefined : specs[0]))
+      }
+    },
+    useOperatorKey: {
+      usage: KEY_USAGE, help: 'sign settings.set / settings.unset with this operator key file from now on (the key stays in this process)',
+      run: async (...a) => {
+        const [file] = strings(KEY_USAGE, a, 1, 1)
+        const loaded = await loadOperatorKey(file as string)
+        keyFile = file
+        signer = loaded
+        return new Shown({ operator: loaded.id }, `signing with operator ${loaded.id}`)
       }
     }
   }

@@ -14,6 +14,7 @@ import { CLUSTER_SETTINGS } from '../../src/state/settings-registry.js'
 import { CLI, FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 import { nodesRoot, startInProcessNode, type InProcessNode } from '../support/in-process-node.js'
 import { writeRawSetting } from '../support/raw-setting.js'
+import { NO_OPERATORS_WARNING } from '../../src/cli/commands/settings-signing.js'
 
 const run = promisify(execFile)
 const QUIET = [...FAST_TIMINGS, ...FAST_ELECTION, '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000']
@@ -102,7 +103,7 @@ describe('riftmesh settings against real nodes', () => {
     const before = await cli('status', '--data-dir', a.dataDir)
     expect(before.stdout).toMatch(/\nWARNING epoch mode \(0 voter\(s\), fewer than 3\): no split-brain protection/)
     const r = await settingsCli(a, 'set', 'voters', JSON.stringify(three()))
-    expect(r).toMatchObject({ code: 0, stderr: '' })
+    expect(r).toMatchObject({ code: 0, stderr: `${NO_OPERATORS_WARNING}\n` }) // no trust.operators: any member may change settings
     expect(JSON.parse(r.stdout)).toEqual({ name: 'voters', value: three() })
     for (const n of [a, b]) await expect.poll(async () => (await status(n)).election.mode, POLL).toBe('majority')
     const after = await cli('status', '--data-dir', a.dataDir)
@@ -163,7 +164,8 @@ describe('riftmesh settings against real nodes', () => {
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toEqual({ name: 'voters', value: two })
     expect(r.stderr.split('\n').filter(l => l !== '')).toEqual([
-      'warning: setting voters with --force gives up split-brain protection: 2 voter(s) is fewer than 3, so the election runs in epoch mode and each side of a network partition may elect its own leader'
+      'warning: setting voters with --force gives up split-brain protection: 2 voter(s) is fewer than 3, so the election runs in epoch mode and each side of a network partition may elect its own leader',
+      NO_OPERATORS_WARNING
     ])
     await expect.poll(async () => (await status(b)).election.mode, POLL).toBe('epoch')
     expect((await cli('status', '--data-dir', b.dataDir)).stdout).toMatch(/; epoch mode, 2 voter\(s\)\nWARNING epoch mode \(2 voter\(s\), fewer than 3\): no split-brain protection/)
@@ -184,7 +186,7 @@ describe('riftmesh settings against real nodes', () => {
     expect((await settingsCli(b, 'set', 'curriculumWeights', '{"hex8_2p": 2}')).code).toBe(0)
     await expect.poll(async () => (await settingsOf(a)).curriculumWeights, POLL).toEqual({ hex8_2p: 2 })
     const r = await settingsCli(a, 'unset', 'curriculumWeights')
-    expect(r).toEqual({ code: 0, stdout: 'curriculumWeights unset\n', stderr: '' })
+    expect(r).toEqual({ code: 0, stdout: 'curriculumWeights unset\n', stderr: `${NO_OPERATORS_WARNING}\n` })
     for (const n of [a, b, p]) await expect.poll(async () => 'curriculumWeights' in await settingsOf(n), POLL).toBe(false)
     expect((await settingsCli(b, 'get', 'curriculumWeights')).stdout).toBe('null\n')
     expect((await settingsCli(b, 'unset', 'curriculumWeights')).stdout).toBe('curriculumWeights was not set\n')

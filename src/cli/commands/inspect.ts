@@ -11,6 +11,8 @@ import { controlRequest } from '../control-client.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { UsageError, subcommandError } from '../usage.js'
 import { DEFAULT_DATA_DIR_NAME } from '../../config/defaults.js'
+import { withTrustLines } from '../../repl/trust-view.js'
+import { NO_OPERATORS_WARNING, operatorKeyFlag, operatorKeyOf, signedSettingsChange } from './settings-signing.js'
 
 export const inspectFlags: readonly FlagSpec[] = [
   { name: 'data-dir', key: null, help: 'data dir of the node to ask (default ~/.riftmesh)' },
@@ -71,8 +73,8 @@ export async function runStatus (args: ParsedArgs, out: (s: string) => void): Pr
       if (i > 0) await delay(intervalMs)
       let text: string
       try {
-        const summary = await gatherSummary(call)
-        text = json ? JSON.stringify(summary, null, watch ? undefined : 2) : renderSummary(summary, { width: statusWidth() })
+        const [summary, trust] = await Promise.all([gatherSummary(call), call('trust')])
+        text = json ? JSON.stringify({ ...summary, trust }, null, watch ? undefined : 2) : withTrustLines(renderSummary(summary, { width: statusWidth() }), trust)
       } catch (err) {
         if (!watch) throw err
         text = `error: ${errorMessage(err)}` // a watch outlives a node restart
@@ -96,17 +98,20 @@ export async function runDoc (args: ParsedArgs, out: (s: string) => void): Promi
 
 export const settingsFlags: readonly FlagSpec[] = [
   ...inspectFlags,
-  { name: 'force', key: null, boolean: true, help: 'set or unset even when the change gives up a protection (it prints which)' }
+  { name: 'force', key: null, boolean: true, help: 'set or unset even when the change gives up a protection (it prints which)' },
+  operatorKeyFlag
 ]
 
 export const settingsHelp = `riftmesh settings get [NAME] | set NAME JSON_VALUE [--force] | unset NAME [--force] | describe [NAME]
-                  [--data-dir D | --socket S]
+                  [--data-dir D | --socket S] [--operator-key FILE]
 
 Read or change cluster-wide settings through a running node; a change reaches every node.
 Values are JSON (a bare word is a string): riftmesh settings set staticPriority '{"hex8_2p": 8}'
 An unknown name or a value of the wrong form is refused. A change of voters that gives up a
 protection (fewer than 3 voters, voters not alive, a majority of unknown peer ids) is refused
-unless --force; unset goes back to the default. describe needs no node.
+unless --force; unset goes back to the default. describe needs no node. Once the cluster has
+operator keys (trust.operators), set and unset are signed with --operator-key FILE (or
+RIFTMESH_OPERATOR_KEY); the key stays on this machine.
 
 Settings:
 ${describeSettings()}`
@@ -140,6 +145,7 @@ export async function runSettings (args: ParsedArgs, out: (s: string) => void): 
   const [verb = 'get', name, raw, ...extra] = args.positionals
   const socket = socketOf(args)
   const force = args.values.get('force') === true
+  const keyFile = operatorKeyOf(args)
   const arity = (usage: string, ok: boolean): void => {
     if (!ok || extra.length > 0) throw new UsageError(`wrong number of arguments: got ${[name, raw, ...extra].filter(a => a !== undefined).length} (quote a JSON value as one argument)`, `riftmesh settings ${verb} ${usage}`)
   }
@@ -157,15 +163,21 @@ export async function runSettings (args: ParsedArgs, out: (s: string) => void): 
     }
     case 'set': {
       arity('NAME JSON_VALUE', name !== undefined && raw !== undefined)
-      const r = await settingsChange(socket, 'setSetting', { name, value: parseValue(raw as string), force })
+      const r = keyFile !== undefined
+        ? await signedSettingsChange(socket, keyFile, { name: name as string, value: parseValue(raw as string), force }, FORCE_HINT)
+        : { ...await settingsChange(socket, 'setSetting', { name, value: parseValue(raw as string), force }), legacy: true } as Record<string, unknown>
       warnLost(`setting ${String(name)}`, r.lost)
+      if (r.legacy === true) process.stderr.write(`${NO_OPERATORS_WARNING}\n`)
       out(JSON.stringify({ name: r.name, value: r.value }))
       return 0
     }
     case 'unset': {
       arity('NAME', name !== undefined && raw === undefined)
-      const r = await settingsChange(socket, 'unsetSetting', { name, force })
+      const r = keyFile !== undefined
+        ? await signedSettingsChange(socket, keyFile, { name: name as string, value: null, force }, FORCE_HINT)
+        : { ...await settingsChange(socket, 'unsetSetting', { name, force }), legacy: true } as Record<string, unknown>
       warnLost(`unsetting ${String(name)}`, r.lost)
+      if (r.legacy === true && r.wasSet === true) process.stderr.write(`${NO_OPERATORS_WARNING}\n`)
       out(r.wasSet === true ? `${String(name)} unset` : `${String(name)} was not set`)
       return 0
     }

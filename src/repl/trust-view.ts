@@ -1,0 +1,52 @@
+/**
+ * The trust lines of `riftmesh status` and `riftmesh operators list`: the operator keys in effect,
+ * the revoked peers, and a warning while the cluster has no operator key (any member holding the
+ * swarm key can then change cluster settings, jobCommands included). From the control op's trust
+ * report (node/control-trust.ts).
+ */
+
+export interface TrustSummary {
+  hasOperators: boolean
+  operators: string[]
+  revoked: string[]
+}
+
+/** The warning status prints while the cluster has no operator key. */
+export const NO_OPERATOR_KEYS_WARNING = 'WARNING no operator keys: any member holding the swarm key can change cluster settings, including jobCommands — see OPERATIONS \'Operator keys\''
+
+/** Ids shown in status: the first 12 characters at least (every Ed25519 id starts with 12D3KooW) and the last 6. */
+function shortId (id: string): string {
+  return id.length > 22 ? `${id.slice(0, 14)}…${id.slice(-6)}` : id
+}
+
+/** The trust report of a status reply (absent from a node older than operator keys). */
+export function trustSummary (raw: unknown): TrustSummary | null {
+  if (raw === null || typeof raw !== 'object') return null
+  const t = raw as Record<string, unknown>
+  const ids = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [])
+  return { hasOperators: t.hasOperators === true, operators: ids(t.operators), revoked: ids(t.revoked) }
+}
+
+/** Lines for status (ids shortened) or for `operators list` (`full`: one whole id per line). */
+export function trustLines (raw: unknown, options: { full?: boolean } = {}): string[] {
+  const t = trustSummary(raw)
+  if (t === null) return []
+  const full = options.full === true
+  const list = (ids: string[]): string => (full ? ids.map(id => `\n  ${id}`).join('') : ` (${ids.map(shortId).join(', ')})`)
+  const lines: string[] = []
+  if (!t.hasOperators) lines.push(NO_OPERATOR_KEYS_WARNING)
+  else lines.push(`operators: ${t.operators.length}${list(t.operators)}`)
+  lines.push(t.revoked.length === 0 ? 'revoked: none' : `revoked: ${t.revoked.length}${list(t.revoked)}`)
+  return lines
+}
+
+/**
+ * The status text with the trust lines: the no-operator-key warning first (it is the one thing a
+ * reader must not miss), the operators and revoked peers after the rest.
+ */
+export function withTrustLines (statusText: string, raw: unknown): string {
+  const lines = trustLines(raw)
+  const warning = lines.filter(l => l.startsWith('WARNING'))
+  const rest = lines.filter(l => !l.startsWith('WARNING'))
+  return [...warning, statusText, ...rest].join('\n')
+}
