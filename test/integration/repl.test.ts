@@ -146,17 +146,13 @@ describe('riftmesh repl on a pseudo-terminal', () => {
   })
 
   it('keeps the session when the node is unreachable, and scripts read JSON lines from a pipe', async () => {
-    const child = spawn(process.execPath, [CLI, 'repl', '--socket', join(root, 'nowhere', 'control.sock'), '--json'], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)))
-    child.stdin.end('peers()\n1 + 1\n')
-    // the script goes on after the failed input, and the command then exits 1
-    expect(await exited).toBe(1)
-    const lines = out.trim().split('\n')
-    expect(lines[0]).toMatch(/^warning: cannot reach/)
-    expect(JSON.parse(lines[1] as string)).toMatchObject({ name: 'ControlError', error: expect.stringMatching(/cannot reach/) as unknown })
-    expect(JSON.parse(lines[2] as string)).toBe(2)
+    const r = await riftmeshPiped(['repl', '--socket', join(root, 'nowhere', 'control.sock'), '--json'], ['peers()', '1 + 1'])
+    // the script goes on after the failed input, and the command then exits 1; stdout holds only JSON lines
+    expect(r.code).toBe(1)
+    const lines = r.stdout.trim().split('\n')
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ name: 'ControlError', error: expect.stringMatching(/cannot reach/) as unknown })
+    expect(JSON.parse(lines[1] as string)).toBe(2)
+    expect(r.stderr.split('\n')[0]).toMatch(/^warning: cannot reach .*; helpers fail until a node listens there$/)
 
     await b.request('setSetting', { name: 'curriculumWeights', value: { hex8_2p: 7 } })
     const piped = spawn(process.execPath, [CLI, 'repl', '--data-dir', b.dataDir, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] })

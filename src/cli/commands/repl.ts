@@ -60,7 +60,7 @@ export async function openRepl (socket: string, historyFile: string, options: Op
   assertScriptSucceeded(session, terminal)
 }
 
-export async function runRepl (args: ParsedArgs, out: (s: string) => void): Promise<number> {
+export async function runRepl (args: ParsedArgs): Promise<number> {
   const socket = socketOf(args)
   const dir = args.values.get('data-dir')
   const historyDir = typeof dir === 'string' ? dir : args.values.has('socket') ? join(homedir(), DEFAULT_DATA_DIR_NAME) : dirname(socket)
@@ -69,7 +69,8 @@ export async function runRepl (args: ParsedArgs, out: (s: string) => void): Prom
     await assertAttachable(socket)
   } catch (err) {
     if (!/cannot reach/.test(errorMessage(err))) throw err
-    out(`warning: ${errorMessage(err)}; helpers fail until a node listens there`)
+    // on stderr: stdout is for results (one JSON line each with --json)
+    process.stderr.write(`warning: ${errorMessage(err)}; helpers fail until a node listens there\n`)
   }
   await openRepl(socket, join(historyDir, REPL_HISTORY_FILE_NAME), { json: args.values.get('json') === true })
   return 0
