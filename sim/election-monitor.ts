@@ -33,7 +33,9 @@ export class ElectionMonitor {
     private readonly sched: Scheduler,
     /** Majority mode: the safety invariants apply (epoch mode may elect on both sides of a cut). */
     private readonly safety: boolean,
-    private readonly fail: (check: string, detail: string) => void
+    private readonly fail: (check: string, detail: string) => void,
+    /** The hostile member's index: it takes no part in leader agreement (it may see its own forged lease). */
+    private readonly hostile?: number
   ) {
     for (const n of nodes) {
       n.onStart(node => {
@@ -96,11 +98,11 @@ export class ElectionMonitor {
     if (this.safety && leader !== dispatcher) this.violate('fencing', `node ${worker} accepted a dispatch of epoch ${epoch} from node ${dispatcher}, but epoch ${epoch} was led by ${leader === undefined ? 'nobody' : `node ${leader}`}`)
   }
 
-  /** The leader every live node agrees on (`simnodeNNNNN@epoch`), or undefined. */
+  /** The leader every live honest node agrees on (`<peer id>@epoch`), or undefined. */
   agreedLeader (): string | undefined {
     const seen = new Set<string>()
     for (const n of this.nodes) {
-      if (!n.isUp) continue
+      if (!n.isUp || n.index === this.hostile) continue
       const l = n.parts?.election?.currentLeader()
       if (l === undefined) return undefined
       seen.add(`${l.nodeId}@${l.epoch}`)
@@ -109,7 +111,7 @@ export class ElectionMonitor {
   }
 
   describeLeaders (): string {
-    return this.nodes.filter(n => n.isUp).map(n => {
+    return this.nodes.filter(n => n.isUp && n.index !== this.hostile).map(n => {
       const l = n.parts?.election?.currentLeader()
       return `node ${n.index}: ${l === undefined ? 'none' : `${l.nodeId}@${l.epoch}`}`
     }).join(', ')

@@ -19,7 +19,16 @@ export interface FuzzShape {
   maxFaults?: number
   /** Run the JobManager over simulated job processes and check the job ledger. @default false */
   jobs?: boolean
+  /**
+   * Make the last node a hostile member (sim/hostile.ts) forging entries at random, with an
+   * operator trust root, and check that no forged entry is acted upon. @default true when there
+   * is an election and a node beyond the voters
+   */
+  hostile?: boolean
 }
+
+/** Mean forged writes per second of the fuzz's hostile member. */
+export const FUZZ_HOSTILE_WRITES_PER_SECOND = 2
 
 function groups (rng: SeededRng, n: number): number[][] {
   const order = rng.shuffle(Array.from({ length: n }, (_, i) => i))
@@ -73,12 +82,15 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
     }
   }
   timeline.sort((a, b) => a.at - b.at)
+  const voters = Math.min(shape.voters ?? 0, n)
+  const hostile = shape.hostile ?? (voters > 0 && n > voters)
   return scenarioSchema.parse({
     name: `fuzz-${seed}`,
     description: 'random fault schedule',
     nodes: n,
     seed,
-    voters: Math.min(shape.voters ?? 0, n),
+    voters,
+    ...(hostile ? { operator: true, hostile: { node: n - 1, writesPerSecond: FUZZ_HOSTILE_WRITES_PER_SECOND } } : {}),
     topology: { kind: 'random', degree: Math.min(3, Math.max(1, n - 1)) },
     network: { minLatencyMs: 1, meanExtraLatencyMs: 1 + rng.int(20), loss: rng.next() < 0.5 ? 0 : rng.next() * 0.05 },
     node: { antiEntropyIntervalMs: 2000 },

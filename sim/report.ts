@@ -23,6 +23,12 @@ export function formatReport (r: SimReport): string {
     lines.push(`models: ${Object.entries(t.models).map(([k, m]) => `${k}=${m.modelId} (Elo ${m.elo})`).join('; ') || 'none'}`)
   }
   if (r.jobs !== null) lines.push(`jobs: ${r.jobs.started} started, ${r.jobs.completed} completed, ${r.jobs.failed} failed or cancelled, ${r.jobs.running} still running`)
+  if (r.hostile !== null) {
+    const h = r.hostile
+    const total = Object.values(h.forgeries).reduce((a, b) => a + b, 0)
+    lines.push(`hostile node ${h.node}: ${total} forged writes (${Object.entries(h.forgeries).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`)
+    lines.push(`refused by the honest nodes: ${Object.entries(h.refusals).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}`)
+  }
   for (const c of r.checks) lines.push(`check ${c.name}: ${c.ok ? 'pass' : `FAIL — ${c.detail ?? ''}`}`)
   if (r.violation !== null) {
     lines.push(`first violation: ${r.violation.check} at ${(r.violation.atMs / 1000).toFixed(3)}s: ${r.violation.detail}`)

@@ -145,6 +145,20 @@ export const scenarioSchema = z.strictObject({
     /** How long a finished bucket stays before it is retired (jobs.retentionMs; the node's default when absent). */
     retentionMs: ms.optional()
   }).optional(),
+  /**
+   * The nodes start with a trust root of one operator key (derived like the nodes' keys); the
+   * workload's and the timeline's settings are written signed by it, as the CLI does with an
+   * operator key.
+   */
+  operator: z.boolean().default(false),
+  /** One node is a hostile member: it forges entries straight into its documents (sim/hostile.ts); needs `operator` and `voters`, and is not a voter. */
+  hostile: z.strictObject({
+    node,
+    /** Mean forged writes per second during the safety phase. */
+    writesPerSecond: z.number().min(0.01).max(100).default(2),
+    /** Test switch: the hostile also holds the operator key (its settings then take effect: the no-forged-effect check must fail). */
+    stolenOperatorKey: z.boolean().default(false)
+  }).optional(),
   phases: z.strictObject({
     /** Faults and workload stop here; then the liveness phase heals everything and restarts crashed nodes. */
     safetyUntilMs: ms,
@@ -182,10 +196,21 @@ export function parseScenario (text: string, label: string): Scenario {
   for (const g of s.gpus) if (g.node >= s.nodes) throw new ValidationError(label, `gpus names node ${g.node}, but there are ${s.nodes} nodes`)
   if (s.training !== undefined && s.voters === 0) throw new ValidationError(label, 'training needs an election: set voters')
   if (s.jobs !== undefined && s.voters === 0) throw new ValidationError(label, 'jobs need an election: set voters')
+  const hostileProblem = s.hostile === undefined ? null : scenarioHostileProblem(s.hostile.node, s)
+  if (hostileProblem !== null) throw new ValidationError(label, hostileProblem)
   for (const ev of s.timeline) {
     for (const n of nodesOf(ev)) if (n >= s.nodes) throw new ValidationError(label, `timeline event at ${ev.at} ms names node ${n}, but there are ${s.nodes} nodes (0–${s.nodes - 1})`)
   }
   return s
+}
+
+/** Why node `h` cannot be the hostile member of scenario `s`, or null. */
+export function scenarioHostileProblem (h: number, s: Pick<Scenario, 'nodes' | 'voters' | 'operator'>): string | null {
+  if (h >= s.nodes) return `hostile.node is ${h}, but there are ${s.nodes} nodes`
+  if (s.voters === 0) return 'a hostile member needs an election: set voters'
+  if (h < s.voters) return `hostile.node ${h} is a voter (the first ${s.voters} nodes vote); pick a node from ${s.voters} on`
+  if (!s.operator) return 'a hostile member needs operator: true (without operator keys every member holds cluster authority)'
+  return null
 }
 
 export async function loadScenario (path: string): Promise<Scenario> {

@@ -9,7 +9,11 @@ import { SeededRng } from '../src/core/rng.js'
 import { docTopic, heartbeatTopic } from '../src/node/node.js'
 import { Scheduler } from './core/scheduler.js'
 import { SimNetwork, type TrafficKind } from './net/sim-network.js'
-import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, simNodeId, type SimNodeConfig } from './node/sim-node.js'
+import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, simNodeId, simOperatorSigner, type SimNodeConfig } from './node/sim-node.js'
+import { HostileMember } from './hostile.js'
+import { HOSTILE_SAMPLE_MS, HostileMonitor, type HostileSummary } from './hostile-monitor.js'
+import { signEntry } from '../src/state/entry-sig.js'
+import type { SettingValue } from '../src/state/schema.js'
 import { ElectionMonitor } from './election-monitor.js'
 import { EpochFence } from '../src/election/fence.js'
 import { holdsEpoch } from '../src/election/rules.js'
@@ -61,6 +65,8 @@ export interface SimReport {
   leadership: { changes: number, epochs: number, leaderlessMs: number, dispatchesAccepted: number, dispatchesRefused: number, leaders: Array<{ epoch: number, node: number, atMs: number }> } | null
   training: ReturnType<TrainingMonitor['summary']> | null
   jobs: ReturnType<JobMonitor['summary']> | null
+  /** The hostile member's forged writes by kind, and what the honest nodes refused, by reason. */
+  hostile: HostileSummary | null
   checks: CheckResult[]
   violation: { check: string, atMs: number, detail: string, traceBefore: string[] } | null
   peakHeapMb: number
@@ -94,6 +100,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
       ? undefined
       : { voters: voterIds, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs, backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs, preferredLeader: e.preferredLeader === undefined ? null : simNodeId(e.preferredLeader) }
   }
+  const operator = scenario.operator ? simOperatorSigner() : undefined
+  if (operator !== undefined) cfg.operators = [operator.id]
+  const hostileIndex = scenario.hostile?.node
+  if (hostileIndex !== undefined) cfg.hostile = hostileIndex
   const tr = scenario.training
   const trainingParams = tr === undefined ? undefined : { minGames: tr.minGames, incrementalGames: tr.incrementalGames, cooldownMs: tr.cooldownMs }
   if (tr !== undefined || scenario.gpus.length > 0 || scenario.jobs !== undefined) cfg.hardwareOf = i => scenarioHardware(scenario, i)
@@ -123,8 +133,9 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   if (jb !== undefined) {
     const outputs = (jobId: string, type: string): string[] => type === 'training' ? [`model:models/${jobId}.bin`] : type === 'gauntlet' ? [`results:${tr?.gauntletResults ?? 'WWL'}`] : ['games:10']
     for (let i = 0; i < scenario.nodes; i++) {
-      machines.push(new SimMachine(i, sched, { durationMs: { selfplay: jb.durationMs, training: tr?.trainingDurationMs ?? jb.durationMs, gauntlet: tr?.gauntletDurationMs ?? jb.durationMs }, outputs }, jobId => {
+      machines.push(new SimMachine(i, sched, { durationMs: { selfplay: jb.durationMs, training: tr?.trainingDurationMs ?? jb.durationMs, gauntlet: tr?.gauntletDurationMs ?? jb.durationMs }, outputs }, (jobId, argv) => {
         jobMonitor?.onStart(i, jobId)
+        hostileMonitor?.onStart(i, jobId, argv)
         // the fencing check sees every dispatch a worker really started
         const d = nodes[i]?.parts?.state.job(jobId)?.dispatch
         if (d !== undefined && d.spec.leaderless !== true) monitor?.onDispatch(i, d.dispatchEpoch, net.indexOf(d.dispatchedBy) ?? -1, true)
@@ -160,7 +171,28 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     violation ??= { check, atMs: sched.nowMs, detail, traceBefore: sched.recent.slice(-40) }
   }
 
-  const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail) : undefined
+  const monitor = scenario.voters > 0 ? new ElectionMonitor(nodes, sched, voterIds.length >= 3 && e.mode === 'majority', fail, hostileIndex) : undefined
+  let hostileMonitor: HostileMonitor | undefined
+  if (hostileIndex !== undefined && scenario.hostile !== undefined) {
+    const member = new HostileMember(nodes[hostileIndex] as SimNode, nodes, sched, root.fork('hostile'), {
+      writesPerSecond: scenario.hostile.writesPerSecond, untilMs: scenario.phases.safetyUntilMs, operator: operator?.id, voters: voterIds,
+      ...(scenario.hostile.stolenOperatorKey && operator !== undefined ? { operatorKey: operator } : {})
+    })
+    const hm = new HostileMonitor(nodes, member, hostileIndex, sched, fail)
+    hostileMonitor = hm
+    member.start()
+    const sample = (): void => { hm.sample(); sched.after(HOSTILE_SAMPLE_MS, 'hostile-sample', sample) }
+    sched.after(HOSTILE_SAMPLE_MS, 'hostile-sample', sample)
+  }
+  /** A settings write at node `n`: signed by the operator key when the cluster has one (as the CLI does), else as the node. */
+  const writeSetting = (n: SimNode, name: string, value: SettingValue): void => {
+    if (operator === undefined) {
+      n.state.setSetting(name, value)
+      return
+    }
+    const draft = n.state.settingDraft(name, value, operator.id)
+    n.state.writeSigned('settings', draft.key, signEntry(operator, 'control', 'settings', draft.key, draft.entry))
+  }
   const trainingMonitor = trainingParams === undefined ? undefined : new TrainingMonitor(nodes, sched, trainingParams, scenario.gpus.length, fail)
   if (jb !== undefined) {
     const jm = new JobMonitor(nodes, machines, sched, fail)
@@ -240,7 +272,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     const quiet = (t: number): boolean => scenario.quietChecksAtMs.some(q => t >= q - scenario.quietWindowMs && t <= q)
     const write = (): void => {
       const writers = scenario.workload.writers
-      const live = nodes.filter(n => n.isUp && (writers === 0 || n.index < writers))
+      // the operator does not write through the hostile member's machine
+      const live = nodes.filter(n => n.isUp && (writers === 0 || n.index < writers) && n.index !== hostileIndex)
       const n = quiet(sched.nowMs) ? undefined : workRng.pick(live)
       if (n !== undefined) {
         const value = ++issued
@@ -248,7 +281,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
         writtenAt.set(name, sched.nowMs)
         reached.set(name, new Set([n.index]))
         sched.trace(`write ${name} at node ${n.index}`)
-        n.state.setSetting(name, value)
+        writeSetting(n, name, value)
         const atMs = sched.nowMs
         n.parts?.store.flush().then(() => acked.push({ name, value, node: n.index, atMs }), () => undefined)
       }
@@ -279,7 +312,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   for (const ev of scenario.timeline) {
     sched.at(ev.at, 'fault', () => {
       if ('data' in ev) onData(ev.data)
-      else applyEvent(ev, nodes, net, sched).catch((err: unknown) => fail('simulator', String(err)))
+      else if ('setting' in ev) {
+        const n = nodes[ev.setting.node]
+        if (n?.isUp === true) writeSetting(n, ev.setting.name, ev.setting.value)
+      } else applyEvent(ev, nodes, net, sched).catch((err: unknown) => fail('simulator', String(err)))
     })
   }
 
@@ -349,6 +385,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     jobMonitor.finish()
     for (const c of jobMonitor.results()) if (c.ok) checks.push(c)
   }
+  if (hostileMonitor !== undefined) {
+    hostileMonitor.sample()
+    for (const c of hostileMonitor.results()) if (c.ok) checks.push(c)
+  }
   if (trainingMonitor !== undefined && tr !== undefined) {
     // a config that crossed the threshold one readiness pass (plus a lease, for a failover) before the end must have been trained
     trainingMonitor.finish(scenario.phases.safetyUntilMs - tr.readinessIntervalMs - 2 * e.leaseMs - e.backoffMaxMs)
@@ -386,6 +426,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     leadership: monitor?.summary() ?? null,
     training: trainingMonitor?.summary() ?? null,
     jobs: jobMonitor?.summary() ?? null,
+    hostile: hostileMonitor?.summary() ?? null,
     checks,
     violation,
     peakHeapMb: process.memoryUsage().heapUsed / 2 ** 20
@@ -410,9 +451,6 @@ async function applyEvent (ev: TimelineEvent, nodes: SimNode[], net: SimNetwork,
     const clean = Object.fromEntries(Object.entries(model).filter(([, v]) => v !== undefined))
     if (from !== undefined && to !== undefined) net.setLinkModel(from, to, clean)
     else net.setDefaultLinkModel(clean)
-  } else if ('setting' in ev) {
-    const n = nodes[ev.setting.node]
-    if (n?.isUp === true) n.state.setSetting(ev.setting.name, ev.setting.value)
   } else if ('dispatch' in ev) {
     const n = nodes[ev.dispatch.node]
     const to = nodes[ev.dispatch.assignedNode]

@@ -36,11 +36,11 @@ export class SimMachine {
   /** Every job id ever started on this machine, and how many times. */
   readonly starts = new Map<string, number>()
 
-  constructor (readonly index: number, private readonly sched: Scheduler, private readonly timings: SimJobTimings, private readonly onStart: (jobId: string) => void) {}
+  constructor (readonly index: number, private readonly sched: Scheduler, private readonly timings: SimJobTimings, private readonly onStart: (jobId: string, argv: readonly string[]) => void) {}
 
-  start (jobId: string, type: JobTypeName): Proc {
+  start (jobId: string, type: JobTypeName, argv: readonly string[] = []): Proc {
     this.starts.set(jobId, (this.starts.get(jobId) ?? 0) + 1)
-    this.onStart(jobId)
+    this.onStart(jobId, argv)
     const p: Proc = { jobId, type, pid: this.nextPid++, startedAt: this.sched.nowMs, ended: undefined, recorded: true, timer: undefined }
     p.timer = this.sched.after(this.timings.durationMs[type] ?? 5000, `job-end ${jobId}`, () => { this.end(p, 0, null) })
     this.procs.set(jobId, p)
@@ -117,7 +117,7 @@ export class SimJobRunner implements JobRunner {
     if (this.watched.size >= this.maxProcesses) throw new JobLimitError(spec.jobId, 'maxProcessesPerNode', this.watched.size)
     const existing = this.machine.get(spec.jobId)
     if (existing?.recorded === true) throw new Error(`job ${spec.jobId} was started before: adopt it instead`)
-    const p = this.machine.start(spec.jobId, spec.type)
+    const p = this.machine.start(spec.jobId, spec.type, spec.argv)
     return this.watch(p.jobId, p.type, p.pid, p.startedAt, false)
   }
 

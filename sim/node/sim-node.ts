@@ -65,6 +65,10 @@ export interface SimNodeConfig {
     readinessIntervalMs: number
     leaderlessTrainingTimeoutMs: number
   }
+  /** The trust root every node starts with: operator ids. @default [] */
+  operators?: string[]
+  /** The hostile member's index: it does not stand for election (sim/hostile.ts forges in its name). */
+  hostile?: number
   /** Run the real JobWorker and JobLeader over a simulated machine per node. */
   jobs?: {
     machineOf: (index: number) => SimMachine
@@ -127,6 +131,11 @@ export function simSigner (index: number): EntrySigner {
     simSigners.set(index, s)
   }
   return s
+}
+
+/** The simulated cluster's operator key (scenarios with `operator: true`), derived like the nodes' keys; no node holds it. */
+export function simOperatorSigner (): EntrySigner {
+  return seededSigner('simoperator')
 }
 
 /** A simulated node's id: the peer id of its derived key, so its entries are signed as any node's. */
@@ -197,15 +206,15 @@ export class SimNode {
     const rng = this.rng.fork(`incarnation-${this.incarnation}`)
     const logger = this.logger.child({ node: this.index })
     const db = await this.disk.open()
-    const retentionMs = this.config.jobs?.retentionMs
-    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state'), signer: simSigner(this.index) }, { selfId: this.id, ...(retentionMs !== undefined ? { retentionMs } : {}) })
+    const c = this.config
+    const retentionMs = c.jobs?.retentionMs
+    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state'), signer: simSigner(this.index) }, { selfId: this.id, operators: c.operators ?? [], voters: c.election?.voters ?? [], ...(retentionMs !== undefined ? { retentionMs } : {}) })
     const store = new DocStore({ db, state, clock: this.clock, logger }, { syncWrites: true })
     await store.start()
     const tables = new LocalTables(db, logger)
     const drops = new DropCounters(logger)
     this.sched.setNodeState(this.index, 'up')
     this.mesh.start()
-    const c = this.config
     const replicator = new Replicator({ mesh: this.mesh, state, updates: store, clock: this.clock, rng: rng.fork('replicator'), logger, drops }, {
       topic: docTopic(SIM_CLUSTER), coalesceWindowMs: c.coalesceWindowMs, antiEntropyIntervalMs: c.antiEntropyIntervalMs, syncTimeoutMs: c.syncTimeoutMs, antiEntropy: c.antiEntropy
     })
@@ -222,7 +231,7 @@ export class SimNode {
       election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
         voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
         backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs,
-        eligibility: e.preferredLeader !== null ? 'preferred' : 'all', preferredLeader: e.preferredLeader
+        eligibility: e.preferredLeader !== null ? 'preferred' : 'all', preferredLeader: e.preferredLeader, selfEligible: this.index !== c.hostile
       })
       await election.start()
     }
@@ -231,7 +240,7 @@ export class SimNode {
       state.setNodeInfo({
         v: 1, nodeId: this.id, host: `sim-${this.index}`, addrs: [], version: 'sim', startedAt: Math.max(0, Math.floor(this.clock.nowMs())), hardware,
         capabilities: hardware.hasGpu ? ['selfplay', 'training', 'gauntlet', 'tournament', 'export'] : ['selfplay', 'export', 'gauntlet'],
-        flags: { voter: c.election?.voters.includes(this.id) ?? false, retired: false, leaderEligible: true }
+        flags: { voter: c.election?.voters.includes(this.id) ?? false, retired: false, leaderEligible: this.index !== c.hostile }
       })
     }
     const loops = new LoopManager({ clock: this.clock, logger })

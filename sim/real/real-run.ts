@@ -403,6 +403,7 @@ class RealRun {
       leadership: null, // real mode runs no election yet
       training: null, // nor the managers
       jobs: null,
+      hostile: null, // nor a hostile member
       timeScale: this.timeScale,
       scenario: this.scenario.name,
       seed: this.seed,
