@@ -31,9 +31,9 @@ const MAX_DEGREE = 10
 const DIAL_TIMEOUT_MS = 10_000
 const DIAL_BATCH = 25
 const MESH_READY_TIMEOUT_MS = 10_000
-const ROUND_TIMEOUT_MS = 5_000
+export const ROUND_TIMEOUT_MS = 5_000
 /** Pause after each measured change so stragglers, duplicates and persistence drain. */
-const SETTLE_MS = 100
+export const SETTLE_MS = 100
 const STOP_TIMEOUT_MS = 30_000
 const SEED = 1
 
@@ -112,7 +112,7 @@ interface Flight {
   done: () => void
 }
 
-interface Network {
+export interface Network {
   peers: MemoryPeer[]
   traffic: Traffic
   flight: { current: Flight | undefined }
@@ -139,7 +139,7 @@ function plainTag (text: string): string {
   return text.padEnd(TAG_BYTES, ' ').slice(-TAG_BYTES)
 }
 
-async function startNetwork (n: number, coalesceWindowMs: number, rng: Rng): Promise<Network> {
+export async function startNetwork (n: number, coalesceWindowMs: number, rng: Rng): Promise<Network> {
   const swarmKey = testSwarmKey()
   const traffic = new Traffic()
   const flight: Network['flight'] = { current: undefined }
@@ -200,7 +200,7 @@ async function dialTopology (peers: MemoryPeer[], rng: Rng): Promise<void> {
   }
 }
 
-async function waitFor (cond: () => boolean, timeoutMs: number): Promise<boolean> {
+export async function waitFor (cond: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs
   while (!cond()) {
     if (performance.now() > deadline) return false
@@ -209,7 +209,7 @@ async function waitFor (cond: () => boolean, timeoutMs: number): Promise<boolean
   return true
 }
 
-async function stopNetwork (net: Pick<Network, 'peers' | 'cleanups'>): Promise<void> {
+export async function stopNetwork (net: Pick<Network, 'peers' | 'cleanups'>): Promise<void> {
   for (const c of net.cleanups.splice(0)) c()
   const stopAll = Promise.all(net.peers.map(async p => await p.stop()))
   const timer = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { ref: false })
@@ -309,19 +309,25 @@ async function runRounds (net: Network, rounds: number, label: string, rng: Rng)
   return out
 }
 
-function pct (sorted: number[], p: number): number {
+export function pct (sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 }
 
 interface Stats { p50: number, p99: number, max: number, misses: number, firstSend50: number, cpuBusy: number, copies: number, streamBytes: number, payload: number }
 
-function stats (xs: Sample[]): Stats {
+export interface Latencies { p50: number, p99: number, max: number, misses: number, firstSend50: number }
+
+/** Percentiles of the samples' latencies (a miss has none) and the median time to the first send. */
+export function latencies (xs: ReadonlyArray<{ latencyMs: number | undefined, firstSendMs: number | undefined }>): Latencies {
   const lat = xs.flatMap(s => (s.latencyMs === undefined ? [] : [s.latencyMs])).sort((a, b) => a - b)
   const fs = xs.flatMap(s => (s.firstSendMs === undefined ? [] : [s.firstSendMs])).sort((a, b) => a - b)
+  return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat[lat.length - 1] ?? NaN, misses: xs.length - lat.length, firstSend50: pct(fs, 0.5) }
+}
+
+function stats (xs: Sample[]): Stats {
   const mean = (f: (s: Sample) => number): number => xs.reduce((a, s) => a + f(s), 0) / Math.max(1, xs.length)
   return {
-    p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat[lat.length - 1] ?? NaN, misses: xs.length - lat.length,
-    firstSend50: pct(fs, 0.5),
+    ...latencies(xs),
     cpuBusy: mean(s => (s.latencyMs === undefined ? 0 : s.cpuMs)) / mean(s => s.latencyMs ?? 0),
     copies: mean(s => s.copies), streamBytes: mean(s => s.streamBytes), payload: mean(s => s.payloadBytes)
   }

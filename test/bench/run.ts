@@ -5,6 +5,7 @@
  */
 import { jobsChurn, nodeInfoDay, type SizeResult } from './state-size.js'
 import { propagation } from './propagation.js'
+import { signedPropagation } from './signed-propagation.js'
 import { simScale } from './sim-scale.js'
 import { failover } from './failover.js'
 import { managersBench } from './managers.js'
@@ -14,7 +15,8 @@ import { admissionBench } from './admission.js'
 
 const suites: Record<string, () => Promise<SizeResult[]>> = {
   state: async () => [await nodeInfoDay(), await jobsChurn()],
-  propagation,
+  propagation: async () => [...await propagation(), ...await signedPropagation()],
+  signatures: signedPropagation,
   sim: simScale,
   failover: async () => await failover(),
   managers: async () => await managersBench(),
