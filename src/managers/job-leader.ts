@@ -66,6 +66,24 @@ export interface LeaderPassReport {
   heldByAdmission: number
 }
 
+/**
+ * Jobs pending or running on a revoked node are LOST now, not after the job heartbeat timeout:
+ * its status entries no longer count, and it must not keep work of the cluster. Added to the
+ * cleanup plan (replacing what the plan said of those jobs); their re-dispatch elsewhere follows
+ * as for any lost job.
+ */
+export function withRevokedLosses (plan: readonly CleanupAction[], jobs: readonly JobView[], isRevoked: (nodeId: string) => boolean): CleanupAction[] {
+  const lost: Array<CleanupAction & { kind: 'lost' }> = []
+  for (const j of jobs) {
+    if ((j.state === 'PENDING' || j.state === 'RUNNING') && isRevoked(j.dispatch.assignedNode)) {
+      lost.push({ kind: 'lost', jobId: j.jobId, reason: `node ${j.dispatch.assignedNode} is revoked` })
+    }
+  }
+  if (lost.length === 0) return [...plan]
+  const ids = new Set(lost.map(a => a.jobId))
+  return [...plan.filter(a => !ids.has(a.kind === 'redispatch' ? a.job.jobId : (a as { jobId: string }).jobId)), ...lost]
+}
+
 export class JobLeader {
   private readonly log: Logger
   private readonly p: CleanupParams
@@ -117,7 +135,8 @@ export class JobLeader {
     if (epoch === undefined) return []
     const successors = new Set<string>()
     for (const j of jobs) if (j.dispatch.previousJobId !== null) successors.add(j.dispatch.previousJobId)
-    const actions = planCleanup(observed, id => this.c.health(id) === 'DEAD', successors, this.p)
+    const isRevoked = (id: string): boolean => this.c.state.isRevoked(id)
+    const actions = withRevokedLosses(planCleanup(observed, id => isRevoked(id) || this.c.health(id) === 'DEAD', successors, this.p), jobs, isRevoked)
     let paused: boolean | undefined // asked once a pass, only when a selfplay job would be re-run
     const holdSelfplay = (): boolean => (paused ??= this.selfplayBackpressure().active)
     for (const a of actions) this.apply(a, epoch, holdSelfplay)

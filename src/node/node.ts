@@ -20,6 +20,7 @@ import { WriteGuard } from '../store/write-guard.js'
 import { LocalTables } from '../store/tables.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Libp2pMesh } from '../mesh/libp2p-mesh.js'
+import { RevocationGuard } from '../mesh/revocation-gater.js'
 import { isRelayed } from '../mesh/addrs.js'
 import { IDENTITY_FILE_NAME, loadOrCreateIdentity, loadSwarmKey } from '../mesh/keys.js'
 import { bumpIncarnation } from '../mesh/incarnation.js'
@@ -188,7 +189,10 @@ export class RiftNode {
 
     // one registry for libp2p's own metrics and ours, only when they are served
     const metricsRegistry = cfg.node.metricsPort > 0 ? new Registry() : undefined
+    // revoked peers (the trust log in `state`) are refused at the connection and hung up on
+    const revocation: RevocationGuard = new RevocationGuard({ isRevoked: id => state.isRevoked(id), connectedPeers: (): string[] => mesh.connectedPeers(), hangUp: async (id): Promise<void> => await mesh.hangUp(id), logger: this.log })
     const mesh = new Libp2pMesh({ logger: this.log, clock: this.clock }, {
+      connectionGater: revocation.gater(),
       privateKey: key,
       swarmKey: swarm.key,
       listen: cfg.node.listen,
@@ -224,6 +228,7 @@ export class RiftNode {
 
     await mesh.start()
     this.stopSteps.push(async () => await mesh.stop())
+    this.stopSteps.push(state.onUpdate(u => { if (u.doc === 'control') revocation.check() }))
     const replicator = new Replicator({ mesh, state, updates: store, clock: this.clock, rng: this.rng.fork('replicator'), logger: this.log, drops }, {
       topic: docTopic(cfg.node.clusterName),
       coalesceWindowMs: cfg.mesh.coalesceWindowMs,
