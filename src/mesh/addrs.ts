@@ -78,18 +78,20 @@ export interface AnnounceRules {
   announce: readonly string[]
   /** `node.noAnnounce`: address ranges never advertised. */
   noAnnounce: readonly string[]
+  /** Leave relayed addresses out (the node is dialled directly: a relay would only be a detour). @default false */
+  dropRelayed?: boolean
 }
 
 /**
  * What a node advertises: its announced addresses instead of its direct listen addresses when it
- * has any (relayed addresses are kept), minus the ranges never to advertise, then
- * {@link advertisable}. Order kept.
+ * has any (relayed addresses are kept unless `dropRelayed`), minus the ranges never to
+ * advertise, then {@link advertisable}. Order kept.
  */
 export function announcedAddrs (addrs: readonly string[], rules: AnnounceRules): string[] {
   const denied = rangeMatcher(rules.noAnnounce)
   const announced = new Set(rules.announce)
   const base = rules.announce.length > 0 ? addrs.filter(a => isRelayed(a) || announced.has(a.replace(/\/p2p\/[^/]+$/, ''))) : addrs
-  return advertisable(base.filter(a => !denied(a)))
+  return advertisable(base.filter(a => !denied(a) && !(rules.dropRelayed === true && isRelayed(a))))
 }
 
 /** The peer id in a multiaddr's trailing `/p2p/<peer>`, or undefined. */

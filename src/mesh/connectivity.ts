@@ -10,12 +10,12 @@
  * through a relay. When the limit is reached the relay resets the connection and the peer
  * manager dials again.
  */
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { mdns } from '@libp2p/mdns'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, StreamHandler } from '@libp2p/interface'
 import { announcedAddrs, dialAddrs, isRelayed, type AnnounceRules } from './addrs.js'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { Logger } from '../core/logger.js'
@@ -41,9 +41,9 @@ export const MDNS_SERVICE_TAG = '_riftmesh._udp.local'
 export const MDNS_INTERVAL_MS = 5_000
 
 /** libp2p's announce filter over {@link announcedAddrs}. */
-export function announceFilter (rules: AnnounceRules): (addrs: Multiaddr[]) => Multiaddr[] {
+export function announceFilter (rules: Omit<AnnounceRules, 'dropRelayed'>, dropRelayed: () => boolean): (addrs: Multiaddr[]) => Multiaddr[] {
   return addrs => {
-    const keep = new Set(announcedAddrs(addrs.map(a => a.toString()), rules))
+    const keep = new Set(announcedAddrs(addrs.map(a => a.toString()), { ...rules, dropRelayed: dropRelayed() }))
     return addrs.filter(a => keep.has(a.toString()))
   }
 }
@@ -98,16 +98,40 @@ export async function reserveRelays (node: Libp2p, count: number, log: Logger): 
  * private networks needs it for every range.
  */
 export function upgradeRelayed (node: Libp2p, peer: string, listenAddrs: readonly string[], log: Logger): void {
-  const conns = node.getConnections(peerIdFromString(peer))
+  // a copy: libp2p hands out its own list, which the new direct connection joins
+  const conns = [...node.getConnections(peerIdFromString(peer))]
   if (conns.length === 0 || conns.some(c => !isRelayed(c.remoteAddr.toString()))) return
   const direct = dialAddrs(peer, listenAddrs).filter(a => !isRelayed(a))
   if (direct.length === 0) return
   const upgrade = async (): Promise<void> => {
     const conn = await node.dial(direct.map(a => multiaddr(a)), { force: true })
+    // a dial may join another one in libp2p's queue and come back relayed: keep what there is
+    if (isRelayed(conn.remoteAddr.toString())) return
     log.info({ peer, addr: conn.remoteAddr.toString() }, 'replaced a relayed connection with a direct one')
     await Promise.all(conns.map(async c => await c.close()))
   }
   upgrade().catch((err: unknown) => log.debug({ err: errorMessage(err), peer }, 'no direct connection to a peer reached through a relay'))
+}
+
+/** What riftmesh needs of libp2p's relay server: its hop handler and its reservations. */
+interface RelayServer { onHop: StreamHandler, reservationStore: { clear: () => void } }
+
+/**
+ * Serve relays only while this node is dialled directly: a relay behind NAT hands out relayed
+ * addresses nobody can use. libp2p starts the relay server with the node, and its stop() cannot
+ * be undone (it aborts a controller for good), so this takes the hop protocol away (dropping the
+ * reservations made on it) or hands it back to the server's own handler.
+ */
+export async function serveRelay (node: Libp2p, on: boolean, log: Logger): Promise<void> {
+  const relay = (node.services as Record<string, unknown>).relay as RelayServer | undefined
+  if (relay === undefined) return
+  if (on) {
+    await node.handle(RELAY_V2_HOP_CODEC, relay.onHop, { runOnLimitedConnection: true })
+  } else {
+    await node.unhandle(RELAY_V2_HOP_CODEC)
+    relay.reservationStore.clear()
+  }
+  log.debug({ serving: on }, on ? 'serving circuit relay to members' : 'not serving circuit relay')
 }
 
 /** mDNS found a peer: libp2p dials nobody by itself, so dial it (another swarm key fails the handshake). */

@@ -10,7 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { memory } from '@libp2p/memory'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
-import { identify, type Identify } from '@libp2p/identify'
+import { identify, identifyPush, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -28,8 +28,8 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
-import { announceFilter, DEFAULT_RESERVATIONS, dialDiscovered, lanDiscovery, relayServices, relayTransport, reserveRelays, upgradeRelayed, type RelayInit } from './connectivity.js'
-import { ReachabilityProbe, type Reachability } from './reachability.js'
+import { announceFilter, DEFAULT_RESERVATIONS, dialDiscovered, lanDiscovery, relayServices, relayTransport, reserveRelays, serveRelay, upgradeRelayed, type RelayInit } from './connectivity.js'
+import { ReachabilityProbe, type Reachability, type ReachabilityState } from './reachability.js'
 import { SystemClock, type Clock } from '../core/clock.js'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
@@ -130,6 +130,7 @@ export class Libp2pMesh implements Mesh {
   private readonly hangUpListeners = new Set<(peer: string, reason: HangUpReason) => void>()
   private selfIdValue = ''
   private probe: ReachabilityProbe | undefined
+  private reserving = false
   private readonly addrListeners = new Set<(addrs: string[]) => void>()
   private lastAddrs = ''
 
@@ -166,7 +167,7 @@ export class Libp2pMesh implements Mesh {
       addresses: {
         listen: [...init.listen],
         ...(announce.length > 0 ? { appendAnnounce: announce } : {}),
-        announceFilter: announceFilter({ announce, noAnnounce: init.noAnnounce ?? [] })
+        announceFilter: announceFilter({ announce, noAnnounce: init.noAnnounce ?? [] }, () => this.probe?.reachability.state === 'public')
       },
       transports: [transport === 'tcp' ? tcp() : memory(), ...(relay !== undefined ? [relayTransport()] : [])],
       connectionEncrypters: [noise()],
@@ -183,7 +184,9 @@ export class Libp2pMesh implements Mesh {
       services: {
         identify: identify(),
         ping: ping(),
-        ...(relay !== undefined ? relayServices(relay) : {}),
+        // with relays, protocols and addresses change after start (relaying on or off, a reservation
+        // made): identify push tells connected peers at once
+        ...(relay !== undefined ? { identifyPush: identifyPush(), ...relayServices(relay) } : {}),
         pubsub: gossipsub({
           // heartbeats and document updates reach a node behind NAT over its relayed connections
           runOnLimitedConnection: true,
@@ -241,8 +244,11 @@ export class Libp2pMesh implements Mesh {
     if (relay !== undefined) {
       this.probe = new ReachabilityProbe({ libp2p: node, clock: this.clock, logger: this.log }, {
         advertised: () => this.listenAddrs(),
-        onPrivate: async () => await reserveRelays(node, relay.reservations ?? DEFAULT_RESERVATIONS, this.log)
+        onChange: async state => await this.reachabilityChanged(node, state, relay)
       })
+      this.reserving = false
+      // no relaying until members have dialled this node back: a NATed relay is no use to anyone
+      await serveRelay(node, false, this.log)
       await this.probe.start()
     }
   }
@@ -254,6 +260,16 @@ export class Libp2pMesh implements Mesh {
     await this.probe?.stop()
     this.probe = undefined
     await node.stop()
+  }
+
+  /** Private: reserve relays (once) and stop relaying; public: relay, and advertise no relayed address. */
+  private async reachabilityChanged (node: Node, state: ReachabilityState, relay: RelayInit): Promise<void> {
+    if (state === 'private' && !this.reserving) {
+      this.reserving = true
+      await reserveRelays(node, relay.reservations ?? DEFAULT_RESERVATIONS, this.log)
+    }
+    await serveRelay(node, state === 'public', this.log)
+    this.emitAddrs()
   }
 
   private get clock (): Clock {
@@ -331,7 +347,15 @@ export class Libp2pMesh implements Mesh {
 
   async open (peer: string, protocol: string, options: OpenOptions): Promise<FrameStream> {
     try {
-      const stream = await this.libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal: options.signal, runOnLimitedConnection: true })
+      // an open connection first, a direct one before a relayed one: libp2p's dial by peer id
+      // ignores a limited (relayed) connection and dials the relayed address again, and two
+      // connections on one relayed address abort each other
+      const id = peerIdFromString(peer)
+      const open = this.libp2p.getConnections(id).filter(c => c.status === 'open')
+      const conn = open.find(c => !isRelayed(c.remoteAddr.toString())) ?? open[0]
+      const stream = conn !== undefined
+        ? await conn.newStream(protocol, { signal: options.signal, runOnLimitedConnection: true })
+        : await this.libp2p.dialProtocol(id, protocol, { signal: options.signal, runOnLimitedConnection: true })
       return wrapStream(stream, options.maxFrameBytes)
     } catch (err) {
       throw new MeshError(`cannot open ${protocol} to ${peer}: ${errorMessage(err)}`, peer, { cause: err })

@@ -12,8 +12,9 @@
  *
  * `decideReachability` (pure) turns the answers into public / private / unknown with the reason
  * `status` shows; `ReachabilityProbe` asks up to {@link MAX_PROBE_PEERS} directly connected peers
- * every round and, the first time the node is found private, calls `onPrivate` (the mesh then
- * reserves relay slots).
+ * every round (every 60 s while public, every 15 s otherwise) and calls `onChange` when the
+ * verdict changes (the mesh then reserves relay slots, serves relays or stops, and advertises
+ * relayed addresses only while private).
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -37,6 +38,8 @@ export const DEFAULT_DIALBACK_TIMEOUT_MS = 5_000
 export const DEFAULT_FIRST_PROBE_MS = 3_000
 /** Between rounds once an answer came. @default 60_000 */
 export const DEFAULT_PROBE_INTERVAL_MS = 60_000
+/** Between rounds while private: a verdict made under load (dial-backs timing out) is soon checked again. @default 15_000 */
+export const DEFAULT_PRIVATE_PROBE_INTERVAL_MS = 15_000
 
 export type ReachabilityState = 'public' | 'private' | 'unknown'
 
@@ -75,8 +78,8 @@ export interface ReachabilityProbeComponents {
 export interface ReachabilityProbeInit {
   /** The addresses this node advertises (direct ones are asked about). */
   advertised: () => string[]
-  /** Called once, the first time the node is found private. */
-  onPrivate: () => Promise<void>
+  /** Called when the verdict changes (not for unknown). */
+  onChange: (state: ReachabilityState) => Promise<void>
   /** @default DEFAULT_DIALBACK_TIMEOUT_MS */
   dialBackTimeoutMs?: number
   /** @default DEFAULT_PROBE_INTERVAL_MS */
@@ -97,7 +100,6 @@ export class ReachabilityProbe {
   private current: Reachability = { state: 'unknown', why: 'not checked yet', checkedAt: null }
   private timer: TimerHandle | undefined
   private controller: AbortController | undefined
-  private privateSeen = false
   private running = false
 
   constructor (private readonly c: ReachabilityProbeComponents, private readonly init: ReachabilityProbeInit) {
@@ -145,14 +147,12 @@ export class ReachabilityProbe {
       const changed = decided.state !== this.current.state
       this.current = { ...decided, checkedAt: this.c.clock.nowMs() }
       if (changed) this.log.info({ reachability: this.current.state, why: this.current.why }, `reachability: ${this.current.state} — ${this.current.why}`)
-      if (this.current.state === 'private' && !this.privateSeen) {
-        this.privateSeen = true
-        await this.init.onPrivate()
-      }
+      if (changed && this.current.state !== 'unknown') await this.init.onChange(this.current.state)
     } finally {
       this.running = false
     }
-    if (!signal.aborted) this.schedule(this.current.state === 'unknown' ? DEFAULT_FIRST_PROBE_MS : (this.init.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS))
+    const next = { unknown: DEFAULT_FIRST_PROBE_MS, private: DEFAULT_PRIVATE_PROBE_INTERVAL_MS, public: this.init.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS }[this.current.state]
+    if (!signal.aborted) this.schedule(next)
     return this.current
   }
 
@@ -182,8 +182,16 @@ export class ReachabilityProbe {
     if (addrs.length > 0) {
       try {
         const back = await this.c.libp2p.dial(addrs.map(a => multiaddr(a)), { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(this.init.dialBackTimeoutMs ?? DEFAULT_DIALBACK_TIMEOUT_MS)]) })
-        reply = { ok: true, addr: back.remoteAddr.toString() }
-        await back.close().catch((err: unknown) => this.log.debug({ err, peer }, 'closing the dial-back connection failed'))
+        if (isRelayed(back.remoteAddr.toString())) {
+          // the dial joined another one in libp2p's queue and came back through a relay: says nothing
+          reply = { ok: false, cause: 'other' }
+        } else {
+          reply = { ok: true, addr: back.remoteAddr.toString() }
+          // close the extra connection, unless libp2p made it the one this node keeps with the peer
+          if (this.c.libp2p.getConnections(connection.remotePeer).some(c => c !== back && c.status === 'open')) {
+            await back.close().catch((err: unknown) => this.log.debug({ err, peer }, 'closing the dial-back connection failed'))
+          }
+        }
       } catch (err) {
         reply = { ok: false, cause: dialCause(err) }
       }

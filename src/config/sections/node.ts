@@ -29,7 +29,7 @@ export const nodeFields = {
   mdns: field(bool(), D.DEFAULT_MDNS,
     'Find peers on the LAN by multicast DNS (only peers with the same swarm key connect); needs no bootstrap list on one LAN.'),
   relay: field(oneOf(['auto', 'off'] as const), D.DEFAULT_RELAY_MODE,
-    '"auto": serve circuit relays to members, and when no peer can dial this node directly, hold reservations on node.relayReservations relays and advertise the relayed addresses; "off": neither.'),
+    '"auto": while peers can dial this node directly, relay for members; when they cannot, hold reservations on node.relayReservations relays and advertise the relayed addresses; "off": neither.'),
   relayReservations: field(int(1, 8, 'relays'), D.DEFAULT_RELAY_RESERVATIONS,
     'Relays a node that cannot be dialled directly holds a reservation on.'),
   relayMaxReservations: field(int(1, 10_000, 'reservations'), D.DEFAULT_RELAY_MAX_RESERVATIONS,

@@ -22,6 +22,10 @@ describe('announcedAddrs', () => {
     expect(announcedAddrs(addrs, rules)).toEqual(want)
   })
 
+  it('leaves relayed addresses out while the node is dialled directly', () => {
+    expect(announcedAddrs(['/ip4/10.0.0.5/tcp/4100', relayed], { announce: [], noAnnounce: [], dropRelayed: true })).toEqual(['/ip4/10.0.0.5/tcp/4100'])
+  })
+
   it('refuses a malformed range', () => {
     expect(() => rangeMatcher(['/ip4/10.0.0.0/tcp/1'])).toThrow(/not an address range/)
   })
