@@ -66,6 +66,7 @@ describe('JobLeader with a revoked node', () => {
     state.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'heuristic', spec: { games: 10 }, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 1, previousJobId: null })
     syncAll(states)
     const worker = states[1] as ClusterState
+    worker.setManifest({ v: 1, nodeId: worker.selfId, generatedAt: 1, totalFiles: 0, totalBytes: 0, summary: {}, files: {}, truncated: false })
     const jobId = (state.jobs()[0] as JobView).jobId
     const now = clock.nowMs()
     worker.setJobStatus({ v: 1, jobId, node: worker.selfId, state: 'RUNNING', pid: 1, startedAt: now, heartbeatAt: now, endedAt: null, exitCode: null, error: null, outputs: [], engineMode: 'heuristic' })
@@ -82,8 +83,13 @@ describe('JobLeader with a revoked node', () => {
     const w = world()
     expect(w.leader.cleanup()).toEqual([])
     expect(w.state.jobs().map(j => j.state)).toEqual(['RUNNING'])
+    expect(w.state.manifest(nodeId(1))).toBeDefined()
     revoke(w.state, nodeId(1))
+    // every entry node 1 signed leaves the view: its NodeInfo, its manifest, its job's status
     expect(w.state.nodes().map(n => n.nodeId)).toEqual([nodeId(0), nodeId(2)].sort())
+    expect(w.state.manifest(nodeId(1))).toBeUndefined()
+    expect(w.state.jobs().map(j => [j.state, j.status])).toEqual([['PENDING', undefined]])
+    expect(w.state.stats.snapshot()).toMatchObject({ 'nodes:revoked': 1, 'manifests:revoked': 1, 'jobs.status:revoked': 1 })
     expect(w.leader.cleanup().map(a => [a.kind, 'reason' in a ? a.reason : null])).toEqual([['lost', `node ${nodeId(1)} is revoked`]])
     w.clock.advance(DEFAULT_CLEANUP_INTERVAL_MS)
     expect(w.leader.cleanup().map(a => a.kind)).toEqual(['redispatch'])
