@@ -15,6 +15,7 @@ import { CLI, FAST_ELECTION, FAST_TIMINGS, startNodeProcess, type NodeProcess } 
 import { nodesRoot, startInProcessNode, type InProcessNode } from '../support/in-process-node.js'
 import { writeRawSetting } from '../support/raw-setting.js'
 import { NO_OPERATORS_WARNING } from '../../src/cli/commands/settings-signing.js'
+import { NO_OPERATOR_KEYS_WARNING } from '../../src/repl/trust-view.js'
 
 const run = promisify(execFile)
 const QUIET = [...FAST_TIMINGS, ...FAST_ELECTION, '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000']
@@ -101,6 +102,7 @@ describe('riftmesh settings against real nodes', () => {
 
   it('status warns in epoch mode; three alive voters are taken without --force and the warning goes', async () => {
     const before = await cli('status', '--data-dir', a.dataDir)
+    expect(before.stdout.split('\n')[0]).toBe(NO_OPERATOR_KEYS_WARNING) // no trust.operators: said first
     expect(before.stdout).toMatch(/\nWARNING epoch mode \(0 voter\(s\), fewer than 3\): no split-brain protection/)
     const r = await settingsCli(a, 'set', 'voters', JSON.stringify(three()))
     expect(r).toMatchObject({ code: 0, stderr: `${NO_OPERATORS_WARNING}\n` }) // no trust.operators: any member may change settings

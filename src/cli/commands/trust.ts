@@ -5,11 +5,10 @@
  */
 import { SystemClock, timestampMs } from '../../core/clock.js'
 import { attach } from '../../repl/attach.js'
-import { OPERATOR_KEY_NEEDED, loadOperatorKey } from '../../repl/operator-key.js'
+import { OPERATOR_KEY_NEEDED, OperatorKeyError, loadOperatorKey } from '../../repl/operator-key.js'
 import { signedTrustChange } from '../../repl/operator-sign.js'
 import { trustLines } from '../../repl/trust-view.js'
 import type { TrustAction } from '../../state/trust.js'
-import { OperatorKeyError } from '../../repl/operator-key.js'
 import type { FlagSpec, ParsedArgs } from '../args.js'
 import { UsageError, subcommandError } from '../usage.js'
 import { inspectFlags, socketOf } from './inspect.js'
@@ -23,8 +22,8 @@ export const operatorsHelp = `riftmesh operators list | add ID | remove ID  [--o
 The operator keys whose signatures carry cluster-wide authority: the trust root (trust.operators
 in each node's config) changed by the operator-signed trust log. add and remove are signed with
 --operator-key FILE (or RIFTMESH_OPERATOR_KEY), a key that is an operator now. The last operator
-key cannot be removed. To rotate a key: add the new one, remove the old one with the new one, and
-re-sign the settings (riftmesh settings set … --operator-key NEW).`
+key cannot be removed. To rotate a key: add the new one, re-sign every setting with it (a setting
+counts only while its signer is an operator), then remove the old one, signed with the new one.`
 
 export const revokeHelp = `riftmesh revoke PEER_ID [--reason TEXT] --operator-key FILE [--data-dir D | --socket S]
 riftmesh reinstate PEER_ID --operator-key FILE [--data-dir D | --socket S]
