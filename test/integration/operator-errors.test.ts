@@ -117,6 +117,10 @@ beforeAll(async () => {
   keyFile = join(root, 'swarm.key')
   expect((await riftmesh(['keygen', '--swarm-key', keyFile])).code).toBe(0)
 
+  // the running node of the running-node rows starts meanwhile
+  const liveStarted = startNodeProcess(join(root, 'live'), ['--swarm-key', keyFile, ...QUIET])
+  // stopped in afterAll even when a later step of this set-up fails
+  liveStarted.then(n => { nodes.push(n) }, () => undefined)
   // a two-node cluster; b's database is then damaged the way a crash or a bad disk leaves it
   first = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile])
   nodes.push(first)
@@ -140,8 +144,7 @@ beforeAll(async () => {
   damagedTable = table as string
   await truncate(join(damaged, 'db', damagedTable), 100)
 
-  live = await startNodeProcess(join(root, 'live'), ['--swarm-key', keyFile, ...QUIET])
-  nodes.push(live)
+  live = await liveStarted
 
   const who = nonRootWrap()
   if ('skip' in who) {
@@ -154,7 +157,7 @@ beforeAll(async () => {
     await chmod(dir, 0o500)
     readOnly = { dir, wrap: who.wrap }
   }
-}, 120_000)
+}, 180_000)
 
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL')
