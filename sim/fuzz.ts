@@ -21,8 +21,9 @@ export interface FuzzShape {
   jobs?: boolean
   /**
    * Make the last node a hostile member (sim/hostile.ts) forging entries at random, with an
-   * operator trust root, and check that no forged entry is acted upon. @default true when there
-   * is an election and a node beyond the voters
+   * operator trust root, and check that no forged entry is acted upon. @default true with 3 or
+   * more voters (majority mode: below 3 every node holds every epoch, so there is no leader
+   * authority to forge) and a node beyond the voters
    */
   hostile?: boolean
 }
@@ -83,7 +84,7 @@ export function fuzzScenario (seed: number, shape: FuzzShape): Scenario {
   }
   timeline.sort((a, b) => a.at - b.at)
   const voters = Math.min(shape.voters ?? 0, n)
-  const hostile = shape.hostile ?? (voters > 0 && n > voters)
+  const hostile = shape.hostile ?? (voters >= 3 && n > voters)
   return scenarioSchema.parse({
     name: `fuzz-${seed}`,
     description: 'random fault schedule',

@@ -4,8 +4,8 @@
  *  - in every honest node's view, no forged value is in effect — its validated NodeInfo,
  *    manifests, grants, effective settings, models and training records, job dispatches,
  *    statuses and verdicts never equal a forged value, no epoch certificate of the hostile counts,
- *    and a deleted operator-signed setting stays in effect (checked on every update an honest
- *    node applies, every HOSTILE_SAMPLE_MS, and at the end);
+ *    and a deleted operator-signed setting stays in effect (checked every HOSTILE_SAMPLE_MS and at
+ *    the end);
  *  - no honest node ever sees the hostile as leader (it does not stand; grants forged in the
  *    voters' names and its own lease must not make it one);
  *  - no honest machine ever starts a job whose dispatch the hostile forged, or one re-dispatched
@@ -49,14 +49,41 @@ function naturalKey (map: string, v: Record<string, unknown>): string | undefine
   return undefined
 }
 
+/** One node's view as the check reads it, each part computed once per check. */
+export class CheckedView {
+  private settingsMap: ReturnType<ClusterState['settings']> | undefined
+  private electionEntries: unknown[] | undefined
+  private modelValues: unknown[] | undefined
+  private trainingValues: unknown[] | undefined
+
+  constructor (readonly state: ClusterState) {}
+
+  setting (name: string): unknown {
+    this.settingsMap ??= this.state.settings()
+    return this.settingsMap.get(name)
+  }
+
+  election (): unknown[] {
+    return (this.electionEntries ??= [...this.state.grants(), ...this.state.leases()])
+  }
+
+  models (): unknown[] {
+    return (this.modelValues ??= [...this.state.models().values()])
+  }
+
+  training (): unknown[] {
+    return (this.trainingValues ??= [...this.state.trainingRecords().values()])
+  }
+}
+
 /**
- * Whether forgery `f` is in effect in `state` (pure): its value is what the validated view
+ * Whether forgery `f` is in effect in a node's view (pure): its value is what the validated view
  * returns for its key, or (a delete) the deleted value is gone from the effective settings.
  */
-export function forgedInEffect (state: ClusterState, f: Forgery): boolean {
+export function forgedInEffect (state: ClusterState, f: Forgery, view: CheckedView = new CheckedView(state)): boolean {
   if (f.raw === null) {
     const reg = f.deleted as { name?: string } | undefined
-    return reg?.name !== undefined && state.setting(reg.name) === undefined
+    return reg?.name !== undefined && view.setting(reg.name) === undefined
   }
   const value = withoutSig(f.raw)
   const v = f.raw as Record<string, unknown>
@@ -65,12 +92,12 @@ export function forgedInEffect (state: ClusterState, f: Forgery): boolean {
   switch (f.map) {
     case 'nodes': return same(state.node(f.key), value)
     case 'manifests': return same(state.manifest(f.key), value)
-    case 'election': return [...state.grants(), ...state.leases()].some(e => same(e, value)) && f.mustNot === 'take-effect'
+    case 'election': return f.mustNot === 'take-effect' && view.election().some(e => same(e, value))
     case 'certs': return state.heldEpoch(String(v.leader), Number(v.epoch))
-    case 'settings': return same(state.setting(String(v.name)), canonical(v.value))
-    case 'models': return [...state.models().values()].some(m => same(m, canonical(v.value)))
-    case 'training': return [...state.trainingRecords().values()].some(t => same(t, canonical(v.value)))
-    case 'dispatch': return f.mustNot === 'take-effect' && same(state.job(f.key)?.dispatch, value)
+    case 'settings': return same(view.setting(String(v.name)), canonical(v.value))
+    case 'models': return view.models().some(m => same(m, canonical(v.value)))
+    case 'training': return view.training().some(t => same(t, canonical(v.value)))
+    case 'dispatch': return same(state.job(f.key)?.dispatch, value)
     case 'status': return same(state.job(f.key)?.status, value)
     case 'verdicts': return (state.job(String(v.jobId))?.verdicts ?? []).some(x => same(x, value))
     default: return false
@@ -102,15 +129,6 @@ export class HostileMonitor {
     private readonly sched: Scheduler,
     private readonly fail: (check: string, detail: string) => void
   ) {
-    for (const n of nodes) {
-      if (n.index === hostileIndex) continue
-      n.onStart(node => {
-        const state = node.parts?.state
-        state?.onUpdate(u => {
-          if (u.origin === 'remote' && node.parts?.state === state) this.checkView(node, state, f => f.doc === u.doc)
-        })
-      })
-    }
   }
 
   /** Check every honest view now (the simulation calls this every HOSTILE_SAMPLE_MS and at the end). */
@@ -118,7 +136,7 @@ export class HostileMonitor {
     for (const n of this.honestUp()) {
       this.honestEpoch = Math.max(this.honestEpoch, n.parts?.election?.highestEpoch ?? 0)
       this.stats.set(`${n.index}/${n.incarnation}`, n.state.stats.snapshot())
-      this.checkView(n, n.state, () => true)
+      this.checkView(n, n.state)
       const leader = n.parts?.election?.currentLeader()
       if (leader?.nodeId === this.hostile.id) this.violate(`node ${n.index} sees the hostile node ${this.hostileIndex} as leader of epoch ${leader.epoch}`)
       if (n.parts?.election?.voters().includes(this.hostile.id) === true) this.violate(`node ${n.index} counts the hostile node ${this.hostileIndex} as a voter`)
@@ -157,15 +175,15 @@ export class HostileMonitor {
     return this.nodes.filter(n => n.isUp && n.index !== this.hostileIndex)
   }
 
-  private checkView (node: SimNode, state: ClusterState, which: (f: Forgery) => boolean): void {
+  private checkView (node: SimNode, state: ClusterState): void {
     if (this.violations.size > 0) return
+    const view = new CheckedView(state)
     for (const f of this.hostile.ledger) {
-      if (!which(f)) continue
-      if (f.raw === null && !this.hadDeleted(node, state, f)) continue
+      if (f.raw === null && !this.hadDeleted(node, view, f)) continue
       const stored = state.docs.get(f.doc)?.getMap(f.map).get(f.key)
       // a forged value no longer stored there cannot be in effect (a delete: the value it removed may be back)
       if (f.raw !== null && (stored === undefined || canonicalOf(stored) !== this.json(f))) continue
-      if (forgedInEffect(state, f)) {
+      if (forgedInEffect(state, f, view)) {
         this.violate(`node ${node.index} acts on a forged entry (${f.kind} at ${(f.atMs / 1000).toFixed(3)} s): ${f.raw === null ? 'deleted ' : ''}${f.doc}/${f.map}/${f.key} ${f.raw === null ? 'is gone from its settings' : 'is in effect in its view'}`)
         return
       }
@@ -182,7 +200,7 @@ export class HostileMonitor {
   }
 
   /** Whether this node incarnation has had in effect the setting forgery `f` deleted (noted when it has it now). */
-  private hadDeleted (node: SimNode, state: ClusterState, f: Forgery): boolean {
+  private hadDeleted (node: SimNode, view: CheckedView, f: Forgery): boolean {
     const name = (f.deleted as { name?: string } | undefined)?.name
     if (name === undefined) return false
     const key = `${node.index}/${node.incarnation}`
@@ -191,7 +209,7 @@ export class HostileMonitor {
       had = new Set()
       this.hadSetting.set(key, had)
     }
-    if (state.setting(name) !== undefined) {
+    if (view.setting(name) !== undefined) {
       had.add(name)
       return false
     }

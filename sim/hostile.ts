@@ -38,7 +38,7 @@ export type ForgeryKind = typeof FORGERY_KINDS[number]
  * One forged write. `mustNot` says what the checker requires of every honest node:
  * `take-effect` — the value is never in effect in its view (a delete: the deleted value stays);
  * `be-acted-on` — the entry is the hostile's own and validly signed (its lease, its own bucket's
- * dispatch, its certificate), so it may be read, but nothing may follow from it (no leader, no
+ * meta, its certificate), so it may be read, but nothing may follow from it (no leader, no
  * started job, no epoch held).
  */
 export interface Forgery {
@@ -220,7 +220,7 @@ export class HostileMember {
     this.put(s, 'overwrite-signed-setting', 'control', 'settings', key, s.signAsSelf('control', 'settings', key, { ...reg, version: 1_000_000 + k, value: -k }))
   }
 
-  /** Its own bucket, under the highest epoch it knows (or one above): validly signed, but it holds no epoch. */
+  /** Its own bucket (validly signed meta) with a dispatch to an honest node under the highest epoch it knows, or one above: it holds neither. */
   private dispatchForgedEpoch (s: ClusterState, k: number): void {
     const to = this.rng.pick(this.honest())
     if (to === undefined) return
@@ -229,7 +229,8 @@ export class HostileMember {
     const doc = bucketDocName(bucketId)
     const jobId = formatJobId(bucketId, 1)
     this.put(s, 'dispatch-forged-epoch', doc, 'meta', 'meta', s.signAsSelf(doc, 'meta', 'meta', { v: 1, bucketId, dispatcher: this.id, epoch, sealed: true, jobCount: 1 }), 'be-acted-on')
-    this.put(s, 'dispatch-forged-epoch', doc, 'dispatch', jobId, s.signAsSelf(doc, 'dispatch', jobId, this.dispatchValue(jobId, to.id, epoch, this.id)), 'be-acted-on')
+    // work for another node under an epoch the dispatcher never held: readers refuse it (no-epoch-authority), workers must never start it
+    this.put(s, 'dispatch-forged-epoch', doc, 'dispatch', jobId, s.signAsSelf(doc, 'dispatch', jobId, this.dispatchValue(jobId, to.id, epoch, this.id)))
   }
 
   private dispatchValue (jobId: string, assignedNode: string, epoch: number, dispatchedBy: string): object {
