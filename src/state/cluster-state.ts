@@ -109,6 +109,10 @@ export class ClusterState implements TrustContext {
   /** Unbacked leases by `<node>/<epoch>`: monotonic ms first seen, or -1 once counted. */
   private readonly unbackedSince = new Map<string, number>()
   private electionMode: 'majority' | 'epoch' = 'majority'
+  private electionVersion = 0
+  private settingsMemo: { generation: number, value: Map<string, SettingValue> } | undefined
+  private votersMemo: { generation: number, value: string[] } | undefined
+  private leasesMemo: { generation: number, election: number, pending: boolean, value: Lease[] } | undefined
   /** Verdict keys already counted as refused (each counted once). */
   private readonly refusedVerdicts = new Set<string>()
 
@@ -128,6 +132,7 @@ export class ClusterState implements TrustContext {
     const control = this.docs.ensure('control')
     const bump = (): void => { this.trustGeneration++ }
     for (const m of ['trust', 'certs', 'settings']) control.getMap(m).observe(bump)
+    control.getMap('election').observe(() => { this.electionVersion++ })
     const vm = <T>(name: string, doc: DocName, check: (k: string, v: T) => string | null, schema: z.ZodType<T>,
       authority: AuthorityCheck<T>, sticky = false): ValidatedMap<T> =>
       new ValidatedMap(name, this.docs.ensure(doc).getMap(name), schema, check, this.stats, this.log, {
@@ -195,7 +200,10 @@ export class ClusterState implements TrustContext {
 
   /** The voters in effect: the `voters` setting, else the node's configured list. */
   voters (): string[] {
-    return this.settingOf(VOTERS) ?? [...this.configVoters]
+    if (this.votersMemo?.generation !== this.trustGeneration) {
+      this.votersMemo = { generation: this.trustGeneration, value: this.settingOf(VOTERS) ?? [...this.configVoters] }
+    }
+    return [...this.votersMemo.value]
   }
 
   heldEpoch (nodeId: string, epoch: number): boolean {
@@ -324,11 +332,19 @@ export class ClusterState implements TrustContext {
    * (`election:unbacked-lease`); a shorter gap is a lease that arrived before its grants.
    */
   leases (): Lease[] {
+    const m = this.leasesMemo
+    if (m !== undefined && m.generation === this.trustGeneration && m.election === this.electionVersion && !m.pending) return [...m.value]
     const all = this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
     const voters = this.voters()
-    if (modeFor(voters, this.electionMode) !== 'majority') return all
-    const view = { candidacies: [], grants: this.grants(), leases: all }
-    return all.filter(l => l.nodeId === this.selfId || holdsEpoch(view, voters, l.nodeId, l.epoch) || this.unbacked(l))
+    let value = all
+    if (modeFor(voters, this.electionMode) === 'majority') {
+      const view = { candidacies: [], grants: this.grants(), leases: all }
+      value = all.filter(l => l.nodeId === this.selfId || holdsEpoch(view, voters, l.nodeId, l.epoch) || this.unbacked(l))
+    }
+    // kept while nothing changes, unless an unbacked lease still waits to be counted
+    const pending = value.length < all.length && all.some(l => (this.unbackedSince.get(`${l.nodeId}/${l.epoch}`) ?? -1) >= 0)
+    this.leasesMemo = { generation: this.trustGeneration, election: this.electionVersion, pending, value }
+    return [...value]
   }
 
   /** Note an unbacked lease (counted once it has stayed unbacked a lease long); always false. */
@@ -350,6 +366,7 @@ export class ClusterState implements TrustContext {
   /** Which election mode the node runs (the election service sets it; leases count by it). */
   useElectionMode (mode: 'majority' | 'epoch'): void {
     this.electionMode = mode
+    this.leasesMemo = undefined
   }
 
   /** The highest epoch any valid election entry names (0 when none); leases only those that count. */
@@ -421,7 +438,11 @@ export class ClusterState implements TrustContext {
    * once — so the last valid value stays; a null value is an unset and hides every older one.
    */
   settings (): Map<string, SettingValue> {
-    return this.settingsView.current(this.settingsMap.values())
+    // recomputed when the settings, the trust log or the certificates changed (each bumps the generation)
+    if (this.settingsMemo?.generation !== this.trustGeneration) {
+      this.settingsMemo = { generation: this.trustGeneration, value: this.settingsView.current(this.settingsMap.values()) }
+    }
+    return new Map(this.settingsMemo.value)
   }
 
   setting (name: string): SettingValue | undefined {
@@ -620,9 +641,10 @@ export class ClusterState implements TrustContext {
     const bucketId = bucketIdOfDoc(name)
     if (bucketId === undefined || this.buckets.has(bucketId)) return
     const doc = this.docs.ensure(name)
-    const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null, owner: (v: T) => string): ValidatedMap<T> =>
+    const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null, owner: (v: T) => string,
+      more: (v: T) => string | null = () => null): ValidatedMap<T> =>
       new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
-        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this), generation: () => this.trustGeneration,
+        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this) ?? more(v), generation: () => this.trustGeneration,
         repair: (key, raw) => this.writeBack(name, map, key, raw)
       })
     const suffix = bucketId.split('-')[1] ?? ''
@@ -630,7 +652,9 @@ export class ClusterState implements TrustContext {
       meta: mk('meta', bucketMetaSchema, (k, v) =>
         k === 'meta' && v.bucketId === bucketId && v.dispatcher.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'meta of another bucket', v => v.dispatcher),
       dispatch: mk('dispatch', jobDispatchSchema, (k, v) =>
-        k === v.jobId && bucketOfJob(k) === bucketId && v.dispatchedBy.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'dispatch not of this bucket', v => v.dispatchedBy),
+        k === v.jobId && bucketOfJob(k) === bucketId && v.dispatchedBy.replace(/[^A-Za-z0-9]/g, '').endsWith(suffix) ? null : 'dispatch not of this bucket', v => v.dispatchedBy,
+      // work for another node only under an epoch the dispatcher held (its own leaderless jobs aside)
+      v => v.assignedNode === v.dispatchedBy || this.heldEpoch(v.dispatchedBy, v.dispatchEpoch) ? null : 'no-epoch-authority'),
       status: mk('status', jobStatusSchema, (k, v) => (k === v.jobId && bucketOfJob(k) === bucketId ? null : 'status not of this bucket'), v => v.node),
       verdicts: mk('verdicts', jobVerdictSchema, (k, v) =>
         k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === bucketId ? null : 'key is not <jobId>@<writer>', v => v.writer)

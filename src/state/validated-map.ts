@@ -74,6 +74,9 @@ export class ValidatedMap<T> {
   private readonly cache = new Map<string, CacheSlot<T>>()
   /** Sticky maps: the last valid raw entry and value per key. */
   private readonly kept = new Map<string, { raw: unknown, value: T }>()
+  /** Changes of the Y.Map seen (its observer), and the entries computed at a version. */
+  private version = 0
+  private entriesMemo: { version: number, generation: number, value: Array<[string, T]> } | undefined
   /** Sticky maps: the stored value (or its absence) already answered by a write-back, per key. */
   private readonly answered = new Map<string, unknown>()
 
@@ -89,6 +92,7 @@ export class ValidatedMap<T> {
     // Remember a valid entry as it is replaced, also when nobody read it in between: what
     // replaces it may fail, and then the valid one stays in effect.
     ymap.observe(event => {
+      this.version++
       for (const [key, change] of event.changes.keys) {
         if (change.action === 'add' || this.kept.get(key)?.raw === change.oldValue) continue
         const value = this.read(key, change.oldValue)
@@ -114,8 +118,17 @@ export class ValidatedMap<T> {
     return this.get(key) !== undefined
   }
 
-  /** Valid entries, in key order. */
+  /** Valid entries, in key order (recomputed only when the map or the trust it depends on changed). */
   entries (): Array<[string, T]> {
+    const generation = this.trust.generation()
+    const memo = this.entriesMemo
+    if (memo !== undefined && memo.version === this.version && memo.generation === generation) return [...memo.value]
+    const value = this.computeEntries()
+    this.entriesMemo = { version: this.version, generation, value }
+    return [...value]
+  }
+
+  private computeEntries (): Array<[string, T]> {
     const out: Array<[string, T]> = []
     for (const [key, raw] of this.ymap.entries()) {
       const value = this.readKept(key, raw)

@@ -164,14 +164,24 @@ describe('leader-only entries', () => {
     expect(v2.heldEpoch(nodeId(1), 5)).toBe(true)
   })
 
-  it('counts a verdict only from the job\'s dispatcher, the leader of its epoch, or an operator', () => {
+  it('counts a dispatch for another node only under an epoch its dispatcher held, and a verdict only from the job\'s dispatcher, the leader of its epoch, or an operator', () => {
     const [leader, worker] = [makeState(1, 1, { operators: [OP_A.id], voters: VOTERS }), makeState(2, 2, { operators: [OP_A.id], voters: VOTERS })]
+    // a dispatch for another node counts only under an epoch its dispatcher held
+    const early = leader.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'random', spec: {}, assignedNode: nodeId(2), dispatchEpoch: 1, attempt: 0, previousJobId: null })
+    syncInto(leader, worker)
+    expect(worker.job(early.jobId)).toBeUndefined()
+    expect(worker.stats.snapshot()).toEqual({ 'jobs.dispatch:no-epoch-authority': 1 })
+    for (const s of [leader, worker]) s.setGrant({ v: 1, voter: s.selfId, candidate: nodeId(1), epoch: 1, round: 1, leaseMs: 4_000 })
+    syncAll([leader, worker])
+    leader.writeEpochCertificate(1)
+    syncInto(leader, worker)
+    expect(worker.job(early.jobId)?.state).toBe('PENDING')
     const d = leader.dispatchJob({ type: 'selfplay', config: 'hex8_2p', engineMode: 'random', spec: {}, assignedNode: nodeId(2), dispatchEpoch: 1, attempt: 0, previousJobId: null })
     syncInto(leader, worker)
     worker.addVerdict({ jobId: d.jobId, verdict: 'FAILED', epoch: 1, reason: 'forged' })
     syncInto(worker, leader)
     expect(leader.job(d.jobId)?.state).toBe('PENDING')
-    expect(leader.stats.snapshot()).toEqual({ 'jobs.verdicts:no-epoch-authority': 1 })
+    expect(leader.stats.snapshot()).toMatchObject({ 'jobs.verdicts:no-epoch-authority': 1 })
     leader.addVerdict({ jobId: d.jobId, verdict: 'CANCELLED', epoch: 1, reason: 'by its dispatcher' })
     expect(leader.job(d.jobId)?.state).toBe('CANCELLED')
   })
