@@ -13,7 +13,7 @@ import { expect } from 'vitest'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import type { MeshReport } from '../../src/node/peer-manager.js'
 import { CLI, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
-import type { Host, Lab } from './netns.js'
+import { withMachineLock, type Host, type Lab } from './netns.js'
 
 const run = promisify(execFile)
 
@@ -47,6 +47,8 @@ setTimeout(() => {
  * files at a time (vitest's maxWorkers): ~17 processes loading at once on 2 cores.
  */
 const START_TIMEOUT_MS = 60_000
+/** How long a cluster waits for another host test file to finish starting its nodes. */
+const START_LOCK_WAIT_MS = 120_000
 
 /** Workload knobs only (no network or timing flags): manifests are collected every 2 s. */
 export const WORKLOAD = { sync: { manifestCollectionIntervalMs: 2_000, manifestCollectionTimeoutMs: 2_000, planIntervalMs: 1_000 } }
@@ -71,6 +73,14 @@ export class HostCluster {
 
   dataDir (h: Host): string {
     return join(this.root, h.name)
+  }
+
+  /**
+   * Start a cluster's nodes one host file at a time: node processes spend their first seconds
+   * on CPU, and three files starting 17 of them at once on 2 cores took over a minute each.
+   */
+  async starting<T> (fn: () => Promise<T>): Promise<T> {
+    return await withMachineLock('node-starts', START_LOCK_WAIT_MS, fn)
   }
 
   /** Start a node on host h with the README's flags; `config` (JSON) goes into a --config file. */

@@ -33,9 +33,11 @@ describe.skipIf(!support.ok)(`five emulated hosts under ${LOSS_PERCENT} % packet
     five = [...lab.hosts]
     c = new HostCluster(lab, root)
     await c.init()
-    const boot = await c.start(five[0] as Host, ['--swarm-key', c.keyFile])
-    await Promise.all(five.slice(1).map(async x => await c.start(x, ['--swarm-key', c.keyFile, '--bootstrap', boot.addr])))
-  }, 150_000) // two rounds of node starts, each up to START_TIMEOUT_MS under load
+    await c.starting(async () => {
+      const boot = await c.start(five[0] as Host, ['--swarm-key', c.keyFile])
+      await Promise.all(five.slice(1).map(async x => await c.start(x, ['--swarm-key', c.keyFile, '--bootstrap', boot.addr])))
+    })
+  }, 300_000) // waiting for other host files' starts, then two rounds of node starts
 
   afterAll(async () => {
     await c?.stop()

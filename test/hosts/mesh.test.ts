@@ -41,17 +41,19 @@ describe.skipIf(!support.ok)(`five emulated hosts, default flags${support.ok ? '
     c = new HostCluster(lab, root)
     await c.init()
     const key = ['--swarm-key', c.keyFile]
-    const boot = await c.start(h[0] as Host, key, WORKLOAD)
-    expect(boot.addr).toBe(`/ip4/${(h[0] as Host).ip}/tcp/4100/p2p/${boot.peerId}`) // the first address printed is the host's, not loopback
-    const joinArgs = ['--bootstrap', boot.addr]
-    const otherKey = `${root}/other.key`
-    await writeSwarmKey(otherKey)
-    await Promise.all([
-      ...h.slice(1, 5).map(async (x, i) => await c.start(x, [...key, ...joinArgs], i === 1 ? TRAINER : WORKLOAD)),
-      c.start(h[5] as Host, ['--swarm-key', otherKey, ...joinArgs], WORKLOAD),
-      c.start(h[6] as Host, [...key, '--bootstrap', `/ip4/${lab.subnet.replace(/\.0\/24$/, '.250')}/tcp/4100/p2p/${boot.peerId}`], WORKLOAD)
-    ])
-  }, 150_000) // two rounds of node starts, each up to START_TIMEOUT_MS under load
+    await c.starting(async () => {
+      const boot = await c.start(h[0] as Host, key, WORKLOAD)
+      expect(boot.addr).toBe(`/ip4/${(h[0] as Host).ip}/tcp/4100/p2p/${boot.peerId}`) // the first address printed is the host's, not loopback
+      const joinArgs = ['--bootstrap', boot.addr]
+      const otherKey = `${root}/other.key`
+      await writeSwarmKey(otherKey)
+      await Promise.all([
+        ...h.slice(1, 5).map(async (x, i) => await c.start(x, [...key, ...joinArgs], i === 1 ? TRAINER : WORKLOAD)),
+        c.start(h[5] as Host, ['--swarm-key', otherKey, ...joinArgs], WORKLOAD),
+        c.start(h[6] as Host, [...key, '--bootstrap', `/ip4/${lab.subnet.replace(/\.0\/24$/, '.250')}/tcp/4100/p2p/${boot.peerId}`], WORKLOAD)
+      ])
+    })
+  }, 300_000) // waiting for other host files' starts, then two rounds of node starts
 
   afterAll(async () => {
     await c?.stop()

@@ -48,16 +48,18 @@ describe.skipIf(!support.ok)(`public, NATed and port-mapped hosts in one cluster
     c = new HostCluster(lab, root)
     await c.init()
     const key = ['--swarm-key', c.keyFile]
-    const boot = await c.start(pub[0] as Host, key, WORKLOAD)
-    const join = [...key, '--bootstrap', boot.addr]
-    await Promise.all([
-      c.start(pub[1] as Host, join, WORKLOAD),
-      c.start(natted[0] as Host, join, WORKLOAD),
-      c.start(natted[1] as Host, join, TRAINER),
-      c.start(mapped, [...join, '--announce', `/ip4/${mapped.nat?.externalIp ?? ''}/tcp/${MAPPED_PORT}`], WORKLOAD)
-    ])
+    await c.starting(async () => {
+      const boot = await c.start(pub[0] as Host, key, WORKLOAD)
+      const join = [...key, '--bootstrap', boot.addr]
+      await Promise.all([
+        c.start(pub[1] as Host, join, WORKLOAD),
+        c.start(natted[0] as Host, join, WORKLOAD),
+        c.start(natted[1] as Host, join, TRAINER),
+        c.start(mapped, [...join, '--announce', `/ip4/${mapped.nat?.externalIp ?? ''}/tcp/${MAPPED_PORT}`], WORKLOAD)
+      ])
+    })
     lastStartMono = clock.monoMs()
-  }, 150_000) // two rounds of node starts, each up to START_TIMEOUT_MS under load
+  }, 300_000) // waiting for other host files' starts, then two rounds of node starts
 
   afterAll(async () => {
     await c?.stop()

@@ -47,6 +47,8 @@ const MAX_TAG_TRIES = 8
 /** Rounds of list-and-SIGKILL while emptying a namespace, and the pause between them. */
 const KILL_ROUNDS = 40
 const KILL_POLL_MS = 50
+/** How often a process waiting for a machine lock looks again. */
+const LOCK_POLL_MS = 200
 /** Loss is drawn out of this many buckets, so percentages have two decimals. */
 const LOSS_BUCKETS = 10_000
 const NETNS_DIR = '/run/netns'
@@ -313,6 +315,35 @@ function processStartTicks (pid: number): number | undefined {
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
   } catch {
     return undefined // no such process
+  }
+}
+
+/**
+ * Run `fn` holding a lock shared by every process of this machine (a file in OWNER_DIR, created
+ * exclusively, naming its holder; a holder that is gone is replaced). Waits at most `waitMs`,
+ * then runs `fn` anyway: the lock spreads load out, it does not guard correctness.
+ */
+export async function withMachineLock<T> (name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  await mkdir(OWNER_DIR, { recursive: true })
+  const file = `${OWNER_DIR}/${name}.lock`
+  const me = `${process.pid} ${String(processStartTicks(process.pid))} -\n`
+  const deadline = Date.now() + waitMs
+  let held = false
+  while (!held && Date.now() < deadline) {
+    try {
+      await writeFile(file, me, { flag: 'wx' })
+      held = true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const holder = parseOwner(await readFile(file, 'utf8').catch(() => ''))
+      if (!ownerAlive(holder)) await rm(file, { force: true })
+      else await delay(LOCK_POLL_MS)
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    if (held) await rm(file, { force: true })
   }
 }
 
