@@ -235,7 +235,7 @@ export class HostileMember {
 
   private dispatchValue (jobId: string, assignedNode: string, epoch: number, dispatchedBy: string): object {
     return {
-      v: 1, jobId, type: 'selfplay', config: 'hex8_2p', engineMode: null, spec: { games: 10, note: HOSTILE_MARK },
+      v: 1, jobId, type: 'selfplay', config: 'hex8_2p', engineMode: 'heuristic', spec: { games: 10, note: HOSTILE_MARK },
       assignedNode, dispatchEpoch: epoch, dispatchedBy, createdAt: Math.floor(this.sched.nowMs), attempt: 1, previousJobId: null
     }
   }
