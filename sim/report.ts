@@ -1,5 +1,6 @@
 /** The simulator's human-readable report. */
 import type { SimReport } from './simulation.js'
+import type { HostileSummary } from './hostile-monitor.js'
 
 const ms = (v: number | null): string => (v === null ? '—' : `${v.toFixed(0)} ms`)
 
@@ -36,4 +37,20 @@ export function formatReport (r: SimReport): string {
     for (const t of r.violation.traceBefore) lines.push(`  ${t}`)
   }
   return lines.join('\n')
+}
+
+/** Totals of the hostile member over fuzz runs: forged writes, and the honest nodes' refusals by reason. */
+export interface HostileTotals { runs: number, forged: number, refusals: Record<string, number> }
+
+export function addHostile (t: HostileTotals, h: HostileSummary | null): HostileTotals {
+  if (h === null) return t
+  const refusals = { ...t.refusals }
+  for (const [k, v] of Object.entries(h.refusals)) refusals[k] = (refusals[k] ?? 0) + v
+  return { runs: t.runs + 1, forged: t.forged + Object.values(h.forgeries).reduce((a, b) => a + b, 0), refusals }
+}
+
+/** One line for the fuzz summary, e.g. `hostile member: 500 runs, 31000 forged writes; refused: bad-signature 9000, …`. */
+export function formatHostileTotals (t: HostileTotals): string {
+  const reasons = Object.entries(t.refusals).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')
+  return `hostile member: ${t.runs} runs, ${t.forged} forged writes; refused by the honest nodes: ${reasons || 'nothing'}`
 }

@@ -4,6 +4,7 @@ import { fuzzScenario } from '../../sim/fuzz.js'
 import { parseScenario } from '../../sim/scenario.js'
 import { forgedInEffect } from '../../sim/hostile-monitor.js'
 import type { Forgery } from '../../sim/hostile.js'
+import { addHostile, formatHostileTotals } from '../../sim/report.js'
 import { makeState, nodeId, sampleNodeInfo, signedAs } from '../helpers.js'
 
 // short phases keep a run to a few seconds of CPU; the full-length fuzz is `riftmesh sim fuzz --voters 5 --jobs`
@@ -53,6 +54,14 @@ describe('a hostile member in the simulator (issue 25)', () => {
     const byVictim = forgery(signedAs(victim, 'control', 'nodes', victim, value))
     state.docs.ensure('control').getMap('nodes').set(victim, byVictim.raw)
     expect(forgedInEffect(state, byVictim)).toBe(true)
+  })
+
+  it('sums the hostile member over fuzz runs into one summary line', () => {
+    let t = { runs: 0, forged: 0, refusals: {} }
+    t = addHostile(t, { node: 6, forgeries: { replay: 2, settings: 1 }, refusals: { 'bad-signature': 2, 'not-operator': 1 } })
+    t = addHostile(t, null)
+    t = addHostile(t, { node: 6, forgeries: { 'node-info': 1 }, refusals: { 'wrong-signer': 3, 'bad-signature': 1 } })
+    expect(formatHostileTotals(t)).toBe('hostile member: 2 runs, 4 forged writes; refused by the honest nodes: bad-signature 3, not-operator 1, wrong-signer 3')
   })
 
   it('a scenario refuses a hostile voter, or a hostile without an operator trust root', () => {
