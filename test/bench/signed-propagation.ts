@@ -14,34 +14,24 @@
  * All nodes share one process (memory transport) and the verified-signature cache of
  * entry-sig.ts is per process: of the N-1 readers of a change the first pays the Ed25519 check,
  * the others a cache hit (message rebuilt and compared). On separate machines every reader pays
- * one cold check, in parallel; the micro-costs below give that figure.
+ * one cold check, in parallel; the micro-costs (entry-costs.ts) give that figure.
  */
-import { availableParallelism, loadavg } from 'node:os'
-import * as Y from 'yjs'
 import { SeededRng, type Rng } from '../../src/core/rng.js'
-import { silentLogger } from '../../src/core/logger.js'
-import { SystemClock } from '../../src/core/clock.js'
-import { ClusterState } from '../../src/state/cluster-state.js'
+import type { ClusterState } from '../../src/state/cluster-state.js'
 import { registerKey } from '../../src/state/registers.js'
 import { bucketOfJob } from '../../src/state/jobs.js'
 import { bucketDocName, type DocName } from '../../src/state/docs.js'
-import { seededSigner, signEntry, verifyEntry } from '../../src/state/entry-sig.js'
-import { jobStatusSchema, nodeInfoSchema, settingRegisterSchema, type JobStatus, type NodeInfo, type SettingValue } from '../../src/state/schema.js'
 import type { MemoryPeer } from '../support/memory-peer.js'
+import { entryCosts } from './entry-costs.js'
+import { KINDS, UNSIGNED, f0, f1, f2, field, jobStatus, loadNote, nodeInfo, num, settingValue, type Kind } from './signed-workload.js'
 import { type Latencies, ROUND_TIMEOUT_MS, SETTLE_MS, latencies, pct, startNetwork, stopNetwork, waitFor, type Network } from './propagation.js'
 import type { SizeResult } from './state-size.js'
 
 type Mode = 'signed' | 'unsigned'
-type Kind = 'node' | 'setting' | 'status'
-const KINDS: readonly Kind[] = ['node', 'setting', 'status']
-/** Map prefix of the unsigned copies (unknown to ClusterState, so never validated). */
-const UNSIGNED = 'unsigned.'
 /** Setting names the rounds rewrite (a cluster has tens of settings, not one per change). */
 const SETTING_NAMES = 8
 const SETUP_TIMEOUT_MS = 60_000
 const SEED = 25
-const MICRO_ENTRIES = 2_000
-const SCHEMAS = { node: nodeInfoSchema, setting: settingRegisterSchema, status: jobStatusSchema } as const
 
 /** One change: where it goes, its value, and how a reader tells this round's value. */
 interface Change {
@@ -85,35 +75,12 @@ interface Sample {
   docSends: number
 }
 
-function nodeInfo (p: MemoryPeer, i: number, stamp: number): NodeInfo {
-  return {
-    v: 1, nodeId: p.mesh.selfId, host: `gpu-box-${i}.lan`, addrs: [`/ip4/10.0.0.${i}/tcp/4100`, `/ip4/192.168.1.${i}/tcp/4100`], version: '0.1.0',
-    startedAt: 1_765_000_000_000,
-    hardware: { cpuCount: 64, memoryGb: 512, diskFreeGb: stamp, diskTotalGb: 4000, hasGpu: true, gpuName: 'NVIDIA H100 80GB HBM3', gpuCount: 8, gpuMemoryGb: 80 },
-    capabilities: ['selfplay', 'training', 'gauntlet', 'tournament', 'export'],
-    flags: { voter: i < 3, retired: false, leaderEligible: true }
-  }
-}
-
-function jobStatus (p: MemoryPeer, jobId: string, stamp: number): JobStatus {
-  return {
-    v: 1, jobId, node: p.mesh.selfId, state: 'RUNNING', pid: 48_213, startedAt: 1_765_000_000_000, heartbeatAt: 1_765_000_000_000 + stamp,
-    endedAt: null, exitCode: null, error: null, outputs: [`data/games/hex8_2p/selfplay-${jobId.slice(-12)}.jsonl`], engineMode: 'gumbel-mcts'
-  }
-}
-
-function settingValue (stamp: number): SettingValue {
-  return { selfplay: ['python', '-m', 'app.selfplay', '--board', '{board}', '--players', '{players}', '--games', '{games}'], round: stamp }
-}
-
-const num = (x: unknown): number | undefined => (typeof x === 'number' ? x : undefined)
-const field = (v: unknown, k: string): unknown => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined)
 
 function makeChange (kind: Kind, p: MemoryPeer, i: number, jobId: string, round: number): Change {
   const stamp = 1_000 + round
   const self = p.mesh.selfId
   if (kind === 'node') {
-    const value = nodeInfo(p, i, stamp)
+    const value = nodeInfo(self, i, stamp)
     return {
       kind, doc: 'control', map: 'nodes', key: self, value, stamp,
       stampOf: v => num(field(field(v, 'hardware'), 'diskFreeGb')),
@@ -131,7 +98,7 @@ function makeChange (kind: Kind, p: MemoryPeer, i: number, jobId: string, round:
       typed: s => s.setting(name)
     }
   }
-  const value = jobStatus(p, jobId, stamp)
+  const value = jobStatus(self, jobId, stamp)
   return {
     kind, doc: bucketDocName(bucketOfJob(jobId) as string), map: 'status', key: jobId, value, stamp,
     stampOf: v => { const h = num(field(v, 'heartbeatAt')); return h === undefined ? undefined : h - 1_765_000_000_000 },
@@ -175,7 +142,7 @@ async function startSignedNet (n: number, windowMs: number, rng: SeededRng): Pro
     })
     // every node announces itself and runs one job of its own, as in a working cluster
     const jobs = net.peers.map((p, i) => {
-      p.state.setNodeInfo(nodeInfo(p, i, 0))
+      p.state.setNodeInfo(nodeInfo(p.mesh.selfId, i, 0))
       return p.state.dispatchJob({
         type: 'selfplay', config: 'hex8_2p', engineMode: 'gumbel-mcts', spec: { games: 200, simulations: 800, temperature: 1 },
         assignedNode: p.mesh.selfId, dispatchEpoch: 1, attempt: 0, previousJobId: null
@@ -266,14 +233,6 @@ function stats (xs: Sample[]): Stats {
 }
 
 const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 0.5)
-const f1 = (x: number): string => x.toFixed(1)
-const f2 = (x: number): string => x.toFixed(2)
-const f0 = (x: number): string => Math.round(x).toLocaleString('en-US')
-
-/** Load averages (1 / 5 / 15 min) and cores: how busy the machine was around a run. */
-function loadNote (): string {
-  return `load avg ${loadavg().map(x => x.toFixed(1)).join(' / ')} on ${availableParallelism()} cores`
-}
 
 /** One network of `n` nodes: signed and unsigned rounds interleaved; the rows for that run. */
 export async function signedVsUnsigned (n: number, rounds: number, windowMs: number, targetRatio: number): Promise<SizeResult> {
@@ -308,95 +267,6 @@ export async function signedVsUnsigned (n: number, rounds: number, windowMs: num
     name: `N=${n}, ${windowMs} ms coalescing: one entry → all ${n - 1} others, signed (product write → typed view) vs unsigned (raw Y.Map both ends); ${rounds} rounds, interleaved`,
     values: rows
   }
-}
-
-/** Median µs of one call of `fn(i)` over `count` calls (the median leaves out calls the loaded machine preempted). */
-function perCallUs (count: number, fn: (i: number) => void): number {
-  const us: number[] = []
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now()
-    fn(i)
-    us.push((performance.now() - t0) * 1000)
-  }
-  return pct(us.sort((a, b) => a - b), 0.5)
-}
-
-/** Size of the Yjs update that sets `value` under `key` in a fresh map. */
-function updateBytes (key: string, value: unknown): number {
-  const doc = new Y.Doc()
-  doc.getMap('m').set(key, value)
-  return Y.encodeStateAsUpdate(doc).byteLength
-}
-
-/**
- * Micro-costs of signing and verifying one entry, and of a typed read of a changed entry, for
- * each of the three entries the rounds write.
- */
-export function entryCosts (): SizeResult {
-  const writer = seededSigner('bench-signed-writer')
-  const clock = new SystemClock()
-  const reader = new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(7), signer: seededSigner('bench-signed-reader') }, {})
-  const peerLike = { mesh: { selfId: writer.id } } as unknown as MemoryPeer
-  const jobId = 'bench-job'
-  const values: Record<Kind, (i: number) => { doc: DocName, map: string, key: string, value: Record<string, unknown> }> = {
-    node: i => ({ doc: 'control', map: 'nodes', key: writer.id, value: nodeInfo(peerLike, 1, 1_000 + i) }),
-    setting: i => ({ doc: 'control', map: 'settings', key: registerKey('bench/signed/0', writer.id), value: { v: 1, name: 'bench/signed/0', writer: writer.id, version: i + 1, value: settingValue(i) } }),
-    status: i => ({ doc: 'jobs/bench', map: 'status', key: jobId, value: jobStatus(peerLike, jobId, i) })
-  }
-  const rows: Record<string, string> = {}
-  let signSum = 0
-  let coldSum = 0
-  for (const kind of KINDS) {
-    const make = values[kind]
-    const plain = Array.from({ length: MICRO_ENTRIES }, (_, i) => make(i))
-    let signed: Array<Record<string, unknown>> = []
-    const signUs = perCallUs(MICRO_ENTRIES, i => { const e = plain[i]!; signed.push(signEntry(writer, e.doc, e.map, e.key, e.value)) })
-    const check = (i: number): void => {
-      const e = plain[i]!
-      if (!verifyEntry(e.doc, e.map, e.key, signed[i]).ok) throw new Error(`bench entry ${kind} ${i} failed verification`)
-    }
-    const coldUs = perCallUs(MICRO_ENTRIES, check)
-    const warmUs = perCallUs(MICRO_ENTRIES, check)
-    // the schema check every typed read of a changed entry also does (it predates signatures)
-    const schemaUs = perCallUs(MICRO_ENTRIES, i => { if (!SCHEMAS[kind].safeParse(plain[i]!.value).success) throw new Error(`bench entry ${kind} ${i} fails its schema`) })
-    const sigBytes = JSON.stringify(signed[0]).length - JSON.stringify(plain[0]!.value).length
-    const yBytes = updateBytes(plain[0]!.key, signed[0]) - updateBytes(plain[0]!.key, plain[0]!.value)
-    rows[`${kind.padEnd(7)} sign / verify cold / warm µs`] = `${f1(signUs)} / ${f1(coldUs)} / ${f1(warmUs)}; schema check ${f1(schemaUs)}  (entry ${f0(JSON.stringify(plain[0]!.value).length)} B JSON; signature +${sigBytes} B JSON, +${yBytes} B Yjs update)`
-    signSum += signUs
-    coldSum += coldUs
-    signed = []
-  }
-  // A typed read of a changed NodeInfo: signature (cold: never seen; warm: verified by another
-  // replica in this process), schema, key and authority — against a raw Y.Map get.
-  const nodes = reader.docs.ensure('control').getMap('nodes')
-  const raw = reader.docs.ensure('control').getMap(`${UNSIGNED}nodes`)
-  const timedRead = (fresh: boolean, typed: boolean): number => {
-    const base = 100_000 + (fresh ? 0 : MICRO_ENTRIES) + (typed ? 0 : 2 * MICRO_ENTRIES)
-    const entries = Array.from({ length: MICRO_ENTRIES }, (_, i) => {
-      const e = values.node(base + i)
-      const entry = signEntry(writer, e.doc, e.map, e.key, e.value)
-      if (!fresh) verifyEntry(e.doc, e.map, e.key, entry)
-      return { e, entry }
-    })
-    const us: number[] = []
-    for (const { e, entry } of entries) {
-      if (typed) nodes.set(e.key, entry)
-      else raw.set(e.key, e.value)
-      const t0 = performance.now()
-      const got = typed ? reader.node(writer.id) : raw.get(e.key)
-      us.push((performance.now() - t0) * 1000)
-      if (num(field(field(got, 'hardware'), 'diskFreeGb')) !== num(field(e.value.hardware, 'diskFreeGb'))) throw new Error('typed read returned a stale NodeInfo')
-    }
-    return pct(us.sort((a, b) => a - b), 0.5)
-  }
-  const coldRead = timedRead(true, true)
-  const warmRead = timedRead(false, true)
-  const rawRead = timedRead(true, false)
-  reader.destroy()
-  rows['read of a changed NodeInfo, median µs'] = `typed ${f1(coldRead)} (signature new) / ${f1(warmRead)} (signature verified elsewhere in the process) vs raw Y.Map get ${f2(rawRead)}`
-  rows['entries/s per core'] = `sign ${f0(1e6 / (signSum / KINDS.length))}, verify cold ${f0(1e6 / (coldSum / KINDS.length))}, typed read of a changed NodeInfo ${f0(1e6 / coldRead)} (mean of the three entries; Ed25519 in node:crypto)`
-  rows.load = loadNote()
-  return { name: `signature costs per entry: medians of ${MICRO_ENTRIES} calls per kind, one process`, values: rows }
 }
 
 const RUNS: Array<{ n: number, rounds: number, windowMs: number }> = [
