@@ -21,8 +21,10 @@ const QUIET = [
   ...FAST_ELECTION,
   '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000'
 ]
-/** Longest wait for one answer on the terminal. */
-const ANSWER_TIMEOUT_MS = 20_000
+/** Longest wait for one answer on the terminal (a node start included, on a loaded machine). */
+const ANSWER_TIMEOUT_MS = 45_000
+/** Patience for a test that starts its own nodes. */
+const NODE_TEST_TIMEOUT_MS = 150_000
 
 const run = promisify(execFile)
 
@@ -190,7 +192,7 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     expect(r.code).toBe(1)
   })
 
-  it('riftmesh node --repl with a piped script: runs it, stops the node, exits 1 when an input failed', async () => {
+  it('riftmesh node --repl with a piped script: runs it, stops the node, exits 1 when an input failed', { timeout: NODE_TEST_TIMEOUT_MS }, async () => {
     const dir = join(root, 'piped-node')
     await mkdir(dir, { mode: 0o700 })
     const node = ['node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'error', '--repl', ...QUIET]
@@ -203,7 +205,7 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     expect(bad.code).toBe(1)
   })
 
-  it('riftmesh node --repl stopped by SIGTERM: the node stops, the REPL closes with it, the process exits 0', async () => {
+  it('riftmesh node --repl stopped by SIGTERM: the node stops, the REPL closes with it, the process exits 0', { timeout: NODE_TEST_TIMEOUT_MS }, async () => {
     const dir = join(root, 'sigterm')
     await mkdir(dir, { mode: 0o700 })
     const child = spawn(process.execPath, [CLI, 'node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'error', '--repl', ...QUIET], { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -221,7 +223,7 @@ describe('riftmesh repl on a pseudo-terminal', () => {
     }
   })
 
-  it('riftmesh node --repl: a log line never lands in the line being typed; prompt and input are drawn again below it', async () => {
+  it('riftmesh node --repl: a log line never lands in the line being typed; prompt and input are drawn again below it', { timeout: NODE_TEST_TIMEOUT_MS }, async () => {
     const dir = join(root, 'logs')
     await mkdir(dir, { mode: 0o700 })
     const t = openTerminal(['node', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn', '--repl', ...QUIET])
@@ -230,17 +232,17 @@ describe('riftmesh repl on a pseudo-terminal', () => {
       const addr = /listening (\S+)/.exec(banner)?.[1] as string
       const socket = join(dir, 'control.sock')
       // a node that joins and dies, so that forgetting it makes the node log a warning on demand
-      const gone = await startNodeProcess(join(root, 'gone'), ['--swarm-key', join(dir, 'swarm.key'), ...QUIET, '--bootstrap', addr])
+      const gone = await startNodeProcess(join(root, 'gone'), ['--swarm-key', join(dir, 'swarm.key'), ...QUIET, '--bootstrap', addr], ANSWER_TIMEOUT_MS)
       running.push(gone)
       const health = async (): Promise<string | undefined> => ((await controlRequest(socket, 'nodes')) as Array<{ nodeId: string, health: string }>).find(n => n.nodeId === gone.peerId)?.health
-      await expect.poll(health, { timeout: 20_000 }).toBe('ALIVE')
+      await expect.poll(health, { timeout: ANSWER_TIMEOUT_MS }).toBe('ALIVE')
       await gone.stop('SIGKILL')
-      await expect.poll(health, { timeout: 20_000 }).toBe('DEAD')
+      await expect.poll(health, { timeout: ANSWER_TIMEOUT_MS }).toBe('DEAD')
 
       await t.until(/riftmesh> $/)
       t.type('nodes(')
       await expect.poll(() => t.screen().lines().at(-1), { timeout: ANSWER_TIMEOUT_MS }).toBe('riftmesh> nodes(')
-      const forget = await run(process.execPath, [CLI, 'nodes', 'forget', gone.peerId, '--data-dir', dir], { timeout: 20_000 })
+      const forget = await run(process.execPath, [CLI, 'nodes', 'forget', gone.peerId, '--data-dir', dir], { timeout: ANSWER_TIMEOUT_MS })
       expect(forget.stdout).toMatch(/^forgot /)
       await expect.poll(() => t.screen().lines().join('\n'), { timeout: ANSWER_TIMEOUT_MS }).toMatch(/forgot a dead node/)
       // once the log line is out, the prompt and the half-typed input are back on the last row, cursor at its end
