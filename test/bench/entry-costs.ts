@@ -105,7 +105,7 @@ export function entryCosts (): SizeResult {
   const rawRead = timedRead(true, false)
   reader.destroy()
   rows['store + read of a changed NodeInfo µs'] = `typed ${f1(coldRead)} (signature new) / ${f1(warmRead)} (signature verified elsewhere in the process) vs raw Y.Map set + get ${f1(rawRead)}`
-  rows['entries/s per core'] = `sign ${f0(1e6 / (signSum / KINDS.length))}, verify cold ${f0(1e6 / (coldSum / KINDS.length))}, typed read of a changed NodeInfo ${f0(1e6 / coldRead)} (mean of the three entries; Ed25519 in node:crypto)`
+  rows['entries/s per core'] = `sign ${f0(1e6 / (signSum / KINDS.length))}, verify cold ${f0(1e6 / (coldSum / KINDS.length))}, typed store + read of a changed NodeInfo ${f0(1e6 / coldRead)} (mean of the three entries; Ed25519 in node:crypto)`
   rows.load = loadNote()
   return { name: `signature costs per entry: medians of ${MICRO_ENTRIES} calls per kind, one process`, values: rows }
 }
