@@ -203,8 +203,14 @@ export class ElectionService {
     if (seenMax > this.highestEpoch) await this.persistEpoch(seenMax)
     this.observe(view, now)
     this.observeCandidates(view, now)
-    if (this.roleValue !== 'follower' && seenMax > this.epoch) {
-      this.stepDown(`saw epoch ${seenMax}`)
+    // A leader in majority mode yields to voters, not to a candidacy: any member may stand under
+    // any epoch, and while its voters renew their grants no one else can win — stepping down at
+    // the sight of a higher candidacy would let any member depose the leader at will.
+    const deposing = this.roleValue === 'leader' && this.mode() === 'majority'
+      ? maxEpochOf({ candidacies: [], grants: view.grants, leases: view.leases })
+      : seenMax
+    if (this.roleValue !== 'follower' && deposing > this.epoch) {
+      this.stepDown(`saw epoch ${deposing}`)
     }
     const voters = this.voters()
     if (this.mode() === 'majority' && voters.includes(this.s.selfId)) await this.vote(view, now)
@@ -215,7 +221,7 @@ export class ElectionService {
 
   /** Track the visible lease's renewals on our own clock. */
   private observe (view: ElectionView, now: number): void {
-    const l = visibleLease(view)
+    const l = visibleLease(view, this.mode())
     if (l === undefined) return
     const key = `${l.nodeId}/${l.epoch}/${l.round}`
     if (this.observed?.key !== key) this.observed = { key, lease: { nodeId: l.nodeId, epoch: l.epoch }, seenAtMs: now }
@@ -233,7 +239,7 @@ export class ElectionService {
 
   /** Another node is campaigning right now (a live candidacy above any lease, renewed within a lease). */
   private othersCampaigning (view: ElectionView, now: number): boolean {
-    const leaseEpoch = visibleLease(view)?.epoch ?? 0
+    const leaseEpoch = visibleLease(view, this.mode())?.epoch ?? 0
     return view.candidacies.some(c => c.nodeId !== this.s.selfId && !c.renounced && c.epoch > leaseEpoch &&
       now - (this.candidacySeen.get(c.nodeId)?.seenAtMs ?? -Infinity) < this.t.leaseMs)
   }
@@ -373,7 +379,7 @@ export class ElectionService {
   }
 
   private async lead (view: ElectionView, now: number, voters: readonly string[]): Promise<void> {
-    const other = visibleLease(view)
+    const other = visibleLease(view, this.mode())
     if (this.mode() === 'epoch') {
       if (other !== undefined && other.nodeId !== this.s.selfId && (other.epoch > this.epoch || (other.epoch === this.epoch && other.nodeId < this.s.selfId))) {
         this.stepDown(`lease of ${other.nodeId} wins (epoch ${other.epoch})`)

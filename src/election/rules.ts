@@ -112,10 +112,13 @@ export function decideVote (
 
 /**
  * The leader a node sees: a lease entry of the highest epoch any entry names (ties: lowest node
- * id). Leases of older epochs are stale (their writer crashed before clearing them) and ignored.
+ * id) — in majority mode, any grant or lease. Leases of older epochs are stale (their writer
+ * crashed before clearing them) and ignored.
  */
-export function visibleLease (view: ElectionView): Lease | undefined {
-  const top = maxEpochOf(view)
+export function visibleLease (view: ElectionView, mode: 'majority' | 'epoch' = 'epoch'): Lease | undefined {
+  // in majority mode only grants and (granted) leases decide the top epoch: a candidacy under a
+  // higher epoch, which any member may write, must not hide the leader its voters still grant
+  const top = maxEpochOf(mode === 'majority' ? { candidacies: [], grants: view.grants, leases: view.leases } : view)
   return view.leases.filter(l => l.epoch === top).sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))[0]
 }
 

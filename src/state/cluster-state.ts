@@ -369,10 +369,13 @@ export class ClusterState implements TrustContext {
     this.leasesMemo = undefined
   }
 
-  /** The highest epoch any valid election entry names (0 when none); leases only those that count. */
+  /**
+   * The highest epoch granted or held (0 when none): grants, and leases that count. A candidacy
+   * alone does not count — any member may stand under any epoch, and what a higher epoch
+   * decides (sealing buckets, fencing) must come from voters.
+   */
   maxKnownEpoch (): number {
     let max = 0
-    for (const e of this.candidacies()) if (e.epoch > max) max = e.epoch
     for (const e of this.grants()) if (e.epoch > max) max = e.epoch
     for (const e of this.leases()) if (e.epoch > max) max = e.epoch
     return max

@@ -15,6 +15,14 @@ export class ValidationStats {
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1)
   }
 
+  /** Take back a count: an entry refused for a reason that passed (its certificate arrived after it). */
+  unrecord (map: string, reason: string): void {
+    const k = `${map}:${reason}`
+    const n = (this.counts.get(k) ?? 0) - 1
+    if (n > 0) this.counts.set(k, n)
+    else this.counts.delete(k)
+  }
+
   get total (): number {
     let n = 0
     for (const v of this.counts.values()) n += v
@@ -56,8 +64,9 @@ interface CacheSlot<T> {
   /** The value when signature, schema and key check pass. */
   parsed: T | undefined
   signer: string | undefined
-  /** The authority refusal last counted for this value. */
+  /** The authority refusal last found for this value, and whether it was counted. */
   refused?: string
+  counted?: boolean
   /** Whether the value fails for its signature (not its shape): someone other than its writer wrote it. */
   forged?: boolean
   /** The value in effect as of `generation` of the trust. */
@@ -91,12 +100,16 @@ export class ValidatedMap<T> {
   ) {
     // Remember a valid entry as it is replaced, also when nobody read it in between: what
     // replaces it may fail, and then the valid one stays in effect.
+    // Each value that arrives is checked as it arrives (so a forgery is counted even when the
+    // writer's next entry replaces it before anyone reads the map).
     ymap.observe(event => {
       this.version++
       for (const [key, change] of event.changes.keys) {
-        if (change.action === 'add' || this.kept.get(key)?.raw === change.oldValue) continue
-        const value = this.read(key, change.oldValue)
-        if (value !== undefined) this.kept.set(key, { raw: change.oldValue, value })
+        if (change.action !== 'add' && this.kept.get(key)?.raw !== change.oldValue) {
+          const value = this.read(key, change.oldValue)
+          if (value !== undefined) this.kept.set(key, { raw: change.oldValue, value })
+        }
+        if (change.action !== 'delete') this.readKept(key, ymap.get(key))
       }
     })
   }
@@ -210,13 +223,18 @@ export class ValidatedMap<T> {
     const refused = this.trust.authority(key, slot.parsed, slot.signer)
     if (refused !== null) {
       if (slot.refused !== refused && count) {
+        if (slot.refused !== undefined && slot.counted === true) this.stats.unrecord(this.name, slot.refused)
+        slot.counted = true
         this.stats.record(this.name, refused)
         this.log.warn({ map: this.name, key: truncate(key), signer: slot.signer, reason: refused }, 'entry its signer may not write skipped')
       }
       slot.refused = refused
       return undefined
     }
+    // refused before, valid now (what it depends on arrived later): it was no forgery after all
+    if (slot.refused !== undefined && slot.counted === true) this.stats.unrecord(this.name, slot.refused)
     slot.refused = undefined
+    slot.counted = false
     slot.value = slot.parsed
     return slot.value
   }

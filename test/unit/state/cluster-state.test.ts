@@ -111,7 +111,7 @@ describe('ClusterState', () => {
     expect(() => s.docs.apply(`jobs/${bucket!}`, new Uint8Array([0]), REMOTE_ORIGIN)).toThrow(/retired/)
   })
 
-  it('treats a bucket of an older epoch as sealed once a higher epoch is known', () => {
+  it('treats a bucket of an older epoch as sealed once a higher epoch is granted (a candidacy alone does not)', () => {
     const clock = new VirtualClock(0)
     const s = makeState(1, 1, { retentionMs: 10 }, clock)
     const j = s.dispatchJob({ type: 'export', config: null, engineMode: null, spec: {}, assignedNode: nodeId(1), dispatchEpoch: 1, attempt: 0, previousJobId: null })
@@ -119,6 +119,8 @@ describe('ClusterState', () => {
     clock.advance(100)
     expect(s.retirableBuckets()).toEqual([])
     s.setCandidacy({ v: 1, nodeId: nodeId(1), epoch: 2, round: 0, sentAt: 0, renounced: false })
+    expect(s.retirableBuckets()).toEqual([])
+    s.setGrant({ v: 1, voter: nodeId(1), candidate: nodeId(1), epoch: 2, round: 0, leaseMs: 1_000 })
     expect(s.retirableBuckets()).toHaveLength(1)
   })
 
