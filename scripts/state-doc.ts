@@ -44,6 +44,8 @@ export const STATE_SCHEMAS = {
   JobDispatch: 'jobDispatchSchema',
   JobStatus: 'jobStatusSchema',
   JobVerdict: 'jobVerdictSchema',
+  EpochCertificate: 'certSchema',
+  TrustEntry: 'trustEntrySchema',
   ConfigKey: 'configKeySchema'
 } as const satisfies Record<string, keyof typeof S>
 export type SchemaName = keyof typeof STATE_SCHEMAS
@@ -90,9 +92,11 @@ export const STATE_MAPS: readonly MapSpec[] = [
       { key: 'lease/<nodeId>', matches: k => k.startsWith('lease/'), schema: 'Lease', writer: 'the leader', rule: 'key = `lease/` + `nodeId`', agrees: (k, v) => k === `lease/${v.nodeId}` }
     ]
   },
-  { doc: 'control', map: 'models', entries: [register('ModelRegister', 'config', 'any node, each its own key (the leader when it promotes a model)', true)] },
-  { doc: 'control', map: 'settings', entries: [register('SettingRegister', 'name', 'any node, each its own key (an operator through `set`)', false)] },
-  { doc: 'control', map: 'training', entries: [register('TrainingRegister', 'config', 'any node, each its own key (the leader that dispatches trainings)', true)] },
+  { doc: 'control', map: 'models', entries: [register('ModelRegister', 'config', 'the leader of the entry\'s epoch (certificate) or an operator, each its own key', true)] },
+  { doc: 'control', map: 'settings', entries: [register('SettingRegister', 'name', 'an operator, signing with its operator key (`abTest/*`: the test\'s owner node; any node while the cluster has no operator key)', false)] },
+  { doc: 'control', map: 'training', entries: [register('TrainingRegister', 'config', 'the leader of the entry\'s epoch (certificate) or an operator, each its own key', true)] },
+  { doc: 'control', map: 'certs', entries: [{ key: '<epoch>/<leader>', matches: k => /^\d{12}\//.test(k), schema: 'EpochCertificate', writer: 'the leader, once per epoch it holds', rule: 'key = `epoch` (12 digits) + `/` + `leader`', agrees: (k, v) => k === `${String(v.epoch).padStart(12, '0')}/${v.leader}` }] },
+  { doc: 'control', map: 'trust', entries: [{ key: '<seq>/<signer>', matches: k => /^\d{12}\//.test(k), schema: 'TrustEntry', writer: 'an operator (it counts if the signer is an operator at that point of the log)', rule: 'key = `seq` (12 digits) + `/` + the signer', agrees: (k, v) => k.startsWith(`${String(v.seq).padStart(12, '0')}/`) }] },
   { doc: 'manifests', map: 'manifests', entries: [{ key: '<nodeId>', matches: plain, schema: 'Manifest', writer: 'that node', rule: 'key = `nodeId`', agrees: (k, v) => k === v.nodeId }] },
   {
     doc: 'jobs/<bucketId>',
@@ -112,7 +116,7 @@ export const STATE_MAPS: readonly MapSpec[] = [
   {
     doc: 'jobs/<bucketId>',
     map: 'verdicts',
-    entries: [{ key: '<jobId>@<writer>', matches: k => k.includes('@'), schema: 'JobVerdict', writer: 'any node, each its own key (the leader; whoever cancels)', rule: 'key = `<jobId>@<writer>`; the job is of this bucket', agrees: (k, v, b) => k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === b }]
+    entries: [{ key: '<jobId>@<writer>', matches: k => k.includes('@'), schema: 'JobVerdict', writer: 'the job\'s dispatcher, the leader of its epoch (certificate) or an operator, each its own key', rule: 'key = `<jobId>@<writer>`; the job is of this bucket', agrees: (k, v, b) => k === `${v.jobId}@${v.writer}` && bucketOfJob(v.jobId) === b }]
   }
 ]
 

@@ -6,23 +6,15 @@
  * checked against it, so they stay valid after the grants in the `election` map move on. With
  * fewer than 3 voters there is no majority to prove (epoch mode): every node holds every epoch.
  */
-import { z } from 'zod'
 import { verifyEntry } from './entry-sig.js'
-import { grantSchema } from './schema.js'
+import { certSchema, grantSchema, type EpochCertificate } from './schema.js'
 import type { ValidatedMap } from './validated-map.js'
 
 /** Certificates kept per leader, newest epochs first; older ones are deleted by their writer. */
 export const CERTS_KEPT = 16
 export const MIN_CERT_VOTERS = 3
 
-export const certSchema = z.strictObject({
-  v: z.literal(1),
-  leader: z.string().min(1).max(128),
-  epoch: z.number().int().nonnegative(),
-  /** Raw signed grant entries (each checked against its voter's key on read). */
-  grants: z.array(z.record(z.string(), z.unknown())).max(64)
-})
-export type EpochCertificate = z.infer<typeof certSchema>
+export { certSchema, type EpochCertificate } from './schema.js'
 
 export function certKey (epoch: number, leader: string): string {
   return `${String(epoch).padStart(12, '0')}/${leader}`

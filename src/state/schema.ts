@@ -254,3 +254,34 @@ export const settingRegisterSchema = registerSchema(settingValueSchema)
 export const modelRegisterSchema = registerSchema(modelSchema)
 export const trainingRegisterSchema = registerSchema(trainingRecordSchema)
 export type Register<T> = { v: 1, name: string, writer: string, version: number, value: T }
+
+/** A leader's proof that it held an epoch: the voters' own signed grant entries for it (certificates.ts). */
+export const certSchema = z.strictObject({
+  v: z.literal(1),
+  /** The node that held the epoch (and signed this entry). */
+  leader: id,
+  /** The epoch it held. */
+  epoch: count,
+  /** Raw signed grant entries, as stored under `grant/<voter>` (each checked against its voter's key on read). */
+  grants: z.array(z.record(z.string(), z.unknown())).max(MAX_LIST_ITEMS)
+})
+export type EpochCertificate = z.infer<typeof certSchema>
+
+export const TRUST_ACTIONS = ['add-operator', 'remove-operator', 'revoke', 'reinstate'] as const
+export type TrustAction = typeof TRUST_ACTIONS[number]
+
+/** One entry of the operator-signed trust log (trust.ts), applied in (`seq`, key) order. */
+export const trustEntrySchema = z.strictObject({
+  v: z.literal(1),
+  /** Position in the log: one above every seq the signer had seen. */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  /** add-operator / remove-operator (an operator id), revoke / reinstate (a peer id). */
+  action: z.enum(TRUST_ACTIONS),
+  /** The operator id or peer id acted on. */
+  target: z.string().min(1).max(MAX_ID_CHARS).regex(/^[A-Za-z0-9]+$/),
+  /** Wall-clock ms at which the operator signed it (information only). */
+  at: count,
+  /** Why, in the operator's words (shown by status), or null. */
+  reason: z.string().max(512).nullable()
+})
+export type TrustEntry = z.infer<typeof trustEntrySchema>

@@ -6,21 +6,9 @@
  * so a removed key's later entries — and anything signed by a key never added — change nothing.
  * Pure functions here; ClusterState holds the map.
  */
-import { z } from 'zod'
 
-export const TRUST_ACTIONS = ['add-operator', 'remove-operator', 'revoke', 'reinstate'] as const
-export type TrustAction = typeof TRUST_ACTIONS[number]
-
-export const trustEntrySchema = z.strictObject({
-  v: z.literal(1),
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  action: z.enum(TRUST_ACTIONS),
-  target: z.string().min(1).max(128).regex(/^[A-Za-z0-9]+$/),
-  /** Wall-clock ms at which the operator signed it (information only). */
-  at: z.number().int().nonnegative(),
-  reason: z.string().max(512).nullable()
-})
-export type TrustEntry = z.infer<typeof trustEntrySchema>
+export { TRUST_ACTIONS, trustEntrySchema, type TrustAction, type TrustEntry } from './schema.js'
+import type { TrustEntry } from './schema.js'
 
 /** `<seq, 12 digits>/<signer>`: one key per signer and sequence number. */
 export function trustKey (seq: number, signer: string): string {

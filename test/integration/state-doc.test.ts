@@ -5,6 +5,7 @@
  * settings, a model and a training record — validate against the schema STATE.md names for that
  * map and key (the same STATE_MAPS table the generator renders), with key and value agreeing.
  */
+import { seededSigner, verifyEntry } from '../../src/state/entry-sig.js'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +15,8 @@ import { nodesRoot, startInProcessNode, type InProcessNode } from '../support/in
 
 const POLL = { timeout: 20_000, interval: 100 }
 type Docs = Record<string, Record<string, Record<string, unknown>>>
+
+const OPERATOR = seededSigner('state-doc-operator')
 
 describe('protocols/STATE.md', () => {
   it('is what the schemas in src/state/schema.ts render, and so is state.schema.json (else: npm run state-doc)', async () => {
@@ -43,7 +46,7 @@ describe('a live node\'s documents, against the schemas STATE.md names', () => {
     await mkdir(join(dataDir, 'selfplay', 'square8_2p'), { recursive: true, mode: 0o700 })
     await writeFile(join(dataDir, 'selfplay', 'square8_2p', 'seed.jsonl'), '{"moves":[]}\n')
     // no capabilities: the job dispatched below is refused (a REFUSED status), not run
-    n = await startInProcessNode(dataDir, root.keyFile, { 'node.capabilities': [], 'sync.manifestCollectionIntervalMs': 300, 'sync.manifestCollectionTimeoutMs': 300 })
+    n = await startInProcessNode(dataDir, root.keyFile, { 'trust.operators': [OPERATOR.id], 'node.capabilities': [], 'sync.manifestCollectionIntervalMs': 300, 'sync.manifestCollectionTimeoutMs': 300 })
   }, 60_000)
 
   afterAll(async () => {
@@ -71,6 +74,12 @@ describe('a live node\'s documents, against the schemas STATE.md names', () => {
     const job = state.dispatchJob({ type: 'selfplay', config: 'square8_2p', engineMode: null, spec: { games: 1 }, assignedNode: self, dispatchEpoch: lease.epoch, attempt: 0, previousJobId: null })
     await expect.poll(() => state.job(job.jobId)?.status?.state, POLL).toBe('REFUSED')
     state.addVerdict({ jobId: job.jobId, verdict: 'CANCELLED', epoch: lease.epoch, reason: 'state-doc test' })
+    // … an epoch certificate (a leader writes one in majority mode) and an operator's trust entry
+    const control = state.docs.ensure('control')
+    const certKey = `${String(lease.epoch).padStart(12, '0')}/${self}`
+    control.transact(() => control.getMap('certs').set(certKey, state.signAsSelf('control', 'certs', certKey, { v: 1, leader: self, epoch: lease.epoch, grants: [control.getMap('election').get(`grant/${self}`) as Record<string, unknown>] })))
+    const revoke = state.signTrustEntry(OPERATOR, { action: 'revoke', target: seededSigner('state-doc-revoked').id, at: Date.now(), reason: 'state-doc test' })
+    state.writeSigned('trust', revoke.key, revoke.raw)
 
     const docs = await node().request('doc') as Docs // what an outside reader gets: JSON
     const failures: string[] = []
@@ -92,7 +101,10 @@ describe('a live node\'s documents, against the schemas STATE.md names', () => {
             continue
           }
           seen.add(kind)
-          const parsed = schemaOf(kind.schema).safeParse(value)
+          // every entry is signed (entry-sig.ts); the schema is of the value without its signature
+          const signed = verifyEntry(docName, mapName, key, value)
+          if (!signed.ok) { failures.push(`${docName} ${mapName} ${key}: ${signed.reason}`); continue }
+          const parsed = schemaOf(kind.schema).safeParse(signed.value)
           if (!parsed.success) failures.push(`${docName} ${mapName} ${key}: not a ${kind.schema}: ${parsed.error.message}`)
           else if (!kind.agrees(key, parsed.data, bucketId)) failures.push(`${docName} ${mapName} ${key}: key and value disagree (${kind.rule})`)
         }
