@@ -670,8 +670,14 @@ export class ClusterState implements TrustContext {
     doc.transact(() => doc.getMap(map).set(key, signed))
   }
 
-  /** Put a signed entry back that a member deleted or overwrote (sticky maps). */
+  /**
+   * Put back an entry of this node's own that a member deleted or overwrote with a forgery. Only
+   * the writer does: its kept value is its latest, while another node's may be older than what
+   * the writer wrote since, and writing that back would undo the newer one. Entries of others
+   * (an operator's setting a member deleted) stay in effect in each node's view instead.
+   */
   private writeBack (docName: DocName, map: string, key: string, raw: unknown): void {
+    if ((raw as { sig?: { by?: unknown } } | null)?.sig?.by !== this.selfId) return
     const doc = this.docs.ensure(docName)
     queueMicrotask(() => {
       if (doc.getMap(map).get(key) !== raw) doc.transact(() => doc.getMap(map).set(key, raw))

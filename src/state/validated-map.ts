@@ -185,7 +185,7 @@ export class ValidatedMap<T> {
     }
     const kept = this.kept.get(key)
     if (kept === undefined) return undefined
-    // The signed entry was deleted or replaced by one that fails: keep it, and have it written back.
+    // The signed entry was deleted or replaced by one that fails: keep it (its writer puts it back).
     const still = this.read(`\u0000kept:${key}`, kept.raw, key, false)
     if (still === undefined) {
       this.kept.delete(key)
@@ -199,7 +199,7 @@ export class ValidatedMap<T> {
     if (!this.answered.has(key) || this.answered.get(key) !== raw) {
       this.answered.set(key, raw)
       this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : 'overwrote-signed-entry')
-      this.log.warn({ map: this.name, key: truncate(key) }, 'a valid signed entry was deleted or overwritten by one that fails; keeping it and writing it back')
+      this.log.warn({ map: this.name, key: truncate(key) }, 'a valid signed entry was deleted or overwritten by one that fails; keeping it')
       this.trust.repair?.(key, kept.raw)
     }
     return still

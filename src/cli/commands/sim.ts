@@ -1,5 +1,6 @@
 import { loadScenario } from '../../../sim/scenario.js'
 import { runSimulation, type SimReport } from '../../../sim/simulation.js'
+import { addHostile, formatHostileTotals, type HostileTotals } from '../../../sim/report.js'
 import { formatReport } from '../../../sim/report.js'
 import { fuzzScenario } from '../../../sim/fuzz.js'
 import { runRealScenario } from '../../../sim/real/real-run.js'
@@ -75,10 +76,12 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
     if (jobs && voters === 0) throw new UsageError('--jobs needs --voters N (jobs are dispatched by a leader)', 'riftmesh sim fuzz --voters 3 --jobs')
     const base = typeof args.values.get('scenario') === 'string' ? await loadScenario(args.values.get('scenario') as string) : undefined
     let failures = 0
+    let hostile: HostileTotals = { runs: 0, forged: 0, refusals: {} }
     const t0 = performance.now()
     for (let seed = first; seed < first + runs; seed++) {
       const scenario = base ?? fuzzScenario(seed, { nodes, voters, jobs })
       const r = await runSimulation(scenario, { seed, antiEntropy })
+      hostile = addHostile(hostile, r.hostile)
       let bad = failed(r)
       let why = r.violation?.detail ?? ''
       if (determinism) {
@@ -93,6 +96,7 @@ export async function runSim (args: ParsedArgs, out: (s: string) => void): Promi
       }
     }
     out(`fuzz: ${runs} runs, ${nodes} nodes${voters > 0 ? `, ${voters} voters` : ''}${jobs ? ', jobs' : ''}, ${failures} failed, ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    if (hostile.runs > 0) out(formatHostileTotals(hostile))
     return failures > 0 ? 1 : 0
   }
   throw subcommandError(verb, ['run', 'fuzz'], 'riftmesh sim run FILE.yaml | sim fuzz [--runs N]')
