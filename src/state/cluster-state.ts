@@ -671,13 +671,16 @@ export class ClusterState implements TrustContext {
   }
 
   /**
-   * Put back an entry of this node's own that a member deleted or overwrote with a forgery. Only
-   * the writer does: its kept value is its latest, while another node's may be older than what
-   * the writer wrote since, and writing that back would undo the newer one. Entries of others
-   * (an operator's setting a member deleted) stay in effect in each node's view instead.
+   * Put back a signed entry a member deleted or overwrote with a forgery. Over a forgery, only
+   * its writer does: its kept value is its latest, while another node's may be older than what
+   * the writer wrote since (a stale job status brought back over a COMPLETE). A deleted entry of
+   * a sticky map (an operator's setting or trust entry, which only operators write and nobody
+   * deletes) is put back by every node that held it, so nodes that had not seen it still get it.
    */
   private writeBack (docName: DocName, map: string, key: string, raw: unknown): void {
-    if ((raw as { sig?: { by?: unknown } } | null)?.sig?.by !== this.selfId) return
+    const own = (raw as { sig?: { by?: unknown } } | null)?.sig?.by === this.selfId
+    const deleted = !this.docs.ensure(docName).getMap(map).has(key)
+    if (!own && !(deleted && (map === 'settings' || map === 'trust'))) return
     const doc = this.docs.ensure(docName)
     queueMicrotask(() => {
       if (doc.getMap(map).get(key) !== raw) doc.transact(() => doc.getMap(map).set(key, raw))

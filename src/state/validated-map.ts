@@ -109,7 +109,8 @@ export class ValidatedMap<T> {
           const value = this.read(key, change.oldValue)
           if (value !== undefined) this.kept.set(key, { raw: change.oldValue, value })
         }
-        if (change.action !== 'delete') this.readKept(key, ymap.get(key))
+        // a deleted entry of a sticky map is answered at once (kept, and put back)
+        if (change.action !== 'delete' || this.trust.sticky === true) this.readKept(key, ymap.get(key))
       }
     })
   }
