@@ -5,6 +5,8 @@
  * report (node/control-trust.ts).
  */
 
+import { wrapText } from './format.js'
+
 export interface TrustSummary {
   hasOperators: boolean
   operators: string[]
@@ -44,9 +46,10 @@ export function trustLines (raw: unknown, options: { full?: boolean } = {}): str
  * The status text with the trust lines: the no-operator-key warning first (it is the one thing a
  * reader must not miss), the operators and revoked peers after the rest.
  */
-export function withTrustLines (statusText: string, raw: unknown): string {
-  const lines = trustLines(raw)
-  const warning = lines.filter(l => l.startsWith('WARNING'))
-  const rest = lines.filter(l => !l.startsWith('WARNING'))
+export function withTrustLines (statusText: string, raw: unknown, width = Infinity): string {
+  const lines = trustLines(raw).flatMap(l => (Number.isFinite(width) ? wrapText(l, width) : [l]))
+  const first = lines.findIndex(l => !l.startsWith('WARNING') && !l.startsWith('  '))
+  const warning = first < 0 ? lines : lines.slice(0, first)
+  const rest = first < 0 ? [] : lines.slice(first)
   return [...warning, statusText, ...rest].join('\n')
 }

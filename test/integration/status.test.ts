@@ -103,7 +103,7 @@ describe('riftmesh status and metrics on three nodes', () => {
     const [a] = nodes as [NodeProcess]
     const text = await binStatus(a)
     const prefixes = uniquePrefixes(nodes.map(n => n.peerId))
-    expect(text).toMatch(new RegExp(`^cluster default, seen from ${prefixes.get(a.peerId) as string}\n`))
+    expect(text).toMatch(new RegExp(`^cluster default, seen from ${prefixes.get(a.peerId) as string}\n`, 'm')) // after the no-operator-key warning
     expect(text).toMatch(/\nleader: (this node|12D3KooW\S+…) \(epoch \d+, lease .* left\)\n/)
     expect(text).toMatch(/NODE\s+HOST\s+GPU\s+ROLE\s+HEALTH\s+LOAD\s+CPU\s+JOBS/)
     for (const n of nodes) expect(text).toMatch(new RegExp(`\n${prefixes.get(n.peerId) as string}\\s+.*(leader|voter|follower)\\s+ALIVE`))

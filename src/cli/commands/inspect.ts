@@ -74,7 +74,7 @@ export async function runStatus (args: ParsedArgs, out: (s: string) => void): Pr
       let text: string
       try {
         const [summary, trust] = await Promise.all([gatherSummary(call), call('trust')])
-        text = json ? JSON.stringify({ ...summary, trust }, null, watch ? undefined : 2) : withTrustLines(renderSummary(summary, { width: statusWidth() }), trust)
+        text = json ? JSON.stringify({ ...summary, trust }, null, watch ? undefined : 2) : withTrustLines(renderSummary(summary, { width: statusWidth() }), trust, statusWidth())
       } catch (err) {
         if (!watch) throw err
         text = `error: ${errorMessage(err)}` // a watch outlives a node restart

@@ -153,7 +153,7 @@ describe('workload scripts, run with the argv of the default job templates', () 
     expect((await readFile(join(dataDir, 'selfplay/square8_4p/cli.jsonl'), 'utf8')).trim().split('\n').length).toBe(3)
     const bad = parseArgs(['worker', 'selfplay', '--config', 'hex8_2p'], workerFlags)
     expect(await runWorker(bad, () => {})).toBe(2)
-    await expect(runWorker(parseArgs(['worker', 'nope'], workerFlags), () => {})).rejects.toThrow(/one of selfplay, train/)
+    await expect(runWorker(parseArgs(['worker', 'nope'], workerFlags), () => {})).rejects.toThrow(/unknown workload "nope" \(selfplay, train, export/)
   })
 })
 
