@@ -136,7 +136,7 @@ export class ClusterState implements TrustContext {
     const vm = <T>(name: string, doc: DocName, check: (k: string, v: T) => string | null, schema: z.ZodType<T>,
       authority: AuthorityCheck<T>, sticky = false): ValidatedMap<T> =>
       new ValidatedMap(name, this.docs.ensure(doc).getMap(name), schema, check, this.stats, this.log, {
-        doc, authority, generation: () => this.trustGeneration, sticky, repair: (key, raw) => this.writeBack(doc, name, key, raw)
+        doc, authority, generation: () => this.trustGeneration, sticky, repair: (key, raw, stored) => this.writeBack(doc, name, key, raw, stored)
       })
     this.trustMap = vm('trust', 'control', trustKeyCheck, trustEntrySchema, (k, _v, by) => (k.endsWith(`/${by}`) ? null : 'wrong-signer'), true)
     this.certs = new EpochCertificates(vm('certs', 'control', (k, v) => (k === certKey(v.epoch, v.leader) ? null : 'key is not <epoch>/<leader>'),
@@ -648,7 +648,7 @@ export class ClusterState implements TrustContext {
       more: (v: T) => string | null = () => null): ValidatedMap<T> =>
       new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
         doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this) ?? more(v), generation: () => this.trustGeneration,
-        repair: (key, raw) => this.writeBack(name, map, key, raw)
+        repair: (key, raw, stored) => this.writeBack(name, map, key, raw, stored)
       })
     const suffix = bucketId.split('-')[1] ?? ''
     this.buckets.set(bucketId, {
@@ -671,19 +671,18 @@ export class ClusterState implements TrustContext {
   }
 
   /**
-   * Put back a signed entry a member deleted or overwrote with a forgery. Over a forgery, only
-   * its writer does: its kept value is its latest, while another node's may be older than what
-   * the writer wrote since (a stale job status brought back over a COMPLETE). A deleted entry of
-   * a sticky map (an operator's setting or trust entry, which only operators write and nobody
-   * deletes) is put back by every node that held it, so nodes that had not seen it still get it.
+   * Put back a signed entry a member deleted or overwrote with a forgery. An entry of the sticky
+   * maps (an operator's setting or trust entry) is put back by every node that held it, so nodes
+   * that had not seen it get it too; any other entry only by its writer, whose kept value is its
+   * latest (another node's copy may be older than what the writer wrote since). Only while the
+   * forgery (or the deletion) is still what is stored: a newer write of the key stands.
    */
-  private writeBack (docName: DocName, map: string, key: string, raw: unknown): void {
+  private writeBack (docName: DocName, map: string, key: string, raw: unknown, stored: unknown): void {
     const own = (raw as { sig?: { by?: unknown } } | null)?.sig?.by === this.selfId
-    const deleted = !this.docs.ensure(docName).getMap(map).has(key)
-    if (!own && !(deleted && (map === 'settings' || map === 'trust'))) return
+    if (!own && map !== 'settings' && map !== 'trust') return
     const doc = this.docs.ensure(docName)
     queueMicrotask(() => {
-      if (doc.getMap(map).get(key) !== raw) doc.transact(() => doc.getMap(map).set(key, raw))
+      if (doc.getMap(map).get(key) === stored) doc.transact(() => doc.getMap(map).set(key, raw))
     })
   }
 

@@ -55,8 +55,8 @@ export interface ValidatedMapTrust<T> {
    * replaced by one that fails is kept the same way. @default false
    */
   sticky?: boolean
-  /** Told when a kept entry stands in for what is stored, so the node can write the signed original back. */
-  repair?: (key: string, raw: unknown) => void
+  /** Told when a kept entry (`raw`) stands in for what is stored (`stored`; undefined when deleted), so the node can put it back. */
+  repair?: (key: string, raw: unknown, stored: unknown) => void
 }
 
 interface CacheSlot<T> {
@@ -201,7 +201,7 @@ export class ValidatedMap<T> {
       this.answered.set(key, raw)
       this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : 'overwrote-signed-entry')
       this.log.warn({ map: this.name, key: truncate(key) }, 'a valid signed entry was deleted or overwritten by one that fails; keeping it')
-      this.trust.repair?.(key, kept.raw)
+      this.trust.repair?.(key, kept.raw, raw)
     }
     return still
   }
