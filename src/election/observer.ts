@@ -115,7 +115,7 @@ export class ElectionObserver {
     const judged = e.mode() === 'majority' && this.c.clock.monoMs() - this.startedAtMs >= this.graceMs
     return {
       leader: leader === undefined ? null : { nodeId: leader.nodeId, epoch: leader.epoch },
-      leases: this.c.state.leases().map(l => ({ nodeId: l.nodeId, epoch: l.epoch })),
+      leases: this.c.state.leaseEntries().map(l => ({ nodeId: l.nodeId, epoch: l.epoch })),
       quorum: judged ? { voters: voters.length, alive: votersAlive(voters, this.c.state.selfId, this.c.isAlive) } : null,
       highestEpoch: e.highestEpoch
     }

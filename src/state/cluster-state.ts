@@ -325,6 +325,15 @@ export class ClusterState implements TrustContext {
   }
 
   /**
+   * Every validly signed lease entry, backed by grants or not: an entry's presence (not its
+   * backing) says its leader has not stepped down — a crashed leader's entry stays after the
+   * voters granted the next epoch, and its end is an expiry. Which leases count: `leases()`.
+   */
+  leaseEntries (): Lease[] {
+    return this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
+  }
+
+  /**
    * The leases that count. In majority mode a lease counts only while a majority of the voters
    * grant its holder that epoch (this node's own always: it knows why it holds it), so a member
    * cannot make itself the visible leader, or raise the epoch every node sees, by writing a lease
@@ -334,7 +343,7 @@ export class ClusterState implements TrustContext {
   leases (): Lease[] {
     const m = this.leasesMemo
     if (m !== undefined && m.generation === this.trustGeneration && m.election === this.electionVersion && !m.pending) return [...m.value]
-    const all = this.electionMap.entries().filter(([k]) => k.startsWith('lease/')).map(([, v]) => v as Lease)
+    const all = this.leaseEntries()
     const voters = this.voters()
     let value = all
     if (modeFor(voters, this.electionMode) === 'majority') {

@@ -57,7 +57,7 @@ export class ElectionCluster {
     const logger = this.init.logger?.(i) ?? silentLogger()
     const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as RootDb
     await db.open()
-    const state = new ClusterState({ clock: this.clock, logger, rng: new SeededRng(i + 1), signer: signerOfId(nodeId(i)) }, { selfId: nodeId(i) })
+    const state = new ClusterState({ clock: this.clock, logger, rng: new SeededRng(i + 1), signer: signerOfId(nodeId(i)) }, { selfId: nodeId(i), voters })
     const tables = new LocalTables(db, logger)
     const election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => this.alive(i, id) }, { voters, ...TIMINGS })
     await election.start()

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../src/core/logger.js'
 import { ConfigError } from '../../../src/core/errors.js'
 import { ElectionObserver, type ElectionEventRecord } from '../../../src/election/observer.js'
+import { electionTransitions } from '../../../src/election/transitions.js'
 import { ElectionCluster, TIMINGS } from './cluster.js'
 
 let cluster: ElectionCluster | undefined
@@ -56,6 +57,24 @@ describe('ElectionObserver', () => {
       [30, 'leader-elected', `leader elected: ${oldId} (epoch ${e1})`],
       [30, 'lease-expired', `lease expired: ${oldId} (epoch ${e1}) not renewed within a lease`],
       [30, 'leader-elected', `leader elected: ${c.members[next]!.id} (epoch ${e2})`]
+    ])
+  })
+
+  it('a crashed leader\'s lease entry stays a lease entry once the voters granted the next epoch, so its end is an expiry, not a step-down, whenever the observer looks', async () => {
+    const { c, leader: old } = await electedCluster(3)
+    const f = c.members.find(m => m.index !== old)!
+    const oldId = c.members[old]!.id
+    const e1 = c.members[old]!.election.leaderEpoch()!
+    const before = f.observer.current()
+    c.crash(old)
+    await c.runUntil(() => c.leaderIndex() !== undefined, 20_000)
+    await c.run(1_000)
+    // the grants now back the successor: the old lease no longer counts, but it is still there
+    expect(f.state.leases().some(l => l.nodeId === oldId && l.epoch === e1)).toBe(false)
+    expect(f.observer.current().leases).toContainEqual({ nodeId: oldId, epoch: e1 })
+    // an observer that looked last while the old leader led and next only now: a takeover, not a step-down
+    expect(electionTransitions(before, f.observer.current(), f.id).map(t => [t.type, t.detail])).toEqual([
+      ['leader-elected', `${c.members[c.leaderIndex()!]!.id} (epoch ${c.members[c.leaderIndex()!]!.election.leaderEpoch()!}), after ${oldId} (epoch ${e1})`]
     ])
   })
 
