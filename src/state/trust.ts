@@ -4,6 +4,8 @@
  * changes to it (add or remove an operator key, revoke or reinstate a peer). The log is applied in
  * (seq, key) order from the root; an entry counts only if its signer is an operator at that point,
  * so a removed key's later entries — and anything signed by a key never added — change nothing.
+ * Removing the last operator key changes nothing either: the CLI refuses it, and a reader does
+ * not take it from a hand-signed entry.
  * Pure functions here; ClusterState holds the map.
  */
 
@@ -26,7 +28,7 @@ export interface TrustState {
 
 export interface SignedTrustEntry { key: string, entry: TrustEntry, signer: string }
 
-/** The operators and revoked peers after applying `log` (signatures already checked) to `root`. */
+/** The operators and revoked peers after applying `log` (signatures already checked) to `root`; `ignored` counts the entries that changed nothing. */
 export function resolveTrust (root: readonly string[], log: readonly SignedTrustEntry[]): TrustState & { ignored: number } {
   const operators = new Set(root)
   const revoked = new Set<string>()
@@ -36,7 +38,11 @@ export function resolveTrust (root: readonly string[], log: readonly SignedTrust
     if (!operators.has(signer)) { ignored++; continue }
     switch (entry.action) {
       case 'add-operator': operators.add(entry.target); break
-      case 'remove-operator': operators.delete(entry.target); break
+      case 'remove-operator':
+        // never the last key: without one any member could change cluster settings again
+        if (operators.size === 1 && operators.has(entry.target)) ignored++
+        else operators.delete(entry.target)
+        break
       case 'revoke': revoked.add(entry.target); break
       case 'reinstate': revoked.delete(entry.target); break
     }
