@@ -16,8 +16,10 @@
  * `rmlab-<tag>-r<k>` with `eth0` on the bridge (the lab's "internet", address `.201`, `.202`, ...)
  * and `lan0` to the host's namespace, which has `192.168.<100+k>.2/24` and a default route via the
  * router. Table `ip rmnat` in the router masquerades what leaves `eth0` and lets nothing new in
- * (forward policy drop; established/related accepted) — except, for a `portmap` site, the
- * published port: `eth0` tcp `externalPort` is DNATed to the host's `internalPort`.
+ * (forward and input policy drop; established/related accepted; nothing unasked is answered with a
+ * reset) — except, for a `portmap` site, the published port: `eth0` tcp `externalPort` is DNATed
+ * to the host's `internalPort`. The masquerade keeps source ports where it can (no `random`,
+ * `fully-random` or `persistent`), so one source port has one mapping for every destination.
  * Partitions, cuts and loss match lab addresses and are meant for the bridge hosts.
  *
  * Leftovers: each lab's owner (pid and its start time) is written to `/run/rmlab/<tag>.pid`
@@ -589,6 +591,11 @@ class NetnsLab implements Lab {
         `add chain ${NAT_TABLE} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
         `add chain ${NAT_TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
         `add chain ${NAT_TABLE} forward { type filter hook forward priority 0; policy drop; }`,
+        // what arrives unasked for the router itself is dropped, not answered with a reset (a NAT
+        // gateway's WAN side): a reset would end the other side's half of a TCP hole punch
+        `add chain ${NAT_TABLE} input { type filter hook input priority 0; policy drop; }`,
+        `add rule ${NAT_TABLE} input ct state established,related accept`,
+        `add rule ${NAT_TABLE} input iifname != "${HOST_IFACE}" accept`,
         `add rule ${NAT_TABLE} postrouting oifname "${HOST_IFACE}" masquerade`,
         `add rule ${NAT_TABLE} forward ct state established,related accept`,
         `add rule ${NAT_TABLE} forward iifname "lan0" oifname "${HOST_IFACE}" accept`,
