@@ -11,7 +11,7 @@ import type { Clock, TimerHandle } from '../core/clock.js'
 import { timestampMs } from '../core/clock.js'
 import type { Logger } from '../core/logger.js'
 import type { ClusterState } from '../state/cluster-state.js'
-import { VOTERS } from '../state/settings-registry.js'
+import { LEADERS, VOTERS } from '../state/settings-registry.js'
 import { CLUSTER_EPOCH_KEY, type LocalTables } from '../store/tables.js'
 import {
   decideVote, electionBackoffMs, grantCount, majority, maxEpochOf, modeFor, visibleLease, votersAlive,
@@ -191,9 +191,18 @@ export class ElectionService {
   }
 
   private eligible (nodeId: string): boolean {
+    const listed = this.s.settingOf(LEADERS)
+    if (listed !== undefined && !listed.includes(nodeId)) return false
     if (nodeId === this.s.selfId) return this.init.selfEligible ?? true
     if ((this.init.eligibility ?? 'all') !== 'flagged') return true
     return this.s.node(nodeId)?.flags.leaderEligible === true
+  }
+
+  /** Why this node may not lead at all (the operators' `leaders` setting, or its own config), or null. */
+  notEligible (): string | null {
+    const listed = this.s.settingOf(LEADERS)
+    if (listed !== undefined && !listed.includes(this.s.selfId)) return 'it is not in the cluster setting leaders'
+    return (this.init.selfEligible ?? true) ? null : 'node.leaderEligible is false'
   }
 
   private async evaluate (): Promise<void> {

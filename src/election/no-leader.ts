@@ -18,8 +18,8 @@ export interface NoLeaderInput {
   candidates: ReadonlyArray<{ nodeId: string, epoch: number }>
   /** Why this node does not stand (e.g. it reached no peer), or null. */
   notStanding: string | null
-  /** Whether this node may stand at all (node.leaderEligible). */
-  selfEligible: boolean
+  /** Why this node may not stand at all (not in the `leaders` setting, node.leaderEligible false), or null. */
+  notEligible: string | null
 }
 
 export type NoLeaderCause = 'no-quorum' | 'self-standing' | 'others-standing' | 'not-standing' | 'not-eligible' | 'starting' | 'nobody-standing'
@@ -39,9 +39,9 @@ export function whyNoLeader (i: NoLeaderInput): NoLeader {
     return { cause: 'others-standing', text: `election in progress: ${c.nodeId} stands for epoch ${c.epoch}${more}` }
   }
   if (i.notStanding !== null) return { cause: 'not-standing', text: `nobody stands and this node will not: ${i.notStanding}` }
-  const self = i.selfEligible ? '' : '; this node may not stand (node.leaderEligible is false)'
+  const self = i.notEligible === null ? '' : `; this node may not stand (${i.notEligible})`
   if (i.mode === 'majority' && i.quorum === null) return { cause: 'starting', text: `just started: waiting about a lease for the voters' heartbeats${self}` }
-  if (!i.selfEligible) return { cause: 'not-eligible', text: 'nobody stands; this node may not stand (node.leaderEligible is false)' }
+  if (i.notEligible !== null) return { cause: 'not-eligible', text: `nobody stands; this node may not stand (${i.notEligible})` }
   const where = i.mode === 'epoch' ? 'epoch mode: nobody stands yet' : `${quorumText(i.quorum as QuorumView)}: nobody stands yet`
   return { cause: 'nobody-standing', text: `${where}, a node stands after its election back-off` }
 }

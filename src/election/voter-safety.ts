@@ -55,3 +55,14 @@ export function votersRisks (voters: readonly string[], view: VoterView): string
   }
   return losses
 }
+
+/**
+ * What a `leaders` list would give up: a leader, when none of the listed nodes is alive here
+ * (voters grant no one else, so the cluster would run leaderless until one is).
+ */
+export function leadersRisks (leaders: readonly string[], view: VoterView): string[] {
+  const alive = leaders.filter(v => v === view.selfId || view.health(v) === 'ALIVE')
+  if (alive.length > 0) return []
+  const what = leaders.map(v => `${v} (${view.known.has(v) ? (view.health(v) ?? 'never heard') : 'not a node of this cluster'})`)
+  return [`a leader: none of the listed nodes is alive here (${ids(what)}), and voters grant no one else`]
+}

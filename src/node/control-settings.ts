@@ -1,7 +1,7 @@
 /**
  * Control ops of the cluster settings (`riftmesh settings`, the REPL's `settings.*`): read them,
  * set one, unset one. A change is checked against the registry (state/settings-registry.ts):
- * an unknown name or a malformed value is refused with one line. A change of `voters` is also
+ * an unknown name or a malformed value is refused with one line. A change of `voters` or `leaders` is also
  * judged from this node's view (its nodes table and failure detector): one that gives up a
  * protection is refused unless `force` is true, and a forced one answers with what was lost.
  *
@@ -14,9 +14,9 @@ import type { ControlHandler } from '../repl/control.js'
 import { ControlError } from '../repl/control.js'
 import { settingValueSchema, type SettingValue } from '../state/schema.js'
 import {
-  SETTING_VOTERS, SettingError, UnsafeSettingError, checkSettingChange, votersSetting
+  SETTING_LEADERS, SETTING_VOTERS, SettingError, UnsafeSettingError, checkSettingChange, votersSetting
 } from '../state/settings-registry.js'
-import { votersRisks, type VoterView } from '../election/voter-safety.js'
+import { leadersRisks, votersRisks, type VoterView } from '../election/voter-safety.js'
 import { OwnershipError } from '../core/errors.js'
 import { isSigningId } from '../state/entry-sig.js'
 import type { Parts } from './node.js'
@@ -62,8 +62,8 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
     mode: init.electionMode
   })
   /** What the voters in effect after a change give up (nothing for other settings). */
-  const risks = (name: string, voters: readonly string[] | undefined): string[] =>
-    name === SETTING_VOTERS && voters !== undefined ? votersRisks(voters, view()) : []
+  const risks = (name: string, list: readonly string[] | undefined): string[] =>
+    list === undefined ? [] : name === SETTING_VOTERS ? votersRisks(list, view()) : name === SETTING_LEADERS ? leadersRisks(list, view()) : []
   const refuse = (what: string, losses: readonly string[]): never => {
     throw new UnsafeSettingError(`refused: ${what} would give up ${losses.join('; and ')}`, losses)
   }
@@ -76,11 +76,11 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
     if (value === null) {
       if (p.state.setting(name) === undefined) return null
       const fallback = [...new Set(init.configVoters)].sort()
-      const lost = risks(name, fallback)
+      const lost = name === SETTING_VOTERS ? risks(name, fallback) : []
       if (lost.length > 0 && !force) refuse(`unsetting ${name} (the config's election.voters ${JSON.stringify(fallback)} would apply)`, lost)
       return { lost }
     }
-    const lost = risks(name, name === SETTING_VOTERS ? votersSetting.parse(value) : undefined)
+    const lost = risks(name, name === SETTING_VOTERS || name === SETTING_LEADERS ? votersSetting.parse(value) : undefined)
     if (lost.length > 0 && !force) refuse(`${name} = ${JSON.stringify(value)}`, lost)
     return { lost }
   }

@@ -53,7 +53,7 @@ function noLeader (p: Parts, cfg: RiftNode['config'], clock: Clock): NoLeader {
     .map(c => ({ nodeId: c.nodeId, epoch: c.epoch }))
   return whyNoLeader({
     mode: p.election.mode(), quorum, role: p.election.role, highestEpoch: p.election.highestEpoch, candidates,
-    notStanding: p.election.notStanding(), selfEligible: cfg.node.leaderEligible
+    notStanding: p.election.notStanding(), notEligible: p.election.notEligible()
   })
 }
 

@@ -71,6 +71,7 @@ export const engineMixesSetting = z.record(
   priority)
 
 export const SETTING_VOTERS = 'voters'
+export const SETTING_LEADERS = 'leaders'
 export const SETTING_JOB_COMMANDS = 'jobCommands'
 export const SETTING_STATIC_PRIORITY = 'staticPriority'
 export const SETTING_CURRICULUM_WEIGHTS = 'curriculumWeights'
@@ -88,6 +89,16 @@ export const VOTERS: SettingSpec<string[]> = {
   meaning: 'who elects the leader: a leader needs a lease granted by a strict majority of them; fewer than 3 runs the election in epoch mode, without split-brain protection',
   whenUnset: 'the node\'s config election.voters',
   readBy: 'the election on every node (grants, leases, quorum), the job worker\'s epoch fence, status'
+}
+
+export const LEADERS: SettingSpec<string[]> = {
+  name: SETTING_LEADERS,
+  schema: votersSetting,
+  form: 'a list of peer ids, 1 to 64',
+  example: '["12D3KooWA…", "12D3KooWB…"]',
+  meaning: 'who may lead: voters grant only to these and no other node stands; a leader left out loses its grants and steps down within a lease. Set it when members run on machines you do not control: a leader dispatches, fences and promotes models',
+  whenUnset: 'every node\'s config election.eligibility decides (all: any node may stand)',
+  readBy: 'the election on every node (whom a voter grants, whether a node stands), status'
 }
 
 export const JOB_COMMANDS: SettingSpec<z.infer<typeof jobCommandsSetting>> = {
@@ -163,7 +174,7 @@ export const AB_TEST: SettingSpec<SettingValue> = {
 
 /** Every cluster setting, in the order `settings describe` lists them. */
 export const CLUSTER_SETTINGS: ReadonlyArray<SettingSpec<unknown>> = [
-  VOTERS, JOB_COMMANDS, STATIC_PRIORITY, CURRICULUM_WEIGHTS, BOARD_OVERRIDES, ENGINE_MIXES, SELFPLAY_PAUSED, AB_TEST
+  VOTERS, LEADERS, JOB_COMMANDS, STATIC_PRIORITY, CURRICULUM_WEIGHTS, BOARD_OVERRIDES, ENGINE_MIXES, SELFPLAY_PAUSED, AB_TEST
 ] as ReadonlyArray<SettingSpec<unknown>>
 
 const BY_NAME = new Map(CLUSTER_SETTINGS.filter(s => !s.name.endsWith('<id>')).map(s => [s.name, s]))

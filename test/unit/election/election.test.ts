@@ -103,3 +103,27 @@ describe('a voter whose local promise was lost (riftmesh node --reset-state)', (
     await db.close()
   })
 })
+
+describe('the operators\' leaders setting', () => {
+  it('a leader left out of leaders loses its grants and steps down, the listed node takes over, and with it gone nobody else stands', async () => {
+    cluster = await ElectionCluster.start(5, { voters: 3 }) // voters 0, 1, 2; node 4 is no voter
+    const c = cluster
+    await c.runUntil(() => c.leaderIndex() !== undefined, 20_000)
+    const old = c.leaderIndex()!
+    expect(old).not.toBe(4)
+    c.members[old]!.state.setSetting('leaders', [c.members[4]!.id])
+    await c.runUntil(() => c.leaderIndex() === 4, 30_000)
+    expect(c.members[old]!.election.isLeader()).toBe(false)
+    expect(c.members[old]!.election.notEligible()).toBe('it is not in the cluster setting leaders')
+    expect(c.members[4]!.election.notEligible()).toBeNull()
+    // the listed leader crashes: the voters are all alive, yet no one else stands
+    const epoch = c.members[4]!.election.leaderEpoch()!
+    c.crash(4)
+    await c.run(20_000)
+    expect(c.leaderIndex()).toBeUndefined()
+    for (const m of c.members.slice(0, 4)) {
+      expect(m.election.role).toBe('follower')
+      expect(m.state.candidacies().filter(x => x.epoch > epoch && !x.renounced)).toEqual([])
+    }
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { votersRisks, type VoterView } from '../../../src/election/voter-safety.js'
+import { leadersRisks, votersRisks, type VoterView } from '../../../src/election/voter-safety.js'
 
 const health: Record<string, string> = { a: 'ALIVE', b: 'ALIVE', c: 'ALIVE', d: 'ALIVE', e: 'ALIVE', s: 'SUSPECT', x: 'DEAD' }
 const view = (over: Partial<VoterView> = {}): VoterView => ({
@@ -34,5 +34,13 @@ describe('votersRisks', () => {
 
   it('counts this node alive whatever the failure detector says of it', () => {
     expect(votersRisks(['a', 'b', 'c'], view({ health: id => (id === 'a' ? undefined : 'ALIVE') }))).toEqual([])
+  })
+})
+
+describe('leadersRisks', () => {
+  it('gives up a leader only when none of the listed nodes is alive here', () => {
+    expect(leadersRisks(['x', 'b'], view())).toEqual([])
+    expect(leadersRisks(['a'], view())).toEqual([]) // this node itself
+    expect(leadersRisks(['x', 's', 'q1'], view())).toEqual(['a leader: none of the listed nodes is alive here (x (DEAD), s (SUSPECT), q1 (not a node of this cluster)), and voters grant no one else'])
   })
 })
