@@ -1,74 +1,35 @@
 /**
- * The real Mesh: libp2p 3 with TCP (or the in-process memory transport for tests and
- * benchmarks), Noise, Yamux, a private-network swarm key, identify, ping, bootstrap discovery
- * and gossipsub with signed messages (StrictSign); with `relay`, circuit relay v2, DCUtR and the
- * dial-back reachability probe (./connectivity.ts, ./reachability.ts); with `mdns`, LAN discovery.
- * libp2p keeps its own timers; they stay behind this class.
+ * The real Mesh: a libp2p 3 node made as ./libp2p-options.ts says (TCP or the in-process memory
+ * transport, Noise, Yamux, the swarm key, identify, ping, bootstrap discovery, gossipsub with
+ * signed messages; with `relay`, circuit relay v2, DCUtR and the dial-back reachability probe;
+ * with `mdns`, LAN discovery), its events turned into riftmesh's listeners, and the streams,
+ * dials and connection views the rest of riftmesh uses. libp2p keeps its own timers; they stay
+ * behind this class.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { memory } from '@libp2p/memory'
-import { noise } from '@libp2p/noise'
-import { yamux } from '@libp2p/yamux'
-import { identify, identifyPush, type Identify } from '@libp2p/identify'
-import { ping, type Ping } from '@libp2p/ping'
-import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
-import { bootstrap } from '@libp2p/bootstrap'
-import { preSharedKey } from '@libp2p/pnet'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+import type { GossipSub } from '@libp2p/gossipsub'
 import { preGrowPnetCipherMemory } from './pnet-memory.js'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { toString as bytesToString } from 'uint8arrays/to-string'
-import type { ConnectionGater, PrivateKey, Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../core/logger.js'
 import { RiftmeshError, errorMessage } from '../core/errors.js'
 import type { FrameStream, HandleOptions, HangUpReason, Mesh, MeshMessage, OpenOptions, PeerEvent, StreamHandler } from './mesh.js'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import type { Registry } from 'prom-client'
 import { isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
-import { announceFilter, DEFAULT_RESERVATIONS, dialDiscovered, lanDiscovery, relayServices, relayTransport, reserveRelays, serveRelay, upgradeRelayed, type RelayInit } from './connectivity.js'
+import { DEFAULT_RESERVATIONS, dialDiscovered, reserveRelays, serveRelay, upgradeRelayed, type RelayInit } from './connectivity.js'
 import { ReachabilityProbe, type Reachability, type ReachabilityState } from './reachability.js'
+import { libp2pOptions, type Libp2pMeshInit } from './libp2p-options.js'
+import { wrapStream } from './frame-stream.js'
 import { SystemClock, type Clock } from '../core/clock.js'
+
+export type { Libp2pMeshInit } from './libp2p-options.js'
 
 type Node = Libp2p<{ identify: Identify, ping: Ping, pubsub: GossipSub }>
 
 /** How a peer is connected: directly, only through a relay, or not at all. */
 export type PeerPath = 'direct' | 'relayed' | 'none'
-
-export interface Libp2pMeshInit {
-  privateKey: PrivateKey
-  /** Swarm key file contents; null runs a public network (tests of the key itself only). */
-  swarmKey: Uint8Array | null
-  listen: readonly string[]
-  bootstrap: readonly string[]
-  /** @default 'tcp' */
-  transport?: 'tcp' | 'memory'
-  /** Decides which connections are allowed (e.g. revoked peers); libp2p's default allows all. */
-  connectionGater?: ConnectionGater
-  /** Advertised instead of the direct listen addresses (a port-mapped host). @default [] */
-  announce?: readonly string[]
-  /** Address ranges (`/ip4/<net>/ipcidr/<bits>`) never advertised. @default [] */
-  noAnnounce?: readonly string[]
-  /** Find peers on the LAN by mDNS and dial them. @default false */
-  mdns?: boolean
-  /** Serve circuit relays, punch holes, probe reachability and reserve relays when private; absent: none of it. */
-  relay?: RelayInit
-  /** Largest gossip message accepted, in bytes. @default 1 MiB */
-  maxGossipMessageBytes?: number
-  /** Gossipsub heartbeat. @default 700 */
-  gossipHeartbeatMs?: number
-  /** Longest dial of one address of a peer; the next address is tried after it. @default 3_000 */
-  addressDialTimeoutMs?: number
-  /** Most open connections. @default 200 */
-  maxConnections?: number
-  /** libp2p's own metrics (connections, streams, bytes per protocol …) into this prom-client registry; none when absent. */
-  metricsRegistry?: Registry
-}
-
-export const DEFAULT_GOSSIP_HEARTBEAT_MS = 700
-export const DEFAULT_ADDRESS_DIAL_TIMEOUT_MS = 3_000
 
 export interface Libp2pMeshComponents {
   logger: Logger
@@ -85,40 +46,9 @@ export class MeshError extends RiftmeshError {
   }
 }
 
-/** `from` + `seqno` of a gossip message (StrictSign: both always present; else the whole payload). */
-export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array, data?: Uint8Array, topic: string }): string {
-  if (msg.from !== undefined && msg.seqno !== undefined) return `${bytesToString(msg.from, 'base64')}.${bytesToString(msg.seqno, 'base64')}`
-  return `${msg.topic}.${bytesToString(msg.data ?? new Uint8Array(0), 'base64')}`
-}
-
 /** The first non-empty line of a message (libp2p's errors run to paragraphs with stack frames). */
 function firstLine (message: string): string {
   return message.split('\n').map(l => l.trim()).find(l => l !== '') ?? message
-}
-
-function wrapStream (stream: Stream, maxFrameBytes: number): FrameStream {
-  // the read buffer must hold a whole frame plus its length prefix (the library default is 4 MiB)
-  const lp = lpStream(stream, { maxDataLength: maxFrameBytes, maxBufferSize: maxFrameBytes + 16 })
-  return {
-    async read (options = {}) {
-      try {
-        const list = await lp.read(options)
-        return list.subarray()
-      } catch (err) {
-        if ((err as Error).name === 'UnexpectedEOFError') return undefined
-        throw err
-      }
-    },
-    async write (frame, options = {}) {
-      await lp.write(frame, options)
-    },
-    async close (options = {}) {
-      await stream.close(options)
-    },
-    abort (err) {
-      stream.abort(err)
-    }
-  }
 }
 
 export class Libp2pMesh implements Mesh {
@@ -155,56 +85,9 @@ export class Libp2pMesh implements Mesh {
   async start (): Promise<void> {
     if (this.node !== undefined) return
     const init = this.init
-    const transport = init.transport ?? 'tcp'
-    const maxBytes = init.maxGossipMessageBytes ?? 1024 * 1024
     if (init.swarmKey !== null) preGrowPnetCipherMemory()
     const relay = init.relay
-    const announce = [...(init.announce ?? [])]
-    const node = await createLibp2p({
-      privateKey: init.privateKey,
-      // never tell others a loopback or link-local address unless this node has nothing else;
-      // announced addresses replace the direct listen addresses, relayed ones are kept
-      addresses: {
-        listen: [...init.listen],
-        ...(announce.length > 0 ? { appendAnnounce: announce } : {}),
-        announceFilter: announceFilter({ announce, noAnnounce: init.noAnnounce ?? [] }, () => this.probe?.reachability.state === 'public')
-      },
-      transports: [transport === 'tcp' ? tcp() : memory(), ...(relay !== undefined ? [relayTransport()] : [])],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      ...(init.swarmKey !== null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
-      ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
-      // each address of a peer gets its own budget, so a dead direct address leaves time for the relayed ones
-      connectionManager: { maxConnections: init.maxConnections ?? 200, addressDialTimeout: init.addressDialTimeoutMs ?? DEFAULT_ADDRESS_DIAL_TIMEOUT_MS },
-      ...(init.metricsRegistry !== undefined ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) } : {}),
-      peerDiscovery: [
-        ...(init.bootstrap.length > 0 ? [bootstrap({ list: [...init.bootstrap], timeout: 0 })] : []),
-        ...(init.mdns === true ? [lanDiscovery()] : [])
-      ],
-      services: {
-        identify: identify(),
-        ping: ping(),
-        // with relays, protocols and addresses change after start (relaying on or off, a reservation
-        // made): identify push tells connected peers at once
-        ...(relay !== undefined ? { identifyPush: identifyPush(), ...relayServices(relay) } : {}),
-        pubsub: gossipsub({
-          // heartbeats and document updates reach a node behind NAT over its relayed connections
-          runOnLimitedConnection: true,
-          globalSignaturePolicy: StrictSign,
-          emitSelf: false,
-          allowPublishToZeroTopicPeers: true,
-          floodPublish: true,
-          heartbeatInterval: init.gossipHeartbeatMs ?? DEFAULT_GOSSIP_HEARTBEAT_MS,
-          // Recognise a duplicate by (from, seqno) before its signature is checked: every copy used
-          // to cost an Ed25519 verification (~30 % of CPU at 100 nodes). Only messages that passed
-          // validation enter this cache, so a forged copy cannot hide the real one.
-          fastMsgIdFn: fastMessageId,
-          maxInboundDataLength: maxBytes + 64 * 1024,
-          maxOutboundBufferSize: 16 * maxBytes
-        })
-      },
-      start: false
-    }) as Node
+    const node = await createLibp2p(libp2pOptions(init, () => this.probe?.reachability.state === 'public')) as unknown as Node
     node.services.pubsub.addEventListener('message', evt => {
       const msg = evt.detail
       if (msg.type !== 'signed') return // StrictSign: unsigned messages are rejected by gossipsub before this
