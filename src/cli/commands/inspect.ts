@@ -107,9 +107,9 @@ export const settingsHelp = `riftmesh settings get [NAME] | set NAME JSON_VALUE 
 
 Read or change cluster-wide settings through a running node; a change reaches every node.
 Values are JSON (a bare word is a string): riftmesh settings set staticPriority '{"hex8_2p": 8}'
-An unknown name or a value of the wrong form is refused. A change of voters that gives up a
-protection (fewer than 3 voters, voters not alive, a majority of unknown peer ids) is refused
-unless --force; unset goes back to the default. describe needs no node. Once the cluster has
+An unknown name or a value of the wrong form is refused. A change of voters or leaders that
+gives up a protection (fewer than 3 voters, voters not alive, a majority of unknown peer ids,
+no listed leader alive) is refused unless --force; unset goes back to the default. describe needs no node. Once the cluster has
 operator keys (trust.operators), set and unset are signed with --operator-key FILE (or
 RIFTMESH_OPERATOR_KEY); the key stays on this machine.
 
