@@ -7,8 +7,12 @@
  *    still runs and the record says RUNNING); a retired record was final by construction;
  *  - job-superseded: work is not done twice once the partition that caused it is over — a
  *    re-dispatched job (its `previousJobId` chain) may run beside its predecessor while they are
- *    apart, but once a leader has seen the predecessor COMPLETE, the successor must not go on to
- *    complete more than `supersedeGraceMs` later (the leader cancels it).
+ *    apart, but once a leader's view holds both the successor and a COMPLETE predecessor, the
+ *    successor must not go on to complete more than `SUPERSEDE_GRACE_MS` later (the leader
+ *    cancels it). The grace runs from the first sample at which one leader sees both, not from
+ *    when some leader first saw the predecessor complete: a leader cut off with the predecessor
+ *    (which then loses its lease or crashes) sees it complete before the majority's leader even
+ *    dispatches the successor, and no leader can cancel a re-run it does not know is one.
  */
 import type { Scheduler } from './core/scheduler.js'
 import type { SimNode } from './node/sim-node.js'
@@ -19,12 +23,15 @@ import { isTerminal } from '../src/state/jobs.js'
 /** Sampling period of what leaders see, and the grace a leader has to cancel superseded work. */
 export const JOB_SAMPLE_MS = 1_000
 export const SUPERSEDE_GRACE_MS = 10_000
+/** Most links followed back through a job's re-dispatch chain. */
+const MAX_CHAIN_HOPS = 32
+const COMPLETED: ReadonlySet<string> = new Set(['COMPLETE', 'PROMOTED', 'ARCHIVED'])
 
 export class JobMonitor {
   /** jobId → machine index that started it. */
   private readonly startedOn = new Map<string, number>()
-  /** jobId → virtual ms a leader first saw it completed. */
-  private readonly completeSeenByLeader = new Map<string, number>()
+  /** successor jobId → when a leader first saw it beside a completed predecessor of its chain, and which. */
+  private readonly supersededSeenByLeader = new Map<string, { atMs: number, by: string }>()
   private readonly violations = new Map<string, string>()
   started = 0
 
@@ -43,32 +50,36 @@ export class JobMonitor {
     this.startedOn.set(jobId, machine)
   }
 
-  /** Note which jobs a current leader sees completed (the simulation calls this every JOB_SAMPLE_MS). */
+  /** Note which re-runs a current leader sees beside a completed predecessor (the simulation calls this every JOB_SAMPLE_MS). */
   sample (): void {
     for (const n of this.nodes) {
       if (!n.isUp || n.parts?.election?.isLeader() !== true) continue
-      for (const j of n.state.jobs()) {
-        if ((j.state === 'COMPLETE' || j.state === 'PROMOTED' || j.state === 'ARCHIVED') && !this.completeSeenByLeader.has(j.jobId)) this.completeSeenByLeader.set(j.jobId, this.sched.nowMs)
+      const jobs = n.state.jobs()
+      const byId = new Map(jobs.map(j => [j.jobId, j]))
+      for (const j of jobs) {
+        if (j.dispatch.previousJobId === null || this.supersededSeenByLeader.has(j.jobId)) continue
+        for (let p: string | null = j.dispatch.previousJobId, hops = 0; p !== null && hops < MAX_CHAIN_HOPS; hops++) {
+          const prev = byId.get(p)
+          if (prev === undefined) break
+          if (COMPLETED.has(prev.state)) {
+            this.supersededSeenByLeader.set(j.jobId, { atMs: this.sched.nowMs, by: p })
+            break
+          }
+          p = prev.dispatch.previousJobId
+        }
       }
     }
   }
 
-  /** Successors that completed well after a leader knew their predecessor had. */
+  /** Re-runs that completed well after a leader knew an earlier attempt of theirs had. */
   private checkSuperseded (): void {
-    const ref = this.nodes.find(n => n.isUp)
-    if (ref === undefined) return
-    const byId = new Map(ref.state.jobs().map(j => [j.jobId, j]))
-    for (const j of byId.values()) {
-      const m = this.startedOn.get(j.jobId)
-      const ended = m === undefined ? undefined : this.machines[m]?.get(j.jobId)?.ended
+    for (const [jobId, seen] of this.supersededSeenByLeader) {
+      const m = this.startedOn.get(jobId)
+      const ended = m === undefined ? undefined : this.machines[m]?.get(jobId)?.ended
       if (ended === undefined || ended.exitCode !== 0 || ended.error !== undefined || ended.cancelReason !== undefined) continue
-      for (let p = j.dispatch.previousJobId, hops = 0; p !== null && hops < 16; hops++) {
-        const seen = this.completeSeenByLeader.get(p)
-        if (seen !== undefined && ended.endedAt > seen + SUPERSEDE_GRACE_MS) {
-          this.violate('job-superseded', `job ${j.jobId} completed at ${(ended.endedAt / 1000).toFixed(1)} s although a leader saw its predecessor ${p} completed at ${(seen / 1000).toFixed(1)} s`)
-          return
-        }
-        p = byId.get(p)?.dispatch.previousJobId ?? null
+      if (ended.endedAt > seen.atMs + SUPERSEDE_GRACE_MS) {
+        this.violate('job-superseded', `job ${jobId} completed at ${(ended.endedAt / 1000).toFixed(1)} s although a leader saw it beside its completed predecessor ${seen.by} at ${(seen.atMs / 1000).toFixed(1)} s`)
+        return
       }
     }
   }
