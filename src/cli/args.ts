@@ -22,6 +22,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { name: 'bootstrap', key: 'node.bootstrap', multiple: true, help: 'multiaddr of a peer to join through (repeatable)' },
   { name: 'announce', key: 'node.announce', multiple: true, help: 'multiaddr others dial this node on, advertised instead of the listen addresses (repeatable)' },
   { name: 'mdns', key: 'node.mdns', boolean: true, help: 'find peers with the same swarm key on the LAN (multicast DNS)' },
+  { name: 'upnp', key: 'node.upnp', boolean: true, help: 'ask the LAN\'s UPnP router to publish the listen port (opens it to the internet)' },
   { name: 'swarm-key', key: 'node.swarmKeyFile', help: 'private-network swarm key file' },
   { name: 'log-level', key: 'node.logLevel', help: 'fatal | error | warn | info | debug | trace | silent' },
   { name: 'metrics-port', key: 'node.metricsPort', help: 'serve Prometheus metrics on this port (0 = off)' },

@@ -36,6 +36,13 @@ export const DEFAULT_ANNOUNCE_ADDRS: readonly string[] = []
 export const DEFAULT_NO_ANNOUNCE: readonly string[] = []
 /** node.mdns: find peers of the same swarm key on the LAN by multicast DNS. @default false */
 export const DEFAULT_MDNS = false
+/**
+ * node.upnp: ask the LAN's UPnP gateway (a home or office router) to publish the listen port and
+ * advertise the mapped address. Off: it opens a port on the router for the whole internet, and on
+ * a network without a gateway (clouds, data centres) it sends SSDP searches forever for nothing.
+ * @default false
+ */
+export const DEFAULT_UPNP = false
 /** node.relay: 'auto' serves relays and reserves on two when not dialable from outside; 'off' neither. @default 'auto' */
 export const DEFAULT_RELAY_MODE = 'auto'
 /** node.relayReservations: relays an unreachable node holds a reservation on. @default 2 */

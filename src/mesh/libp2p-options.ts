@@ -13,6 +13,7 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, StrictSign } from '@libp2p/gossipsub'
 import { bootstrap } from '@libp2p/bootstrap'
 import { preSharedKey } from '@libp2p/pnet'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
@@ -35,6 +36,8 @@ export interface Libp2pMeshInit {
   noAnnounce?: readonly string[]
   /** Find peers on the LAN by mDNS and dial them. @default false */
   mdns?: boolean
+  /** Ask the LAN's UPnP gateway to publish the listen port and advertise the mapped address. @default false */
+  upnp?: boolean
   /** Serve circuit relays, punch holes, probe reachability and reserve relays when private; absent: none of it. */
   relay?: RelayInit
   /** Largest gossip message accepted, in bytes. @default 1 MiB */
@@ -53,6 +56,8 @@ export const DEFAULT_GOSSIP_HEARTBEAT_MS = 700
 export const DEFAULT_ADDRESS_DIAL_TIMEOUT_MS = 3_000
 export const DEFAULT_MAX_GOSSIP_MESSAGE_BYTES = 1024 * 1024
 export const DEFAULT_MAX_CONNECTIONS = 200
+/** What the gateway shows beside a mapping riftmesh asked for. */
+export const UPNP_MAPPING_DESCRIPTION = 'riftmesh'
 
 /** `from` + `seqno` of a gossip message (StrictSign: both always present; else the whole payload). */
 export function fastMessageId (msg: { from?: Uint8Array, seqno?: Uint8Array, data?: Uint8Array, topic: string }): string {
@@ -96,6 +101,9 @@ export function libp2pOptions (init: Libp2pMeshInit, isPublic: () => boolean): L
       // with relays, protocols and addresses change after start (relaying on or off, a reservation
       // made): identify push tells connected peers at once
       ...(relay !== undefined ? { identifyPush: identifyPush(), ...relayServices(relay) } : {}),
+      // the mapped address is advertised at once (riftmesh runs no AutoNAT to confirm it); the
+      // dial-back probe then finds out whether members really reach it
+      ...(init.upnp === true ? { upnp: uPnPNAT({ autoConfirmAddress: true, portMappingDescription: UPNP_MAPPING_DESCRIPTION }) } : {}),
       pubsub: gossipsub({
         // heartbeats and document updates reach a node behind NAT over its relayed connections
         runOnLimitedConnection: true,

@@ -200,6 +200,7 @@ export class RiftNode {
       announce: cfg.node.announce,
       noAnnounce: cfg.node.noAnnounce,
       mdns: cfg.node.mdns,
+      upnp: cfg.node.upnp,
       ...(cfg.node.relay === 'auto' ? { relay: { reservations: cfg.node.relayReservations, maxReservations: cfg.node.relayMaxReservations, maxBytes: cfg.node.relayMaxBytes, maxDurationMs: cfg.node.relayMaxDurationMs } } : {}),
       transport: this.init.transport ?? 'tcp',
       maxGossipMessageBytes: cfg.mesh.maxGossipMessageBytes,

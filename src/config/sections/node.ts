@@ -28,6 +28,8 @@ export const nodeFields = {
     'Address ranges never advertised (a container bridge, a VPN nobody else is on).'),
   mdns: field(bool(), D.DEFAULT_MDNS,
     'Find peers on the LAN by multicast DNS (only peers with the same swarm key connect); needs no bootstrap list on one LAN.'),
+  upnp: field(bool(), D.DEFAULT_UPNP,
+    'Ask the LAN\'s UPnP gateway (a home or office router) to publish the listen port, and advertise the mapped address; the router then lets in anyone who dials that port.'),
   relay: field(oneOf(['auto', 'off'] as const), D.DEFAULT_RELAY_MODE,
     '"auto": while peers can dial this node directly, relay for members; when they cannot, hold reservations on node.relayReservations relays and advertise the relayed addresses; "off": neither.'),
   relayReservations: field(int(1, 8, 'relays'), D.DEFAULT_RELAY_RESERVATIONS,
