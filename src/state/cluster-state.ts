@@ -28,6 +28,7 @@ import { nextRegisterVersion, registerKey, resolveRegisters } from './registers.
 import { holdsEpoch, modeFor } from '../election/rules.js'
 import { SettingError, VOTERS, settingIssue, settingSpec, type SettingSpec } from './settings-registry.js'
 import { SettingsView } from './settings-view.js'
+import { VersionMemo } from './memo.js'
 import {
   bucketOfJob, decideRetirableBuckets, deriveJobState, formatBucketId, formatJobId, isBucketSealed,
   type BucketView, type JobView
@@ -85,7 +86,15 @@ export class ClusterState implements TrustContext {
   private readonly certs: EpochCertificates
   /** Bumped whenever what authority depends on may have changed (trust log, certificates, settings). */
   private trustGeneration = 0
-  private trustCache: { generation: number, state: TrustState } | undefined
+  private electionVersion = 0
+  /** Bumped by useElectionMode: leases count by the mode. */
+  private modeVersion = 0
+  private readonly trustMemo = new VersionMemo(() => [this.trustGeneration], () => resolveTrust(this.operatorsRoot, this.trustLog()))
+  private readonly settingsMemo = new VersionMemo(() => [this.trustGeneration], () => this.settingsView.current(this.settingsMap.values()))
+  private readonly votersMemo = new VersionMemo(() => [this.trustGeneration], () => this.settingOf(VOTERS) ?? [...this.configVoters])
+  /** Kept while nothing changes, unless an unbacked lease still waits to be counted. */
+  private readonly leasesMemo = new VersionMemo(() => [this.trustGeneration, this.electionVersion, this.modeVersion],
+    () => this.countingLeases(), m => !m.pending)
   readonly docs: DocSet
   readonly stats = new ValidationStats()
   readonly bucketMaxJobs: number
@@ -109,10 +118,6 @@ export class ClusterState implements TrustContext {
   /** Unbacked leases by `<node>/<epoch>`: monotonic ms first seen, or -1 once counted. */
   private readonly unbackedSince = new Map<string, number>()
   private electionMode: 'majority' | 'epoch' = 'majority'
-  private electionVersion = 0
-  private settingsMemo: { generation: number, value: Map<string, SettingValue> } | undefined
-  private votersMemo: { generation: number, value: string[] } | undefined
-  private leasesMemo: { generation: number, election: number, pending: boolean, value: Lease[] } | undefined
   /** Verdict keys already counted as refused (each counted once). */
   private readonly refusedVerdicts = new Set<string>()
 
@@ -171,10 +176,7 @@ export class ClusterState implements TrustContext {
 
   /** The operators and revoked peers in effect (trust root plus the operator-signed log). */
   trust (): TrustState {
-    if (this.trustCache?.generation !== this.trustGeneration) {
-      this.trustCache = { generation: this.trustGeneration, state: resolveTrust(this.operatorsRoot, this.trustLog()) }
-    }
-    return this.trustCache.state
+    return this.trustMemo.get()
   }
 
   /** Every verified trust-log entry with its signer. */
@@ -200,10 +202,7 @@ export class ClusterState implements TrustContext {
 
   /** The voters in effect: the `voters` setting, else the node's configured list. */
   voters (): string[] {
-    if (this.votersMemo?.generation !== this.trustGeneration) {
-      this.votersMemo = { generation: this.trustGeneration, value: this.settingOf(VOTERS) ?? [...this.configVoters] }
-    }
-    return [...this.votersMemo.value]
+    return [...this.votersMemo.get()]
   }
 
   heldEpoch (nodeId: string, epoch: number): boolean {
@@ -341,8 +340,10 @@ export class ClusterState implements TrustContext {
    * (`election:unbacked-lease`); a shorter gap is a lease that arrived before its grants.
    */
   leases (): Lease[] {
-    const m = this.leasesMemo
-    if (m !== undefined && m.generation === this.trustGeneration && m.election === this.electionVersion && !m.pending) return [...m.value]
+    return [...this.leasesMemo.get().value]
+  }
+
+  private countingLeases (): { value: Lease[], pending: boolean } {
     const all = this.leaseEntries()
     const voters = this.voters()
     let value = all
@@ -350,10 +351,8 @@ export class ClusterState implements TrustContext {
       const view = { candidacies: [], grants: this.grants(), leases: all }
       value = all.filter(l => l.nodeId === this.selfId || holdsEpoch(view, voters, l.nodeId, l.epoch) || this.unbacked(l))
     }
-    // kept while nothing changes, unless an unbacked lease still waits to be counted
     const pending = value.length < all.length && all.some(l => (this.unbackedSince.get(`${l.nodeId}/${l.epoch}`) ?? -1) >= 0)
-    this.leasesMemo = { generation: this.trustGeneration, election: this.electionVersion, pending, value }
-    return [...value]
+    return { value, pending }
   }
 
   /** Note an unbacked lease (counted once it has stayed unbacked a lease long); always false. */
@@ -375,7 +374,7 @@ export class ClusterState implements TrustContext {
   /** Which election mode the node runs (the election service sets it; leases count by it). */
   useElectionMode (mode: 'majority' | 'epoch'): void {
     this.electionMode = mode
-    this.leasesMemo = undefined
+    this.modeVersion++
   }
 
   /**
@@ -451,10 +450,7 @@ export class ClusterState implements TrustContext {
    */
   settings (): Map<string, SettingValue> {
     // recomputed when the settings, the trust log or the certificates changed (each bumps the generation)
-    if (this.settingsMemo?.generation !== this.trustGeneration) {
-      this.settingsMemo = { generation: this.trustGeneration, value: this.settingsView.current(this.settingsMap.values()) }
-    }
-    return new Map(this.settingsMemo.value)
+    return new Map(this.settingsMemo.get())
   }
 
   setting (name: string): SettingValue | undefined {
