@@ -5,9 +5,13 @@
  * - signed — the product path: the writer's ClusterState write (signed with its libp2p key)
  *   until every other node's typed view (`node()`, `setting()`, `job()`, which verify the
  *   signature, the schema and who may write it) returns it;
- * - unsigned — the same values written as plain Y.Map entries (maps `unsigned.<map>` of the same
- *   documents) through the same DocSet, DocStore, Replicator and gossipsub mesh, read back raw
- *   from the other nodes' Y.Docs.
+ * - unsigned — the same values through the same typed view without the signature (UnsignedView:
+ *   the same schema parse on write, the same ValidatedMap arrival check, schema, key check,
+ *   settings resolution and job state on read; no signEntry, verifyEntry or authority), in maps
+ *   `unsigned.<map>` of the same documents, through the same DocSet, DocStore, Replicator and
+ *   gossipsub mesh. (Until this arm read raw Y.Map values it left out the schema parse and the
+ *   settings resolution, which have nothing to do with signatures, and put them on the
+ *   signature's account.)
  * The changes cycle through three realistic entries: a NodeInfo rewrite, a cluster setting (a
  * register holding a job command line), and a job status heartbeat of the writer's own job.
  *
@@ -22,6 +26,7 @@ import { registerKey } from '../../src/state/registers.js'
 import { bucketOfJob } from '../../src/state/jobs.js'
 import { bucketDocName, type DocName } from '../../src/state/docs.js'
 import type { MemoryPeer } from '../support/memory-peer.js'
+import { UnsignedView } from './unsigned-view.js'
 import { entryCosts } from './entry-costs.js'
 import { KINDS, UNSIGNED, f0, f1, f2, field, jobStatus, loadNote, nodeInfo, num, settingValue, type Kind } from './signed-workload.js'
 import { type Latencies, ROUND_TIMEOUT_MS, SETTLE_MS, latencies, pct, startNetwork, stopNetwork, waitFor, type Network } from './propagation.js'
@@ -39,14 +44,16 @@ interface Change {
   doc: DocName
   map: string
   key: string
-  /** The value as the product writes it (before its signature is attached). */
-  value: Record<string, unknown>
   stamp: number
   stampOf: (v: unknown) => number | undefined
   /** The product write (signs). */
   write: () => void
+  /** The same write without the signature, into the writer's unsigned view. */
+  writeUnsigned: (view: UnsignedView) => void
   /** The typed, verifying read. */
   typed: (s: ClusterState) => unknown
+  /** The same typed read without the signature. */
+  typedUnsigned: (view: UnsignedView) => unknown
 }
 
 interface Flight {
@@ -56,7 +63,7 @@ interface Flight {
   remaining: number
   lastMs: number
   done: () => void
-  /** ms the readers spent looking for the change (typed view or raw map), summed, and how many looks. */
+  /** ms the readers spent looking for the change (typed view, signed or not), summed, and how many looks. */
   readMs: number
   reads: number
 }
@@ -82,54 +89,55 @@ function makeChange (kind: Kind, p: MemoryPeer, i: number, jobId: string, round:
   if (kind === 'node') {
     const value = nodeInfo(self, i, stamp)
     return {
-      kind, doc: 'control', map: 'nodes', key: self, value, stamp,
+      kind, doc: 'control', map: 'nodes', key: self, stamp,
       stampOf: v => num(field(field(v, 'hardware'), 'diskFreeGb')),
       write: () => p.state.setNodeInfo(value),
-      typed: s => s.node(self)
+      writeUnsigned: u => u.setNodeInfo(value),
+      typed: s => s.node(self),
+      typedUnsigned: u => u.node(self)
     }
   }
   if (kind === 'setting') {
     const name = `bench/signed/${round % SETTING_NAMES}`
     const value = settingValue(stamp)
     return {
-      kind, doc: 'control', map: 'settings', key: registerKey(name, self), value: { v: 1, name, writer: self, version: round + 1, value }, stamp,
-      stampOf: v => num(field(v, 'round') ?? field(field(v, 'value'), 'round')),
+      kind, doc: 'control', map: 'settings', key: registerKey(name, self), stamp,
+      stampOf: v => num(field(v, 'round')),
       write: () => p.state.setSetting(name, value),
-      typed: s => s.setting(name)
+      writeUnsigned: u => u.setSetting(name, value),
+      typed: s => s.setting(name),
+      typedUnsigned: u => u.setting(name)
     }
   }
   const value = jobStatus(self, jobId, stamp)
   return {
-    kind, doc: bucketDocName(bucketOfJob(jobId) as string), map: 'status', key: jobId, value, stamp,
+    kind, doc: bucketDocName(bucketOfJob(jobId) as string), map: 'status', key: jobId, stamp,
     stampOf: v => { const h = num(field(v, 'heartbeatAt')); return h === undefined ? undefined : h - 1_765_000_000_000 },
     write: () => p.state.setJobStatus(value),
-    typed: s => s.job(jobId)?.status
+    writeUnsigned: u => u.setJobStatus(value),
+    typed: s => s.job(jobId)?.status,
+    typedUnsigned: u => u.jobStatus(jobId)
   }
 }
 
-function unsignedWrite (p: MemoryPeer, c: Change): void {
-  const doc = p.state.docs.ensure(c.doc)
-  doc.transact(() => doc.getMap(UNSIGNED + c.map).set(c.key, c.value))
-}
-
-function has (s: ClusterState, f: Flight): boolean {
+function has (s: ClusterState, u: UnsignedView, f: Flight): boolean {
   const c = f.change
-  const v = f.mode === 'signed' ? c.typed(s) : s.docs.get(c.doc)?.getMap(UNSIGNED + c.map).get(c.key)
-  return c.stampOf(v) === c.stamp
+  return c.stampOf(f.mode === 'signed' ? c.typed(s) : c.typedUnsigned(u)) === c.stamp
 }
 
-interface SignedNet { net: Network, flight: { current: Flight | undefined }, jobs: string[] }
+interface SignedNet { net: Network, flight: { current: Flight | undefined }, jobs: string[], views: UnsignedView[] }
 
 async function startSignedNet (n: number, windowMs: number, rng: SeededRng): Promise<SignedNet> {
   const net = await startNetwork(n, windowMs, rng.fork('topology'))
   const flight: SignedNet['flight'] = { current: undefined }
+  const views: UnsignedView[] = []
   try {
     net.peers.forEach((p, i) => {
       net.cleanups.push(p.state.onUpdate(u => {
         const f = flight.current
         if (u.origin !== 'remote' || f === undefined || f.got[i] === true) return
         const t0 = performance.now()
-        const seen = has(p.state, f)
+        const seen = has(p.state, views[i] as UnsignedView, f)
         f.readMs += performance.now() - t0
         f.reads++
         if (!seen) return
@@ -154,7 +162,12 @@ async function startSignedNet (n: number, windowMs: number, rng: SeededRng): Pro
       const nodesMissing = net.peers.reduce((a, p) => a + n - p.state.nodes().length, 0)
       throw new Error(`setup entries did not reach all ${n} nodes in ${SETUP_TIMEOUT_MS} ms: ${jobsMissing} jobs and ${nodesMissing} NodeInfos missing over all nodes`)
     }
-    return { net, flight, jobs }
+    for (const p of net.peers) {
+      const view = new UnsignedView(p.state)
+      view.watchJobs(jobs)
+      views.push(view)
+    }
+    return { net, flight, jobs, views }
   } catch (err) {
     await stopNetwork(net)
     throw err
@@ -174,7 +187,7 @@ async function measure (sn: SignedNet, writer: number, mode: Mode, change: Chang
   const t0 = performance.now()
   const sends = net.traffic.sends.doc
   if (mode === 'signed') change.write()
-  else unsignedWrite(p, change)
+  else change.writeUnsigned(sn.views[writer] as UnsignedView)
   const writeMs = performance.now() - t0
   const timeout = new Promise<false>(resolve => { setTimeout(resolve, ROUND_TIMEOUT_MS, false).unref() })
   const ok = await Promise.race([arrived.then(() => true), timeout])
@@ -264,7 +277,7 @@ export async function signedVsUnsigned (n: number, rounds: number, windowMs: num
   }
   rows.load = `${load0} at start; ${loadNote()} at end`
   return {
-    name: `N=${n}, ${windowMs} ms coalescing: one entry → all ${n - 1} others, signed (product write → typed view) vs unsigned (raw Y.Map both ends); ${rounds} rounds, interleaved`,
+    name: `N=${n}, ${windowMs} ms coalescing: one entry → all ${n - 1} others, signed (product write → typed view) vs unsigned (the same typed write and view, no signature); ${rounds} rounds, interleaved`,
     values: rows
   }
 }
@@ -290,7 +303,7 @@ export async function signedPropagation (): Promise<SizeResult[]> {
     name: 'legend (signed vs unsigned)',
     values: {
       signed: 'ClusterState.setNodeInfo / setSetting / setJobStatus (signEntry with the node key) → other nodes\' node() / setting() / job().status (verifyEntry, schema, authority)',
-      unsigned: `the same values set raw in maps ${UNSIGNED}<map> of the same documents → read raw; same DocSet, DocStore, Replicator, gossipsub`,
+      unsigned: `the same values through the same typed view without signature or authority (schema parse on write; ValidatedMap, settings resolution, job state on read), in maps ${UNSIGNED}<map> of the same documents; same DocSet, DocStore, Replicator, gossipsub`,
       latency: 'write call → last of the N-1 others has it; p99 of ≤ 120 samples ≈ the second-largest',
       'verify in one process': 'the verified-signature cache is per process: one cold Ed25519 check per change, the other readers hit the cache',
       CPU: 'process CPU per change (all nodes share one thread), write → last arrival; checks a map makes as an entry arrives count in CPU and latency, not in the readers\' reads',
