@@ -16,6 +16,7 @@ import { demoFlags, demoHelp, runDemo } from './commands/demo.js'
 import { docHelp, inspectFlags, runDoc, runSettings, runStatus, settingsFlags, settingsHelp, statusFlags, statusHelp } from './commands/inspect.js'
 import { replFlags, replHelp, runRepl } from './commands/repl.js'
 import { nodesFlags, nodesHelp, runNodes } from './commands/nodes.js'
+import { modelsFlags, modelsHelp, runModels } from './commands/models.js'
 import { operatorsFlags, operatorsHelp, revokeFlags, revokeHelp, runOperators, runReinstate, runRevoke } from './commands/trust.js'
 
 interface Command {
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   status: { summary: 'a running node\'s view of the cluster', help: statusHelp, flags: statusFlags, run: runStatus },
   nodes: { summary: 'the node table; forget a node that is gone for good', help: nodesHelp, flags: nodesFlags, run: runNodes },
   settings: { summary: 'read, change, unset or describe cluster-wide settings', help: settingsHelp, flags: settingsFlags, run: runSettings },
+  models: { summary: 'each config\'s best model; an operator\'s promotion override (set, restore)', help: modelsHelp, flags: modelsFlags, run: runModels },
   operators: { summary: 'the operator keys in effect; add or remove one (signed with an operator key)', help: operatorsHelp, flags: operatorsFlags, run: runOperators },
   revoke: { summary: 'revoke a machine: honest nodes hang up on it, ignore its entries, re-run its jobs', help: revokeHelp, flags: revokeFlags, run: runRevoke },
   reinstate: { summary: 'undo a revocation (signed with an operator key)', help: revokeHelp, flags: revokeFlags, run: runReinstate },

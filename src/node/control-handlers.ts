@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js'
 import { abControlHandlers } from './control-ab.js'
 import { settingsControlHandlers } from './control-settings.js'
 import { trustControlHandlers, trustReport } from './control-trust.js'
+import { modelsControlHandlers } from './control-models.js'
 import { documentBytes, storeHealth } from './metrics-snapshot.js'
 import { nodesControlHandlers } from './control-nodes.js'
 import { inspectionHandlers } from './metrics-views.js'
@@ -22,6 +23,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
     ...settingsControlHandlers(p, { configVoters: node.config.election.voters, electionMode: node.config.election.mode }),
     ...nodesControlHandlers(p, { deadAfterMs: node.config.health.deadAfterMs, logger }),
     ...trustControlHandlers(p),
+    ...modelsControlHandlers(p, clock),
     status: async () => ({
       peerId: p.mesh.selfId,
       listen: p.mesh.listenAddrs(),

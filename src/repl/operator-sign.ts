@@ -64,3 +64,30 @@ export async function signedTrustChange (call: ControlCall, signer: EntrySigner,
   const key = trustKey(seq, signer.id)
   return await call('writeSignedTrust', { key, raw: signEntry(signer, 'control', 'trust', key, entry) }) as Record<string, unknown>
 }
+
+export interface ModelOverrideRequest {
+  config: string
+  model: { modelId: string, path: string, ownerNode: string, elo?: number }
+}
+
+/** Why a models draft the node answered is not the override asked for, or null when it is. */
+export function modelDraftMismatch (draft: unknown, req: ModelOverrideRequest, writer: string): string | null {
+  const d = draft as { key?: unknown, entry?: { name?: unknown, writer?: unknown, version?: unknown, value?: Record<string, unknown> } } | null
+  if (d === null || typeof d !== 'object' || d.entry === undefined || d.entry === null || d.entry.value === undefined) return 'no draft'
+  if (d.key !== registerKey(req.config, writer)) return `key ${String(d.key)}`
+  if (d.entry.name !== req.config || d.entry.writer !== writer || d.entry.value.config !== req.config) return 'another config or writer'
+  if (!Number.isSafeInteger(d.entry.version)) return 'no version'
+  const v = d.entry.value
+  if (v.modelId !== req.model.modelId || v.path !== req.model.path || v.ownerNode !== req.model.ownerNode) return 'another model'
+  if (req.model.elo !== undefined && v.elo !== req.model.elo) return 'another rating'
+  return null
+}
+
+/** Promote `req.model` as the best model of `req.config`, signed by `signer` (an operator's override). */
+export async function signedModelOverride (call: ControlCall, signer: EntrySigner, req: ModelOverrideRequest): Promise<Record<string, unknown>> {
+  const r = await call('modelDraft', { config: req.config, model: req.model, writer: signer.id }) as { draft: { key: string, entry: object } }
+  const wrong = modelDraftMismatch(r.draft, req, signer.id)
+  if (wrong !== null) throw new ControlError(`the node's draft for ${req.config} is not the model asked for (${wrong}); nothing was signed`)
+  const raw = signEntry(signer, 'control', 'models', r.draft.key, r.draft.entry)
+  return await call('writeSignedModel', { key: r.draft.key, raw }) as Record<string, unknown>
+}

@@ -84,16 +84,27 @@ export class ClusterState implements TrustContext {
   private readonly configVoters: readonly string[]
   private readonly trustMap: ValidatedMap<TrustEntry>
   private readonly certs: EpochCertificates
-  /** Bumped whenever what authority depends on may have changed (trust log, certificates, settings). */
-  private trustGeneration = 0
+  /**
+   * Changes seen of the maps what is in effect depends on (each map's observer bumps its own), and
+   * of the election mode. Authority is checked again only when what it depends on changed: an
+   * entry about its writer (NodeInfo, status, …) on the trust log; an entry that needs an epoch
+   * (dispatches, models, training) also on the certificates and the voters in effect.
+   */
+  private trustVersion = 0
+  private certsVersion = 0
+  private settingsVersion = 0
   private electionVersion = 0
-  /** Bumped by useElectionMode: leases count by the mode. */
   private modeVersion = 0
-  private readonly trustMemo = new VersionMemo(() => [this.trustGeneration], () => resolveTrust(this.operatorsRoot, this.trustLog()))
-  private readonly settingsMemo = new VersionMemo(() => [this.trustGeneration], () => this.settingsView.current(this.settingsMap.values()))
-  private readonly votersMemo = new VersionMemo(() => [this.trustGeneration], () => this.settingOf(VOTERS) ?? [...this.configVoters])
+  private readonly trustMemo = new VersionMemo(() => [this.trustVersion], () => resolveTrust(this.operatorsRoot, this.trustLog()))
+  private readonly settingsMemo = new VersionMemo(() => [this.settingsVersion, this.trustVersion],
+    () => this.settingsView.current(this.settingsMap.values()))
+  /** The voters in effect, with a version that changes only when the list does (not on every settings change). */
+  private readonly votersMemo = new VersionMemo<{ list: string[], version: number }>(() => [this.settingsVersion, this.trustVersion], previous => {
+    const list = this.settingOf(VOTERS) ?? [...this.configVoters]
+    return previous !== undefined && sameList(previous.list, list) ? previous : { list, version: (previous?.version ?? 0) + 1 }
+  })
   /** Kept while nothing changes, unless an unbacked lease still waits to be counted. */
-  private readonly leasesMemo = new VersionMemo(() => [this.trustGeneration, this.electionVersion, this.modeVersion],
+  private readonly leasesMemo = new VersionMemo(() => [this.electionVersion, this.trustVersion, this.settingsVersion, this.modeVersion],
     () => this.countingLeases(), m => !m.pending)
   readonly docs: DocSet
   readonly stats = new ValidationStats()
@@ -135,17 +146,20 @@ export class ClusterState implements TrustContext {
     this.retentionMs = positiveInt('retentionMs', init.retentionMs ?? DEFAULT_JOB_RETENTION_MS)
     this.docs = new DocSet(this.rng.fork('docs'), init)
     const control = this.docs.ensure('control')
-    const bump = (): void => { this.trustGeneration++ }
-    for (const m of ['trust', 'certs', 'settings']) control.getMap(m).observe(bump)
+    control.getMap('trust').observe(() => { this.trustVersion++ })
+    control.getMap('certs').observe(() => { this.certsVersion++ })
+    control.getMap('settings').observe(() => { this.settingsVersion++ })
     control.getMap('election').observe(() => { this.electionVersion++ })
+    const trustOnly = (): number => this.trustVersion
     const vm = <T>(name: string, doc: DocName, check: (k: string, v: T) => string | null, schema: z.ZodType<T>,
-      authority: AuthorityCheck<T>, sticky = false): ValidatedMap<T> =>
+      authority: AuthorityCheck<T>, sticky = false, generation = trustOnly): ValidatedMap<T> =>
       new ValidatedMap(name, this.docs.ensure(doc).getMap(name), schema, check, this.stats, this.log, {
-        doc, authority, generation: () => this.trustGeneration, sticky, repair: (key, raw, stored) => this.writeBack(doc, name, key, raw, stored)
+        doc, authority, generation, sticky, repair: (key, raw, stored) => this.writeBack(doc, name, key, raw, stored)
       })
+    const epochs = (): number => this.epochAuthorityVersion()
     this.trustMap = vm('trust', 'control', trustKeyCheck, trustEntrySchema, (k, _v, by) => (k.endsWith(`/${by}`) ? null : 'wrong-signer'), true)
     this.certs = new EpochCertificates(vm('certs', 'control', (k, v) => (k === certKey(v.epoch, v.leader) ? null : 'key is not <epoch>/<leader>'),
-      certSchema, (_k, v, by) => ownEntry(v.leader, by, this)), () => this.trustGeneration)
+      certSchema, (_k, v, by) => ownEntry(v.leader, by, this)), trustOnly)
     this.nodesMap = vm('nodes', 'control', (k, v) => (k === v.nodeId ? null : 'key is not the node id'), nodeInfoSchema,
       (_k, v, by) => ownEntry(v.nodeId, by, this))
     this.manifestsMap = vm('manifests', 'manifests', (k, v) => (k === v.nodeId ? null : 'key is not the node id'), manifestSchema,
@@ -153,13 +167,13 @@ export class ClusterState implements TrustContext {
     this.electionMap = vm('election', 'control', electionKeyCheck, electionEntrySchema, (_k, v, by) => ownEntry(electionOwner(v), by, this))
     this.modelsMap = vm('models', 'control', (k, v) =>
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
-    modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this))
+    modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs)
     this.settingsMap = vm('settings', 'control', (k, v) => k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>',
       settingRegisterSchema as z.ZodType<Register<SettingValue>>, (_k, v, by) => settingAuthority(v.name, v.writer, by, this), true)
     this.settingsView = new SettingsView(this.stats, this.log)
     this.trainingMap = vm('training', 'control', (k, v) =>
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
-    trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this))
+    trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs)
     for (const name of this.docs.names()) this.attachBucket(name)
     this.docs.onCreate(name => this.attachBucket(name))
     this.docs.onUpdate(u => {
@@ -202,11 +216,19 @@ export class ClusterState implements TrustContext {
 
   /** The voters in effect: the `voters` setting, else the node's configured list. */
   voters (): string[] {
-    return [...this.votersMemo.get()]
+    return [...this.votersMemo.get().list]
   }
 
   heldEpoch (nodeId: string, epoch: number): boolean {
-    return this.certs.held(nodeId, epoch, this.voters(), this)
+    return this.certs.held(nodeId, epoch, this.votersMemo.get().list, this)
+  }
+
+  /**
+   * Changes whenever what epoch authority depends on may have: the trust log, the certificates or
+   * the voters in effect. A sum of counters that only grow, so it changes when any of them does.
+   */
+  private epochAuthorityVersion (): number {
+    return this.trustVersion + this.certsVersion + this.votersMemo.get().version
   }
 
   /**
@@ -229,16 +251,19 @@ export class ClusterState implements TrustContext {
   }
 
   /**
-   * Store an entry someone else signed (an operator's setting or trust entry, from the CLI),
+   * Store an entry someone else signed (an operator's setting, trust entry or model override, from the CLI),
    * after the same checks every reader makes. Throws OwnershipError naming the reason otherwise.
    */
-  writeSigned (map: 'settings' | 'trust', key: string, raw: unknown): void {
+  writeSigned (map: 'settings' | 'trust' | 'models', key: string, raw: unknown): void {
     const checked = verifyEntry('control', map, key, raw)
     if (!checked.ok) throw new OwnershipError(map, `entry ${key} is ${checked.reason === 'unsigned' ? 'not signed' : 'not validly signed'}`)
     let refused: string | null
     if (map === 'settings') {
       const reg = settingRegisterSchema.safeParse(checked.value)
       refused = !reg.success ? 'malformed' : key !== registerKey(reg.data.name, reg.data.writer) ? 'key is not <name>@<writer>' : settingAuthority(reg.data.name, reg.data.writer, checked.by, this)
+    } else if (map === 'models') {
+      const reg = modelRegisterSchema.safeParse(checked.value)
+      refused = !reg.success || reg.data.name !== reg.data.value.config ? 'malformed' : key !== registerKey(reg.data.name, reg.data.writer) ? 'key is not <name>@<writer>' : leaderRegisterAuthority(reg.data.writer, reg.data.value.epoch, checked.by, this)
     } else {
       const entry = trustEntrySchema.safeParse(checked.value)
       refused = !entry.success ? 'malformed' : trustKeyCheck(key, entry.data) ?? (key.endsWith(`/${checked.by}`) ? null : 'wrong-signer') ?? (this.isOperator(checked.by) ? null : 'not-operator')
@@ -246,6 +271,13 @@ export class ClusterState implements TrustContext {
     if (refused !== null) throw new OwnershipError(map, `entry ${key} signed by ${checked.by} refused: ${refused}`)
     const doc = this.docs.ensure('control')
     doc.transact(() => doc.getMap(map).set(key, raw))
+  }
+
+  /** The models register an operator's promotion override needs (the next version of its config), for `writer` to sign. */
+  modelDraft (entry: ModelEntry, writer: string): { key: string, entry: Register<ModelEntry> } {
+    const value = modelRegisterSchema.shape.value.parse(entry)
+    const reg = modelRegisterSchema.parse({ v: 1, name: value.config, writer, version: nextRegisterVersion(this.modelsMap.values(), value.config), value }) as Register<ModelEntry>
+    return { key: registerKey(value.config, writer), entry: reg }
   }
 
   /** The register a setting change needs (the next version above every one seen), for `writer` to sign. */
@@ -449,12 +481,11 @@ export class ClusterState implements TrustContext {
    * once — so the last valid value stays; a null value is an unset and hides every older one.
    */
   settings (): Map<string, SettingValue> {
-    // recomputed when the settings, the trust log or the certificates changed (each bumps the generation)
     return new Map(this.settingsMemo.get())
   }
 
   setting (name: string): SettingValue | undefined {
-    return this.settings().get(name)
+    return this.settingsMemo.get().get(name)
   }
 
   /** A setting in its typed form (the spec's schema output), or undefined while unset. */
@@ -649,10 +680,13 @@ export class ClusterState implements TrustContext {
     const bucketId = bucketIdOfDoc(name)
     if (bucketId === undefined || this.buckets.has(bucketId)) return
     const doc = this.docs.ensure(name)
+    // `more`: a check beyond authorship, which needs epoch authority (so is rechecked when it changes)
     const mk = <T>(map: string, schema: z.ZodType<T>, check: (k: string, v: T) => string | null, owner: (v: T) => string,
-      more: (v: T) => string | null = () => null): ValidatedMap<T> =>
+      more?: (v: T) => string | null): ValidatedMap<T> =>
       new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
-        doc: name, authority: (_k, v, by) => ownEntry(owner(v), by, this) ?? more(v), generation: () => this.trustGeneration,
+        doc: name,
+        authority: (_k, v, by) => ownEntry(owner(v), by, this) ?? more?.(v) ?? null,
+        generation: more === undefined ? () => this.trustVersion : () => this.epochAuthorityVersion(),
         repair: (key, raw, stored) => this.writeBack(name, map, key, raw, stored)
       })
     const suffix = bucketId.split('-')[1] ?? ''
@@ -704,4 +738,8 @@ function electionKeyCheck (key: string, v: ElectionEntry): string | null {
   if ('renounced' in v) return key === `cand/${v.nodeId}` ? null : 'candidacy key is not cand/<nodeId>'
   if ('candidate' in v) return key === `grant/${v.voter}` ? null : 'grant key is not grant/<voterId>'
   return key === `lease/${v.nodeId}` ? null : 'lease key is not lease/<nodeId>'
+}
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
