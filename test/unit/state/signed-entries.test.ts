@@ -42,6 +42,18 @@ describe('signatures', () => {
     expect(verifyEntry('control', 'settings', 'a@x', { ...raw, sig: { by: 'notapeerid', s: raw.sig.s } })).toEqual({ ok: false, reason: 'bad-signature' })
   })
 
+  it('takes a signature already verified in the process only for the same entry stored byte for byte: a changed value under a verified signature still fails, and the same value in another key order is checked again and passes', () => {
+    const v = { v: 1, a: 'x', b: [1, 2] }
+    const raw = signEntry(OP_A, 'control', 'settings', 'c@x', v)
+    expect(verifyEntry('control', 'settings', 'c@x', raw)).toMatchObject({ ok: true })
+    // a second time: a hit
+    expect(verifyEntry('control', 'settings', 'c@x', { ...raw })).toMatchObject({ ok: true, value: v, by: OP_A.id })
+    expect(verifyEntry('control', 'settings', 'c@x', { ...raw, b: [1, 3] })).toEqual({ ok: false, reason: 'bad-signature' })
+    expect(verifyEntry('control', 'settings', 'c@x', { ...raw, b: [1, 2, 3] })).toEqual({ ok: false, reason: 'bad-signature' })
+    expect(verifyEntry('control', 'settings', 'c@x', { sig: raw.sig, b: [1, 2], a: 'x', v: 1 })).toMatchObject({ ok: true, by: OP_A.id })
+    expect(verifyEntry('control', 'settings', 'c@x', { sig: raw.sig, b: [1, 2], a: 'y', v: 1 })).toEqual({ ok: false, reason: 'bad-signature' })
+  })
+
   it('skips a NodeInfo another member wrote under a node\'s key, signed by itself or with the victim\'s signature on changed contents, and keeps the node\'s own', () => {
     const [victim, reader] = [makeState(1), makeState(2)]
     victim.setNodeInfo(sampleNodeInfo(nodeId(1)))
