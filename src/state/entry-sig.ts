@@ -117,7 +117,10 @@ export function verifyEntry (doc: string, map: string, key: string, raw: unknown
   if (typeof by !== 'string' || typeof s !== 'string' || s.length > 200) return { ok: false, reason: 'bad-signature' }
   // Stored JSON keeps the writer's key order (Yjs keeps it), so equal text means an equal value,
   // hence an equal canonical message; a few µs cheaper than building the canonical one.
-  const stored = `${doc}\n${map}\n${key}\n${JSON.stringify(raw)}`
+  const json = storedJson(raw)
+  // a value JSON cannot hold (a BigInt, which Yjs carries) was never signed: refused, not thrown
+  if (json === undefined) return { ok: false, reason: 'bad-signature' }
+  const stored = `${doc}\n${map}\n${key}\n${json}`
   const cacheKey = `${by}:${s}`
   if (verified.get(cacheKey) === stored) return { ok: true, value, by }
   const pub = publicKeyOf(by)
@@ -128,4 +131,13 @@ export function verifyEntry (doc: string, map: string, key: string, raw: unknown
   if (verified.size >= MAX_VERIFIED_CACHE) verified.clear()
   verified.set(cacheKey, stored)
   return { ok: true, value, by }
+}
+
+function storedJson (raw: unknown): string | undefined {
+  try {
+    return JSON.stringify(raw)
+  } catch (err) {
+    if (err instanceof TypeError) return undefined // BigInt
+    throw err
+  }
 }

@@ -54,6 +54,19 @@ describe('signatures', () => {
     expect(verifyEntry('control', 'settings', 'c@x', { sig: raw.sig, b: [1, 2], a: 'y', v: 1 })).toEqual({ ok: false, reason: 'bad-signature' })
   })
 
+  it('refuses, and counts, an entry holding a value JSON cannot encode (a BigInt, which Yjs carries) instead of throwing on every read', () => {
+    const [victim, reader] = [makeState(1), makeState(2)]
+    victim.setNodeInfo(sampleNodeInfo(nodeId(1)))
+    syncInto(victim, reader)
+    const honest = reader.node(nodeId(1))
+    const stored = victim.docs.ensure('control').getMap('nodes').get(nodeId(1)) as Record<string, unknown>
+    expect(verifyEntry('control', 'nodes', nodeId(1), { ...stored, startedAt: 1n })).toEqual({ ok: false, reason: 'bad-signature' })
+    hostileWrite(reader, 'control', d => d.getMap('nodes').set(nodeId(1), { ...stored, startedAt: 1n }))
+    expect(reader.node(nodeId(1))).toEqual(honest)
+    expect(reader.nodes()).toHaveLength(1)
+    expect(reader.stats.snapshot()).toMatchObject({ 'nodes:bad-signature': 1 })
+  })
+
   it('skips a NodeInfo another member wrote under a node\'s key, signed by itself or with the victim\'s signature on changed contents, and keeps the node\'s own', () => {
     const [victim, reader] = [makeState(1), makeState(2)]
     victim.setNodeInfo(sampleNodeInfo(nodeId(1)))
