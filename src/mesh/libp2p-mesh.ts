@@ -20,6 +20,7 @@ import { isRelayed } from './addrs.js'
 import { listenError } from './listen-errors.js'
 import { DEFAULT_RESERVATIONS, dialDiscovered, reserveRelays, serveRelay, upgradeRelayed, type RelayInit } from './connectivity.js'
 import { ReachabilityProbe, type Reachability, type ReachabilityState } from './reachability.js'
+import { HolePunch } from './hole-punch.js'
 import { libp2pOptions, type Libp2pMeshInit } from './libp2p-options.js'
 import { wrapStream } from './frame-stream.js'
 import { SystemClock, type Clock } from '../core/clock.js'
@@ -60,6 +61,7 @@ export class Libp2pMesh implements Mesh {
   private readonly hangUpListeners = new Set<(peer: string, reason: HangUpReason) => void>()
   private selfIdValue = ''
   private probe: ReachabilityProbe | undefined
+  private punch: HolePunch | undefined
   private reserving = false
   private readonly addrListeners = new Set<(addrs: string[]) => void>()
   private lastAddrs = ''
@@ -112,7 +114,11 @@ export class Libp2pMesh implements Mesh {
       const peer = evt.detail.peerId.toString()
       const addrs = evt.detail.listenAddrs.map(a => a.toString())
       for (const l of this.identifyListeners) l(peer, addrs)
-      if (relay !== undefined) upgradeRelayed(node, peer, addrs, this.log)
+      if (relay === undefined) return
+      if (!isRelayed(evt.detail.connection.remoteAddr.toString())) this.punch?.observed(evt.detail.observedAddr?.toString())
+      upgradeRelayed(node, peer, addrs, this.log)
+      // both behind NAT: only a punch makes the relayed connection direct
+      if (this.probe?.reachability.state === 'private') this.punch?.maybePunch(peer)
     })
     try {
       await node.start()
@@ -133,6 +139,8 @@ export class Libp2pMesh implements Mesh {
       // no relaying until members have dialled this node back: a NATed relay is no use to anyone
       await serveRelay(node, false, this.log)
       await this.probe.start()
+      this.punch = new HolePunch({ libp2p: node, clock: this.clock, logger: this.log })
+      await this.punch.start()
     }
   }
 
@@ -142,6 +150,8 @@ export class Libp2pMesh implements Mesh {
     this.node = undefined
     await this.probe?.stop()
     this.probe = undefined
+    await this.punch?.stop()
+    this.punch = undefined
     await node.stop()
   }
 
@@ -153,6 +163,7 @@ export class Libp2pMesh implements Mesh {
     }
     await serveRelay(node, state === 'public', this.log)
     this.emitAddrs()
+    if (state === 'private') for (const peer of this.connectedPeers()) this.punch?.maybePunch(peer)
   }
 
   private get clock (): Clock {

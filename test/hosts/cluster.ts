@@ -135,10 +135,11 @@ export class HostCluster {
 
   /** Wait until every host in `hosts` is connected to every other one. */
   async fullMesh (hosts: readonly Host[], timeoutMs: number): Promise<void> {
+    // the links still missing ('h3 → h4'), so a failure names them
     await expect.poll(async () => {
-      const ss = await Promise.all(hosts.map(async x => await this.status(x)))
-      return ss.every(s => s.mesh.peers.filter(p => p.connected).length === hosts.length - 1)
-    }, { timeout: timeoutMs, interval: 250 }).toBe(true)
+      const ss = await Promise.all(hosts.map(async x => ({ x, s: await this.status(x) })))
+      return ss.flatMap(({ x, s }) => hosts.filter(y => y !== x && !s.mesh.peers.some(p => p.nodeId === this.node(y).peerId && p.connected)).map(y => `${x.name} → ${y.name}`))
+    }, { timeout: timeoutMs, interval: 250 }).toEqual([])
   }
 
   /** Wait until every host's documents are equal (the same state digest at one instant). */
