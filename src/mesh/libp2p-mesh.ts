@@ -1,7 +1,8 @@
 /**
  * The real Mesh: a libp2p 3 node made as ./libp2p-options.ts says (TCP or the in-process memory
  * transport, Noise, Yamux, the swarm key, identify, ping, bootstrap discovery, gossipsub with
- * signed messages; with `relay`, circuit relay v2, DCUtR and the dial-back reachability probe;
+ * signed messages; with `relay`, circuit relay v2, DCUtR, the dial-back reachability probe and
+ * riftmesh's own hole punch between two NATed members (./hole-punch.ts);
  * with `mdns`, LAN discovery), its events turned into riftmesh's listeners, and the streams,
  * dials and connection views the rest of riftmesh uses. libp2p keeps its own timers; they stay
  * behind this class.
