@@ -76,10 +76,11 @@ describe.skipIf(!support.ok)(`NAT sites of the emulated hosts${support.ok ? '' :
   let masq: Host
   let masq2: Host
   let mapped: Host
+  let random: Host
 
   beforeAll(async () => {
-    lab = await createLab({ hosts: 2, nat: [{ mode: 'masquerade' }, { mode: 'masquerade' }, { mode: 'portmap', externalPort: MAPPED, internalPort: PORT }] })
-    ;[pub, pub2, masq, masq2, mapped] = lab.hosts as [Host, Host, Host, Host, Host]
+    lab = await createLab({ hosts: 2, nat: [{ mode: 'masquerade' }, { mode: 'masquerade' }, { mode: 'portmap', externalPort: MAPPED, internalPort: PORT }, { mode: 'masquerade', randomPorts: true }] })
+    ;[pub, pub2, masq, masq2, mapped, random] = lab.hosts as [Host, Host, Host, Host, Host, Host]
   }, 60_000)
 
   afterAll(async () => {
@@ -156,9 +157,22 @@ describe.skipIf(!support.ok)(`NAT sites of the emulated hosts${support.ok ? '' :
     expect(results).not.toContain('connected')
   })
 
+  it('a port-randomising masquerade picks another source port, and a fixed-port punch through it never connects', async () => {
+    const server = lab.exec(pub, [process.execPath, '-e', SERVER_PORTS, String(PORT), String(SERVER_MS)], { timeoutMs: SERVER_MS + 4_000 })
+    await waitListening(pub)
+    expect(await lab.exec(random, [process.execPath, '-e', PUNCH, pub.ip, String(PORT), String(SOURCE_PORT), String(CONNECT_MS)])).toBe('connected')
+    const seen = (await server).split('\n').filter(l => l !== '' && !l.startsWith('127.0.0.1:'))
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatch(new RegExp(`^${random.nat?.externalIp ?? ''}:\\d+$`))
+    expect(seen[0]).not.toBe(`${random.nat?.externalIp ?? ''}:${SOURCE_PORT}`)
+    const results = await Promise.all([[masq, random], [random, masq]].map(async ([from, to]) =>
+      await lab.exec(from as Host, [process.execPath, '-e', PUNCH, to?.nat?.externalIp ?? '', String(PUNCH_PORT), String(PUNCH_PORT), String(PUNCH_MS)], { timeoutMs: PUNCH_MS + 4_000 })))
+    expect(results).not.toContain('connected')
+  })
+
   it('destroy removes the routers with the hosts', async () => {
     const routers = lab.hosts.flatMap(h => h.nat === undefined ? [] : [h.nat.router])
-    expect(routers).toHaveLength(3)
+    expect(routers).toHaveLength(4)
     await lab.destroy()
     for (const ns of [...lab.namespaces, ...routers]) expect(existsSync(`/run/netns/${ns}`), ns).toBe(false)
   })

@@ -75,8 +75,12 @@ export interface Host {
   nat?: NatInfo
 }
 
-/** A host behind its own router: masquerade, no inbound; `portmap` publishes one TCP port. */
-export type NatSite = { mode: 'masquerade' } | { mode: 'portmap', externalPort: number, internalPort: number }
+/**
+ * A host behind its own router: masquerade, no inbound; `portmap` publishes one TCP port.
+ * `randomPorts`: the masquerade picks a random source port for every connection (`fully-random`,
+ * as carrier-grade NATs do), which defeats hole punching.
+ */
+export type NatSite = { mode: 'masquerade', randomPorts?: boolean } | { mode: 'portmap', externalPort: number, internalPort: number }
 
 export interface NatInfo {
   /** The router's namespace. */
@@ -596,7 +600,7 @@ class NetnsLab implements Lab {
         `add chain ${NAT_TABLE} input { type filter hook input priority 0; policy drop; }`,
         `add rule ${NAT_TABLE} input ct state established,related accept`,
         `add rule ${NAT_TABLE} input iifname != "${HOST_IFACE}" accept`,
-        `add rule ${NAT_TABLE} postrouting oifname "${HOST_IFACE}" masquerade`,
+        `add rule ${NAT_TABLE} postrouting oifname "${HOST_IFACE}" masquerade${site.mode === 'masquerade' && site.randomPorts === true ? ' fully-random' : ''}`,
         `add rule ${NAT_TABLE} forward ct state established,related accept`,
         `add rule ${NAT_TABLE} forward iifname "lan0" oifname "${HOST_IFACE}" accept`,
         ...(map ? [
