@@ -1,7 +1,7 @@
 /**
  * Benchmark for what signed entries cost replication (issue 25, must-show 5): the same changes
- * replicated two ways in one network, interleaved round by round (alternating which goes first,
- * so both see the same load):
+ * replicated three ways in one network, interleaved round by round (rotating which goes first,
+ * so all see the same load):
  * - signed — the product path: the writer's ClusterState write (signed with its libp2p key)
  *   until every other node's typed view (`node()`, `setting()`, `job()`, which verify the
  *   signature, the schema and who may write it) returns it;
@@ -12,12 +12,15 @@
  *   gossipsub mesh. (Until this arm read raw Y.Map values it left out the schema parse and the
  *   settings resolution, which have nothing to do with signatures, and put them on the
  *   signature's account.)
+ * - padded — unsigned, with a dummy `sig` of a real one's size in each value (stripped on read,
+ *   not checked): it splits the signature's cost into its bytes (padded/unsigned) and its checks
+ *   (signed/padded).
  * The changes cycle through three realistic entries: a NodeInfo rewrite, a cluster setting (a
  * register holding a job command line), and a job status heartbeat of the writer's own job.
  *
  * All nodes share one process (memory transport) and the verified-signature cache of
  * entry-sig.ts is per process: of the N-1 readers of a change the first pays the Ed25519 check,
- * the others a cache hit (message rebuilt and compared). On separate machines every reader pays
+ * the others a cache hit (the stored entry's JSON compared). On separate machines every reader pays
  * one cold check, in parallel; the micro-costs (entry-costs.ts) give that figure.
  */
 import { SeededRng, type Rng } from '../../src/core/rng.js'
@@ -28,11 +31,13 @@ import { bucketDocName, type DocName } from '../../src/state/docs.js'
 import type { MemoryPeer } from '../support/memory-peer.js'
 import { UnsignedView } from './unsigned-view.js'
 import { entryCosts } from './entry-costs.js'
-import { KINDS, UNSIGNED, f0, f1, f2, field, jobStatus, loadNote, nodeInfo, num, settingValue, type Kind } from './signed-workload.js'
+import { KINDS, PADDED, UNSIGNED, f0, f1, f2, field, jobStatus, loadNote, nodeInfo, num, settingValue, type Kind } from './signed-workload.js'
 import { type Latencies, ROUND_TIMEOUT_MS, SETTLE_MS, latencies, pct, startNetwork, stopNetwork, waitFor, type Network } from './propagation.js'
 import type { SizeResult } from './state-size.js'
 
-type Mode = 'signed' | 'unsigned'
+/** signed: the product; unsigned: the same typed view without signatures; padded: unsigned with a dummy signature of a real one's size. */
+type Mode = 'signed' | 'unsigned' | 'padded'
+const MODES: readonly Mode[] = ['signed', 'unsigned', 'padded']
 /** Setting names the rounds rewrite (a cluster has tens of settings, not one per change). */
 const SETTING_NAMES = 8
 const SETUP_TIMEOUT_MS = 60_000
@@ -80,6 +85,8 @@ interface Sample {
   reads: number
   /** Gossip sends of document updates by all nodes (deliveries, duplicates included). */
   docSends: number
+  /** Gossip sends that carried no message (control: IDONTWANT, IHAVE, GRAFT, …) by all nodes. */
+  controlSends: number
 }
 
 
@@ -120,24 +127,27 @@ function makeChange (kind: Kind, p: MemoryPeer, i: number, jobId: string, round:
   }
 }
 
-function has (s: ClusterState, u: UnsignedView, f: Flight): boolean {
+function has (s: ClusterState, views: NodeViews, f: Flight): boolean {
   const c = f.change
-  return c.stampOf(f.mode === 'signed' ? c.typed(s) : c.typedUnsigned(u)) === c.stamp
+  return c.stampOf(f.mode === 'signed' ? c.typed(s) : c.typedUnsigned(views[f.mode])) === c.stamp
 }
 
-interface SignedNet { net: Network, flight: { current: Flight | undefined }, jobs: string[], views: UnsignedView[] }
+/** One node's views of the two unsigned arms. */
+type NodeViews = Record<Exclude<Mode, 'signed'>, UnsignedView>
+
+interface SignedNet { net: Network, flight: { current: Flight | undefined }, jobs: string[], views: NodeViews[] }
 
 async function startSignedNet (n: number, windowMs: number, rng: SeededRng): Promise<SignedNet> {
   const net = await startNetwork(n, windowMs, rng.fork('topology'))
   const flight: SignedNet['flight'] = { current: undefined }
-  const views: UnsignedView[] = []
+  const views: NodeViews[] = []
   try {
     net.peers.forEach((p, i) => {
       net.cleanups.push(p.state.onUpdate(u => {
         const f = flight.current
         if (u.origin !== 'remote' || f === undefined || f.got[i] === true) return
         const t0 = performance.now()
-        const seen = has(p.state, views[i] as UnsignedView, f)
+        const seen = has(p.state, views[i] as NodeViews, f)
         f.readMs += performance.now() - t0
         f.reads++
         if (!seen) return
@@ -163,9 +173,10 @@ async function startSignedNet (n: number, windowMs: number, rng: SeededRng): Pro
       throw new Error(`setup entries did not reach all ${n} nodes in ${SETUP_TIMEOUT_MS} ms: ${jobsMissing} jobs and ${nodesMissing} NodeInfos missing over all nodes`)
     }
     for (const p of net.peers) {
-      const view = new UnsignedView(p.state)
-      view.watchJobs(jobs)
-      views.push(view)
+      const v: NodeViews = { unsigned: new UnsignedView(p.state), padded: new UnsignedView(p.state, { padded: true }) }
+      v.unsigned.watchJobs(jobs)
+      v.padded.watchJobs(jobs)
+      views.push(v)
     }
     return { net, flight, jobs, views }
   } catch (err) {
@@ -186,8 +197,9 @@ async function measure (sn: SignedNet, writer: number, mode: Mode, change: Chang
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const sends = net.traffic.sends.doc
+  const controlSends = net.traffic.sends.control
   if (mode === 'signed') change.write()
-  else change.writeUnsigned(sn.views[writer] as UnsignedView)
+  else change.writeUnsigned((sn.views[writer] as NodeViews)[mode])
   const writeMs = performance.now() - t0
   const timeout = new Promise<false>(resolve => { setTimeout(resolve, ROUND_TIMEOUT_MS, false).unref() })
   const ok = await Promise.race([arrived.then(() => true), timeout])
@@ -205,6 +217,7 @@ async function measure (sn: SignedNet, writer: number, mode: Mode, change: Chang
     readMs: f.readMs,
     reads: f.reads,
     docSends: net.traffic.sends.doc - sends,
+    controlSends: net.traffic.sends.control - controlSends,
     payloadBytes: p.replicator.counters.publishedBytes - published
   }
 }
@@ -212,17 +225,19 @@ async function measure (sn: SignedNet, writer: number, mode: Mode, change: Chang
 type Series = Record<Mode, Sample[]>
 
 async function runRounds (sn: SignedNet, rounds: number, rng: Rng): Promise<Series> {
-  const out: Series = { signed: [], unsigned: [] }
+  const out: Series = { signed: [], unsigned: [], padded: [] }
   const n = sn.net.peers.length
   // warm-up (not counted): each kind once in each mode, from node 0
   for (const [k, kind] of KINDS.entries()) {
-    for (const mode of ['signed', 'unsigned'] as const) await measure(sn, 0, mode, makeChange(kind, sn.net.peers[0]!, 0, sn.jobs[0]!, -1 - k))
+    for (const mode of MODES) await measure(sn, 0, mode, makeChange(kind, sn.net.peers[0]!, 0, sn.jobs[0]!, -1 - k))
   }
   for (let r = 0; r < rounds; r++) {
     const writer = rng.int(n)
     const change = makeChange(KINDS[r % KINDS.length]!, sn.net.peers[writer]!, writer, sn.jobs[writer]!, r)
-    const order: Mode[] = r % 2 === 0 ? ['signed', 'unsigned'] : ['unsigned', 'signed']
-    for (const mode of order) out[mode].push(await measure(sn, writer, mode, change))
+    // each arm goes first, second and last equally often, and signed and unsigned alternate which leads
+    const order = r % 2 === 0 ? MODES : [...MODES].reverse()
+    const rotated = [...order.slice(Math.floor(r / 2) % 3), ...order.slice(0, Math.floor(r / 2) % 3)]
+    for (const mode of rotated) out[mode].push(await measure(sn, writer, mode, change))
   }
   return out
 }
@@ -235,13 +250,14 @@ interface Stats extends Latencies {
   readMs: number
   reads: number
   docSends: number
+  controlSends: number
 }
 
 function stats (xs: Sample[]): Stats {
   const mean = (f: (s: Sample) => number): number => xs.reduce((a, s) => a + f(s), 0) / Math.max(1, xs.length)
   return {
     ...latencies(xs), cpuMs: mean(s => s.cpuMs), payload: mean(s => s.payloadBytes),
-    writeMs: median(xs.map(s => s.writeMs)), readMs: median(xs.map(s => s.readMs)), reads: mean(s => s.reads), docSends: mean(s => s.docSends)
+    writeMs: median(xs.map(s => s.writeMs)), readMs: median(xs.map(s => s.readMs)), reads: mean(s => s.reads), docSends: mean(s => s.docSends), controlSends: mean(s => s.controlSends)
   }
 }
 
@@ -260,15 +276,19 @@ export async function signedVsUnsigned (n: number, rounds: number, windowMs: num
   }
   const s = stats(series.signed)
   const u = stats(series.unsigned)
+  const pd = stats(series.padded)
   const line = (x: Stats, count: number): string =>
     `${f1(x.p50)} / ${f1(x.p99)} / ${f1(x.max)}  misses ${x.misses}/${count}, first send p50 ${f1(x.firstSend50)} ms, CPU ${f2(x.cpuMs)} ms/change, payload ${f0(x.payload)} B`
   const met = (ok: boolean): string => (ok ? 'met' : 'NOT met')
   const rows: Record<string, string> = {
     'signed   p50/p99/max ms': line(s, series.signed.length),
     'unsigned p50/p99/max ms': line(u, series.unsigned.length),
+    'padded   p50/p99/max ms': line(pd, series.padded.length),
     'signed/unsigned': `p50 ${f2(s.p50 / u.p50)}×, p99 ${f2(s.p99 / u.p99)}× → ≤ ${targetRatio}× p50 ${met(s.p50 <= targetRatio * u.p50)}, p99 ${met(s.misses === 0 && s.p99 <= targetRatio * u.p99)}`,
     'signature cost per change': `CPU +${f2(s.cpuMs - u.cpuMs)} ms (all ${n} nodes), payload +${f0(s.payload - u.payload)} B`,
-    'where (medians per change)': `write call ${f2(s.writeMs)} vs ${f2(u.writeMs)} ms; readers' reads after each remote update ${f2(s.readMs)} vs ${f2(u.readMs)} ms (${f1(s.reads)} vs ${f1(u.reads)} looks); doc gossip sends ${f1(s.docSends)} vs ${f1(u.docSends)}`
+    '  of which its bytes (padded)': `p50 ${f2(pd.p50 / u.p50)}×, p99 ${f2(pd.p99 / u.p99)}× unsigned; CPU +${f2(pd.cpuMs - u.cpuMs)} ms, payload +${f0(pd.payload - u.payload)} B`,
+    '  of which its checks (signed/padded)': `p50 ${f2(s.p50 / pd.p50)}×, p99 ${f2(s.p99 / pd.p99)}×; CPU +${f2(s.cpuMs - pd.cpuMs)} ms (sign, verify, authority)`,
+    'where (medians per change)': `write call ${f2(s.writeMs)} vs ${f2(u.writeMs)} ms; readers' reads after each remote update ${f2(s.readMs)} vs ${f2(u.readMs)} ms (${f1(s.reads)} vs ${f1(u.reads)} looks); doc gossip sends ${f1(s.docSends)} vs ${f1(u.docSends)}, control sends ${f1(s.controlSends)} vs ${f1(u.controlSends)} (padded ${f1(pd.controlSends)})`
   }
   for (const kind of KINDS) {
     const sk = stats(series.signed.filter(x => x.kind === kind))
@@ -277,7 +297,7 @@ export async function signedVsUnsigned (n: number, rounds: number, windowMs: num
   }
   rows.load = `${load0} at start; ${loadNote()} at end`
   return {
-    name: `N=${n}, ${windowMs} ms coalescing: one entry → all ${n - 1} others, signed (product write → typed view) vs unsigned (the same typed write and view, no signature); ${rounds} rounds, interleaved`,
+    name: `N=${n}, ${windowMs} ms coalescing: one entry → all ${n - 1} others, signed (product write → typed view) vs unsigned (the same typed write and view, no signature) vs padded (unsigned + a dummy signature's bytes); ${rounds} rounds, interleaved`,
     values: rows
   }
 }
@@ -304,10 +324,12 @@ export async function signedPropagation (): Promise<SizeResult[]> {
     values: {
       signed: 'ClusterState.setNodeInfo / setSetting / setJobStatus (signEntry with the node key) → other nodes\' node() / setting() / job().status (verifyEntry, schema, authority)',
       unsigned: `the same values through the same typed view without signature or authority (schema parse on write; ValidatedMap, settings resolution, job state on read), in maps ${UNSIGNED}<map> of the same documents; same DocSet, DocStore, Replicator, gossipsub`,
+      padded: `unsigned, each value carrying a dummy sig of a real one's size (signer id, 88 characters), stripped on read, not checked (maps ${PADDED}<map>): padded/unsigned is what the signature's bytes cost, signed/padded what its checks cost`,
       latency: 'write call → last of the N-1 others has it; p99 of ≤ 120 samples ≈ the second-largest',
       'verify in one process': 'the verified-signature cache is per process: one cold Ed25519 check per change, the other readers hit the cache',
+      'control sends': 'gossipsub sends IDONTWANT to its mesh peers for every message of 512 B or more (idontwantMinDataSize): a signature can take an update over that size',
       CPU: 'process CPU per change (all nodes share one thread), write → last arrival; checks a map makes as an entry arrives count in CPU and latency, not in the readers\' reads',
-      ratio: 'every node runs on one thread: latency follows the CPU of all N nodes, so each reader\'s typed read (verify, schema) and the writer\'s signature add up along the path; on separate machines each node pays its share once, in parallel'
+      ratio: 'every node runs on one thread: latency follows the CPU of all N nodes, so every node\'s share — the signature\'s ~150 B through Yjs, gossipsub, noise, yamux and the store on every delivery, the writer\'s signing, each reader\'s check — adds up along the path; on separate machines each node pays its share once, in parallel'
     }
   })
   return results

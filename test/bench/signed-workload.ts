@@ -10,6 +10,8 @@ export type Kind = 'node' | 'setting' | 'status'
 export const KINDS: readonly Kind[] = ['node', 'setting', 'status']
 /** Map prefix of the unsigned copies (unknown to ClusterState, so never validated). */
 export const UNSIGNED = 'unsigned.'
+/** Map prefix of the unsigned copies that carry a dummy signature of a real one's size. */
+export const PADDED = 'padded.'
 
 export function nodeInfo (nodeId: string, i: number, stamp: number): NodeInfo {
   return {

@@ -5,6 +5,10 @@
  * the maps `unsigned.<map>` of the same documents, with one difference: no signature. Values are
  * taken as stored (no verifyEntry, no canonical JSON) and no authority is checked (without a
  * signer there is nobody to check). So the two arms differ by exactly what signing adds.
+ *
+ * Padded (maps `padded.<map>`): the same, but each value carries a `sig` of the shape and size of
+ * a real one (signer id, 88 characters), stripped on read as verifyEntry strips it — not checked.
+ * Signed against padded is what the signature's CPU costs; padded against unsigned, its bytes.
  */
 import type { z } from 'zod'
 import { silentLogger } from '../../src/core/logger.js'
@@ -20,10 +24,22 @@ import {
   type JobDispatch, type JobStatus, type NodeInfo, type Register, type SettingValue
 } from '../../src/state/schema.js'
 import { ValidatedMap, ValidationStats, type EntryVerifier } from '../../src/state/validated-map.js'
-import { UNSIGNED } from './signed-workload.js'
+import { PADDED, UNSIGNED } from './signed-workload.js'
 
 /** Takes a stored value as it is: the unsigned baseline's stand-in for verifyEntry. */
 const asStored: EntryVerifier = (_doc, _map, _key, raw) => ({ ok: true, value: raw, by: '' })
+/** Takes a padded value without its unchecked `sig`. */
+const withoutPad: EntryVerifier = (_doc, _map, _key, raw) => {
+  const { sig: _sig, ...value } = raw as Record<string, unknown>
+  return { ok: true, value, by: '' }
+}
+/** Length of a real signature's `s` (64 bytes in base64). */
+const SIG_CHARS = 88
+
+export interface UnsignedViewInit {
+  /** Carry a dummy signature of a real one's size in each value. @default false */
+  padded?: boolean
+}
 
 export class UnsignedView {
   private readonly stats = new ValidationStats()
@@ -36,17 +52,21 @@ export class UnsignedView {
   /** The dispatch of each job watched (unchanged during the rounds). */
   private readonly dispatches = new Map<string, JobDispatch>()
 
-  constructor (private readonly state: ClusterState) {
+  private readonly prefix: string
+  private pads = 0
+
+  constructor (private readonly state: ClusterState, private readonly init: UnsignedViewInit = {}) {
+    this.prefix = init.padded === true ? PADDED : UNSIGNED
     this.nodes = this.map('control', 'nodes', nodeInfoSchema, (k, v) => (k === v.nodeId ? null : 'key is not the node id'))
     this.settingsMap = this.map('control', 'settings', settingRegisterSchema as z.ZodType<Register<SettingValue>>,
       (k, v) => (k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>'))
-    state.docs.ensure('control').getMap(UNSIGNED + 'settings').observe(() => { this.settingsVersion++ })
+    state.docs.ensure('control').getMap(this.prefix + 'settings').observe(() => { this.settingsVersion++ })
     this.settingsMemo = new VersionMemo(() => [this.settingsVersion], () => this.settingsView.current(this.settingsMap.values()))
   }
 
   private map<T> (doc: DocName, name: string, schema: z.ZodType<T>, keyCheck: (k: string, v: T) => string | null): ValidatedMap<T> {
-    return new ValidatedMap(name, this.state.docs.ensure(doc).getMap(UNSIGNED + name), schema, keyCheck, this.stats, silentLogger(), {
-      doc, authority: () => null, generation: () => 0, verify: asStored
+    return new ValidatedMap(name, this.state.docs.ensure(doc).getMap(this.prefix + name), schema, keyCheck, this.stats, silentLogger(), {
+      doc, authority: () => null, generation: () => 0, verify: this.init.padded === true ? withoutPad : asStored
     })
   }
 
@@ -112,6 +132,7 @@ export class UnsignedView {
 
   private set (docName: DocName, map: string, key: string, value: object): void {
     const doc = this.state.docs.ensure(docName)
-    doc.transact(() => doc.getMap(UNSIGNED + map).set(key, value))
+    const stored = this.init.padded === true ? { ...value, sig: { by: this.state.selfId, s: String(++this.pads).padStart(SIG_CHARS, 'A') } } : value
+    doc.transact(() => doc.getMap(this.prefix + map).set(key, stored))
   }
 }
