@@ -155,7 +155,7 @@ export class HolePunch {
   private settle (peer: string, punch: Promise<boolean>): void {
     punch
       .then(ok => {
-        if (!ok) return this.log.debug({ peer }, 'hole punch: no connection within the window; the peer stays relayed')
+        if (!ok) return this.log.info({ peer, windowMs: PUNCH_WINDOW_MS }, 'hole punch: no connection within the window (a NAT that picks new ports, or resets unasked SYNs?); the peer stays relayed')
         this.log.info({ peer }, 'hole punched: a direct connection replaces the relayed one')
         this.lastTry.delete(peer) // only failures wait PUNCH_RETRY_MS: a peer that restarts is punched again at once
       })

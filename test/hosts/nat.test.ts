@@ -3,8 +3,10 @@
  * two hosts each behind its own NAT router (masquerade, nothing new gets in) and one behind a
  * router that publishes its port 4100 as 41000. Every node is started as docs/OPERATIONS.md says
  * for its situation: public and behind NAT with `--bootstrap` only (relaying is on by default),
- * the port-mapped one with `--announce`. Then two hosts on one bridge with `--mdns` and no
- * bootstrap list (LAN only).
+ * the port-mapped one with `--announce`. The two NATed hosts reach each other through a relay,
+ * then directly through riftmesh's hole punch. Then two hosts behind NATs that pick a new port
+ * per connection, where the punch cannot connect and they stay relayed, and two hosts on one
+ * bridge with `--mdns` and no bootstrap list (LAN only).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
@@ -188,6 +190,45 @@ describe.skipIf(!support.ok)(`public, NATed and port-mapped hosts in one cluster
     expect(rereservedMs).toBeDefined()
     expect(DEFAULT_DEAD_AFTER_MS).toBeLessThan(30_000)
   }, 120_000)
+})
+
+describe.skipIf(!support.ok)(`behind NATs that pick a new port per connection${skipped}`, () => {
+  let lab: Lab
+  let root: string
+  let cleanup: () => Promise<void>
+  let c: HostCluster
+
+  beforeAll(async () => {
+    ({ dir: root, cleanup } = await tempDir('riftmesh-natrand-'))
+    lab = await createLab({ hosts: 2, nat: [{ mode: 'masquerade', randomPorts: true }, { mode: 'masquerade', randomPorts: true }] })
+    c = new HostCluster(lab, root)
+    await c.init()
+    const [p1, p2, n1, n2] = lab.hosts as [Host, Host, Host, Host]
+    const key = ['--swarm-key', c.keyFile]
+    await c.starting(async () => {
+      const boot = await c.start(p1, key, WORKLOAD)
+      const join = [...key, '--bootstrap', boot.addr]
+      await Promise.all([c.start(p2, join, WORKLOAD), c.start(n1, join, WORKLOAD), c.start(n2, join, WORKLOAD)])
+    })
+  }, 300_000)
+
+  afterAll(async () => {
+    await c?.stop()
+    await lab?.destroy()
+    await cleanup?.()
+  }, 60_000)
+
+  it('the two NATed hosts try a hole punch, it finds nothing to connect to, and they stay relayed', async () => {
+    const hosts = lab.hosts as Host[]
+    await c.fullMesh(hosts, 45_000)
+    const [n1, n2] = hosts.slice(2) as [Host, Host]
+    const initiator = c.node(n1).peerId < c.node(n2).peerId ? n1 : n2
+    await expect.poll(() => c.logLine(initiator, /^hole punch: no connection within the window/)?.msg, { timeout: 45_000, interval: 500 }).toBeDefined()
+    const link = (await c.status(n1)).mesh.peers.find(p => p.nodeId === c.node(n2).peerId)
+    expect(link?.connected).toBe(true)
+    expect(link?.path).toBe('relayed')
+    console.log(`port-randomising NATs: the punch failed and ${n1.name} ↔ ${n2.name} stayed relayed (${link?.addr ?? ''})`)
+  }, 150_000)
 })
 
 describe.skipIf(!support.ok)(`LAN only: mDNS${skipped}`, () => {
