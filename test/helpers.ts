@@ -89,3 +89,12 @@ export function syncAll (states: readonly ClusterState[]): void {
 export function signedAs (writer: string, doc: string, map: string, key: string, value: object): object {
   return signEntry(signerOfId(writer), doc, map, key, value)
 }
+
+/** The operator key of test clusters that need one (jobCommands is operator-only, even without trust.operators). */
+export const TEST_OPERATOR: EntrySigner = seededSigner('test-operator')
+
+/** Set a cluster setting on `state` signed by `operator`, as `riftmesh settings set --operator-key` does. */
+export function setSignedSetting (state: ClusterState, name: string, value: Parameters<ClusterState['settingDraft']>[1], operator: EntrySigner = TEST_OPERATOR): void {
+  const { key, entry } = state.settingDraft(name, value, operator.id)
+  state.writeSigned('settings', key, signEntry(operator, 'control', 'settings', key, entry))
+}

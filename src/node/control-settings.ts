@@ -19,12 +19,19 @@ import {
 import { leadersRisks, votersRisks, type VoterView } from '../election/voter-safety.js'
 import { OwnershipError } from '../core/errors.js'
 import { isSigningId } from '../state/entry-sig.js'
+import { OPERATOR_ONLY_SETTINGS } from '../state/authority.js'
 import type { Parts } from './node.js'
 
 /** The one line an unsigned change gets once the cluster has operator keys. */
 export const OPERATOR_KEY_REQUIRED = 'cluster settings need an operator key: pass --operator-key FILE (riftmesh keygen --operator)'
 
-/** A change that needs an operator's signature (the cluster has operator keys). */
+/** The one line a change of an operator-only setting gets while the cluster has no operator key. */
+export function operatorOnlyMessage (name: string): string {
+  return `${name} runs programs on every node, so only an operator key may set it, and this cluster has none: ` +
+    'make one (riftmesh keygen --operator FILE), list its id in trust.operators on every node, restart them, then pass --operator-key FILE'
+}
+
+/** A change that needs an operator's signature (the cluster has operator keys, or the setting is operator-only). */
 export class OperatorKeyRequiredError extends ControlError {
   constructor (message = OPERATOR_KEY_REQUIRED) {
     super(message)
@@ -92,6 +99,10 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
   const unsigned = (): void => {
     if (p.state.hasOperators()) throw new OperatorKeyRequiredError()
   }
+  /** After the change's own checks (a malformed value is named first): an operator-only setting. */
+  const operatorOnly = (name: string): void => {
+    if (OPERATOR_ONLY_SETTINGS.has(name)) throw new OperatorKeyRequiredError(operatorOnlyMessage(name))
+  }
   return {
     settings: async () => Object.fromEntries(p.state.settings()),
     setSetting: async args => {
@@ -99,6 +110,7 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
       const value = valueArg(name, args.value)
       unsigned()
       const { lost } = check(name, value, forceArg(args)) as { lost: string[] }
+      operatorOnly(name)
       p.state.setSetting(name, value)
       await p.store.flush()
       return { name, value, lost }
@@ -107,6 +119,7 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
       const name = nameArg(args, 'unsetSetting')
       unsigned()
       const checked = check(name, null, forceArg(args))
+      operatorOnly(name)
       if (checked === null) return { name, wasSet: false, lost: [] }
       p.state.unsetSetting(name)
       await p.store.flush()
@@ -121,6 +134,7 @@ export function settingsControlHandlers (p: SettingsParts, init: SettingsControl
       const name = nameArg(args, 'settingDraft')
       const writer = args.writer
       if (typeof writer !== 'string' || !isSigningId(writer)) throw new ControlError('settingDraft needs the operator id of the signing key (writer)')
+      if (!p.state.hasOperators() && OPERATOR_ONLY_SETTINGS.has(name)) throw new ControlError(operatorOnlyMessage(name))
       if (p.state.hasOperators() && !p.state.isOperator(writer)) {
         throw new ControlError(`operator key ${writer} is not an operator of this cluster (never added, or removed): sign with a key riftmesh operators list shows`)
       }

@@ -14,7 +14,7 @@ export interface TrustSummary {
 }
 
 /** The warning status prints while the cluster has no operator key. */
-export const NO_OPERATOR_KEYS_WARNING = 'WARNING no operator keys: any member holding the swarm key can change cluster settings, including jobCommands — see OPERATIONS \'Operator keys\''
+export const NO_OPERATOR_KEYS_WARNING = 'WARNING no operator keys: any member holding the swarm key can change cluster settings such as voters, and nobody can set jobCommands — see OPERATIONS \'Operator keys\''
 
 /** Ids shown in status: the first 12 characters at least (every Ed25519 id starts with 12D3KooW) and the last 6. */
 function shortId (id: string): string {

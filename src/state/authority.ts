@@ -6,7 +6,7 @@
  * nothing. Pure functions of the entry and the trust context; the refusal reason is what the
  * reader counts.
  */
-import { AB_TEST_SETTING_PREFIX } from './settings-registry.js'
+import { AB_TEST_SETTING_PREFIX, SETTING_JOB_COMMANDS } from './settings-registry.js'
 
 export interface TrustContext {
   /**
@@ -28,11 +28,21 @@ export function ownEntry (owner: string, signer: string, t: TrustContext): Autho
   return signer === owner ? null : 'wrong-signer'
 }
 
-/** Settings registers: an operator's, except A/B test entries, which the test's owner node writes. */
+/**
+ * Settings that need an operator even in a cluster without operator keys: `jobCommands` makes
+ * every node run a program, so no member may set it on its own authority.
+ */
+export const OPERATOR_ONLY_SETTINGS: ReadonlySet<string> = new Set([SETTING_JOB_COMMANDS])
+
+/**
+ * Settings registers: an operator's, except A/B test entries, which the test's owner node writes.
+ * A cluster without operator keys takes them from any member, except the operator-only ones.
+ */
 export function settingAuthority (name: string, writer: string, signer: string, t: TrustContext): AuthorityReason | null {
   const own = ownEntry(writer, signer, t)
   if (own !== null) return own
-  if (name.startsWith(AB_TEST_SETTING_PREFIX) || !t.hasOperators()) return null
+  if (name.startsWith(AB_TEST_SETTING_PREFIX)) return null
+  if (!t.hasOperators()) return OPERATOR_ONLY_SETTINGS.has(name) ? 'not-operator' : null
   return t.isOperator(signer) ? null : 'not-operator'
 }
 

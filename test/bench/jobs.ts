@@ -23,6 +23,7 @@ import type { NodeView } from '../../src/managers/scores.js'
 import { ClusterState } from '../../src/state/cluster-state.js'
 import { tempDir } from '../helpers.js'
 import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
+import { signedSetting, testOperator } from '../support/operator.js'
 import type { SizeResult } from './state-size.js'
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
@@ -33,15 +34,16 @@ async function latency (samples = 60): Promise<{ p50: number, p99: number, n: nu
   try {
     const key = join(dir, 'swarm.key')
     await writeSwarmKey(key)
+    const op = await testOperator(dir)
     const script = join(dir, 'quick.cjs')
     await writeFile(script, "setTimeout(() => process.exit(0), 200)\n")
     const args = ['--swarm-key', key, ...FAST_TIMINGS, '--set', 'election.leaseMs=2000', '--set', 'election.renewIntervalMs=500',
-      '--set', 'jobs.selfplayDispatchIntervalMs=250', '--set', 'jobs.spawnRatePerMinute=10000', '--set', 'training.readinessIntervalMs=600000']
+      '--set', 'jobs.selfplayDispatchIntervalMs=250', '--set', 'jobs.spawnRatePerMinute=10000', '--set', 'training.readinessIntervalMs=600000', ...op.args]
     nodes.push(await startNodeProcess(join(dir, 'a'), args))
     nodes.push(await startNodeProcess(join(dir, 'b'), [...args, '--bootstrap', nodes[0]!.addr]))
     nodes.push(await startNodeProcess(join(dir, 'c'), [...args, '--bootstrap', nodes[0]!.addr]))
-    await nodes[0]!.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, script] } })
-    await nodes[0]!.request('setSetting', { name: 'voters', value: nodes.map(n => n.peerId), force: true }) // the others may not be heard yet
+    await signedSetting(nodes[0]!, op, 'jobCommands', { selfplay: [process.execPath, script] })
+    await signedSetting(nodes[0]!, op, 'voters', nodes.map(n => n.peerId), true) // the others may not be heard yet
     const deadline = Date.now() + 120_000
     for (;;) {
       const jobs = await nodes[0]!.request('jobs') as Array<{ createdAt: number, startedAt: number | null, node: string }>

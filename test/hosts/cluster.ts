@@ -14,6 +14,7 @@ import { writeSwarmKey } from '../../src/mesh/keys.js'
 import type { MeshReport } from '../../src/node/peer-manager.js'
 import { CLI, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 import { withMachineLock, type Host, type Lab } from './netns.js'
+import { signedSetting, testOperator, type TestOperator } from '../support/operator.js'
 
 const run = promisify(execFile)
 
@@ -60,6 +61,8 @@ export class HostCluster {
   readonly ledger: string
   readonly nodes = new Map<string, NodeProcess>()
   private readonly all: NodeProcess[] = []
+  /** The cluster's operator key: every node lists it in trust.operators (its config file), as a deployment that runs its own job programs must. */
+  private op: TestOperator | undefined
 
   constructor (readonly lab: Lab, readonly root: string) {
     this.keyFile = join(root, 'cluster.key')
@@ -68,6 +71,7 @@ export class HostCluster {
 
   async init (): Promise<void> {
     await writeSwarmKey(this.keyFile)
+    this.op = await testOperator(this.root)
     await writeFile(this.ledger, '')
   }
 
@@ -88,11 +92,21 @@ export class HostCluster {
     const dir = this.dataDir(h)
     await mkdir(dir, { recursive: true, mode: 0o700 })
     const cfgFile = join(this.root, `${h.name}.config.json`)
-    await writeFile(cfgFile, JSON.stringify(config))
+    await writeFile(cfgFile, JSON.stringify({ trust: { operators: [this.operator().signer.id] }, ...config }))
     const n = await startNodeProcess(dir, ['--config', cfgFile, ...args], START_TIMEOUT_MS, { listen: null, wrap: this.lab.wrap(h), logLevel: 'info' })
     this.nodes.set(h.name, n)
     this.all.push(n)
     return n
+  }
+
+  private operator (): TestOperator {
+    if (this.op === undefined) throw new Error('HostCluster.init() first')
+    return this.op
+  }
+
+  /** Change a cluster setting through the node on `via`, signed with the cluster's operator key (riftmesh settings set --operator-key). */
+  async setSetting (via: Host, name: string, value: unknown, force = false): Promise<void> {
+    await signedSetting(this.node(via), this.operator(), name, value, force)
   }
 
   node (h: Host): NodeProcess {
@@ -154,11 +168,10 @@ export class HostCluster {
   async configureJobs (via: Host, voters: readonly string[], jobMs = 3_000): Promise<void> {
     const program = join(this.root, 'selfplay-stand-in.cjs')
     await writeFile(program, JOB_PROGRAM)
-    const n = this.node(via)
-    await n.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, program, '{jobId}', '{outputDir}', this.ledger, String(jobMs)] } })
+    await this.setSetting(via, 'jobCommands', { selfplay: [process.execPath, program, '{jobId}', '{outputDir}', this.ledger, String(jobMs)] })
     const configs = ['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'square19_4p', 'hex8_2p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p']
-    await n.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(configs.map(c => [c, c === 'hex8_2p' ? 8 : 0])) })
-    await n.request('setSetting', { name: 'voters', value: [...voters], force: true }) // tests set voters before all are heard, or fewer than 3
+    await this.setSetting(via, 'staticPriority', Object.fromEntries(configs.map(c => [c, c === 'hex8_2p' ? 8 : 0])))
+    await this.setSetting(via, 'voters', [...voters], true) // tests set voters before all are heard, or fewer than 3
   }
 
   /** The ledger: how many times each job id started. */

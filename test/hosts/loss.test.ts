@@ -48,7 +48,7 @@ describe.skipIf(!support.ok)(`five emulated hosts under ${LOSS_PERCENT} % packet
   it(`keeps its leader through ${LOSS_MS / 60_000} minutes of ${LOSS_PERCENT} % loss, and every settings change reaches every host`, async () => {
     await expect.poll(async () => (await Promise.all(five.map(async x => await c.status(x)))).every(s => s.mesh.peers.filter(p => p.connected).length === 4),
       { timeout: 30_000, interval: 250 }).toBe(true)
-    await c.node(five[0] as Host).request('setSetting', { name: 'voters', value: five.map(x => c.node(x).peerId), force: true }) // connected is not yet heard alive
+    await c.setSetting(five[0] as Host, 'voters', five.map(x => c.node(x).peerId), true) // connected is not yet heard alive
     await expect.poll(async () => (await c.status(five[4] as Host)).election.mode, { timeout: 10_000 }).toBe('majority')
     await c.agreedLeader(five, 30_000)
     await sleep(clock, 2 * DEFAULT_LEASE_MS) // past the switch from epoch to majority mode
@@ -63,7 +63,7 @@ describe.skipIf(!support.ok)(`five emulated hosts under ${LOSS_PERCENT} % packet
       const via = five[changes % five.length] as Host
       const value = { hex8_2p: changes % 100 }
       const sentAt = clock.monoMs()
-      await c.node(via).request('setSetting', { name: 'curriculumWeights', value })
+      await c.setSetting(via, 'curriculumWeights', value)
       const pending = new Set(five.filter(x => x !== via))
       while (pending.size > 0 && clock.monoMs() - sentAt < MAX_PROPAGATION_MS) {
         await Promise.all([...pending].map(async x => {

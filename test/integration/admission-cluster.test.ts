@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
+import { signedSetting, testOperator } from '../support/operator.js'
 
 interface Job { jobId: string, node: string, state: string, error: string | null }
 interface NodeRow { nodeId: string, admission?: { maxProcesses: number, spawnRatePerMinute: number } }
@@ -35,13 +36,14 @@ beforeAll(async () => {
   ({ dir: root, cleanup } = await tempDir('riftmesh-admission-'))
   const keyFile = join(root, 'swarm.key')
   await writeSwarmKey(keyFile)
+  const op = await testOperator(root)
   const script = join(root, 'selfplay-stand-in.cjs')
   await writeFile(script, WORKLOAD)
-  const a = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile, ...ARGS])
+  const a = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile, ...ARGS, ...op.args])
   nodes.push(a)
-  for (const name of ['b', 'c']) nodes.push(await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...ARGS, '--bootstrap', a.addr]))
-  await a.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, script, '{outputDir}'] } })
-  await a.request('setSetting', { name: 'voters', value: nodes.map(n => n.peerId), force: true })
+  for (const name of ['b', 'c']) nodes.push(await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...ARGS, ...op.args, '--bootstrap', a.addr]))
+  await signedSetting(a, op, 'jobCommands', { selfplay: [process.execPath, script, '{outputDir}'] })
+  await signedSetting(a, op, 'voters', nodes.map(n => n.peerId), true)
 }, 60_000)
 
 afterAll(async () => {

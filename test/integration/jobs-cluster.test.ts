@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
+import { signedSetting, testOperator, type TestOperator } from '../support/operator.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null, exitCode: number | null, error: string | null, outputs: string[], pid: number | null }
 
@@ -35,11 +36,12 @@ let root: string
 let cleanup: () => Promise<void>
 let keyFile: string
 let script: string
+let op: TestOperator
 const running: NodeProcess[] = []
 const nodes: Record<string, NodeProcess> = {}
 
 async function start (name: string, extra: string[] = []): Promise<NodeProcess> {
-  const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...FAST, ...extra])
+  const n = await startNodeProcess(join(root, name), ['--swarm-key', keyFile, ...FAST, ...op.args, ...extra])
   running.push(n)
   return n
 }
@@ -54,16 +56,17 @@ beforeAll(async () => {
   ({ dir: root, cleanup } = await tempDir('riftmesh-jobs-'))
   keyFile = join(root, 'swarm.key')
   await writeSwarmKey(keyFile)
+  op = await testOperator(root)
   script = join(root, 'selfplay-stand-in.cjs')
   await writeFile(script, WORKLOAD)
   nodes.a = await start('a')
   nodes.b = await start('b', ['--bootstrap', nodes.a.addr])
   nodes.c = await start('c', ['--bootstrap', nodes.a.addr])
-  await nodes.a.request('setSetting', { name: 'jobCommands', value: { selfplay: [process.execPath, script, '{config}', '{outputDir}'] } })
+  await signedSetting(nodes.a, op, 'jobCommands', { selfplay: [process.execPath, script, '{config}', '{outputDir}'] })
   // two configs only, so the stand-in decides the outcome
   const off = Object.fromEntries(['square8_2p', 'square8_3p', 'square8_4p', 'square19_2p', 'square19_3p', 'hex8_3p', 'hex8_4p', 'hexagonal_2p', 'hexagonal_3p', 'hexagonal_4p'].map(c => [c, 0]))
-  await nodes.a.request('setSetting', { name: 'staticPriority', value: { ...off, hex8_2p: 8, square19_4p: 2 } })
-  await nodes.a.request('setSetting', { name: 'voters', value: [nodes.a.peerId, nodes.b.peerId, nodes.c.peerId], force: true }) // b and c may not be heard yet
+  await signedSetting(nodes.a, op, 'staticPriority', { ...off, hex8_2p: 8, square19_4p: 2 })
+  await signedSetting(nodes.a, op, 'voters', [nodes.a.peerId, nodes.b.peerId, nodes.c.peerId], true) // b and c may not be heard yet
 }, 60_000)
 
 afterAll(async () => {
@@ -90,7 +93,7 @@ describe('jobs across three riftmesh node processes', () => {
   })
 
   it('cancel from any node stops the process on its owner', async () => {
-    await nodes.a?.request('setSetting', { name: 'staticPriority', value: { hex8_2p: 0, square19_4p: 0, hexagonal_2p: 8, square8_2p: 0, square8_3p: 0, square8_4p: 0, square19_2p: 0, square19_3p: 0, hex8_3p: 0, hex8_4p: 0, hexagonal_3p: 0, hexagonal_4p: 0 } })
+    await signedSetting(nodes.a!, op, 'staticPriority', { hex8_2p: 0, square19_4p: 0, hexagonal_2p: 8, square8_2p: 0, square8_3p: 0, square8_4p: 0, square19_2p: 0, square19_3p: 0, hex8_3p: 0, hex8_4p: 0, hexagonal_3p: 0, hexagonal_4p: 0 })
     const byId = new Map(Object.values(nodes).map(n => [n.peerId, n]))
     const job = await expect.poll(async () => (await jobsOf(nodes.a as NodeProcess)).find(j => j.config === 'hexagonal_2p' && j.state === 'RUNNING' && j.pid !== null), { timeout: 30_000, interval: 300 }).toBeDefined()
     void job

@@ -215,6 +215,12 @@ const ROWS: Record<string, Row> = {
     code: 1,
     line: /^riftmesh settings: setting "jobCommands": selfplay: Invalid input: expected array, received string/
   },
+  '§2 settings set jobCommands with no operator key in the cluster': {
+    args: settingsSet('jobCommands', '{"selfplay":["/bin/true"]}'),
+    live: true,
+    code: 1,
+    line: /^riftmesh settings: jobCommands runs programs on every node, so only an operator key may set it, and this cluster has none: make one \(riftmesh keygen --operator FILE\), list its id in trust.operators on every node, restart them, then pass --operator-key FILE$/
+  },
   '§2 settings set staticPriority \'{"hex8_2p":"high"}\'': {
     args: settingsSet('staticPriority', '{"hex8_2p":"high"}'),
     live: true,

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { writeSwarmKey } from '../../src/mesh/keys.js'
 import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
+import { signedSetting, testOperator, type TestOperator } from '../support/operator.js'
 
 interface Job { jobId: string, type: string, config: string | null, node: string, state: string, outputs: string[], error: string | null }
 
@@ -41,20 +42,22 @@ const SETTLE = [
 let root: string
 let cleanup: () => Promise<void>
 let node: NodeProcess | undefined
+let op: TestOperator
 
 beforeAll(async () => {
   ({ dir: root, cleanup } = await tempDir('riftmesh-user-script-'))
   const keyFile = join(root, 'swarm.key')
   await writeSwarmKey(keyFile)
+  op = await testOperator(root)
   const script = join(root, 'my-selfplay.sh')
   await writeFile(script, USER_SCRIPT)
   await chmod(script, 0o755)
-  node = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile, ...SETTLE])
-  await node.request('setSetting', { name: 'jobCommands', value: { selfplay: [script, '{jobId}', '{config}', '{dataDir}', '{outputDir}', '{engineMode}', '{games}'] } })
+  node = await startNodeProcess(join(root, 'a'), ['--swarm-key', keyFile, ...SETTLE, ...op.args])
+  await signedSetting(node, op, 'jobCommands', { selfplay: [script, '{jobId}', '{config}', '{dataDir}', '{outputDir}', '{engineMode}', '{games}'] })
   // one config, so the test knows where the games go
   const configs = ['square8', 'square19', 'hex8', 'hexagonal'].flatMap(b => [2, 3, 4].map(p => `${b}_${p}p`))
-  await node.request('setSetting', { name: 'staticPriority', value: Object.fromEntries(configs.map(c => [c, c === 'square8_3p' ? 8 : 0])) })
-  await node.request('setSetting', { name: 'voters', value: [node.peerId], force: true }) // one node: epoch mode on purpose
+  await signedSetting(node, op, 'staticPriority', Object.fromEntries(configs.map(c => [c, c === 'square8_3p' ? 8 : 0])))
+  await signedSetting(node, op, 'voters', [node.peerId], true) // one node: epoch mode on purpose
 }, 60_000)
 
 afterAll(async () => {
@@ -82,7 +85,7 @@ describe('job templates pointing at a user script', () => {
 
   it('without the setting the same jobs run the built-in selfplay workload again (real game records)', async () => {
     const n = node as NodeProcess
-    await n.request('setSetting', { name: 'jobCommands', value: {} })
+    await signedSetting(n, op, 'jobCommands', {})
     const builtIn = async (): Promise<Job | undefined> => ((await n.request('jobs')) as Job[]).find(j => j.type === 'selfplay' && j.state === 'COMPLETE' && j.outputs.some(o => o.startsWith('engine:')))
     await expect.poll(builtIn, { timeout: 30_000, interval: 300 }).toBeDefined()
     const job = await builtIn() as Job

@@ -13,7 +13,7 @@ import { JobWorker, SETTING_JOB_COMMANDS } from '../../../src/managers/job-worke
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
-import { makeState, nodeId, sampleNodeInfo, tempDir } from '../../helpers.js'
+import { TEST_OPERATOR, makeState, nodeId, sampleNodeInfo, setSignedSetting, tempDir } from '../../helpers.js'
 
 const SELF = nodeId(1)
 const node = process.execPath
@@ -38,9 +38,9 @@ describe('JobWorker: a full node makes a dispatch wait, not fail', () => {
 
   async function rig (limits: { spawnRatePerMinute: number, maxProcesses: number }): Promise<Rig> {
     const clock = new VirtualClock(1_700_000_000_000)
-    const state = makeState(1, 1, {}, clock)
+    const state = makeState(1, 1, { operators: [TEST_OPERATOR.id] }, clock)
     state.setNodeInfo(sampleNodeInfo(SELF, { capabilities: ['selfplay', 'export', 'gauntlet'] }))
-    state.setSetting(SETTING_JOB_COMMANDS, { export: [node, '-e', '0'], gauntlet: [node, '-e', lit('setTimeout(() => {}, 60000)')] })
+    setSignedSetting(state, SETTING_JOB_COMMANDS, { export: [node, '-e', '0'], gauntlet: [node, '-e', lit('setTimeout(() => {}, 60000)')] })
     const db = await openLevel(join(dir, `db-${rigs.length}`))
     const runner = new ProcessRunner({ clock, logger: silentLogger() }, {
       dataDir: dir, killGraceMs: 300, adoptPollIntervalMs: 100, supervisorCloseGraceMs: 500, spawnRatePerMinute: limits.spawnRatePerMinute, maxProcessesPerNode: limits.maxProcesses

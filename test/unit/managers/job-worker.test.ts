@@ -9,7 +9,7 @@ import { ClusterState } from '../../../src/state/cluster-state.js'
 import type { DispatchInput } from '../../../src/state/cluster-state.js'
 import { openLevel, type RootDb } from '../../../src/store/level.js'
 import { LocalTables } from '../../../src/store/tables.js'
-import { nodeId, signerOfId, sampleNodeInfo, tempDir } from '../../helpers.js'
+import { TEST_OPERATOR, nodeId, setSignedSetting, signerOfId, sampleNodeInfo, tempDir } from '../../helpers.js'
 import { resolveCommandTemplate } from '../../../src/jobs/command-template.js'
 
 const SELF = nodeId(1)
@@ -39,10 +39,10 @@ describe('JobWorker with real processes', () => {
   })
 
   async function rig (state?: ClusterState, hasGpu = false): Promise<Rig> {
-    const s = state ?? new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1), signer: signerOfId(SELF) }, { selfId: SELF })
+    const s = state ?? new ClusterState({ clock, logger: silentLogger(), rng: new SeededRng(1), signer: signerOfId(SELF) }, { selfId: SELF, operators: [TEST_OPERATOR.id] })
     if (state === undefined) {
       s.setNodeInfo(sampleNodeInfo(SELF, { capabilities: ['selfplay', 'export', 'gauntlet'] }))
-      s.setSetting(SETTING_JOB_COMMANDS, {
+      setSignedSetting(s, SETTING_JOB_COMMANDS, {
         export: [node, '-e', lit(OK_SCRIPT), '{outputDir}'],
         tournament: [node, '-e', "process.stderr.write('boom: the model file is missing\\n'); process.exit(3)"],
         gauntlet: [node, '-e', lit('setTimeout(() => {}, 60000)')],

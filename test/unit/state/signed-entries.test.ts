@@ -104,10 +104,16 @@ describe('signatures', () => {
 })
 
 describe('operator authority', () => {
-  it('without operator keys any member may change settings; with them, only an operator\'s signed setting counts', () => {
-    const legacy = makeState(1)
+  it('without operator keys any member may change settings but jobCommands; with them, only an operator\'s signed setting counts', () => {
+    const [legacy, legacyReader] = [makeState(1), makeState(2)]
     legacy.setSetting('curriculumWeights', { hex8_2p: 2 })
     expect(legacy.setting('curriculumWeights')).toEqual({ hex8_2p: 2 })
+    // jobCommands runs programs on every node: no member's, not even the writer's own view
+    legacy.setSetting('jobCommands', { selfplay: ['/tmp/evil.sh'] })
+    syncInto(legacy, legacyReader)
+    for (const s of [legacy, legacyReader]) expect(s.setting('jobCommands')).toBeUndefined()
+    expect(legacyReader.stats.snapshot()).toEqual({ 'settings:not-operator': 1 })
+    expect(legacyReader.setting('curriculumWeights')).toEqual({ hex8_2p: 2 })
 
     const [node, reader] = [makeState(1, 1, { operators: [OP_A.id] }), makeState(2, 2, { operators: [OP_A.id] })]
     node.setSetting('jobCommands', { selfplay: ['/tmp/evil.sh'] })
