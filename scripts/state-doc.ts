@@ -93,7 +93,7 @@ export const STATE_MAPS: readonly MapSpec[] = [
     ]
   },
   { doc: 'control', map: 'models', entries: [register('ModelRegister', 'config', 'the leader of the entry\'s epoch (certificate) or an operator, each its own key', true)] },
-  { doc: 'control', map: 'settings', entries: [register('SettingRegister', 'name', 'an operator, signing with its operator key (`abTest/*`: the test\'s owner node; any node while the cluster has no operator key)', false)] },
+  { doc: 'control', map: 'settings', entries: [register('SettingRegister', 'name', 'an operator, signing with its operator key (`abTest/*`: the test\'s owner node; any node while the cluster has no operator key, except `jobCommands`)', false)] },
   { doc: 'control', map: 'training', entries: [register('TrainingRegister', 'config', 'the leader of the entry\'s epoch (certificate) or an operator, each its own key', true)] },
   { doc: 'control', map: 'certs', entries: [{ key: '<epoch>/<leader>', matches: k => /^\d{12}\//.test(k), schema: 'EpochCertificate', writer: 'the leader, once per epoch it holds', rule: 'key = `epoch` (12 digits) + `/` + `leader`', agrees: (k, v) => k === `${String(v.epoch).padStart(12, '0')}/${v.leader}` }] },
   { doc: 'control', map: 'trust', entries: [{ key: '<seq>/<signer>', matches: k => /^\d{12}\//.test(k), schema: 'TrustEntry', writer: 'an operator (it counts if the signer is an operator at that point of the log)', rule: 'key = `seq` (12 digits) + `/` + the signer', agrees: (k, v) => k.startsWith(`${String(v.seq).padStart(12, '0')}/`) }] },
