@@ -39,7 +39,9 @@ const s = dgram.createSocket('udp4')
 s.on('message', m => { process.stdout.write('got ' + m.toString() + '\\n'); process.exit(0) })
 s.bind(Number(port), ip, () => {
   process.stdout.write('ready\\n')
-  setTimeout(() => { process.stdout.write('none\\n'); process.exit(0) }, Number(waitMs))
+  // the silence is counted from when the sender is done (a line on stdin), not from 'ready':
+  // on a loaded machine starting the sender's process alone took longer than the window
+  process.stdin.once('data', () => setTimeout(() => { process.stdout.write('none\\n'); process.exit(0) }, Number(waitMs)))
 })
 `
 
@@ -75,7 +77,8 @@ function fullMesh (lab: Lab): Record<string, string[]> {
 /** Start `argv` in h's namespace in the background, killed at the latest after HELPER_TIMEOUT_MS. */
 function spawnIn (lab: Lab, h: Host, argv: string[]): ChildProcess {
   const [cmd = 'ip', ...args] = [...lab.wrap(h), ...argv]
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: AbortSignal.timeout(HELPER_TIMEOUT_MS), killSignal: 'SIGKILL' })
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], signal: AbortSignal.timeout(HELPER_TIMEOUT_MS), killSignal: 'SIGKILL' })
+  child.stdin?.on('error', () => { /* the helper exited before reading: its output tells */ })
   child.on('error', () => { /* the abort (timeout) kill; the test sees the missing output */ })
   return child
 }
@@ -86,6 +89,7 @@ async function udpDelivered (lab: Lab, from: Host, to: Host): Promise<boolean> {
   const lines = createInterface({ input: receiver.stdout! })[Symbol.asyncIterator]()
   expect((await lines.next()).value).toBe('ready')
   await lab.exec(from, [process.execPath, '-e', SEND_SCRIPT, to.ip, String(UDP_PORT), `from-${from.name}`])
+  receiver.stdin?.write('sent\n')
   const verdict = (await lines.next()).value as string | undefined
   expect(['got', 'none']).toContain(verdict?.split(' ')[0])
   return verdict === `got from-${from.name}`
