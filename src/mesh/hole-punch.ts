@@ -166,15 +166,23 @@ export class HolePunch {
   private async initiate (relayed: Connection, nat: string, parent: AbortSignal): Promise<boolean> {
     const signal = AbortSignal.any([parent, AbortSignal.timeout(3 * PUNCH_WINDOW_MS)])
     const stream = await relayed.newStream(PUNCH_PROTOCOL, { signal, runOnLimitedConnection: true })
-    const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-    const port = await freePort()
-    const sent = this.c.clock.monoMs()
-    await lp.write(bytesFromString(JSON.stringify({ ip: nat, port })), { signal })
-    const other = parsePunchMessage(JSON.parse(bytesToString((await lp.read({ signal })).subarray())))
-    if (other === undefined || 'sync' in other) throw new Error('the peer answered no address')
-    const rtt = this.c.clock.monoMs() - sent
-    await lp.write(bytesFromString(JSON.stringify({ sync: true })), { signal })
-    await sleep(this.c.clock, Math.floor(rtt / 2), { signal })
+    let port: number
+    let other: { ip: string, port: number }
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      port = await freePort()
+      const sent = this.c.clock.monoMs()
+      await lp.write(bytesFromString(JSON.stringify({ ip: nat, port })), { signal })
+      const answer = parsePunchMessage(JSON.parse(bytesToString((await lp.read({ signal })).subarray())))
+      if (answer === undefined || 'sync' in answer) throw new Error('the peer answered no address')
+      other = answer
+      const rtt = this.c.clock.monoMs() - sent
+      await lp.write(bytesFromString(JSON.stringify({ sync: true })), { signal })
+      await sleep(this.c.clock, Math.floor(rtt / 2), { signal })
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
     await stream.close({ signal }).catch(() => { /* the punch does not need it any more */ })
     return await this.punch(relayed, port, other, true, signal)
   }
