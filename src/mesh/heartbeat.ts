@@ -63,6 +63,8 @@ export interface HeartbeatServiceInit extends HealthRule {
   incarnation?: number
   /** A peer whose clock differs from ours by more than this is warned about. @default 10_000 */
   maxClockSkewMs?: number
+  /** This node's trust root (trust.operators): a peer started with another is warned about. @default [] */
+  trustRoot?: readonly string[]
 }
 
 export interface HeartbeatServiceComponents {
@@ -74,7 +76,7 @@ export interface HeartbeatServiceComponents {
   docs: DocSet
 }
 
-interface PeerRecord extends HeartbeatOrder { lastMs: number, skewMs: number, load: LoadSample, digest: Uint8Array }
+interface PeerRecord extends HeartbeatOrder { lastMs: number, skewMs: number, load: LoadSample, digest: Uint8Array, trustRoot: Uint8Array }
 
 /** What orders the heartbeats of one sender. */
 export interface HeartbeatOrder { incarnation: bigint, seq: bigint, sentAtMs: bigint }
@@ -104,6 +106,11 @@ export function stateDigest (docs: DocSet): Uint8Array {
   return new Uint8Array(h.digest().subarray(0, 8))
 }
 
+/** First 8 bytes of sha256 over a trust root: the operator ids, sorted, joined by "\n". */
+export function trustRootDigest (operators: readonly string[]): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(createHash('sha256').update([...new Set(operators)].sort().join('\n')).digest().subarray(0, 8))
+}
+
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
 }
@@ -129,6 +136,9 @@ export class HeartbeatService {
   private readonly mismatches = new Map<string, number>()
   /** Peers whose clock is off by more than maxClockSkewMs (warned once per episode). */
   private readonly skewed = new Set<string>()
+  /** Peers started with another trust root than ours (warned once per episode). */
+  private readonly otherRoots = new Set<string>()
+  private readonly trustRoot: Uint8Array
   private readonly incarnation: bigint
   private readonly maxClockSkewMs: number
   sent = 0
@@ -147,6 +157,7 @@ export class HeartbeatService {
     const incarnation = init.incarnation ?? 0
     if (!(Number.isSafeInteger(incarnation) && incarnation >= 0)) throw new RangeError(`incarnation must be an integer ≥ 0, got ${incarnation}`)
     this.incarnation = BigInt(incarnation)
+    this.trustRoot = trustRootDigest(init.trustRoot ?? [])
     this.maxClockSkewMs = init.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
     if (!(this.maxClockSkewMs > 0)) throw new RangeError(`maxClockSkewMs must be > 0, got ${this.maxClockSkewMs}`)
   }
@@ -209,6 +220,18 @@ export class HeartbeatService {
       .sort((a, b) => Math.abs(b.skewMs) - Math.abs(a.skewMs))
   }
 
+  /**
+   * Peers not DEAD that were started with another trust root (trust.operators) than this node:
+   * settings one of the two accepts the other ignores. Older peers that send none are not judged.
+   */
+  otherTrustRoots (): string[] {
+    const now = this.clock.nowMs()
+    return [...this.otherRoots].filter(p => {
+      const r = this.peersById.get(p)
+      return r !== undefined && healthOf(this.init, r.lastMs, now, r.load.cpuPercent) !== 'DEAD'
+    }).sort()
+  }
+
   /** The bound clockSkews() applies. */
   get clockSkewBoundMs (): number {
     return this.maxClockSkewMs
@@ -224,6 +247,7 @@ export class HeartbeatService {
     this.peersById.delete(peer)
     this.mismatches.delete(peer)
     this.skewed.delete(peer)
+    this.otherRoots.delete(peer)
   }
 
   private tick (): void {
@@ -241,7 +265,8 @@ export class HeartbeatService {
       sentAtMs: BigInt(Math.max(0, Math.floor(this.clock.nowMs()))),
       ...load,
       stateDigest: this.digest() as Uint8Array<ArrayBuffer>,
-      incarnation: this.incarnation
+      incarnation: this.incarnation,
+      trustRootDigest: this.trustRoot as Uint8Array<ArrayBuffer>
     })
     await this.mesh.publish(this.init.topic, bytes)
     this.sent++
@@ -285,8 +310,9 @@ export class HeartbeatService {
       gpuMemoryPercent: hb.gpuMemoryPercent, selfplayJobs: hb.selfplayJobs, trainingJobs: hb.trainingJobs
     }
     const skewMs = Number(hb.sentAtMs) - Math.floor(now)
-    this.peersById.set(m.from, { lastMs: now, incarnation: hb.incarnation, seq: hb.seq, sentAtMs: hb.sentAtMs, skewMs, load, digest: hb.stateDigest })
+    this.peersById.set(m.from, { lastMs: now, incarnation: hb.incarnation, seq: hb.seq, sentAtMs: hb.sentAtMs, skewMs, load, digest: hb.stateDigest, trustRoot: hb.trustRootDigest })
     this.checkSkew(m.from, skewMs)
+    this.checkTrustRoot(m.from, hb.trustRootDigest)
     this.checkDigest(m.from, hb.stateDigest)
   }
 
@@ -301,6 +327,20 @@ export class HeartbeatService {
     } else {
       this.skewed.delete(peer)
       this.log.info({ peer, skewMs }, 'the clock of a peer is back within health.maxClockSkewMs')
+    }
+  }
+
+  /** Warn once when a peer runs with another trust root, and say when it runs with ours again. */
+  private checkTrustRoot (peer: string, digest: Uint8Array): void {
+    if (digest.byteLength === 0) return // a node older than the field: not judged
+    const other = !sameBytes(digest, this.trustRoot)
+    if (other === this.otherRoots.has(peer)) return
+    if (other) {
+      this.otherRoots.add(peer)
+      this.log.warn({ peer }, `${peer} was started with another trust root (trust.operators) than this node: cluster settings one of them accepts the other ignores; give every node the same trust.operators`)
+    } else {
+      this.otherRoots.delete(peer)
+      this.log.info({ peer }, `${peer} runs with this node's trust root again`)
     }
   }
 

@@ -35,7 +35,7 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       replicator: { ...p.replicator.counters },
       invalidEntries: p.state.stats.snapshot(),
       /** Operators and revoked peers in effect (status warns when there is no operator key). */
-      trust: trustReport(p.state),
+      trust: trustReport(p.state, p.heartbeat.otherTrustRoots()),
       docBytes: documentBytes(p.state),
       /** The digest heartbeats carry (equal on two nodes ⇔ equal documents). */
       digest: Buffer.from(stateDigest(p.state.docs)).toString('hex'),

@@ -12,7 +12,7 @@ import { TRUST_ACTIONS, type TrustAction } from '../state/trust.js'
 import type { ClusterState } from '../state/cluster-state.js'
 import { trustChangeIssue } from './trust-change.js'
 
-type TrustParts = { state: ClusterState, store: { flush: () => Promise<void> } }
+type TrustParts = { state: ClusterState, store: { flush: () => Promise<void> }, heartbeat: { otherTrustRoots: () => string[] } }
 
 /** Longest id accepted in a control op (the trust schema's limit). */
 const MAX_ID_CHARS = 128
@@ -24,9 +24,11 @@ function idArg (args: Record<string, unknown>, key: string, op: string): string 
 }
 
 /** The trust in effect as the status and `operators list` show it. */
-export function trustReport (state: ClusterState): { hasOperators: boolean, operators: string[], root: string[], revoked: string[], nextSeq: number } {
+export function trustReport (state: ClusterState, otherTrustRoots: readonly string[] = []): { hasOperators: boolean, operators: string[], root: string[], revoked: string[], nextSeq: number, otherRoots: string[] } {
   const t = state.trust()
   return {
+    /** Peers alive that were started with another trust root (their heartbeats say so). */
+    otherRoots: [...otherTrustRoots],
     hasOperators: t.operators.size > 0,
     operators: [...t.operators].sort(),
     root: [...state.operatorsRoot],
@@ -37,7 +39,7 @@ export function trustReport (state: ClusterState): { hasOperators: boolean, oper
 
 export function trustControlHandlers (p: TrustParts): Record<string, ControlHandler> {
   return {
-    trust: async () => trustReport(p.state),
+    trust: async () => trustReport(p.state, p.heartbeat.otherTrustRoots()),
     /** Check a change `{action, target, by}` and answer the sequence number its entry needs. */
     trustDraft: async args => {
       const action = args.action
@@ -58,7 +60,7 @@ export function trustControlHandlers (p: TrustParts): Record<string, ControlHand
         throw err
       }
       await p.store.flush()
-      return trustReport(p.state)
+      return trustReport(p.state, p.heartbeat.otherTrustRoots())
     }
   }
 }

@@ -252,7 +252,8 @@ export class RiftNode {
       stretchHigh: cfg.health.cpuStretch80,
       stretchCritical: cfg.health.cpuStretch95,
       incarnation,
-      maxClockSkewMs: cfg.health.maxClockSkewMs
+      maxClockSkewMs: cfg.health.maxClockSkewMs,
+      trustRoot: cfg.trust.operators
     })
     heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest mismatch'))
     heartbeat.start()

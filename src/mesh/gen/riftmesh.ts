@@ -175,6 +175,7 @@ export interface Heartbeat {
   trainingJobs: number
   stateDigest: Uint8Array<ArrayBuffer>
   incarnation: bigint
+  trustRootDigest: Uint8Array<ArrayBuffer>
 }
 
 export namespace Heartbeat {
@@ -252,6 +253,11 @@ export namespace Heartbeat {
           w.uint64(obj.incarnation)
         }
 
+        if ((obj.trustRootDigest != null && obj.trustRootDigest.byteLength > 0)) {
+          w.uint32(114)
+          w.bytes(obj.trustRootDigest)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -269,7 +275,8 @@ export namespace Heartbeat {
           selfplayJobs: 0,
           trainingJobs: 0,
           stateDigest: uint8ArrayAlloc(0),
-          incarnation: 0n
+          incarnation: 0n,
+          trustRootDigest: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -328,6 +335,10 @@ export namespace Heartbeat {
             }
             case 13: {
               obj.incarnation = reader.uint64()
+              break
+            }
+            case 14: {
+              obj.trustRootDigest = reader.bytes()
               break
             }
             default: {
@@ -436,6 +447,13 @@ export namespace Heartbeat {
               }
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.trustRootDigest`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -513,6 +531,11 @@ export namespace Heartbeat {
     value: bigint
   }
 
+  export interface HeartbeatTrustRootDigestFieldEvent {
+    field: '$.trustRootDigest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Heartbeat>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Heartbeat.codec())
   }
@@ -521,7 +544,7 @@ export namespace Heartbeat {
     return decodeMessage(buf, Heartbeat.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Generator<HeartbeatVersionFieldEvent | HeartbeatNodeIdFieldEvent | HeartbeatSeqFieldEvent | HeartbeatSentAtMsFieldEvent | HeartbeatCpuPercentFieldEvent | HeartbeatMemoryPercentFieldEvent | HeartbeatDiskPercentFieldEvent | HeartbeatGpuPercentFieldEvent | HeartbeatGpuMemoryPercentFieldEvent | HeartbeatSelfplayJobsFieldEvent | HeartbeatTrainingJobsFieldEvent | HeartbeatStateDigestFieldEvent | HeartbeatIncarnationFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Generator<HeartbeatVersionFieldEvent | HeartbeatNodeIdFieldEvent | HeartbeatSeqFieldEvent | HeartbeatSentAtMsFieldEvent | HeartbeatCpuPercentFieldEvent | HeartbeatMemoryPercentFieldEvent | HeartbeatDiskPercentFieldEvent | HeartbeatGpuPercentFieldEvent | HeartbeatGpuMemoryPercentFieldEvent | HeartbeatSelfplayJobsFieldEvent | HeartbeatTrainingJobsFieldEvent | HeartbeatStateDigestFieldEvent | HeartbeatIncarnationFieldEvent | HeartbeatTrustRootDigestFieldEvent> {
     return streamMessage(buf, Heartbeat.codec(), opts)
   }
 }

@@ -3,7 +3,7 @@ import { VirtualClock } from '../../../src/core/clock.js'
 import { silentLogger } from '../../../src/core/logger.js'
 import { DropCounters, type DropReason } from '../../../src/mesh/drops.js'
 import { Heartbeat } from '../../../src/mesh/gen/riftmesh.js'
-import { HEARTBEAT_VERSION, HeartbeatService, MAX_HEARTBEAT_BYTES, isNewerHeartbeat, stateDigest, type HeartbeatOrder, type HeartbeatServiceInit, type LoadSample } from '../../../src/mesh/heartbeat.js'
+import { HEARTBEAT_VERSION, HeartbeatService, MAX_HEARTBEAT_BYTES, isNewerHeartbeat, stateDigest, trustRootDigest, type HeartbeatOrder, type HeartbeatServiceInit, type LoadSample } from '../../../src/mesh/heartbeat.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import { REMOTE_ORIGIN } from '../../../src/state/docs.js'
 import { makeState, nodeId } from '../../helpers.js'
@@ -321,6 +321,29 @@ describe('clock skew', () => {
     // a dead peer is not warned about
     clock.advance(5_000)
     expect(a.hb.clockSkews()).toEqual([])
+  })
+})
+
+describe('trust roots', () => {
+  it('publishes its trust root\'s digest, lists live peers started with another one until they send ours, and leaves older peers (no digest) unjudged', async () => {
+    const net = new FakeNetwork()
+    const clock = new VirtualClock(1_000_000)
+    const a = node(net, clock, 1, { trustRoot: ['OP-B', 'OP-A', 'OP-A'] })
+    a.hb.start()
+    const ours = trustRootDigest(['OP-A', 'OP-B'])
+    expect(ours.byteLength).toBe(8)
+    await expect.poll(() => a.hb.sent, { timeout: 1_000 }).toBe(1)
+    expect(Heartbeat.decode(net.published.find(m => m.topic === TOPIC)!.data).trustRootDigest).toEqual(ours)
+    const [same, other, none, old] = [nodeId(2), nodeId(3), nodeId(4), nodeId(5)]
+    await inject(net, a, same, hbBytes(same, { trustRootDigest: ours }))
+    await inject(net, a, other, hbBytes(other, { trustRootDigest: trustRootDigest(['OP-A']) }))
+    await inject(net, a, none, hbBytes(none, { trustRootDigest: trustRootDigest([]) }))
+    await inject(net, a, old, hbBytes(old))
+    expect(a.hb.otherTrustRoots()).toEqual([other, none].sort())
+    await inject(net, a, other, hbBytes(other, { seq: 2n, trustRootDigest: ours }))
+    expect(a.hb.otherTrustRoots()).toEqual([none])
+    clock.advance(5_000) // a dead peer is not warned about
+    expect(a.hb.otherTrustRoots()).toEqual([])
   })
 })
 
