@@ -152,10 +152,13 @@ export class ClusterState implements TrustContext {
     control.getMap('election').observe(() => { this.electionVersion++ })
     const trustOnly = (): number => this.trustVersion
     const vm = <T>(name: string, doc: DocName, check: (k: string, v: T) => string | null, schema: z.ZodType<T>,
-      authority: AuthorityCheck<T>, sticky = false, generation = trustOnly): ValidatedMap<T> =>
+      authority: AuthorityCheck<T>, sticky = false, generation = trustOnly, order?: (v: T) => readonly number[]): ValidatedMap<T> =>
       new ValidatedMap(name, this.docs.ensure(doc).getMap(name), schema, check, this.stats, this.log, {
-        doc, authority, generation, sticky, repair: (key, raw, stored) => this.writeBack(doc, name, key, raw, stored)
+        doc, authority, generation, sticky, order, repair: (key, raw, stored) => this.writeBack(doc, name, key, raw, stored)
       })
+    // a replayed older value of a key is refused: election entries by (epoch, round), registers by version
+    const byRound = (v: ElectionEntry): readonly number[] => [v.epoch, v.round]
+    const byVersion = (v: { version: number }): readonly number[] => [v.version]
     const epochs = (): number => this.epochAuthorityVersion()
     this.trustMap = vm('trust', 'control', trustKeyCheck, trustEntrySchema, (k, _v, by) => (k.endsWith(`/${by}`) ? null : 'wrong-signer'), true)
     this.certs = new EpochCertificates(vm('certs', 'control', (k, v) => (k === certKey(v.epoch, v.leader) ? null : 'key is not <epoch>/<leader>'),
@@ -164,16 +167,16 @@ export class ClusterState implements TrustContext {
       (_k, v, by) => ownEntry(v.nodeId, by, this))
     this.manifestsMap = vm('manifests', 'manifests', (k, v) => (k === v.nodeId ? null : 'key is not the node id'), manifestSchema,
       (_k, v, by) => ownEntry(v.nodeId, by, this))
-    this.electionMap = vm('election', 'control', electionKeyCheck, electionEntrySchema, (_k, v, by) => ownEntry(electionOwner(v), by, this))
+    this.electionMap = vm('election', 'control', electionKeyCheck, electionEntrySchema, (_k, v, by) => ownEntry(electionOwner(v), by, this), false, trustOnly, byRound)
     this.modelsMap = vm('models', 'control', (k, v) =>
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
-    modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs)
+    modelRegisterSchema as z.ZodType<Register<ModelEntry>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs, byVersion)
     this.settingsMap = vm('settings', 'control', (k, v) => k === registerKey(v.name, v.writer) ? null : 'key is not <name>@<writer>',
-      settingRegisterSchema as z.ZodType<Register<SettingValue>>, (_k, v, by) => settingAuthority(v.name, v.writer, by, this), true)
+      settingRegisterSchema as z.ZodType<Register<SettingValue>>, (_k, v, by) => settingAuthority(v.name, v.writer, by, this), true, trustOnly, byVersion)
     this.settingsView = new SettingsView(this.stats, this.log)
     this.trainingMap = vm('training', 'control', (k, v) =>
       k === registerKey(v.name, v.writer) && v.name === v.value.config ? null : 'key is not <config>@<writer>',
-    trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs)
+    trainingRegisterSchema as z.ZodType<Register<TrainingRecord>>, (_k, v, by) => leaderRegisterAuthority(v.writer, v.value.epoch, by, this), false, epochs, byVersion)
     for (const name of this.docs.names()) this.attachBucket(name)
     this.docs.onCreate(name => this.attachBucket(name))
     this.docs.onUpdate(u => {
@@ -685,6 +688,9 @@ export class ClusterState implements TrustContext {
       more?: (v: T) => string | null): ValidatedMap<T> =>
       new ValidatedMap(`jobs.${map}`, doc.getMap(map), schema, check, this.stats, this.log, {
         doc: name,
+        // nobody deletes a job's status: one deleted remotely (a member, or the losing half of a
+        // Yjs conflict with a forgery) is put back by the node that wrote it
+        restoreDeleted: map === 'status',
         authority: (_k, v, by) => ownEntry(owner(v), by, this) ?? more?.(v) ?? null,
         generation: more === undefined ? () => this.trustVersion : () => this.epochAuthorityVersion(),
         repair: (key, raw, stored) => this.writeBack(name, map, key, raw, stored)

@@ -2,6 +2,7 @@ import type * as Y from 'yjs'
 import type { z } from 'zod'
 import type { Logger } from '../core/logger.js'
 import { verifyEntry, type VerifyResult } from './entry-sig.js'
+import { REMOTE_ORIGIN } from './docs.js'
 
 /**
  * Counts of entries skipped because they failed validation, per map and reason. Each distinct
@@ -57,6 +58,19 @@ export interface ValidatedMapTrust<T> {
   sticky?: boolean
   /** Told when a kept entry (`raw`) stands in for what is stored (`stored`; undefined when deleted), so the node can put it back. */
   repair?: (key: string, raw: unknown, stored: unknown) => void
+  /**
+   * The order of a key's successive values (compared as tuples): a value its writer signed that
+   * is older than the one this node holds for the key is a replay — anyone can copy an old
+   * signed value back — and the newer one stays in effect (`rolled-back-entry`). Election entries
+   * order by (epoch, round), registers by version. @default none (every valid value counts)
+   */
+  order?: (value: T) => readonly number[]
+  /**
+   * A valid entry deleted by a remote update is offered to `repair` (which puts back only this
+   * node's own): a member's delete, or the delete half of a Yjs conflict a forgery won elsewhere,
+   * must not erase what this node wrote (job status). @default false
+   */
+  restoreDeleted?: boolean
   /**
    * Checks a stored value's signature and names its signer. @default verifyEntry — ClusterState
    * never passes another; the signed-propagation benchmark's unsigned baseline does (the same
@@ -117,6 +131,10 @@ export class ValidatedMap<T> {
         if (change.action !== 'add' && this.kept.get(key)?.raw !== change.oldValue) {
           const value = this.read(key, change.oldValue)
           if (value !== undefined) this.kept.set(key, { raw: change.oldValue, value })
+        }
+        if (change.action === 'delete' && this.trust.restoreDeleted === true && event.transaction.origin === REMOTE_ORIGIN && this.trust.sticky !== true) {
+          const kept = this.kept.get(key)
+          if (kept !== undefined) this.trust.repair?.(key, kept.raw, undefined)
         }
         // a deleted entry of a sticky map is answered at once (kept, and put back)
         if (change.action !== 'delete' || this.trust.sticky === true) this.readKept(key, ymap.get(key))
@@ -189,9 +207,12 @@ export class ValidatedMap<T> {
       return undefined
     }
     if (value !== undefined) {
-      this.kept.set(key, { raw, value })
-      this.answered.delete(key)
-      return value
+      const held = this.kept.get(key)
+      if (held === undefined || held.raw === raw || !this.older(value, held.value)) {
+        this.kept.set(key, { raw, value })
+        this.answered.delete(key)
+        return value
+      }
     }
     const kept = this.kept.get(key)
     if (kept === undefined) return undefined
@@ -204,15 +225,28 @@ export class ValidatedMap<T> {
     // Written back only over a forgery or a deletion: a value its writer signed that this node
     // cannot read (a newer version's shape) stays in the document for the nodes that can.
     const slot = this.cache.get(key)
-    const forged = raw === undefined || slot?.forged === true || slot?.refused !== undefined
+    const replay = value !== undefined
+    const forged = raw === undefined || replay || slot?.forged === true || slot?.refused !== undefined
     if (!forged) return still
     if (!this.answered.has(key) || this.answered.get(key) !== raw) {
       this.answered.set(key, raw)
-      this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : 'overwrote-signed-entry')
-      this.log.warn({ map: this.name, key: truncate(key) }, 'a valid signed entry was deleted or overwritten by one that fails; keeping it')
+      this.stats.record(this.name, raw === undefined ? 'deleted-signed-entry' : replay ? 'rolled-back-entry' : 'overwrote-signed-entry')
+      this.log.warn({ map: this.name, key: truncate(key) }, replay
+        ? 'a signed entry was replaced by an older one its writer signed (a replay); keeping the newer'
+        : 'a valid signed entry was deleted or overwritten by one that fails; keeping it')
       this.trust.repair?.(key, kept.raw, raw)
     }
     return still
+  }
+
+  /** Whether `a` comes before `b` in the key's order (never, without one). */
+  private older (a: T, b: T): boolean {
+    const order = this.trust.order
+    if (order === undefined) return false
+    const x = order(a)
+    const y = order(b)
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as number) < (y[i] as number)
+    return x.length < y.length
   }
 
   /** The entry if valid now; refusals are counted (once per stored value) unless `count` is false. */
