@@ -3,8 +3,11 @@
  * entry's `renewedAt` is the leader's wall clock, which may differ from ours by any amount, so —
  * like the election's own observer — each renewal (a new nodeId/epoch/round) is timed on this
  * node's monotonic clock when it arrives, and the lease runs `leaseMs` from there. For `status`,
- * `leader()` and the metrics.
+ * `leader()` and the metrics. It looks again when the election's entries change (leases, and the
+ * grants that make a lease count), not at every control update: reading the leases costs a pass
+ * over the trust log, and most control updates are settings.
  */
+import type * as Y from 'yjs'
 import type { Clock } from '../core/clock.js'
 import type { ClusterState } from '../state/cluster-state.js'
 
@@ -28,7 +31,10 @@ export class LeaseWatch {
   start (): void {
     if (this.off !== undefined) return
     this.observe()
-    this.off = this.c.state.onUpdate(u => { if (u.doc === 'control') this.observe() })
+    const election = (this.c.state.docs.get('control') as Y.Doc).getMap('election')
+    const look = (): void => this.observe()
+    election.observe(look)
+    this.off = () => election.unobserve(look)
   }
 
   stop (): void {
