@@ -9,7 +9,7 @@ import { SeededRng } from '../src/core/rng.js'
 import { docTopic, heartbeatTopic } from '../src/node/node.js'
 import { Scheduler } from './core/scheduler.js'
 import { SimNetwork, type TrafficKind } from './net/sim-network.js'
-import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SimNode, simNodeId, simOperatorSigner, type SimNodeConfig } from './node/sim-node.js'
+import { DEFAULT_SIM_NODE_CONFIG, SIM_CLUSTER, SIM_CPU_BOX, SimNode, simNodeId, simOperatorSigner, type SimNodeConfig } from './node/sim-node.js'
 import { HostileMember } from './hostile.js'
 import { HOSTILE_SAMPLE_MS, HostileMonitor, type HostileSummary } from './hostile-monitor.js'
 import { signEntry } from '../src/state/entry-sig.js'
@@ -25,16 +25,16 @@ import { SimMachine } from './node/sim-jobs.js'
 import { createHash } from 'node:crypto'
 import type { ConfigKey, Hardware, Manifest } from '../src/state/schema.js'
 import { MODEL_OUTPUT_PREFIX, RESULTS_OUTPUT_PREFIX } from '../src/managers/training-coordinator.js'
-import type { ClusterState } from '../src/state/cluster-state.js'
-
-const CPU_BOX: Hardware = { cpuCount: 16, memoryGb: 64, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: false, gpuName: '', gpuCount: 0, gpuMemoryGb: 0 }
 
 /** The hardware a scenario gives node `i`. */
 export function scenarioHardware (scenario: Scenario, i: number): Hardware {
   const g = scenario.gpus.find(x => x.node === i)
-  if (g === undefined) return CPU_BOX
+  if (g === undefined) return SIM_CPU_BOX
   return { cpuCount: g.cpuCount, memoryGb: g.memoryGb, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: true, gpuName: g.gpuName, gpuCount: g.gpuCount, gpuMemoryGb: g.gpuMemoryGb }
 }
+
+/** How long a simulated job runs when the scenario says nothing. */
+export const SIM_DEFAULT_JOB_MS = 5_000
 
 export interface SimOptions {
   seed?: number
@@ -92,8 +92,11 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   })
   const e = scenario.election
   const voterIds = Array.from({ length: Math.min(scenario.voters, scenario.nodes) }, (_, i) => simNodeId(i))
+  const machines: SimMachine[] = []
   const cfg: SimNodeConfig = {
     ...DEFAULT_SIM_NODE_CONFIG,
+    machineOf: i => machines[i] as SimMachine,
+    hardwareOf: i => scenarioHardware(scenario, i),
     ...scenario.node,
     antiEntropy: options.antiEntropy ?? true,
     election: scenario.voters === 0
@@ -106,13 +109,10 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   if (hostileIndex !== undefined) cfg.hostile = hostileIndex
   const tr = scenario.training
   const trainingParams = tr === undefined ? undefined : { minGames: tr.minGames, incrementalGames: tr.incrementalGames, cooldownMs: tr.cooldownMs }
-  if (tr !== undefined || scenario.gpus.length > 0 || scenario.jobs !== undefined) cfg.hardwareOf = i => scenarioHardware(scenario, i)
   const jb = scenario.jobs
-  const machines: SimMachine[] = []
   let jobMonitor: JobMonitor | undefined
   if (jb !== undefined) {
     cfg.jobs = {
-      machineOf: i => machines[i] as SimMachine,
       maxProcesses: jb.maxProcesses,
       cleanup: {
         dispatchTimeoutMs: jb.dispatchTimeoutMs, jobHeartbeatTimeoutMs: jb.jobHeartbeatTimeoutMs, reassignBackoffMs: jb.reassignBackoffMs,
@@ -130,10 +130,12 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
     cfg.training = { params: trainingParams, readinessIntervalMs: tr.readinessIntervalMs, leaderlessTrainingTimeoutMs: tr.leaderlessTrainingTimeoutMs }
   }
   const nodes = Array.from({ length: scenario.nodes }, (_, i) => new SimNode(i, sched, net, root.fork(`node-${i}`), logger, cfg))
-  if (jb !== undefined) {
-    const outputs = (jobId: string, type: string): string[] => type === 'training' ? [`model:models/${jobId}.bin`] : type === 'gauntlet' ? [`results:${tr?.gauntletResults ?? 'WWL'}`] : ['games:10']
+  {
+    // every node's machine: the real JobWorker runs what it accepts there (training and gauntlets too)
+    const outputs = (jobId: string, type: string): string[] => type === 'training' ? [`${MODEL_OUTPUT_PREFIX}models/${jobId}.bin`] : type === 'gauntlet' ? [`${RESULTS_OUTPUT_PREFIX}${tr?.gauntletResults ?? 'WWL'}`] : ['games:10']
+    const durationMs = jb?.durationMs ?? SIM_DEFAULT_JOB_MS
     for (let i = 0; i < scenario.nodes; i++) {
-      machines.push(new SimMachine(i, sched, { durationMs: { selfplay: jb.durationMs, training: tr?.trainingDurationMs ?? jb.durationMs, gauntlet: tr?.gauntletDurationMs ?? jb.durationMs }, outputs }, (jobId, argv) => {
+      machines.push(new SimMachine(i, sched, { durationMs: { selfplay: durationMs, training: tr?.trainingDurationMs ?? durationMs, gauntlet: tr?.gauntletDurationMs ?? durationMs }, outputs }, (jobId, argv) => {
         jobMonitor?.onStart(i, jobId)
         hostileMonitor?.onStart(i, jobId, argv)
         // the fencing check sees every dispatch a worker really started
@@ -202,7 +204,8 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
   }
   const dataFiles = new Map<number, Manifest['files']>()
   if (monitor !== undefined && jb === undefined) {
-    // workers fence every dispatch assigned to them by its epoch (with `jobs`, the real JobWorker does)
+    // the scenario's own selfplay dispatches (below): a worker that takes no selfplay refuses
+    // them, so their fencing is checked here (every other dispatch, through the real JobWorker)
     for (const n of nodes) {
       n.onStart(node => {
         const parts = node.parts
@@ -212,7 +215,7 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
         parts.state.onUpdate(u => {
           if (!u.doc.startsWith('jobs/')) return
           for (const j of parts.state.jobs()) {
-            if (j.dispatch.assignedNode !== node.id || seen.has(j.jobId)) continue
+            if (j.dispatch.assignedNode !== node.id || j.dispatch.type !== 'selfplay' || seen.has(j.jobId)) continue
             seen.add(j.jobId)
             const d = j.dispatch
             // a worker runs a dispatch only from the node that holds its epoch, and never below
@@ -223,9 +226,6 @@ export async function runSimulation (scenario: Scenario, options: SimOptions = {
             admitted.then(ok => {
               sched.trace(`node ${node.index} ${ok ? 'accepts' : 'refuses'} ${d.jobId} of epoch ${d.dispatchEpoch}`)
               monitor.onDispatch(node.index, d.dispatchEpoch, net.indexOf(d.dispatchedBy) ?? -1, ok)
-              if (tr !== undefined && (d.type === 'training' || d.type === 'gauntlet') && node.parts?.state === parts.state) {
-                simulateWork(node, parts.state, d.jobId, d.type, ok, d.type === 'training' ? tr.trainingDurationMs : tr.gauntletDurationMs, tr.gauntletResults)
-              }
             }, () => undefined)
           }
         })
@@ -458,25 +458,4 @@ async function applyEvent (ev: TimelineEvent, nodes: SimNode[], net: SimNetwork,
       n.state.dispatchJob({ type: ev.dispatch.type, config: null, engineMode: null, spec: {}, assignedNode: to.id, dispatchEpoch: ev.dispatch.epoch, attempt: 0, previousJobId: null })
     }
   }
-}
-
-/**
- * A simulated worker for training and gauntlet jobs: a refused dispatch gets a REFUSED status;
- * an accepted one runs for `durationMs` of the node's time and completes with its outputs
- * (a model path, or the gauntlet's results). A crash loses the timer, as a real crash would.
- */
-function simulateWork (node: SimNode, state: ClusterState, jobId: string, type: 'training' | 'gauntlet', accepted: boolean, durationMs: number, results: string): void {
-  const base = { v: 1 as const, jobId, node: node.id, pid: 1, exitCode: null, error: null, outputs: [] as string[], engineMode: null }
-  const now = (): number => Math.max(0, Math.floor(node.clock.nowMs()))
-  if (!accepted) {
-    state.setJobStatus({ ...base, state: 'REFUSED', pid: null, startedAt: null, heartbeatAt: null, endedAt: now(), error: 'dispatch epoch fenced' })
-    return
-  }
-  const startedAt = now()
-  state.setJobStatus({ ...base, state: 'RUNNING', startedAt, heartbeatAt: startedAt, endedAt: null })
-  node.clock.setTimer(() => {
-    if (node.parts?.state !== state) return
-    const outputs = type === 'training' ? [`${MODEL_OUTPUT_PREFIX}models/${jobId}.bin`] : [`${RESULTS_OUTPUT_PREFIX}${results}`]
-    state.setJobStatus({ ...base, state: 'COMPLETE', startedAt, heartbeatAt: now(), endedAt: now(), exitCode: 0, outputs })
-  }, durationMs)
 }

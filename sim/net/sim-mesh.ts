@@ -37,6 +37,11 @@ export class SimMesh implements Mesh {
     for (const s of this.peerListeners.values()) s.clear()
   }
 
+  /** A simulated node advertises no addresses (the scenario's topology connects the nodes). */
+  listenAddrs (): string[] {
+    return []
+  }
+
   topics (): string[] {
     return [...this.handlers.keys()].sort()
   }

@@ -1,30 +1,19 @@
 /**
- * One simulated node: the real ClusterState, DocStore, LocalTables, Replicator and heartbeat
- * service, on a SimClock, a seeded Rng, a SimDisk and a SimMesh. Crash and restart rebuild the
- * node from its disk, as a real restart would.
+ * One simulated node: the simulated platform — a SimClock, a seeded Rng, a SimDisk
+ * (memory-level), a SimMesh and a SimMachine of job processes — under the node's one
+ * composition (`composeNode`, as the binary runs it). Crash and restart rebuild the node from
+ * its disk, as a real restart would.
  */
 import { orderedSeededSigners, seededSigner, type EntrySigner } from '../../src/state/entry-sig.js'
 import type { Logger } from '../../src/core/logger.js'
 import type { Rng } from '../../src/core/rng.js'
-import { ClusterState } from '../../src/state/cluster-state.js'
-import { DocStore } from '../../src/store/doc-store.js'
-import { LocalTables } from '../../src/store/tables.js'
-import { DropCounters } from '../../src/mesh/drops.js'
-import { Replicator } from '../../src/mesh/replicator.js'
-import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
-import { docTopic, heartbeatTopic } from '../../src/node/node.js'
-import { ElectionService } from '../../src/election/election.js'
-import type { Hardware } from '../../src/state/schema.js'
-import { ClusterViews, trainingJobsByNode } from '../../src/managers/views.js'
-import { NodeSelector } from '../../src/managers/node-selector.js'
-import { TrainingCoordinator } from '../../src/managers/training-coordinator.js'
+import type { ClusterState } from '../../src/state/cluster-state.js'
+import type { LoadSource } from '../../src/mesh/heartbeat.js'
+import type { Capability, Hardware } from '../../src/state/schema.js'
 import type { TrainingParams } from '../../src/managers/training.js'
-import { LoopManager } from '../../src/node/loops.js'
-import { jobLeaderInit, nodeSelectorInit, selfplaySchedulerInit, trainingCoordinatorInit } from '../../src/node/manager-init.js'
+import { defaultCapabilities } from '../../src/managers/hardware.js'
+import { composeNode, type ComposedNode } from '../../src/node/compose.js'
 import { resolveConfig, type RiftmeshConfig } from '../../src/config/index.js'
-import { SelfplayScheduler } from '../../src/managers/selfplay-scheduler.js'
-import { JobWorker } from '../../src/managers/job-worker.js'
-import { JobLeader } from '../../src/managers/job-leader.js'
 import type { CleanupParams } from '../../src/jobs/lifecycle.js'
 import { SimJobRunner, type SimMachine } from './sim-jobs.js'
 import type { Scheduler } from '../core/scheduler.js'
@@ -44,8 +33,6 @@ export interface SimNodeConfig {
   syncTimeoutMs: number
   /** Test switch: run without anti-entropy (convergence then depends on gossip alone). */
   antiEntropy: boolean
-  /** Run the heartbeat service. */
-  heartbeats: boolean
   /** Run the election with these voters and timings; undefined: no election. */
   election?: {
     voters: string[]
@@ -57,9 +44,9 @@ export interface SimNodeConfig {
     backoffMaxMs: number
     preferredLeader: string | null
   }
-  /** This node's hardware, published in its NodeInfo; undefined: no NodeInfo (replication-only runs). */
+  /** This node's hardware, published in its NodeInfo. @default a 16-core CPU box */
   hardwareOf?: (index: number) => Hardware
-  /** Run the TrainingCoordinator (and the node selector it uses) on every node. */
+  /** Training parameters of every node's TrainingCoordinator (it runs on every node). */
   training?: {
     params: Partial<TrainingParams>
     readinessIntervalMs: number
@@ -69,9 +56,10 @@ export interface SimNodeConfig {
   operators?: string[]
   /** The hostile member's index: it does not stand for election (sim/hostile.ts forges in its name). */
   hostile?: number
-  /** Run the real JobWorker and JobLeader over a simulated machine per node. */
+  /** Node `index`'s machine: its job processes outlive a crash of the node. */
+  machineOf: (index: number) => SimMachine
+  /** Nodes take selfplay work (the real JobLeader dispatches it); without, they take none. */
   jobs?: {
-    machineOf: (index: number) => SimMachine
     maxProcesses: number
     cleanup: Partial<CleanupParams>
     cleanupIntervalMs: number
@@ -84,9 +72,12 @@ export interface SimNodeConfig {
   }
 }
 
-export const DEFAULT_SIM_NODE_CONFIG: SimNodeConfig = {
-  heartbeatIntervalMs: 1000, suspectAfterMs: 3000, deadAfterMs: 5000, antiEntropyIntervalMs: 10_000, coalesceWindowMs: 30, syncTimeoutMs: 10_000, antiEntropy: true, heartbeats: true
+export const DEFAULT_SIM_NODE_CONFIG: Omit<SimNodeConfig, 'machineOf'> = {
+  heartbeatIntervalMs: 1000, suspectAfterMs: 3000, deadAfterMs: 5000, antiEntropyIntervalMs: 10_000, coalesceWindowMs: 30, syncTimeoutMs: 10_000, antiEntropy: true
 }
+
+/** A simulated node's hardware when the scenario names none. */
+export const SIM_CPU_BOX: Hardware = { cpuCount: 16, memoryGb: 64, diskFreeGb: 500, diskTotalGb: 1000, hasGpu: false, gpuName: '', gpuCount: 0, gpuMemoryGb: 0 }
 
 const idleLoad: LoadSource = {
   sample: () => ({ cpuPercent: 5, memoryPercent: 20, diskPercent: 20, gpuPercent: 0, gpuMemoryPercent: 0, selfplayJobs: 0, trainingJobs: 0 })
@@ -95,9 +86,44 @@ const idleLoad: LoadSource = {
 /** Games one simulated selfplay job plays. */
 export const SIM_SELFPLAY_GAMES_PER_JOB = 10
 
-/** The node configuration a simulated node's managers are set up from, through the same functions as a real node's. */
-export function simManagersConfig (c: SimNodeConfig): RiftmeshConfig {
-  const flags: Record<string, unknown> = { 'jobs.selfplayGamesPerJob': SIM_SELFPLAY_GAMES_PER_JOB }
+/**
+ * What node `index` takes work for: without `jobs` it takes no selfplay (so the real JobLeader
+ * dispatches none, and the real JobWorker refuses the scenario's own selfplay dispatches);
+ * otherwise what its hardware gives, as on a real host. Pure.
+ */
+export function simCapabilities (c: SimNodeConfig, hardware: Hardware): Capability[] {
+  const caps = defaultCapabilities(hardware)
+  return c.jobs !== undefined ? caps : caps.filter(x => x !== 'selfplay')
+}
+
+/**
+ * Node `index`'s configuration: the scenario's timings and roles as the config keys a real
+ * node would be given, resolved (and validated) by the same function the CLI uses.
+ */
+export function simNodeConfig (c: SimNodeConfig, index: number): RiftmeshConfig {
+  const hardware = c.hardwareOf?.(index) ?? SIM_CPU_BOX
+  const e = c.election
+  const flags: Record<string, unknown> = {
+    'node.clusterName': SIM_CLUSTER,
+    'node.capabilities': simCapabilities(c, hardware),
+    // without an election nobody stands (the node only observes); the hostile member never does
+    'node.leaderEligible': e !== undefined && index !== c.hostile,
+    'trust.operators': c.operators ?? [],
+    'health.heartbeatIntervalMs': c.heartbeatIntervalMs,
+    'health.suspectAfterMs': c.suspectAfterMs,
+    'health.deadAfterMs': c.deadAfterMs,
+    'mesh.antiEntropyIntervalMs': c.antiEntropyIntervalMs,
+    'mesh.coalesceWindowMs': c.coalesceWindowMs,
+    'mesh.syncTimeoutMs': c.syncTimeoutMs,
+    'jobs.selfplayGamesPerJob': SIM_SELFPLAY_GAMES_PER_JOB
+  }
+  if (e !== undefined) {
+    Object.assign(flags, {
+      'election.voters': e.voters, 'election.mode': e.mode, 'election.leaseMs': e.leaseMs, 'election.renewIntervalMs': e.renewIntervalMs,
+      'election.driftMarginMs': e.driftMarginMs, 'election.backoffMinMs': e.backoffMinMs, 'election.backoffMaxMs': e.backoffMaxMs,
+      'election.eligibility': e.preferredLeader !== null ? 'preferred' : 'all', 'election.preferredLeader': e.preferredLeader
+    })
+  }
   const t = c.training
   if (t !== undefined) {
     for (const [k, v] of Object.entries(t.params)) flags[`training.${k}`] = v
@@ -108,7 +134,8 @@ export function simManagersConfig (c: SimNodeConfig): RiftmeshConfig {
     for (const [k, v] of Object.entries(j.cleanup)) flags[`jobs.${k}`] = v
     Object.assign(flags, {
       'jobs.cleanupIntervalMs': j.cleanupIntervalMs, 'jobs.selfplayDispatchIntervalMs': j.selfplayDispatchIntervalMs, 'jobs.jobHeartbeatIntervalMs': j.jobHeartbeatIntervalMs,
-      'jobs.leaderlessSelfplayAfterMs': j.leaderlessSelfplayAfterMs, 'jobs.admissionWaitMs': j.admissionWaitMs, 'jobs.maxProcessesPerNode': j.maxProcesses
+      'jobs.leaderlessSelfplayAfterMs': j.leaderlessSelfplayAfterMs, 'jobs.admissionWaitMs': j.admissionWaitMs, 'jobs.maxProcessesPerNode': j.maxProcesses,
+      ...(j.retentionMs !== undefined ? { 'jobs.retentionMs': j.retentionMs } : {})
     })
   }
   return resolveConfig({ flags }, { cwd: '/sim', homeDir: null })
@@ -143,18 +170,8 @@ export function simNodeId (index: number): string {
   return simSigner(index).id
 }
 
-interface Running {
-  state: ClusterState
-  store: DocStore
-  tables: LocalTables
-  replicator: Replicator
-  heartbeat: HeartbeatService
-  drops: DropCounters
-  election: ElectionService | undefined
-  training: TrainingCoordinator | undefined
-  worker: JobWorker | undefined
-  loops: LoopManager
-}
+/** A running simulated node: the composed node on its simulated platform. */
+export type Running = ComposedNode<SimMesh>
 
 export type NodeStatus = 'up' | 'crashed' | 'paused'
 
@@ -166,6 +183,7 @@ export class SimNode {
   status: NodeStatus = 'crashed'
   incarnation = 0
   private running: Running | undefined
+  private nodeConfig: RiftmeshConfig | undefined
   private readonly listeners: Array<(n: SimNode) => void> = []
 
   constructor (
@@ -203,105 +221,42 @@ export class SimNode {
   async start (): Promise<void> {
     if (this.running !== undefined) return
     this.incarnation++
-    const rng = this.rng.fork(`incarnation-${this.incarnation}`)
-    const logger = this.logger.child({ node: this.index })
-    const db = await this.disk.open()
     const c = this.config
-    const retentionMs = c.jobs?.retentionMs
-    const state = new ClusterState({ clock: this.clock, logger, rng: rng.fork('state'), signer: simSigner(this.index) }, { selfId: this.id, operators: c.operators ?? [], voters: c.election?.voters ?? [], ...(retentionMs !== undefined ? { retentionMs } : {}) })
-    const store = new DocStore({ db, state, clock: this.clock, logger }, { syncWrites: true })
-    await store.start()
-    const tables = new LocalTables(db, logger)
-    const drops = new DropCounters(logger)
+    this.nodeConfig ??= simNodeConfig(c, this.index)
+    const hardware = c.hardwareOf?.(this.index) ?? SIM_CPU_BOX
+    const machine = c.machineOf(this.index)
+    const db = await this.disk.open()
     this.sched.setNodeState(this.index, 'up')
-    this.mesh.start()
-    const replicator = new Replicator({ mesh: this.mesh, state, updates: store, clock: this.clock, rng: rng.fork('replicator'), logger, drops }, {
-      topic: docTopic(SIM_CLUSTER), coalesceWindowMs: c.coalesceWindowMs, antiEntropyIntervalMs: c.antiEntropyIntervalMs, syncTimeoutMs: c.syncTimeoutMs, antiEntropy: c.antiEntropy
-    })
-    await replicator.start()
-    const heartbeat = new HeartbeatService({ mesh: this.mesh, clock: this.clock, logger, drops, load: idleLoad, docs: state.docs }, {
-      topic: heartbeatTopic(SIM_CLUSTER), heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, deadAfterMs: c.deadAfterMs,
-      cpuHighPercent: 80, cpuCriticalPercent: 95, stretchHigh: 1.2, stretchCritical: 1.4
-    })
-    heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
-    if (c.heartbeats) heartbeat.start()
-    let election: ElectionService | undefined
-    if (c.election !== undefined) {
-      const e = c.election
-      election = new ElectionService({ state, tables, clock: this.clock, logger, isAlive: id => heartbeat.health(id) === 'ALIVE' }, {
-        voters: e.voters, mode: e.mode, leaseMs: e.leaseMs, renewIntervalMs: e.renewIntervalMs, driftMarginMs: e.driftMarginMs,
-        backoffMinMs: e.backoffMinMs, backoffMaxMs: e.backoffMaxMs,
-        eligibility: e.preferredLeader !== null ? 'preferred' : 'all', preferredLeader: e.preferredLeader, selfEligible: this.index !== c.hostile
-      })
-      await election.start()
-    }
-    if (c.hardwareOf !== undefined) {
-      const hardware = c.hardwareOf(this.index)
-      state.setNodeInfo({
-        v: 1, nodeId: this.id, host: `sim-${this.index}`, addrs: [], version: 'sim', startedAt: Math.max(0, Math.floor(this.clock.nowMs())), hardware,
-        capabilities: hardware.hasGpu ? ['selfplay', 'training', 'gauntlet', 'tournament', 'export'] : ['selfplay', 'export', 'gauntlet'],
-        flags: { voter: c.election?.voters.includes(this.id) ?? false, retired: false, leaderEligible: this.index !== c.hostile }
-      })
-    }
-    const loops = new LoopManager({ clock: this.clock, logger })
-    let training: TrainingCoordinator | undefined
-    let worker: JobWorker | undefined
-    if ((c.training !== undefined || c.jobs !== undefined) && election !== undefined) {
-      const views = new ClusterViews({ state, health: heartbeat, selfLoad: () => idleLoad.sample() })
-      const cfg = simManagersConfig(c)
-      const selector = new NodeSelector({ views, clock: this.clock, logger, trainingRunning: () => trainingJobsByNode(state) }, nodeSelectorInit(cfg))
-      if (c.training !== undefined) {
-        const coordinator = new TrainingCoordinator({ state, selector, leadership: election, clock: this.clock, logger }, trainingCoordinatorInit(cfg))
-        training = coordinator
-        loops.add({ name: 'training', intervalMs: c.training.readinessIntervalMs, run: () => { coordinator.tick() } })
-      }
-      const j = c.jobs
-      if (j !== undefined) {
-        const machine = j.machineOf(this.index)
-        const el = election
-        const w = new JobWorker({
-          state, flush: async () => await store.flush(), tables, runner: new SimJobRunner(machine, j.maxProcesses), voters: () => el.voters(), clock: this.clock, logger
-        }, {
-          dataDir: '/sim', hasGpu: () => state.node(this.id)?.hardware.hasGpu ?? false, capabilities: () => state.node(this.id)?.capabilities ?? [],
-          maxProcesses: j.maxProcesses, jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs,
-          readOutputs: async r => machine.outputsOf(r.jobId, r.type),
-          missingInputs: async () => [] // simulated machines hold every model
-        })
-        await w.start()
-        worker = w
-        const scheduler = new SelfplayScheduler({ state, clock: this.clock, rng: rng.fork('selfplay'), logger }, selfplaySchedulerInit(cfg))
-        const leader = new JobLeader({
-          state, selector, scheduler, leadership: election, health: id => heartbeat.health(id), clock: this.clock, logger,
-          retireBucket: async id => await store.retireBucket(id, Math.max(0, Math.floor(this.clock.nowMs())))
-        }, jobLeaderInit(cfg))
-        loops.add({ name: 'jobs-worker', intervalMs: 1000, run: async () => { await w.scan() } })
-        loops.add({ name: 'job-heartbeat', intervalMs: j.jobHeartbeatIntervalMs, run: () => { w.heartbeat() } })
-        loops.add({ name: 'jobs-cleanup', intervalMs: j.cleanupIntervalMs, run: () => { leader.cleanup() } })
-        loops.add({ name: 'selfplay-dispatch', intervalMs: j.selfplayDispatchIntervalMs, run: () => { leader.dispatchSelfplay() } })
-        loops.add({ name: 'jobs-retire', intervalMs: 10_000, run: async () => { leader.sealOld(); await leader.retire() } })
-        state.onUpdate(u => { if (u.doc.startsWith('jobs/')) loops.trigger('jobs-worker') })
-      }
-    }
-    loops.start()
-    this.running = { state, store, tables, replicator, heartbeat, drops, election, training, worker, loops }
+    this.running = await composeNode({
+      config: this.nodeConfig,
+      mesh: this.mesh,
+      db,
+      signer: simSigner(this.index),
+      incarnation: this.incarnation,
+      host: `sim-${this.index}`,
+      runner: new SimJobRunner(machine, this.nodeConfig.jobs.maxProcessesPerNode),
+      load: idleLoad,
+      hardware: { current: () => hardware, onChange: () => () => {} },
+      // simulated machines hold every input and report their outputs themselves
+      files: { readOutputs: async r => machine.outputsOf(r.jobId, r.type), missingInputs: async () => [] },
+      clock: this.clock,
+      rng: this.rng.fork(`incarnation-${this.incarnation}`),
+      logger: this.logger.child({ node: this.index })
+    }, { antiEntropy: c.antiEntropy })
     this.status = 'up'
     this.sched.trace(`start node ${this.index} incarnation ${this.incarnation}`)
     for (const l of this.listeners) l(this)
   }
 
-  /** Crash: nothing is flushed; `power` also loses the disk's unsynced writes. */
+  /** Crash: nothing is flushed; `power` also loses the disk's unsynced writes and kills the machine's processes. */
   async crash (mode: 'process' | 'power'): Promise<void> {
     if (this.running === undefined) return
     this.sched.trace(`crash node ${this.index} (${mode})`)
-    this.running.heartbeat.stop()
-    this.running.election?.stop()
-    this.running.loops.stop()
-    void this.running.worker?.stop()
-    if (mode === 'power') this.config.jobs?.machineOf(this.index).powerLoss()
+    this.running.halt()
+    if (mode === 'power') this.config.machineOf(this.index).powerLoss()
     this.clock.dropAll()
     this.mesh.stop()
     this.sched.setNodeState(this.index, 'crashed')
-    this.running.state.destroy()
     this.running = undefined
     this.status = 'crashed'
     await this.disk.crash(mode)

@@ -70,7 +70,7 @@ export function scaledNodeConfig (scenario: Scenario, timeScale: number, antiEnt
     minSyncGapMs: s(REPLICATOR_MIN_SYNC_GAP_MS),
     gossipHeartbeatMs: s(scenario.gossip.heartbeatMs ?? MODEL_GOSSIP_HEARTBEAT_MS),
     antiEntropy,
-    heartbeats: c.heartbeats
+    heartbeats: true
   }
 }
 

@@ -19,7 +19,7 @@ import type { LocalTables } from '../store/tables.js'
 import type { JobView } from '../state/jobs.js'
 import type { Capability } from '../state/schema.js'
 import type { Health } from '../mesh/health.js'
-import type { JobRunner } from '../jobs/runner.js'
+import type { JobResult, JobRunner } from '../jobs/runner.js'
 import { JobWorker } from '../managers/job-worker.js'
 import { JobLeader } from '../managers/job-leader.js'
 import { AdmissionLedger } from '../managers/admission.js'
@@ -74,6 +74,14 @@ export interface NodeManagers {
   stop: () => Promise<void>
 }
 
+/** The data dir as jobs and A/B tests see it (the simulator's machines hold their files elsewhere). */
+export interface DataDirFiles {
+  /** The outputs a finished job reports. @default read from its output dir */
+  readOutputs?: (result: JobResult) => Promise<string[]>
+  /** Which of a job's input files (data dir relative) are not there yet. @default checked in the data dir */
+  missingInputs?: (paths: readonly string[]) => Promise<string[]>
+}
+
 export interface NodeManagersComponents {
   config: RiftmeshConfig
   state: ClusterState
@@ -91,6 +99,8 @@ export interface NodeManagersComponents {
   capabilities: () => readonly Capability[]
   /** Whether this node has a connection to a peer (sync prefers connected holders). */
   connected?: (nodeId: string) => boolean
+  /** The data dir's files as jobs see them. @default the files under `node.dataDir` */
+  files?: DataDirFiles
   /** The data plane: the scanner of the data dir and the transfer client. */
   data?: { scanner: DataScanner, client: DataPuller }
   clock: Clock
@@ -107,14 +117,16 @@ export function buildManagers (c: NodeManagersComponents): NodeManagers {
   const j = cfg.jobs
   const worker = new JobWorker({ state, flush: c.flush, tables: c.tables, runner: c.runner, voters: () => c.leadership.voters(), clock, logger }, {
     dataDir: cfg.node.dataDir, hasGpu: c.hasGpu, capabilities: c.capabilities, maxProcesses: j.maxProcessesPerNode,
-    jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs
+    jobHeartbeatIntervalMs: j.jobHeartbeatIntervalMs, admissionWaitMs: j.admissionWaitMs,
+    ...(c.files?.readOutputs !== undefined ? { readOutputs: c.files.readOutputs } : {}),
+    ...(c.files?.missingInputs !== undefined ? { missingInputs: c.files.missingInputs } : {})
   })
   // selfplay, re-dispatches and A/B tournaments all stay within what each node admits
   const admission = new AdmissionLedger({ state, clock })
   const jobLeader = new JobLeader({ state, selector, scheduler, leadership: c.leadership, health: c.peerHealth, retireBucket: c.retireBucket, admission, clock, logger }, jobLeaderInit(cfg))
   const abTests = new AbTestManager({
     state, store: c.abStore, selector, leadership: c.leadership, flush: c.flush, health: c.peerHealth, admission, clock, rng: c.rng.fork('ab-tests'), logger,
-    missingLocally: async paths => await missingInDataDir(cfg.node.dataDir, paths)
+    missingLocally: c.files?.missingInputs ?? (async paths => await missingInDataDir(cfg.node.dataDir, paths))
   })
   const sync = c.data === undefined ? undefined : buildSync(c, selector, views)
   const loops = new LoopManager({ clock, logger })

@@ -36,8 +36,10 @@ describe('jobs in the simulator', () => {
     const r = await runSimulation(await loadScenario(join(dir, 'jobs-failover.yaml')))
     expect(r.checks.filter(c => !c.ok)).toEqual([])
     expect(r.checks.map(c => c.name)).toEqual(expect.arrayContaining(['job-once', 'job-ledger', 'fencing']))
-    expect(r.jobs?.started).toBeGreaterThan(50)
-    expect(r.jobs?.completed).toBeGreaterThan(40)
+    // the node's admission ledger holds each node to jobs.spawnRatePerMinute (5) starts a minute:
+    // 7 nodes over 30 s, plus the first window
+    expect(r.jobs?.started).toBeGreaterThan(25)
+    expect(r.jobs?.completed).toBeGreaterThan(25)
     expect(r.leadership?.leaders.length).toBeGreaterThan(1)
   })
 

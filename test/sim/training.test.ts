@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadScenario, parseScenario } from '../../sim/scenario.js'
 import { runSimulation } from '../../sim/simulation.js'
-import { DEFAULT_SIM_NODE_CONFIG, simManagersConfig, simNodeId } from '../../sim/node/sim-node.js'
+import { DEFAULT_SIM_NODE_CONFIG, simNodeConfig, simNodeId } from '../../sim/node/sim-node.js'
 import { jobLeaderInit, trainingCoordinatorInit } from '../../src/node/manager-init.js'
 
 const dir = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url))
@@ -56,14 +56,15 @@ checks: [convergence, training-threshold, training-strongest-gpu, training-once,
   })
 
   it('simulated nodes set up their managers from a node configuration, through the same functions as a real node', () => {
-    const cfg = simManagersConfig({
+    const cfg = simNodeConfig({
       ...DEFAULT_SIM_NODE_CONFIG,
+      machineOf: () => { throw new Error('not started') },
       training: { params: { minGames: 1000, incrementalGames: 500, cooldownMs: 10_000 }, readinessIntervalMs: 2000, leaderlessTrainingTimeoutMs: 60_000 },
       jobs: {
-        machineOf: () => { throw new Error('not started') }, maxProcesses: 8, cleanup: { jobHeartbeatTimeoutMs: 8000, reassignBackoffMs: 1000 }, cleanupIntervalMs: 2000,
+        maxProcesses: 8, cleanup: { jobHeartbeatTimeoutMs: 8000, reassignBackoffMs: 1000 }, cleanupIntervalMs: 2000,
         selfplayDispatchIntervalMs: 2000, jobHeartbeatIntervalMs: 2000, leaderlessSelfplayAfterMs: 10_000, admissionWaitMs: 3000
       }
-    })
+    }, 0)
     expect(trainingCoordinatorInit(cfg)).toMatchObject({ training: { minGames: 1000, incrementalGames: 500, cooldownMs: 10_000, retryBackoffMs: 60_000 }, leaderlessTrainingTimeoutMs: 60_000 })
     expect(jobLeaderInit(cfg)).toMatchObject({ cleanup: { jobHeartbeatTimeoutMs: 8000, reassignBackoffMs: 1000, maxReassignments: 3 }, selfplayGamesPerJob: 10, leaderlessSelfplayAfterMs: 10_000 })
   })
