@@ -156,8 +156,8 @@ export async function composeNode<M extends NodeMesh> (c: NodeComponents<M>, ini
 
 async function startNode<M extends NodeMesh> (c: NodeComponents<M>, init: NodeInit, steps: Array<() => Promise<void> | void>, stop: () => Promise<void>): Promise<ComposedNode<M>> {
   const { config: cfg, mesh, clock, rng, logger: log, db } = c
-  const selfId = mesh.selfId
-  if (c.signer.id !== selfId) throw new Error(`the signer's id ${c.signer.id} is not the mesh's ${selfId}`)
+  // the node id is the signer's (libp2p knows its peer id only once started; checked then)
+  const selfId = c.signer.id
   const drops = new DropCounters(log.child({ component: 'drops' }))
   const state = new ClusterState({ clock, logger: log, rng: rng.fork('state'), signer: c.signer }, {
     selfId, operators: cfg.trust.operators, voters: cfg.election.voters, bucketMaxJobs: cfg.jobs.bucketMaxJobs, bucketMaxAgeMs: cfg.jobs.bucketMaxAgeMs, retentionMs: cfg.jobs.retentionMs
@@ -176,6 +176,7 @@ async function startNode<M extends NodeMesh> (c: NodeComponents<M>, init: NodeIn
 
   await mesh.start()
   steps.push(async () => await mesh.stop())
+  if (mesh.selfId !== selfId) throw new Error(`the mesh runs as ${mesh.selfId}, but the node signs as ${selfId}`)
   const m = cfg.mesh
   const replicator = new Replicator({ mesh, state, updates: store, clock, rng: rng.fork('replicator'), logger: log, drops }, {
     topic: docTopic(cfg.node.clusterName),
