@@ -69,8 +69,7 @@ export function scaledNodeConfig (scenario: Scenario, timeScale: number, antiEnt
     syncTimeoutMs: s(c.syncTimeoutMs),
     minSyncGapMs: s(REPLICATOR_MIN_SYNC_GAP_MS),
     gossipHeartbeatMs: s(scenario.gossip.heartbeatMs ?? MODEL_GOSSIP_HEARTBEAT_MS),
-    antiEntropy,
-    heartbeats: true
+    antiEntropy
   }
 }
 

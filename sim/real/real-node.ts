@@ -1,9 +1,10 @@
 /**
- * One node of a real-mode run: the real Libp2pMesh on the memory transport (swarm key, noise,
- * yamux, gossipsub, a connection gater), ClusterState, DocStore on memory-level, Replicator and
- * HeartbeatService — the network path of a node, as in test/support/memory-peer.ts. The
- * private key, the listen address and the database outlive a crash, so a restart keeps the
- * peer id and restores the documents from the same db.
+ * One node of a real-mode run: the node's one composition (`composeNode`, as the binary runs
+ * it) on the real Libp2pMesh over the memory transport (swarm key, noise, yamux, gossipsub, a
+ * connection gater) and memory-level — the network path of a node, as in
+ * test/support/memory-peer.ts. The runner connects the nodes (no PeerManager: the scenario's
+ * topology is the dial list). The private key, the listen address and the database outlive a
+ * crash, so a restart keeps the peer id and restores the documents from the same db.
  */
 import { ed25519Signer } from '../../src/state/entry-sig.js'
 import { MemoryLevel } from 'memory-level'
@@ -12,14 +13,14 @@ import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import type { Clock } from '../../src/core/clock.js'
 import type { Logger } from '../../src/core/logger.js'
 import type { Rng } from '../../src/core/rng.js'
-import { ClusterState } from '../../src/state/cluster-state.js'
-import { DocStore } from '../../src/store/doc-store.js'
+import type { ClusterState } from '../../src/state/cluster-state.js'
 import type { RootDb } from '../../src/store/level.js'
 import { Libp2pMesh } from '../../src/mesh/libp2p-mesh.js'
-import { DropCounters } from '../../src/mesh/drops.js'
-import { Replicator } from '../../src/mesh/replicator.js'
-import { HeartbeatService, type LoadSource } from '../../src/mesh/heartbeat.js'
-import { docTopic, heartbeatTopic } from '../../src/node/node.js'
+import type { LoadSource } from '../../src/mesh/heartbeat.js'
+import { resolveConfig, type RiftmeshConfig } from '../../src/config/index.js'
+import { composeNode, type ComposedNode } from '../../src/node/compose.js'
+import { SIM_CPU_BOX } from '../node/sim-node.js'
+import type { JobRunner } from '../../src/jobs/runner.js'
 
 /** Node timings, already scaled to wall-clock ms. */
 export interface RealNodeConfig {
@@ -34,7 +35,17 @@ export interface RealNodeConfig {
   minSyncGapMs: number
   gossipHeartbeatMs: number
   antiEntropy: boolean
-  heartbeats: boolean
+}
+
+/** The configuration of a real-mode node: the scaled timings as config keys; it takes no work and never stands (replication only). */
+export function realNodeConfig (c: RealNodeConfig): RiftmeshConfig {
+  return resolveConfig({
+    flags: {
+      'node.clusterName': c.cluster, 'node.capabilities': [], 'node.leaderEligible': false,
+      'health.heartbeatIntervalMs': c.heartbeatIntervalMs, 'health.suspectAfterMs': c.suspectAfterMs, 'health.deadAfterMs': c.deadAfterMs,
+      'mesh.antiEntropyIntervalMs': c.antiEntropyIntervalMs, 'mesh.coalesceWindowMs': c.coalesceWindowMs, 'mesh.maxCoalesceDelayMs': c.maxCoalesceDelayMs, 'mesh.syncTimeoutMs': c.syncTimeoutMs
+    }
+  }, { cwd: '/real', homeDir: null })
 }
 
 export interface RealNodeComponents {
@@ -49,19 +60,29 @@ export interface RealNodeComponents {
 /** What a node's components counted, summed over its incarnations. */
 export interface RealNodeTotals { received: number, published: number, publishedBytes: number, syncsStarted: number, heartbeatsSent: number, drops: number }
 
-interface Running {
-  mesh: Libp2pMesh
-  state: ClusterState
-  store: DocStore
-  replicator: Replicator
-  heartbeat: HeartbeatService
-  drops: DropCounters
-}
+export type Running = ComposedNode<Libp2pMesh>
 
 export type RealNodeStatus = 'up' | 'crashed' | 'paused'
 
 const idleLoad: LoadSource = {
   sample: () => ({ cpuPercent: 5, memoryPercent: 20, diskPercent: 20, gpuPercent: 0, gpuMemoryPercent: 0, selfplayJobs: 0, trainingJobs: 0 })
+}
+
+/** A real-mode node runs no jobs (it takes no work): a runner that has none. */
+function noJobs (): JobRunner {
+  return {
+    jobPaths: () => { throw new Error('real-mode nodes run no jobs') },
+    start: async () => { throw new Error('real-mode nodes run no jobs') },
+    cancel: () => false,
+    listAdoptable: async () => [],
+    adopt: async () => { throw new Error('real-mode nodes run no jobs') },
+    release: async () => {},
+    get: () => undefined,
+    list: () => [],
+    runningCount: 0,
+    onJobEnd: () => () => {},
+    stop: async () => {}
+  }
 }
 
 export class RealNode {
@@ -72,6 +93,7 @@ export class RealNode {
   incarnation = 0
   readonly totals: RealNodeTotals = { received: 0, published: 0, publishedBytes: 0, syncsStarted: 0, heartbeatsSent: 0, drops: 0 }
   private running: Running | undefined
+  private nodeConfig: RiftmeshConfig | undefined
   private readonly db: RootDb
   private dbOpen = false
   private readonly listeners: Array<(n: RealNode) => void> = []
@@ -114,40 +136,18 @@ export class RealNode {
     if (this.running !== undefined) return
     this.incarnation++
     const c = this.config
-    const { clock } = this.components
-    const rng = this.components.rng.fork(`incarnation-${this.incarnation}`)
     const logger = this.components.logger.child({ node: this.index })
-    const started: Array<() => Promise<void> | void> = []
-    try {
-      if (!this.dbOpen) { await this.db.open(); this.dbOpen = true }
-      const mesh = new Libp2pMesh({ logger }, {
-        privateKey: this.components.privateKey, swarmKey: this.components.swarmKey, listen: [this.listenAddr], bootstrap: [],
-        transport: 'memory', gossipHeartbeatMs: c.gossipHeartbeatMs, connectionGater: this.components.gater
-      })
-      await mesh.start()
-      started.push(async () => await mesh.stop())
-      const state = new ClusterState({ clock, logger, rng: rng.fork('state'), signer: ed25519Signer(this.components.privateKey.raw) }, { selfId: mesh.selfId })
-      started.push(() => state.destroy())
-      const store = new DocStore({ db: this.db, state, clock, logger }, { syncWrites: true })
-      await store.start()
-      started.push(async () => await store.stop())
-      const drops = new DropCounters(logger)
-      const replicator = new Replicator({ mesh, state, updates: store, clock, rng: rng.fork('replicator'), logger, drops }, {
-        topic: docTopic(c.cluster), coalesceWindowMs: c.coalesceWindowMs, maxCoalesceDelayMs: c.maxCoalesceDelayMs, antiEntropyIntervalMs: c.antiEntropyIntervalMs,
-        syncTimeoutMs: c.syncTimeoutMs, minSyncGapMs: c.minSyncGapMs, antiEntropy: c.antiEntropy
-      })
-      await replicator.start()
-      const heartbeat = new HeartbeatService({ mesh, clock, logger, drops, load: idleLoad, docs: state.docs }, {
-        topic: heartbeatTopic(c.cluster), heartbeatIntervalMs: c.heartbeatIntervalMs, suspectAfterMs: c.suspectAfterMs, deadAfterMs: c.deadAfterMs,
-        cpuHighPercent: 80, cpuCriticalPercent: 95, stretchHigh: 1.2, stretchCritical: 1.4
-      })
-      heartbeat.onDigestMismatch(peer => replicator.requestSync(peer, 'digest'))
-      if (c.heartbeats) heartbeat.start()
-      this.running = { mesh, state, store, replicator, heartbeat, drops }
-    } catch (err) {
-      for (const stop of started.reverse()) await stop()
-      throw err
-    }
+    if (!this.dbOpen) { await this.db.open(); this.dbOpen = true }
+    this.nodeConfig ??= realNodeConfig(c)
+    const mesh = new Libp2pMesh({ logger }, {
+      privateKey: this.components.privateKey, swarmKey: this.components.swarmKey, listen: [this.listenAddr], bootstrap: [],
+      transport: 'memory', gossipHeartbeatMs: c.gossipHeartbeatMs, connectionGater: this.components.gater
+    })
+    this.running = await composeNode({
+      config: this.nodeConfig, mesh, db: this.db, signer: ed25519Signer(this.components.privateKey.raw), incarnation: this.incarnation, host: `real-${this.index}`,
+      runner: noJobs(), load: idleLoad, hardware: { current: () => SIM_CPU_BOX, onChange: () => () => {} },
+      clock: this.components.clock, rng: this.components.rng.fork(`incarnation-${this.incarnation}`), logger
+    }, { antiEntropy: c.antiEntropy, minSyncGapMs: c.minSyncGapMs })
     this.status = 'up'
     for (const l of this.listeners) l(this)
   }
@@ -164,8 +164,7 @@ export class RealNode {
     this.status = 'crashed'
     r.heartbeat.stop()
     await r.mesh.stop()
-    await r.replicator.stop()
-    await r.store.stop()
+    await r.stop()
     const t = this.totals
     t.received += r.replicator.counters.received
     t.published += r.replicator.counters.published

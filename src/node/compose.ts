@@ -101,6 +101,8 @@ export interface NodeComponents<M extends NodeMesh = NodeMesh> {
 export interface NodeInit {
   /** Test switch: run without anti-entropy (convergence then depends on gossip alone). @default true */
   antiEntropy?: boolean
+  /** The replicator's shortest gap between two syncs with a peer, for time-scaled runs (sim real mode). @default the replicator's */
+  minSyncGapMs?: number
 }
 
 export interface ComposedNode<M extends NodeMesh = NodeMesh> {
@@ -186,7 +188,8 @@ async function startNode<M extends NodeMesh> (c: NodeComponents<M>, init: NodeIn
     maxStreamMessageBytes: m.maxStreamMessageBytes,
     antiEntropyIntervalMs: m.antiEntropyIntervalMs,
     syncTimeoutMs: m.syncTimeoutMs,
-    ...(init.antiEntropy === false ? { antiEntropy: false } : {})
+    ...(init.antiEntropy === false ? { antiEntropy: false } : {}),
+    ...(init.minSyncGapMs !== undefined ? { minSyncGapMs: init.minSyncGapMs } : {})
   })
   await replicator.start()
   steps.push(async () => await replicator.stop())
