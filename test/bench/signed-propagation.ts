@@ -23,6 +23,7 @@
  * the others a cache hit (the stored entry's JSON compared). On separate machines every reader pays
  * one cold check, in parallel; the micro-costs (entry-costs.ts) give that figure.
  */
+import { IDONTWANT_MIN_BYTES } from '../../src/mesh/libp2p-options.js'
 import { SeededRng, type Rng } from '../../src/core/rng.js'
 import type { ClusterState } from '../../src/state/cluster-state.js'
 import { registerKey } from '../../src/state/registers.js'
@@ -327,7 +328,7 @@ export async function signedPropagation (): Promise<SizeResult[]> {
       padded: `unsigned, each value carrying a dummy sig of a real one's size (signer id, 88 characters), stripped on read, not checked (maps ${PADDED}<map>): padded/unsigned is what the signature's bytes cost, signed/padded what its checks cost`,
       latency: 'write call → last of the N-1 others has it; p99 of ≤ 120 samples ≈ the second-largest',
       'verify in one process': 'the verified-signature cache is per process: one cold Ed25519 check per change, the other readers hit the cache',
-      'control sends': 'gossipsub sends IDONTWANT to its mesh peers for every message of 512 B or more (idontwantMinDataSize): a signature can take an update over that size',
+      'control sends': `gossipsub sends IDONTWANT to its mesh peers for every message of ${IDONTWANT_MIN_BYTES} B or more (idontwantMinDataSize; its default, 512 B, is below a signed update)`,
       CPU: 'process CPU per change (all nodes share one thread), write → last arrival; checks a map makes as an entry arrives count in CPU and latency, not in the readers\' reads',
       ratio: 'every node runs on one thread: latency follows the CPU of all N nodes, so every node\'s share — the signature\'s ~150 B through Yjs, gossipsub, noise, yamux and the store on every delivery, the writer\'s signing, each reader\'s check — adds up along the path; on separate machines each node pays its share once, in parallel'
     }
