@@ -6,7 +6,7 @@ import { VirtualClock } from '../src/core/clock.js'
 import { silentLogger } from '../src/core/logger.js'
 import { SeededRng } from '../src/core/rng.js'
 import { ClusterState, type ClusterStateInit } from '../src/state/cluster-state.js'
-import { REMOTE_ORIGIN } from '../src/state/docs.js'
+import { REMOTE_ORIGIN, type DocName } from '../src/state/docs.js'
 import type { NodeInfo } from '../src/state/schema.js'
 import { orderedSeededSigners, seededSigner, signEntry, type EntrySigner } from '../src/state/entry-sig.js'
 
@@ -97,4 +97,13 @@ export const TEST_OPERATOR: EntrySigner = seededSigner('test-operator')
 export function setSignedSetting (state: ClusterState, name: string, value: Parameters<ClusterState['settingDraft']>[1], operator: EntrySigner = TEST_OPERATOR): void {
   const { key, entry } = state.settingDraft(name, value, operator.id)
   state.writeSigned('settings', key, signEntry(operator, 'control', 'settings', key, entry))
+}
+
+/** A Yjs update made on a copy of `state`'s document and applied as a peer's: what a member writing straight into its Y.Doc sends. */
+export function hostileWrite (state: ClusterState, doc: DocName, write: (d: Y.Doc) => void): void {
+  const d = new Y.Doc()
+  Y.applyUpdateV2(d, Y.encodeStateAsUpdateV2(state.docs.ensure(doc)))
+  const sv = Y.encodeStateVector(d)
+  write(d)
+  state.docs.apply(doc, Y.encodeStateAsUpdateV2(d, sv), REMOTE_ORIGIN)
 }

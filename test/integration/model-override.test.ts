@@ -11,11 +11,10 @@ import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
 import { FAST_TIMINGS, startNodeProcess, type NodeProcess } from '../support/node-process.js'
 import { nodesRoot } from '../support/in-process-node.js'
-import { riftmeshCli, type CliResult } from '../support/cli.js'
+import { cliOperatorKey, expectRefusal, riftmeshCli, type CliResult } from '../support/cli.js'
 
 const QUIET = [...FAST_TIMINGS, '--set', 'jobs.selfplayDispatchIntervalMs=600000', '--set', 'training.readinessIntervalMs=600000']
 const POLL = { timeout: 20_000, interval: 100 }
-const STACK = /\n\s+at\s|\.js:\d+:\d+/
 
 let cleanup: () => Promise<void>
 let dir: string
@@ -24,29 +23,17 @@ let b: NodeProcess
 let op: { file: string, id: string }
 let stranger: { file: string, id: string }
 
-async function operatorKey (file: string): Promise<{ file: string, id: string }> {
-  const r = await riftmeshCli('keygen', '--operator', file)
-  expect(r.code).toBe(0)
-  return { file, id: /operator id: (\S+)/.exec(r.stdout)?.[1] as string }
-}
 
 type Models = Record<string, { modelId: string, path: string, ownerNode: string, elo: number, history: string[] }>
 const models = async (n: NodeProcess): Promise<Models> => await n.request('modelEntries') as Models
 const cli = async (...args: string[]): Promise<CliResult> => await riftmeshCli(...args, '--data-dir', a.dataDir)
 
-function refusedWith (r: CliResult, line: RegExp): void {
-  expect(r.code, r.stderr).not.toBe(0)
-  expect(r.stdout).toBe('')
-  expect(r.stderr.trim().split('\n')).toHaveLength(1)
-  expect(r.stderr).toMatch(line)
-  expect(r.stderr).not.toMatch(STACK)
-}
 
 beforeAll(async () => {
   let keyFile: string
   ({ dir, keyFile, cleanup } = await nodesRoot('riftmesh-model-override-'))
-  op = await operatorKey(join(dir, 'op.key'))
-  stranger = await operatorKey(join(dir, 'stranger.key'))
+  op = await cliOperatorKey(join(dir, 'op.key'))
+  stranger = await cliOperatorKey(join(dir, 'stranger.key'))
   const root = ['--set', `trust.operators=${op.id}`]
   a = await startNodeProcess(join(dir, 'a'), ['--swarm-key', keyFile, ...QUIET, ...root])
   b = await startNodeProcess(join(dir, 'b'), ['--swarm-key', keyFile, ...QUIET, ...root, '--bootstrap', a.addr])
@@ -62,9 +49,9 @@ describe('an operator\'s model promotion override', () => {
   const choice = (id: string, elo?: number): string => JSON.stringify({ modelId: id, path: `models/hex8_2p/${id}.pt`, ownerNode: b.peerId, ...(elo === undefined ? {} : { elo }) })
 
   it('is refused without an operator key, and with a key that is no operator of this cluster; nothing changes', async () => {
-    refusedWith(await cli('models', 'set', 'hex8_2p', choice('m-1')), /^riftmesh models: a model override needs an operator key: pass --operator-key FILE/)
-    refusedWith(await cli('models', 'set', 'hex8_2p', choice('m-1'), '--operator-key', stranger.file), /^riftmesh models: operator key 12D3KooW\S+ is not an operator of this cluster/)
-    refusedWith(await cli('models', 'set', 'hex9_2p', choice('m-1'), '--operator-key', op.file), /^riftmesh models: modelDraft needs a config key \(e\.g\. hex8_2p\), got "hex9_2p"/)
+    expectRefusal(await cli('models', 'set', 'hex8_2p', choice('m-1')), /^riftmesh models: a model override needs an operator key: pass --operator-key FILE/)
+    expectRefusal(await cli('models', 'set', 'hex8_2p', choice('m-1'), '--operator-key', stranger.file), /^riftmesh models: operator key 12D3KooW\S+ is not an operator of this cluster/)
+    expectRefusal(await cli('models', 'set', 'hex9_2p', choice('m-1'), '--operator-key', op.file), /^riftmesh models: modelDraft needs a config key \(e\.g\. hex8_2p\), got "hex9_2p"/)
     expect(await models(a)).toEqual({})
     expect((await cli('models')).stdout.trim()).toBe('models: none promoted yet')
   })

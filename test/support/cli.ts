@@ -2,11 +2,24 @@
 import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { promisify } from 'node:util'
+import { expect } from 'vitest'
 import { CLI } from './node-process.js'
 
 const run = promisify(execFile)
 
 export interface CliResult { code: number, stdout: string, stderr: string }
+
+/** A stack frame or a file:line position in output: what a user must never see. */
+export const STACK_TRACE = /\n\s+at\s|\.js:\d+:\d+/
+
+/** A refusal as users must see it: exit 1, one line on stderr matching `line`, no stack trace, nothing on stdout. */
+export function expectRefusal (r: CliResult, line: RegExp): void {
+  expect(r.code, r.stderr).toBe(1)
+  expect(r.stdout).toBe('')
+  expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  expect(r.stderr).toMatch(line)
+  expect(r.stderr).not.toMatch(STACK_TRACE)
+}
 
 /** `riftmesh ...args`: its exit code and output (a non-zero exit is a result, not a throw). */
 export async function riftmeshCli (...args: string[]): Promise<CliResult> {
@@ -37,4 +50,13 @@ export async function freePort (): Promise<number> {
   const port = await new Promise<number>(resolve => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)))
   await new Promise<void>(resolve => probe.close(() => resolve()))
   return port
+}
+
+/** A new operator key made as a user makes one (`riftmesh keygen --operator FILE`), with the id it printed; `--operator-id` must print the same. */
+export async function cliOperatorKey (file: string): Promise<{ file: string, id: string }> {
+  const r = await riftmeshCli('keygen', '--operator', file)
+  expect(r.code, r.stderr).toBe(0)
+  const id = /operator id: (\S+)/.exec(r.stdout)?.[1] as string
+  expect((await riftmeshCli('keygen', '--operator-id', file)).stdout.trim()).toBe(id)
+  return { file, id }
 }

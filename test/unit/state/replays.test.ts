@@ -6,20 +6,10 @@
  * real Yjs updates; the hostile writes go straight into a Y.Doc, as a member would.
  */
 import { describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import { REMOTE_ORIGIN, type DocName } from '../../../src/state/docs.js'
-import type { ClusterState } from '../../../src/state/cluster-state.js'
+import type { DocName } from '../../../src/state/docs.js'
 import type { JobStatus } from '../../../src/state/schema.js'
-import { TEST_OPERATOR, makeState, nodeId, setSignedSetting, signedAs, syncInto } from '../../helpers.js'
+import { TEST_OPERATOR, hostileWrite, makeState, nodeId, setSignedSetting, signedAs, syncInto } from '../../helpers.js'
 
-/** A Yjs update made on a copy of `state`'s document: as a peer that had seen it would write. */
-function hostileWrite (state: ClusterState, doc: DocName, write: (d: Y.Doc) => void): void {
-  const d = new Y.Doc()
-  Y.applyUpdateV2(d, Y.encodeStateAsUpdateV2(state.docs.ensure(doc)))
-  const sv = Y.encodeStateVector(d)
-  write(d)
-  state.docs.apply(doc, Y.encodeStateAsUpdateV2(d, sv), REMOTE_ORIGIN)
-}
 
 const settle = async (): Promise<void> => { for (let i = 0; i < 3; i++) await new Promise<void>(resolve => setImmediate(resolve)) }
 

@@ -6,25 +6,15 @@
  * real Yjs updates; the hostile writes go straight into a Y.Doc, as a member would.
  */
 import { describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import { REMOTE_ORIGIN, type DocName } from '../../../src/state/docs.js'
 import { seededSigner, signEntry, verifyEntry } from '../../../src/state/entry-sig.js'
 import { certKey } from '../../../src/state/certificates.js'
 import type { ClusterState } from '../../../src/state/cluster-state.js'
 import type { ModelEntry } from '../../../src/state/schema.js'
-import { makeState, nodeId, sampleNodeInfo, signedAs, syncAll, syncInto } from '../../helpers.js'
+import { hostileWrite, makeState, nodeId, sampleNodeInfo, signedAs, syncAll, syncInto } from '../../helpers.js'
 
 const OP_A = seededSigner('operator-a')
 const OP_B = seededSigner('operator-b')
 
-/** A Yjs update made on a copy of `state`'s document: as a peer that had seen it would write. */
-function hostileWrite (state: ClusterState, doc: DocName, write: (d: Y.Doc) => void): void {
-  const d = new Y.Doc()
-  Y.applyUpdateV2(d, Y.encodeStateAsUpdateV2(state.docs.ensure(doc)))
-  const sv = Y.encodeStateVector(d)
-  write(d)
-  state.docs.apply(doc, Y.encodeStateAsUpdateV2(d, sv), REMOTE_ORIGIN)
-}
 
 function model (config: 'hex8_2p', writerEpoch: number, owner: string): ModelEntry {
   return { v: 1, config, modelId: `m-${writerEpoch}`, path: 'models/m.pt', ownerNode: owner, elo: 1500, promotedAt: 1, epoch: writerEpoch, history: [] }
