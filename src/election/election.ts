@@ -63,6 +63,8 @@ export class ElectionService {
   private readonly t: ElectionTimings
   private readonly init: ElectionServiceInit
   private readonly tickMs: number
+  /** The lease was found ended at the last tick (step down if it still is at the next). */
+  private expirySeen = false
   private timer: TimerHandle | undefined
   private running = false
   private ticking = false
@@ -401,9 +403,17 @@ export class ElectionService {
     const end = this.majorityLeaseEnd(view, voters)
     if (end !== undefined) this.leaseExpiresAtMs = Math.max(this.leaseExpiresAtMs, end)
     if (now >= this.leaseExpiresAtMs) {
+      // A stalled event loop runs its timers before the I/O that queued meanwhile: the voters'
+      // grants may be waiting in the sockets. Look once more a tick later, after that I/O, before
+      // giving up. Nothing acts as leader in between: isLeader() is false once the lease ended.
+      if (!this.expirySeen) {
+        this.expirySeen = true
+        return
+      }
       this.stepDown('lease expired')
       return
     }
+    this.expirySeen = false
     this.nextRound(now, true)
   }
 
@@ -417,6 +427,7 @@ export class ElectionService {
 
   private stepDown (reason: string): void {
     const was = this.roleValue
+    this.expirySeen = false
     this.roleValue = 'follower'
     this.leaseExpiresAtMs = 0
     this.noLeaderSinceMs = this.clock.monoMs()
