@@ -91,7 +91,11 @@ export function controlHandlers (node: RiftNode, p: Parts, logger: Logger, clock
       const j = p.state.job(jobId)
       if (j === undefined) throw new ControlError(`no job ${jobId} in the document`)
       const reason = typeof args.reason === 'string' ? args.reason.slice(0, 200) : `cancelled from ${p.mesh.selfId}`
-      p.state.addVerdict({ jobId, verdict: 'CANCELLED', epoch: p.state.maxKnownEpoch(), reason })
+      const epoch = p.state.maxKnownEpoch()
+      if (!p.state.verdictCounts(j.dispatch, p.mesh.selfId, epoch, 'CANCELLED')) {
+        throw new ControlError(`this node may not cancel ${jobId}: a cancel counts from the job's dispatcher (${j.dispatch.dispatchedBy}), the leader or an operator; cancel it through the leader's node`)
+      }
+      p.state.addVerdict({ jobId, verdict: 'CANCELLED', epoch, reason })
       await p.store.flush()
       return { jobId, state: p.state.job(jobId)?.state ?? null }
     }

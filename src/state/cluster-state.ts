@@ -647,9 +647,14 @@ export class ClusterState implements TrustContext {
    * A verdict speaks for a job when its writer dispatched the job, led the epoch the verdict
    * names (a certificate), or is an operator; any other member's verdict is counted and ignored.
    */
+  /** Whether a verdict `writer` signs on a job `dispatch` describes would count (nothing is counted here). */
+  verdictCounts (dispatch: JobDispatch, writer: string, epoch: number, verdict: JobVerdict['verdict']): boolean {
+    if (writer === dispatch.dispatchedBy || this.isOperator(writer) || this.heldEpoch(writer, epoch)) return true
+    return !this.hasOperators() && verdict === 'CANCELLED' // `jobs cancel` on any node, while members hold cluster authority
+  }
+
   private verdictAuthorized (dispatch: JobDispatch, v: JobVerdict): boolean {
-    if (v.writer === dispatch.dispatchedBy || this.isOperator(v.writer) || this.heldEpoch(v.writer, v.epoch)) return true
-    if (!this.hasOperators() && v.verdict === 'CANCELLED') return true // `jobs cancel` on any node, while members hold cluster authority
+    if (this.verdictCounts(dispatch, v.writer, v.epoch, v.verdict)) return true
     const key = `${v.jobId}@${v.writer}`
     if (!this.refusedVerdicts.has(key)) {
       if (this.refusedVerdicts.size >= MAX_RETIRED_ELSEWHERE) this.refusedVerdicts.clear()

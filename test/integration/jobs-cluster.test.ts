@@ -12,7 +12,7 @@ import { tempDir } from '../helpers.js'
 import { FAST_ELECTION, FAST_TIMINGS, startNodeProcess, stopNodesAndJobs, type NodeProcess } from '../support/node-process.js'
 import { signedSetting, testOperator, type TestOperator } from '../support/operator.js'
 
-interface Job { jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null, exitCode: number | null, error: string | null, outputs: string[], pid: number | null }
+interface Job { jobId: string, type: string, config: string | null, node: string, state: string, attempt: number, previousJobId: string | null, exitCode: number | null, error: string | null, outputs: string[], pid: number | null, dispatchedBy: string }
 
 const FAST = [
   ...FAST_TIMINGS,
@@ -92,14 +92,20 @@ describe('jobs across three riftmesh node processes', () => {
     expect(f.error).toContain('bad board: square19 needs a bigger GPU')
   })
 
-  it('cancel from any node stops the process on its owner', async () => {
+  it('a cancel from the job\'s dispatcher stops the process on its owner; a member that may not cancel is told so', async () => {
     await signedSetting(nodes.a!, op, 'staticPriority', { hex8_2p: 0, square19_4p: 0, hexagonal_2p: 8, square8_2p: 0, square8_3p: 0, square8_4p: 0, square19_2p: 0, square19_3p: 0, hex8_3p: 0, hex8_4p: 0, hexagonal_3p: 0, hexagonal_4p: 0 })
     const byId = new Map(Object.values(nodes).map(n => [n.peerId, n]))
-    const job = await expect.poll(async () => (await jobsOf(nodes.a as NodeProcess)).find(j => j.config === 'hexagonal_2p' && j.state === 'RUNNING' && j.pid !== null), { timeout: 30_000, interval: 300 }).toBeDefined()
-    void job
-    const target = (await jobsOf(nodes.a as NodeProcess)).find(j => j.config === 'hexagonal_2p' && j.state === 'RUNNING' && j.pid !== null) as Job
+    // a job running on another node than the one that dispatched it
+    const running = (j: Job): boolean => j.config === 'hexagonal_2p' && j.state === 'RUNNING' && j.pid !== null && j.node !== j.dispatchedBy
+    await expect.poll(async () => (await jobsOf(nodes.a as NodeProcess)).find(running), { timeout: 60_000, interval: 300 }).toBeDefined()
+    const target = (await jobsOf(nodes.a as NodeProcess)).find(running) as Job
     expect(alive(target.pid as number)).toBe(true)
-    const canceller = Object.values(nodes).find(n => n.peerId !== target.node) as NodeProcess
+    // the cluster has an operator key: a member that neither dispatched the job nor leads may not cancel it
+    const bystander = Object.values(nodes).find(n => n.peerId !== target.node && n.peerId !== target.dispatchedBy)
+    if (bystander !== undefined && (await leaderOf(bystander)) !== bystander.peerId) {
+      await expect(bystander.request('cancelJob', { jobId: target.jobId })).rejects.toThrow(/may not cancel .*: a cancel counts from the job's dispatcher/)
+    }
+    const canceller = byId.get(target.dispatchedBy) as NodeProcess
     await canceller.request('cancelJob', { jobId: target.jobId, reason: 'test cancel' })
     await expect.poll(() => alive(target.pid as number), { timeout: 15_000, interval: 200 }).toBe(false)
     await expect.poll(async () => (await jobsOf(byId.get(target.node) as NodeProcess)).find(j => j.jobId === target.jobId)?.state, { timeout: 15_000 }).toBe('CANCELLED')
